@@ -1,0 +1,145 @@
+import { InvalidGeometryError } from './errors';
+import type { Vec3, Volume, VoxelArray } from './types';
+import { patientMm } from './types';
+import { add, scale } from './vec';
+import { createVolume } from './volume';
+
+/**
+ * Sparse interpolation weights for one axis, in CSR form: output `o` reads inputs
+ * `index[offset[o] .. offset[o+1])` with weights `weight[…]` (summing to 1).
+ */
+export interface AxisWeights {
+  readonly nOut: number;
+  readonly offset: Int32Array;
+  readonly index: Int32Array;
+  readonly weight: Float32Array;
+}
+
+/**
+ * Linear interpolation weights, widened into a triangle filter of half-width `ratio` when
+ * downsampling (ratio = output spacing / input spacing > 1) so that no input is skipped
+ * (anti-aliasing, as Pillow's bilinear resize does). `srcOf(o)` is output o's position in input
+ * voxel units. Samples beyond the edges repeat the edge voxel.
+ */
+export function axisWeights(nIn: number, nOut: number, ratio: number, srcOf: (o: number) => number): AxisWeights {
+  const support = Math.max(1, ratio);
+  const offset = new Int32Array(nOut + 1);
+  const index: number[] = [];
+  const weight: number[] = [];
+  for (let o = 0; o < nOut; o++) {
+    const u = srcOf(o);
+    const lo = Math.ceil(u - support);
+    const hi = Math.floor(u + support);
+    const acc = new Map<number, number>();
+    let total = 0;
+    for (let n = lo; n <= hi; n++) {
+      const w = 1 - Math.abs(n - u) / support;
+      if (w <= 0) continue;
+      const clamped = Math.min(nIn - 1, Math.max(0, n));
+      acc.set(clamped, (acc.get(clamped) ?? 0) + w);
+      total += w;
+    }
+    for (const [n, w] of acc) {
+      index.push(n);
+      weight.push(w / total);
+    }
+    offset[o + 1] = index.length;
+  }
+  return { nOut, offset, index: Int32Array.from(index), weight: Float32Array.from(weight) };
+}
+
+/** Applies `w` along `axis` of a [dims] buffer; returns the new buffer (Float32). */
+function applyAxis(src: ArrayLike<number>, dims: readonly number[], axis: number, w: AxisWeights): Float32Array {
+  const nIn = dims[axis]!;
+  let inner = 1;
+  for (let a = 0; a < axis; a++) inner *= dims[a]!;
+  let outer = 1;
+  for (let a = axis + 1; a < dims.length; a++) outer *= dims[a]!;
+  const out = new Float32Array(inner * w.nOut * outer);
+  for (let y = 0; y < outer; y++) {
+    const inBase = inner * nIn * y;
+    const outBase = inner * w.nOut * y;
+    for (let o = 0; o < w.nOut; o++) {
+      const dst = outBase + inner * o;
+      for (let e = w.offset[o]!; e < w.offset[o + 1]!; e++) {
+        const s = inBase + inner * w.index[e]!;
+        const ww = w.weight[e]!;
+        for (let x = 0; x < inner; x++) out[dst + x] = out[dst + x]! + ww * src[s + x]!;
+      }
+    }
+  }
+  return out;
+}
+
+/** What to do with one voxel axis. */
+export type AxisTarget =
+  /** Keep the axis as is. */
+  | { readonly kind: 'keep' }
+  /** `size` samples covering the same field of view (voxel corners aligned, the image stretches to fit). */
+  | { readonly kind: 'size'; readonly size: number }
+  /** Samples every `mm` millimetres from the first voxel centre to (at most) the last one. */
+  | { readonly kind: 'spacing'; readonly mm: number };
+
+/**
+ * Resamples a volume axis by axis with (anti-aliased) linear interpolation and updates spacing
+ * and origin so every output voxel keeps its true patient position. Returns Float32 voxels.
+ */
+export function resample(v: Volume, targets: readonly [AxisTarget, AxisTarget, AxisTarget]): Volume<Float32Array> {
+  const dims = [...v.dims];
+  const spacing: number[] = [...v.spacing];
+  let origin: Vec3 = v.origin;
+  const passes: { axis: number; w: AxisWeights; shrink: number }[] = [];
+  targets.forEach((t, axis) => {
+    const nIn = v.dims[axis as 0 | 1 | 2];
+    const sIn = v.spacing[axis as 0 | 1 | 2];
+    if (t.kind === 'keep') return;
+    let nOut: number;
+    let sOut: number;
+    let first: number;
+    if (t.kind === 'size') {
+      if (!Number.isInteger(t.size) || t.size < 1) throw new InvalidGeometryError(`target size must be a positive integer, got ${t.size}`);
+      nOut = t.size;
+      sOut = (sIn * nIn) / nOut;
+      first = (0.5 * nIn) / nOut - 0.5;
+    } else {
+      if (!(t.mm > 0)) throw new InvalidGeometryError(`target spacing must be positive, got ${t.mm} mm`);
+      nOut = Math.floor(((nIn - 1) * sIn) / t.mm + 1e-6) + 1;
+      sOut = t.mm;
+      first = 0;
+    }
+    const ratio = sOut / sIn;
+    passes.push({ axis, w: axisWeights(nIn, nOut, ratio, (o) => first + o * ratio), shrink: nOut / nIn });
+    dims[axis] = nOut;
+    spacing[axis] = sOut;
+    origin = add(origin, scale(v.direction[axis as 0 | 1 | 2], first * sIn));
+  });
+  // Shrinking passes first: later passes then touch fewer voxels.
+  passes.sort((a, b) => a.shrink - b.shrink);
+  let buf: ArrayLike<number> = v.data;
+  const cur = [...v.dims];
+  for (const p of passes) {
+    buf = applyAxis(buf, cur, p.axis, p.w);
+    cur[p.axis] = p.w.nOut;
+  }
+  const data = buf instanceof Float32Array && buf !== (v.data as VoxelArray) ? buf : Float32Array.from(buf);
+  return createVolume({
+    data,
+    dims: [dims[0]!, dims[1]!, dims[2]!],
+    spacing: [spacing[0]!, spacing[1]!, spacing[2]!],
+    origin: patientMm(origin[0], origin[1], origin[2]),
+    direction: v.direction,
+    modality: v.modality,
+  });
+}
+
+/** In-plane size `width × height` (same field of view) and, optionally, slices every `sliceSpacingMm`. */
+export function resampleTo(
+  v: Volume,
+  opts: { width?: number; height?: number; sliceSpacingMm?: number },
+): Volume<Float32Array> {
+  return resample(v, [
+    opts.width === undefined ? { kind: 'keep' } : { kind: 'size', size: opts.width },
+    opts.height === undefined ? { kind: 'keep' } : { kind: 'size', size: opts.height },
+    opts.sliceSpacingMm === undefined ? { kind: 'keep' } : { kind: 'spacing', mm: opts.sliceSpacingMm },
+  ]);
+}

@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { getSlice, planeAxis, reorient } from './slice';
+import { voxelCoord } from './types';
+import { createVolume, voxelIndex, voxelToPatient } from './volume';
+
+// dims [3,2,4]: value = 100·k + 10·j + i, so a voxel's value names its index.
+const coded = () => {
+  const data = new Int16Array(24);
+  for (let k = 0; k < 4; k++) for (let j = 0; j < 2; j++) for (let i = 0; i < 3; i++) data[i + 3 * (j + 2 * k)] = 100 * k + 10 * j + i;
+  return data;
+};
+
+describe('getSlice', () => {
+  const v = createVolume({ data: coded(), dims: [3, 2, 4], spacing: [1, 2, 3] });
+  it('axis 2, index 1 of dims [3,2,4] is the 3×2 image of k = 1', () => {
+    const s = getSlice(v, 2, 1);
+    expect([s.width, s.height, s.spacing]).toEqual([3, 2, [1, 2]]);
+    expect([...s.data]).toEqual([100, 101, 102, 110, 111, 112]);
+    expect(s.data).toBeInstanceOf(Int16Array);
+  });
+  it('axis 1, index 1 is 3×4 (x = i, y = k)', () => {
+    const s = getSlice(v, 1, 1);
+    expect([s.width, s.height, s.spacing]).toEqual([3, 4, [1, 3]]);
+    expect([...s.data]).toEqual([10, 11, 12, 110, 111, 112, 210, 211, 212, 310, 311, 312]);
+  });
+  it('axis 0, index 2 is 2×4 (x = j, y = k)', () => {
+    const s = getSlice(v, 0, 2);
+    expect([...s.data]).toEqual([2, 12, 102, 112, 202, 212, 302, 312]);
+  });
+  it('rejects an index past the end, naming the axis', () => {
+    expect(() => getSlice(v, 2, 4)).toThrow(/slice index along axis 2 = 4 is out of range \[0, 3\]/);
+  });
+});
+
+describe('reorient', () => {
+  // A coronal stack (like the InVesalius head CT): i → L, j → feet, k → posterior.
+  const coronal = createVolume({
+    data: coded(),
+    dims: [3, 2, 4],
+    spacing: [0.5, 0.7, 1.5],
+    origin: [5, -7, 11],
+    direction: [
+      [1, 0, 0],
+      [0, 0, -1],
+      [0, 1, 0],
+    ],
+  });
+
+  it('finds the voxel axis across each plane', () => {
+    expect(planeAxis(coronal, 'coronal')).toBe(2);
+    expect(planeAxis(coronal, 'axial')).toBe(1);
+    expect(planeAxis(coronal, 'sagittal')).toBe(0);
+  });
+
+  it.each(['axial', 'coronal', 'sagittal'] as const)('to %s keeps every voxel at its patient position', (plane) => {
+    const r = reorient(coronal, plane);
+    expect(r.data.length).toBe(coronal.data.length);
+    for (let k = 0; k < r.dims[2]; k++)
+      for (let j = 0; j < r.dims[1]; j++)
+        for (let i = 0; i < r.dims[0]; i++) {
+          const value = r.data[voxelIndex(r, i, j, k)]!;
+          const src = voxelCoord(value % 10, Math.floor(value / 10) % 10, Math.floor(value / 100));
+          const a = voxelToPatient(r, voxelCoord(i, j, k));
+          const b = voxelToPatient(coronal, src);
+          for (let c = 0; c < 3; c++) expect(a[c]).toBeCloseTo(b[c]!, 9);
+        }
+  });
+
+  it('to axial stacks feet → head: direction[2] = +z, 2 slices of 0.7 mm', () => {
+    const r = reorient(coronal, 'axial');
+    expect(r.direction[2]).toEqual([0, 0, 1]);
+    expect(r.dims).toEqual([3, 4, 2]);
+    expect(r.spacing).toEqual([0.5, 1.5, 0.7]);
+  });
+});

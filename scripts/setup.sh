@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs everything tomosort needs on a fresh Debian 12 machine with Node 20 and npm:
+# Debian packages (Orthanc + DICOMweb, the sample head CT, test fixtures), pnpm, and the
+# workspace's npm dependencies from the lockfile. Safe to run again: it skips what is there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  orthanc              # the PACS tests and the demo talk to
+  orthanc-dicomweb     # its DICOMweb plugin (QIDO/WADO/STOW)
+  invesalius-examples  # Cranium.inv3: the real head CT behind sample:cranium (GPL-2, read at run time)
+  python3-pydicom      # real DICOM files in several encodings, used as test fixtures
+)
+PNPM_VERSION=10.34.9
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
+  echo "setup: installing Debian packages: ${missing[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version)" != "$PNPM_VERSION" ]; then
+  echo "setup: installing pnpm $PNPM_VERSION" >&2
+  npm install -g --silent "pnpm@$PNPM_VERSION" >/dev/null
+fi
+
+pnpm install --frozen-lockfile --reporter=append-only >&2
