@@ -1,0 +1,22 @@
+export {
+  CorruptFileError,
+  DicomError,
+  InconsistentSeriesError,
+  MissingAttributeError,
+  MissingSliceError,
+  MixedSeriesError,
+  NonUniformSpacingError,
+  NotAnImageError,
+  SUPPORTED_ENCODINGS_TEXT,
+  TruncatedFileError,
+  UnsupportedEncodingError,
+  isDicomError,
+} from './errors';
+export type { DicomInput, ImageHeader, ParsedImage } from './parseImage';
+export { parseImage } from './parseImage';
+export type { ReadSeriesOptions, SeriesVolume } from './readSeries';
+export { readSeries } from './readSeries';
+export type { SeriesMetadata, WrittenSeries } from './writeSeries';
+export { writeSeries } from './writeSeries';
+export { newUid } from './uid';
+export { SOP_CLASS, TAG, TRANSFER_SYNTAXES } from './tags';
