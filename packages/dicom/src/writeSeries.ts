@@ -17,6 +17,8 @@ export interface SeriesMetadata {
   readonly seriesNumber?: number;
   /** DICOM date (YYYYMMDD); default today. */
   readonly studyDate?: string;
+  /** SOP Instance UID of slice k; default a fresh UID. Give it to make re-imports idempotent. */
+  readonly sopInstanceUID?: (k: number) => string;
 }
 
 /** A written series: the Part-10 bytes of each slice (k = 0 first) and the UIDs used. */
@@ -65,13 +67,13 @@ export function writeSeries(volume: Volume, meta: SeriesMetadata = {}): WrittenS
   const files: Uint8Array[] = [];
   const sopInstanceUIDs: string[] = [];
   for (let k = 0; k < nz; k++) {
-    const sopInstanceUID = newUid();
+    const sopInstanceUID = meta.sopInstanceUID?.(k) ?? newUid();
     sopInstanceUIDs.push(sopInstanceUID);
     const pixels = Int16Array.from(volume.data.subarray(k * plane, (k + 1) * plane) as ArrayLike<number>);
     const position = voxelToPatient(volume, voxelCoord(0, 0, k));
     const dataset: Record<string, unknown> = {
       SpecificCharacterSet: 'ISO_IR 192',
-      ImageType: ['DERIVED', 'SECONDARY', 'AXIAL'],
+      ImageType: ['DERIVED', 'SECONDARY'],
       SOPClassUID: sopClassUID,
       SOPInstanceUID: sopInstanceUID,
       StudyDate: date,

@@ -1,0 +1,152 @@
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { basename, join, relative } from 'node:path';
+import { CorruptFileError, NotAnImageError, parseImage, readInv3, readNifti, readSeries, writeSeries } from '@tomosort/dicom';
+import type { DicomInput, SeriesMetadata } from '@tomosort/dicom';
+import { loadCranium, phantomCohort } from '@tomosort/samples';
+import type { Volume } from '@tomosort/volume';
+import { userPath } from './env';
+import { stableUid } from './stableUid';
+import { CliError } from './errors';
+
+/** One validated series, ready to upload: Part-10 bytes of every instance. */
+export interface PreparedSeries {
+  /** Where it came from, for messages: a folder, a file, or `sample:…`. */
+  readonly label: string;
+  readonly studyInstanceUID: string;
+  readonly seriesInstanceUID: string;
+  readonly files: readonly Uint8Array[];
+}
+
+/** A problem met while preparing an import that does not stop it (skipped files). */
+export type ImportWarning = string;
+
+export interface PrepareOptions {
+  /** Number of phantom subjects for `sample:phantom` (default 4). */
+  readonly subjects?: number;
+  readonly seed?: number;
+  readonly warn?: (w: ImportWarning) => void;
+}
+
+function listFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name.startsWith('.')) continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...listFiles(path));
+    else if (entry.isFile()) out.push(path);
+  }
+  return out.sort();
+}
+
+/**
+ * Reads DICOM files, groups them by SeriesInstanceUID and validates each series with
+ * readSeries (order, gaps, consistency). Non-image DICOM objects (DICOMDIR, SR…) and
+ * unreadable files without a .dcm extension are skipped with a warning; anything else that
+ * is wrong throws, naming the file.
+ */
+function prepareDicomFiles(paths: readonly string[], root: string, warn: (w: string) => void): PreparedSeries[] {
+  const groups = new Map<string, DicomInput[]>();
+  for (const path of paths) {
+    const input: DicomInput = { name: relative(root, path) || basename(path), bytes: new Uint8Array(readFileSync(path)) };
+    let seriesUID: string;
+    try {
+      seriesUID = parseImage(input).header.seriesInstanceUID;
+    } catch (e) {
+      if (e instanceof NotAnImageError || (e instanceof CorruptFileError && !/\.dcm$/i.test(path))) {
+        warn(`skipped ${e.message}`);
+        continue;
+      }
+      throw e;
+    }
+    const group = groups.get(seriesUID) ?? [];
+    group.push(input);
+    groups.set(seriesUID, group);
+  }
+  if (groups.size === 0) throw new CliError(`${root}: no DICOM images found`);
+  return [...groups.values()].map((inputs) => {
+    const s = readSeries(inputs);
+    // Upload in slice order; the bytes themselves are sent unchanged.
+    const byName = new Map(inputs.map((i) => [i.name, i.bytes]));
+    return {
+      label: root,
+      studyInstanceUID: s.studyInstanceUID,
+      seriesInstanceUID: s.seriesInstanceUID,
+      files: s.sources.map((n) => byName.get(n)!),
+    };
+  });
+}
+
+/** Fixed UIDs and date for a sample, so importing it again changes nothing in the PACS. */
+const sampleUids = (key: string): SeriesMetadata => ({
+  studyInstanceUID: stableUid(`${key}/study`),
+  seriesInstanceUID: stableUid(`${key}/series`),
+  frameOfReferenceUID: stableUid(`${key}/frame`),
+  sopInstanceUID: (k) => stableUid(`${key}/instance/${k}`),
+  studyDate: '20240101',
+});
+
+function fromVolume(label: string, volume: Volume, meta: SeriesMetadata): PreparedSeries {
+  const rounded = Number.isInteger(volume.data[0] ?? 0) && volume.data instanceof Int16Array ? volume : roundToInt16(volume);
+  const w = writeSeries(rounded, meta);
+  return { label, studyInstanceUID: w.studyInstanceUID, seriesInstanceUID: w.seriesInstanceUID, files: w.files };
+}
+
+function roundToInt16(v: Volume): Volume {
+  const data = new Int16Array(v.data.length);
+  for (let n = 0; n < data.length; n++) data[n] = Math.max(-32768, Math.min(32767, Math.round(v.data[n]!)));
+  return { ...v, data };
+}
+
+/**
+ * Turns an import argument into validated series: a folder or file of DICOM, a NIfTI file,
+ * an InVesalius .inv3 project, `sample:cranium` or `sample:phantom`. Nothing is uploaded here.
+ */
+export async function prepareImport(spec: string, opts: PrepareOptions = {}): Promise<PreparedSeries[]> {
+  const warn = opts.warn ?? (() => {});
+  if (spec === 'sample:cranium') {
+    const p = await loadCranium();
+    return [
+      fromVolume(spec, p.volume, {
+        ...sampleUids('sample:cranium'),
+        patientName: 'Cranium^Sample',
+        patientID: 'sample-cranium',
+        studyDescription: 'sample:cranium (InVesalius example head CT)',
+        seriesDescription: `${p.name} (coronal)`,
+      }),
+    ];
+  }
+  if (spec === 'sample:phantom') {
+    const n = opts.subjects ?? 4;
+    if (!Number.isInteger(n) || n < 1) throw new CliError(`--subjects must be a positive integer, got ${opts.subjects}`);
+    return phantomCohort({ subjects: n, seed: opts.seed ?? 0 }).map((s) =>
+      fromVolume(spec, s.volume, {
+        ...sampleUids(`sample:phantom/seed-${opts.seed ?? 0}/${s.id}`),
+        patientName: `Phantom^${s.id}`,
+        patientID: s.id,
+        studyDescription: 'sample:phantom (synthetic torso)',
+        seriesDescription: `${s.id} axial`,
+      }),
+    );
+  }
+  if (spec.startsWith('sample:')) throw new CliError(`unknown sample "${spec}"; known: sample:cranium, sample:phantom`);
+
+  const path = userPath(spec);
+  let stat;
+  try {
+    stat = statSync(path);
+  } catch {
+    throw new CliError(`${spec}: no such file or folder`);
+  }
+  if (stat.isDirectory()) return prepareDicomFiles(listFiles(path), path, warn);
+  const lower = path.toLowerCase();
+  const name = basename(path);
+  if (lower.endsWith('.nii') || lower.endsWith('.nii.gz')) {
+    const volume = readNifti(new Uint8Array(readFileSync(path)), name);
+    return [fromVolume(spec, { ...volume, modality: volume.modality === 'OT' ? 'MR' : volume.modality }, { seriesDescription: name, patientID: name })];
+  }
+  if (lower.endsWith('.inv3')) {
+    const p = readInv3(new Uint8Array(readFileSync(path)), name);
+    return [fromVolume(spec, p.volume, { seriesDescription: p.name || name, patientID: name })];
+  }
+  return prepareDicomFiles([path], path, warn);
+}
