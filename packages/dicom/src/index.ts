@@ -20,3 +20,8 @@ export type { SeriesMetadata, WrittenSeries } from './writeSeries';
 export { writeSeries } from './writeSeries';
 export { newUid } from './uid';
 export { SOP_CLASS, TAG, TRANSFER_SYNTAXES } from './tags';
+export { FormatError, Inv3Error, NiftiError, isFormatError } from './formatErrors';
+export type { ReadNiftiOptions } from './nifti';
+export { readNifti } from './nifti';
+export type { Inv3Mask, Inv3Project, Inv3Window } from './inv3';
+export { INV3_ORIENTATIONS, readInv3 } from './inv3';

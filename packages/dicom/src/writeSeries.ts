@@ -1,3 +1,4 @@
+/// <reference path="./dcmjs.d.ts" />
 import dcmjs from 'dcmjs';
 import { voxelCoord, voxelToPatient } from '@tomosort/volume';
 import type { Volume } from '@tomosort/volume';
