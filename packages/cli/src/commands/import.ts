@@ -1,3 +1,4 @@
+import { seriesUid } from '@tomosort/pacs';
 import type { PacsClient } from '@tomosort/pacs';
 import type { Command } from '../cli';
 import { UsageError } from '../errors';
@@ -22,7 +23,7 @@ leaves nothing behind in the PACS.`;
 
 /** Uploads one series; on failure removes what this import added, then rethrows. */
 async function uploadSeries(pacs: PacsClient, s: PreparedSeries, concurrency: number, onDone: () => void): Promise<void> {
-  const existed = (await pacs.orthancSeriesId(s.seriesInstanceUID)) !== undefined;
+  const existed = (await pacs.orthancSeriesId(seriesUid(s.seriesInstanceUID))) !== undefined;
   let next = 0;
   const worker = async () => {
     while (next < s.files.length) {
@@ -35,7 +36,7 @@ async function uploadSeries(pacs: PacsClient, s: PreparedSeries, concurrency: nu
     await Promise.all(Array.from({ length: Math.min(concurrency, s.files.length) }, worker));
   } catch (e) {
     if (!existed) {
-      const id = await pacs.orthancSeriesId(s.seriesInstanceUID).catch(() => undefined);
+      const id = await pacs.orthancSeriesId(seriesUid(s.seriesInstanceUID)).catch(() => undefined);
       if (id !== undefined) await pacs.deleteResource('series', id).catch(() => undefined);
     }
     throw e;
