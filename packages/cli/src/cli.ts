@@ -1,4 +1,5 @@
 import { UsageError } from './errors';
+import { benchCommand } from './commands/bench';
 import { importCommand } from './commands/import';
 import { lsCommand } from './commands/ls';
 import { pacsCommand } from './commands/pacs';
@@ -14,6 +15,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   pacs: pacsCommand,
   import: importCommand,
   ls: lsCommand,
+  bench: benchCommand,
 };
 
 export function helpText(): string {

@@ -13,7 +13,7 @@ export {
   isDicomError,
 } from './errors';
 export type { DicomInput, ImageHeader, ParsedImage } from './parseImage';
-export { parseImage } from './parseImage';
+export { parseImage, sopInstanceUidOf } from './parseImage';
 export type { ReadSeriesOptions, SeriesVolume } from './readSeries';
 export { readSeries } from './readSeries';
 export type { SeriesMetadata, WrittenSeries } from './writeSeries';

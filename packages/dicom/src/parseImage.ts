@@ -178,3 +178,12 @@ export function parseImage(input: DicomInput): ParsedImage {
     },
   };
 }
+
+/** SOPInstanceUID of a Part-10 file, parsing only up to that tag (cheap); '' when absent. */
+export function sopInstanceUidOf(bytes: Uint8Array): string {
+  try {
+    return (dicomParser.parseDicom(bytes, { untilTag: TAG.SOPInstanceUID }).string(TAG.SOPInstanceUID) ?? '').trim();
+  } catch {
+    return '';
+  }
+}

@@ -131,10 +131,19 @@ describe('PacsClient against a real Orthanc 1.10 + DICOMweb', () => {
   it('fetchSeriesFiles rejects with the caller signal reason when aborted', async () => {
     const controller = new AbortController();
     const run = fetchSeriesFiles(client, BRAIN.study, BRAIN.series, {
+      mode: 'instances',
       signal: controller.signal,
       onProgress: (done) => done === 2 && controller.abort(new Error('user cancelled')),
     });
     await expect(run).rejects.toThrow('user cancelled');
+  });
+
+  it("fetchSeriesFiles: one series-level request ('series') gives the same 20 files as per-instance requests", async () => {
+    const bySeries = await fetchSeriesFiles(client, BRAIN.study, BRAIN.series);
+    const byInstance = await fetchSeriesFiles(client, BRAIN.study, BRAIN.series, { mode: 'instances' });
+    expect(bySeries.map((f) => f.name)).toEqual(byInstance.map((f) => f.name));
+    expect(bySeries.map((f) => sha256(f.bytes))).toEqual(byInstance.map((f) => sha256(f.bytes)));
+    expect(bySeries).toHaveLength(20);
   });
 
   it('loadSeriesVolume(MR brain) gives the 256×256×20 MR volume readSeries makes from the local files, sources named `${series}/${sop}`', async () => {
