@@ -1,7 +1,8 @@
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { basename, join, relative } from 'node:path';
-import { CorruptFileError, NotAnImageError, parseImage, readInv3, readNifti, readSeries, writeSeries } from '@tomosort/dicom';
-import type { DicomInput, SeriesMetadata } from '@tomosort/dicom';
+import { readFileSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import { readInv3, readNifti, readSeries, writeSeries } from '@tomosort/dicom';
+import { groupDicomFiles, listFiles } from '@tomosort/dicom/node';
+import type { SeriesMetadata } from '@tomosort/dicom';
 import { loadCranium, phantomCohort } from '@tomosort/samples';
 import type { Volume } from '@tomosort/volume';
 import { userPath } from './env';
@@ -27,45 +28,10 @@ export interface PrepareOptions {
   readonly warn?: (w: ImportWarning) => void;
 }
 
-function listFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name.startsWith('.')) continue;
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...listFiles(path));
-    else if (entry.isFile()) out.push(path);
-  }
-  return out.sort();
-}
-
-/**
- * Reads DICOM files, groups them by SeriesInstanceUID and validates each series with
- * readSeries (order, gaps, consistency). Non-image DICOM objects (DICOMDIR, SR…) and
- * unreadable files without a .dcm extension are skipped with a warning; anything else that
- * is wrong throws, naming the file.
- */
+/** Validates each series of a DICOM folder or file; the bytes are uploaded unchanged, in slice order. */
 function prepareDicomFiles(paths: readonly string[], root: string, warn: (w: string) => void): PreparedSeries[] {
-  const groups = new Map<string, DicomInput[]>();
-  for (const path of paths) {
-    const input: DicomInput = { name: relative(root, path) || basename(path), bytes: new Uint8Array(readFileSync(path)) };
-    let seriesUID: string;
-    try {
-      seriesUID = parseImage(input).header.seriesInstanceUID;
-    } catch (e) {
-      if (e instanceof NotAnImageError || (e instanceof CorruptFileError && !/\.dcm$/i.test(path))) {
-        warn(`skipped ${e.message}`);
-        continue;
-      }
-      throw e;
-    }
-    const group = groups.get(seriesUID) ?? [];
-    group.push(input);
-    groups.set(seriesUID, group);
-  }
-  if (groups.size === 0) throw new CliError(`${root}: no DICOM images found`);
-  return [...groups.values()].map((inputs) => {
+  return groupDicomFiles(paths, root, warn).map((inputs) => {
     const s = readSeries(inputs);
-    // Upload in slice order; the bytes themselves are sent unchanged.
     const byName = new Map(inputs.map((i) => [i.name, i.bytes]));
     return {
       label: root,

@@ -5,4 +5,4 @@ export { PHANTOM_ORGANS, PHANTOM_ORGAN_ID } from './phantom/anatomy';
 export type { PhantomCohortOptions, PhantomParams, PhantomSubject } from './phantom/phantom';
 export { phantomCohort, phantomSubject } from './phantom/phantom';
 export type { Rng } from './prng';
-export { mulberry32 } from './prng';
+export { fillGaussian, mixSeed, mulberry32, uniform, uniformInt } from './prng';

@@ -1,0 +1,1 @@
+export { groupDicomFiles, listFiles } from './folder';

@@ -1,0 +1,107 @@
+import { fillGaussian, uniform } from '@tomosort/samples';
+import type { Rng } from '@tomosort/samples';
+import type { HuWindow } from '@tomosort/volume';
+
+/** Random changes applied to each sampled slice. Every field at 0 / false means none. */
+export interface Augmentation {
+  /** Standard deviation of added Gaussian noise, HU. */
+  readonly noiseHu: number;
+  /** Largest |HU shift|, drawn uniformly. */
+  readonly huShift: number;
+  /** Largest relative HU scale change: scale ∈ [1 − huScale, 1 + huScale]. */
+  readonly huScale: number;
+  /** Largest |in-plane rotation|, degrees. */
+  readonly rotationDeg: number;
+  /** Random left-right and up-down flips (each with probability 1/2). */
+  readonly flip: boolean;
+  /** Random resized crop: the crop's side is this fraction range of the image side ([1, 1] = none). */
+  readonly cropScale: readonly [number, number];
+}
+
+/** Mild augmentations for SortingLoss (defaults): the slice's anatomy must stay recognisable. */
+export const SORTING_AUGMENTATION: Augmentation = {
+  noiseHu: 10,
+  huShift: 20,
+  huScale: 0.05,
+  rotationDeg: 10,
+  flip: true,
+  cropScale: [1, 1],
+};
+
+/** Strong augmentations for the two views of SimCLR / Barlow Twins (crop + intensity + noise). */
+export const VIEW_AUGMENTATION: Augmentation = {
+  noiseHu: 25,
+  huShift: 60,
+  huScale: 0.15,
+  rotationDeg: 20,
+  flip: true,
+  cropScale: [0.6, 1],
+};
+
+export const NO_AUGMENTATION: Augmentation = { noiseHu: 0, huShift: 0, huScale: 0, rotationDeg: 0, flip: false, cropScale: [1, 1] };
+
+/** Value outside the field of view after rotation or crop: air. */
+const FILL_HU = -1024;
+
+/**
+ * Augments one `size × size` HU slice and maps it through the window to [0, 1].
+ * Geometry (crop, rotation, flips) is one inverse mapping sampled bilinearly; then
+ * HU' = HU · scale + shift + noise; then the window.
+ */
+export function augmentSlice(
+  src: Float32Array,
+  size: number,
+  window: HuWindow,
+  aug: Augmentation,
+  rng: Rng,
+  out = new Float32Array(size * size),
+  noise = new Float32Array(size * size),
+): Float32Array {
+  const angle = (uniform(rng, -aug.rotationDeg, aug.rotationDeg) * Math.PI) / 180;
+  const fx = aug.flip && rng() < 0.5 ? -1 : 1;
+  const fy = aug.flip && rng() < 0.5 ? -1 : 1;
+  const crop = uniform(rng, aug.cropScale[0], aug.cropScale[1]);
+  // Crop centre: anywhere that keeps the crop inside the image.
+  const slack = ((1 - crop) * (size - 1)) / 2;
+  const cx = (size - 1) / 2 + uniform(rng, -slack, slack);
+  const cy = (size - 1) / 2 + uniform(rng, -slack, slack);
+  const scale = 1 + uniform(rng, -aug.huScale, aug.huScale);
+  const shift = uniform(rng, -aug.huShift, aug.huShift);
+  const identity = angle === 0 && fx === 1 && fy === 1 && crop === 1;
+  const cos = Math.cos(angle) * crop;
+  const sin = Math.sin(angle) * crop;
+  const c = (size - 1) / 2;
+  if (aug.noiseHu > 0) fillGaussian(rng, noise);
+  const lo = window.center - window.width / 2;
+  const inv = 1 / window.width;
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      let hu: number;
+      if (identity) {
+        hu = src[y * size + x]!;
+      } else {
+        const u = (x - c) * fx;
+        const v = (y - c) * fy;
+        const sx = cx + cos * u - sin * v;
+        const sy = cy + sin * u + cos * v;
+        const edge = size - 1 + 1e-6;
+        if (sx < -1e-6 || sy < -1e-6 || sx > edge || sy > edge) {
+          hu = FILL_HU;
+        } else {
+          const x0 = Math.min(size - 2, Math.max(0, Math.floor(sx)));
+          const y0 = Math.min(size - 2, Math.max(0, Math.floor(sy)));
+          const tx = Math.min(1, Math.max(0, sx - x0));
+          const ty = Math.min(1, Math.max(0, sy - y0));
+          const p = y0 * size + x0;
+          hu =
+            (src[p]! * (1 - tx) + src[p + 1]! * tx) * (1 - ty) + (src[p + size]! * (1 - tx) + src[p + size + 1]! * tx) * ty;
+        }
+      }
+      const n = y * size + x;
+      const h = hu * scale + shift + (aug.noiseHu > 0 ? noise[n]! * aug.noiseHu : 0);
+      const w = (h - lo) * inv;
+      out[n] = w < 0 ? 0 : w > 1 ? 1 : w;
+    }
+  }
+  return out;
+}

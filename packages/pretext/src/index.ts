@@ -1,0 +1,12 @@
+export { PretextError, isPretextError } from './errors';
+export type { Augmentation } from './augment';
+export { NO_AUGMENTATION, SORTING_AUGMENTATION, VIEW_AUGMENTATION, augmentSlice } from './augment';
+export type { PrepareOptions, PreparedVolume } from './prepare';
+export { extentMm, prepareVolume, sliceAtMm } from './prepare';
+export type { SortingBatch, SortingBatchConfig } from './sorting';
+export { sortingBatch } from './sorting';
+export type { ViewBatch, ViewBatchConfig } from './views';
+export { viewBatch } from './views';
+export { pickVolumes } from './pick';
+export type { VolumeSource } from './sources';
+export { craniumSource, loadPrepared, pacsSources, phantomSources } from './sources';

@@ -1,0 +1,1 @@
+export { folderSources } from './folder';
