@@ -1,0 +1,16 @@
+export type { NamedArray, TensorBundleIndex } from './bundle';
+export { packBundle, unpackBundle } from './bundle';
+export type { Checkpoint, CheckpointStore } from './checkpoint';
+export { MemoryCheckpointStore } from './checkpoint';
+export type { SortingEvaluation } from './evaluate';
+export { evaluateSorting } from './evaluate';
+export type { TrainEvent } from './events';
+export type { TrainConfig, TrainOptions, TrainResult } from './loop';
+export { TrainError, train } from './loop';
+export type { Batch, MethodConfig, MethodName } from './methods';
+export { batchLoss, drawBatch, needsScalarHead, slicesPerStep } from './methods';
+export type { TrainableModel } from './model';
+export type { OptimizerConfig, OptimizerState } from './optimizer';
+export { Optimizer, clipByGlobalNorm } from './optimizer';
+export type { Schedule } from './schedule';
+export { learningRate } from './schedule';

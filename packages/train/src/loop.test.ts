@@ -1,0 +1,88 @@
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { prepareVolume } from '@tomosort/pretext';
+import { phantomSubject } from '@tomosort/samples';
+import { MemoryCheckpointStore } from './checkpoint';
+import type { TrainEvent } from './events';
+import { train } from './loop';
+import type { TrainConfig } from './loop';
+import { tinyConvNet } from './testing';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+const volumes = [0, 1].map((i) => prepareVolume(`p${i}`, phantomSubject(i, 0, { size: 32 }).volume, { plane: 'axial', size: 16 }));
+const config = (steps: number, method: TrainConfig['method'] = { kind: 'sorting', volumesPerBatch: 2, slicesPerVolume: 4, gapMm: [10, 30] }): TrainConfig => ({
+  method,
+  steps,
+  learningRate: 0.01,
+  optimizer: { kind: 'adam' },
+  schedule: { kind: 'cosine', warmupSteps: 2 },
+  clipNorm: 5,
+  window: { center: 0, width: 2000 },
+  seed: 42,
+  checkpointEvery: 3,
+});
+const weights = async (m: ReturnType<typeof tinyConvNet>) =>
+  Promise.all(Object.values(m.state).map(async (v) => [...((await v.data()) as Float32Array)]));
+
+describe('train (loop) with a tiny net on phantom slices', () => {
+  it('runs 6 sorting steps with flat tensor count, step events and checkpoints at 3 and 6', async () => {
+    const events: TrainEvent[] = [];
+    const model = tinyConvNet(1);
+    const before = tf.memory().numTensors;
+    const r = await train({ model, volumes, config: config(6), store: new MemoryCheckpointStore(), onEvent: (e) => events.push(e) });
+    expect(r.status).toBe('finished');
+    expect(r.losses).toHaveLength(6);
+    const steps = events.filter((e) => e.type === 'step');
+    expect(steps.map((e) => e.step)).toEqual([1, 2, 3, 4, 5, 6]);
+    // Only the optimiser's slots (created at step 1 and disposed at the end) may come and go.
+    const counts = new Set(steps.slice(1).map((e) => e.numTensors));
+    expect(counts.size).toBe(1);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(events.filter((e) => e.type === 'checkpoint').map((e) => e.step)).toEqual([3, 6]);
+    expect(events.at(-1)).toMatchObject({ type: 'done', status: 'finished', step: 6 });
+  });
+
+  it('a run stopped at step 3 and resumed ends with the same weights as an uninterrupted run', async () => {
+    const straight = tinyConvNet(1, 7);
+    await train({ model: straight, volumes, config: config(6) });
+
+    const store = new MemoryCheckpointStore();
+    const first = tinyConvNet(1, 7);
+    const controller = new AbortController();
+    const cut = await train({
+      model: first,
+      volumes,
+      config: config(6),
+      store,
+      signal: controller.signal,
+      onEvent: (e) => e.type === 'step' && e.step === 3 && controller.abort(),
+    });
+    expect(cut).toMatchObject({ status: 'cancelled', step: 3 });
+
+    const resumed = tinyConvNet(1, 99); // different init: everything must come from the checkpoint
+    const rest = await train({ model: resumed, volumes, config: config(6), store, resume: true });
+    expect(rest.step).toBe(6);
+    expect(rest.losses).toHaveLength(3);
+    expect(await weights(resumed)).toEqual(await weights(straight));
+  });
+
+  it('refuses to resume a checkpoint made with other settings', async () => {
+    const store = new MemoryCheckpointStore();
+    await train({ model: tinyConvNet(1), volumes, config: config(2), store });
+    await expect(train({ model: tinyConvNet(1), volumes, config: { ...config(2), learningRate: 1 }, store, resume: true })).rejects.toThrow(
+      /checkpoint was made with different settings/,
+    );
+  });
+
+  it.each([
+    ['simclr', { kind: 'simclr', slices: 4 }],
+    ['barlow', { kind: 'barlow', slices: 4 }],
+  ] as const)('%s runs and gives finite losses', async (_name, method) => {
+    const r = await train({ model: tinyConvNet(8), volumes, config: config(2, method) });
+    expect(r.losses.every(Number.isFinite)).toBe(true);
+  });
+});

@@ -1,0 +1,173 @@
+// Gradients of tf ops are registered by this side-effect import (tfjs-core alone has none).
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import * as tf from '@tensorflow/tfjs-core';
+import type { PreparedVolume } from '@tomosort/pretext';
+import { mixSeed, mulberry32 } from '@tomosort/samples';
+import type { HuWindow } from '@tomosort/volume';
+import type { NamedArray } from './bundle';
+import type { Checkpoint, CheckpointStore } from './checkpoint';
+import type { TrainEvent } from './events';
+import { batchLoss, drawBatch, slicesPerStep } from './methods';
+import type { MethodConfig } from './methods';
+import type { TrainableModel } from './model';
+import { Optimizer, clipByGlobalNorm } from './optimizer';
+import type { OptimizerConfig } from './optimizer';
+import { learningRate } from './schedule';
+import type { Schedule } from './schedule';
+
+/** Settings of one run. Everything that changes the result is here, so a resume can check it. */
+export interface TrainConfig {
+  readonly method: MethodConfig;
+  readonly steps: number;
+  readonly learningRate: number;
+  readonly optimizer: OptimizerConfig;
+  readonly schedule: Schedule;
+  /** Largest global gradient norm (no clipping when absent). */
+  readonly clipNorm?: number;
+  readonly window: HuWindow;
+  /** Batch b is drawn from a generator seeded by (seed, b): the same at any resume point. */
+  readonly seed: number;
+  /** Save a checkpoint every this many steps (and at the end / on cancel). 0 = only at the end. */
+  readonly checkpointEvery: number;
+}
+
+export interface TrainOptions {
+  readonly model: TrainableModel;
+  readonly volumes: readonly PreparedVolume[];
+  readonly config: TrainConfig;
+  readonly store?: CheckpointStore;
+  /** Continue from the store's checkpoint when there is one. */
+  readonly resume?: boolean;
+  /** Stops after the current step (a checkpoint is saved first). */
+  readonly signal?: AbortSignal;
+  readonly onEvent?: (e: TrainEvent) => void;
+}
+
+export interface TrainResult {
+  readonly status: 'finished' | 'cancelled';
+  readonly step: number;
+  readonly losses: readonly number[];
+  readonly seconds: number;
+}
+
+/** Thrown when a run cannot start: a checkpoint from other settings, bad options. */
+export class TrainError extends Error {
+  override readonly name = 'TrainError';
+}
+
+async function snapshot(model: TrainableModel, opt: Optimizer, step: number, config: TrainConfig): Promise<Checkpoint> {
+  const variables: NamedArray[] = [];
+  for (const [name, v] of Object.entries(model.state)) variables.push({ name, shape: v.shape, values: (await v.data()) as Float32Array });
+  const state = await opt.getState();
+  const arrays: NamedArray[] = [];
+  for (const [name, slots] of Object.entries(state.slots)) {
+    slots.forEach((values, n) => arrays.push({ name: `${name}#${n}`, shape: [values.length], values }));
+  }
+  return { step, config, extra: {}, variables, optimizer: { kind: state.kind, step: state.step, arrays } };
+}
+
+function restore(model: TrainableModel, opt: Optimizer, c: Checkpoint): void {
+  for (const a of c.variables) {
+    const v = model.state[a.name];
+    if (!v) throw new TrainError(`checkpoint variable ${a.name} does not exist in this model`);
+    if (v.size !== a.values.length) throw new TrainError(`checkpoint variable ${a.name} holds ${a.values.length} values, the model's ${v.size}`);
+    v.assign(tf.tensor(a.values, v.shape, 'float32'));
+  }
+  const slots: Record<string, Float32Array[]> = {};
+  for (const a of c.optimizer.arrays) {
+    const hash = a.name.lastIndexOf('#');
+    const name = a.name.slice(0, hash);
+    (slots[name] ??= [])[Number(a.name.slice(hash + 1))] = a.values;
+  }
+  opt.setState({ kind: c.optimizer.kind, step: c.optimizer.step, slots }, model.trainable);
+}
+
+const sameConfig = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * Trains `model` with the configured method. One step: draw a batch (seeded by step), loss and
+ * gradients (tf.variableGrads), optional clipping, the scheduled learning rate, an optimiser
+ * update. Tensors are disposed every step. Checkpoints are saved every `checkpointEvery`
+ * steps, at the end and on cancellation; with `resume`, a run continues from the last one and
+ * ends with the same weights as an uninterrupted run.
+ */
+export async function train(opts: TrainOptions): Promise<TrainResult> {
+  const { model, volumes, config, store } = opts;
+  const emit = opts.onEvent ?? (() => {});
+  if (!Number.isInteger(config.steps) || config.steps < 1) throw new TrainError(`steps must be a positive integer, got ${config.steps}`);
+  const opt = new Optimizer(config.optimizer);
+  let start = 0;
+  if (opts.resume && store) {
+    const c = await store.load();
+    if (c) {
+      if (!sameConfig(c.config, config)) {
+        throw new TrainError('the checkpoint was made with different settings; resume with the same options, or start a new output folder');
+      }
+      restore(model, opt, c);
+      start = c.step;
+    }
+  }
+  emit({ type: 'start', backend: tf.getBackend(), fromStep: start, steps: config.steps, resumed: start > 0 });
+  const t0 = performance.now();
+  const losses: number[] = [];
+  const perStep = slicesPerStep(config.method);
+  const recent: number[] = [];
+  let step = start;
+  let status: TrainResult['status'] = 'finished';
+  const save = async () => {
+    if (!store) return;
+    const where = await store.save(await snapshot(model, opt, step, config));
+    emit({ type: 'checkpoint', step, where });
+  };
+  const vars = model.trainable;
+  const varList = Object.values(vars);
+  const nameOf = new Map(Object.entries(vars).map(([n, v]) => [v.name, n]));
+  while (step < config.steps) {
+    if (opts.signal?.aborted) {
+      status = 'cancelled';
+      break;
+    }
+    const ts = performance.now();
+    const batch = drawBatch(config.method, volumes, config.window, mulberry32(mixSeed(config.seed, step)));
+    const lr = learningRate(config.learningRate, config.schedule, step, config.steps);
+    const { loss, norm } = tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => batchLoss(config.method, model, batch), varList);
+      const named: Record<string, tf.Tensor> = {};
+      for (const [varName, g] of Object.entries(grads)) named[nameOf.get(varName) ?? varName] = g;
+      const clipped = config.clipNorm ? clipByGlobalNorm(named, config.clipNorm) : { grads: named, norm: tf.scalar(0) };
+      opt.apply(vars, clipped.grads, lr);
+      return { loss: value, norm: clipped.norm };
+    });
+    const [lossValue, normValue] = await Promise.all([loss.data(), norm.data()]);
+    loss.dispose();
+    norm.dispose();
+    step += 1;
+    const l = lossValue[0]!;
+    if (!Number.isFinite(l)) throw new TrainError(`loss became ${l} at step ${step}; lower the learning rate or enable clipping`);
+    losses.push(l);
+    const ms = performance.now() - ts;
+    recent.push(ms);
+    if (recent.length > 20) recent.shift();
+    const avg = recent.reduce((s, x) => s + x, 0) / recent.length;
+    const mem = tf.memory();
+    emit({
+      type: 'step',
+      step,
+      steps: config.steps,
+      loss: l,
+      lr,
+      gradNorm: normValue[0]!,
+      ms,
+      slicesPerSecond: (perStep * 1000) / avg,
+      etaSeconds: ((config.steps - step) * avg) / 1000,
+      numTensors: mem.numTensors,
+      numBytes: mem.numBytes,
+    });
+    if (config.checkpointEvery > 0 && step % config.checkpointEvery === 0 && step < config.steps) await save();
+  }
+  await save();
+  const seconds = (performance.now() - t0) / 1000;
+  opt.dispose();
+  emit({ type: 'done', step, status, seconds });
+  return { status, step, losses, seconds };
+}

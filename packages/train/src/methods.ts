@@ -1,0 +1,73 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { barlowTwinsLoss, ntXentLoss, sortingLoss } from '@tomosort/losses';
+import type { SortingLossOptions } from '@tomosort/losses';
+import { SORTING_AUGMENTATION, VIEW_AUGMENTATION, sortingBatch, viewBatch } from '@tomosort/pretext';
+import type { Augmentation, PreparedVolume, SortingBatch, ViewBatch } from '@tomosort/pretext';
+import type { Rng } from '@tomosort/samples';
+import type { HuWindow } from '@tomosort/volume';
+import type { TrainableModel } from './model';
+
+/** A pre-training method and its batch settings. */
+export type MethodConfig =
+  | {
+      readonly kind: 'sorting';
+      /** B volumes × K slices per step. */
+      readonly volumesPerBatch: number;
+      readonly slicesPerVolume: number;
+      readonly gapMm: readonly [number, number];
+      readonly loss?: SortingLossOptions;
+      readonly augmentation?: Augmentation;
+    }
+  | { readonly kind: 'simclr'; readonly slices: number; readonly temperature?: number; readonly augmentation?: Augmentation }
+  | { readonly kind: 'barlow'; readonly slices: number; readonly lambda?: number; readonly augmentation?: Augmentation };
+
+export type MethodName = MethodConfig['kind'];
+
+/** Images the network sees per step: B·K for SortingLoss, 2N for the two-view methods. */
+export const slicesPerStep = (m: MethodConfig): number => (m.kind === 'sorting' ? m.volumesPerBatch * m.slicesPerVolume : 2 * m.slices);
+
+/** Output width the model's head must have: 1 score for SortingLoss, a projection otherwise. */
+export const needsScalarHead = (m: MethodConfig): boolean => m.kind === 'sorting';
+
+export type Batch = { readonly kind: 'sorting'; readonly data: SortingBatch } | { readonly kind: 'views'; readonly data: ViewBatch };
+
+/** Draws one batch for `m` from prepared volumes. */
+export function drawBatch(m: MethodConfig, volumes: readonly PreparedVolume[], window: HuWindow, rng: Rng): Batch {
+  if (m.kind === 'sorting') {
+    return {
+      kind: 'sorting',
+      data: sortingBatch(
+        volumes,
+        {
+          volumesPerBatch: m.volumesPerBatch,
+          slicesPerVolume: m.slicesPerVolume,
+          gapMm: m.gapMm,
+          window,
+          augmentation: m.augmentation ?? SORTING_AUGMENTATION,
+        },
+        rng,
+      ),
+    };
+  }
+  return { kind: 'views', data: viewBatch(volumes, { slices: m.slices, window, augmentation: m.augmentation ?? VIEW_AUGMENTATION }, rng) };
+}
+
+/** The loss of one batch (call inside tf.variableGrads). Both views go through the network in one pass. */
+export function batchLoss(m: MethodConfig, model: TrainableModel, batch: Batch): tf.Scalar {
+  if (batch.kind === 'sorting') {
+    if (m.kind !== 'sorting') throw new Error(`a sorting batch was drawn for method ${m.kind}`);
+    const b = batch.data;
+    const x = tf.tensor4d(b.images, [...b.shape] as [number, number, number, number]);
+    const scores = tf.reshape(model.apply(x, true), [b.volumesPerBatch, b.slicesPerVolume]) as tf.Tensor2D;
+    const positions = tf.tensor2d(b.positionsMm, [b.volumesPerBatch, b.slicesPerVolume]);
+    return sortingLoss(scores, positions, m.loss);
+  }
+  const b = batch.data;
+  const [n, s] = b.shape;
+  const x = tf.concat([tf.tensor4d(b.view1, [n, s, s, 1]), tf.tensor4d(b.view2, [n, s, s, 1])], 0);
+  const z = model.apply(x, true);
+  const [z1, z2] = tf.split(z, 2, 0) as [tf.Tensor2D, tf.Tensor2D];
+  if (m.kind === 'simclr') return ntXentLoss(z1, z2, m.temperature === undefined ? {} : { temperature: m.temperature });
+  if (m.kind === 'barlow') return barlowTwinsLoss(z1, z2, m.lambda === undefined ? {} : { lambda: m.lambda });
+  throw new Error(`a view batch was drawn for method ${m.kind}`);
+}

@@ -1,0 +1,1 @@
+export { FileCheckpointStore } from './checkpoint';
