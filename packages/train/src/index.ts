@@ -10,6 +10,7 @@ export { TrainError, train } from './loop';
 export type { Batch, MethodConfig, MethodName } from './methods';
 export { batchLoss, drawBatch, needsScalarHead, slicesPerStep } from './methods';
 export type { TrainableModel } from './model';
+export { asTrainable } from './adapt';
 export type { OptimizerConfig, OptimizerState } from './optimizer';
 export { Optimizer, clipByGlobalNorm } from './optimizer';
 export type { Schedule } from './schedule';

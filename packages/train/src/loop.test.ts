@@ -1,4 +1,5 @@
 import '@tensorflow/tfjs-backend-cpu';
+import { registerNodeGradients } from '@tomosort/backend/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { prepareVolume } from '@tomosort/pretext';
@@ -10,6 +11,7 @@ import type { TrainConfig } from './loop';
 import { tinyConvNet } from './testing';
 
 beforeAll(async () => {
+  await registerNodeGradients();
   await tf.setBackend('cpu');
 });
 

@@ -1,5 +1,3 @@
-// Gradients of tf ops are registered by this side-effect import (tfjs-core alone has none).
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import * as tf from '@tensorflow/tfjs-core';
 import type { PreparedVolume } from '@tomosort/pretext';
 import { mixSeed, mulberry32 } from '@tomosort/samples';

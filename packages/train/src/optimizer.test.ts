@@ -1,9 +1,11 @@
 import '@tensorflow/tfjs-backend-cpu';
+import { registerNodeGradients } from '@tomosort/backend/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Optimizer, clipByGlobalNorm } from './optimizer';
 
 beforeAll(async () => {
+  await registerNodeGradients();
   await tf.setBackend('cpu');
 });
 

@@ -1,0 +1,13 @@
+import { initNodeBackend } from '@tomosort/backend/node';
+import { createModel, scoreModelSpec, encoderSpec } from '@tomosort/models';
+import { phantomSources, loadPrepared } from '@tomosort/pretext';
+import { train, asTrainable, evaluateSorting } from './index';
+const info = await initNodeBackend((process.argv[2] ?? 'wasm') as any);
+console.log(info);
+const vols = await loadPrepared(phantomSources({ subjects: 10, seed: 0 }), { plane: 'axial', size: Number(process.env.SIZE ?? 64) });
+const model = createModel(scoreModelSpec(encoderSpec('small')), { seed: 1 });
+const t = asTrainable(model);
+const window = { center: 0, width: 2000 };
+console.log('init rho', (await evaluateSorting(t, vols.slice(8), window)).spearman);
+const r = await train({ model: t, volumes: vols.slice(0, 8), config: { method: { kind: 'sorting', volumesPerBatch: 4, slicesPerVolume: 8, gapMm: [5, 40] }, steps: Number(process.argv[3] ?? 60), learningRate: 3e-3, optimizer: { kind: 'adam' }, schedule: { kind: 'cosine', warmupSteps: 5 }, clipNorm: 5, window, seed: 0, checkpointEvery: 0 }, onEvent: (e) => { if (e.type === 'step' && e.step % 10 === 0) console.log(e.step, e.loss.toFixed(3), e.ms.toFixed(0), 'ms', e.numTensors); } });
+console.log('seconds', r.seconds, 'final rho', (await evaluateSorting(t, vols.slice(8), window)).spearman);
