@@ -10,6 +10,8 @@ APT_PACKAGES=(
   orthanc-dicomweb     # its DICOMweb plugin (QIDO/WADO/STOW)
   invesalius-examples  # Cranium.inv3: the real head CT behind sample:cranium (GPL-2, read at run time)
   python3-pydicom      # real DICOM files in several encodings, used as test fixtures
+  chromium             # headless browser tests; its SwiftShader Vulkan ICD gives WebGPU without a GPU
+  libvulkan1           # the Vulkan loader Dawn (npm webgpu) needs for WebGPU in Node
 )
 PNPM_VERSION=10.34.9
 

@@ -3,6 +3,7 @@ import { benchCommand } from './commands/bench';
 import { importCommand } from './commands/import';
 import { lsCommand } from './commands/ls';
 import { pacsCommand } from './commands/pacs';
+import { pretrainCommand } from './commands/pretrain';
 
 /** A subcommand: parses its own arguments, returns the exit code. */
 export interface Command {
@@ -15,6 +16,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   pacs: pacsCommand,
   import: importCommand,
   ls: lsCommand,
+  pretrain: pretrainCommand,
   bench: benchCommand,
 };
 

@@ -11,6 +11,7 @@ import { prepareImport } from '../importSources';
 import { JSON_OPTION, PACS_OPTION, intOption, parse } from '../parse';
 import { median, timeRuns } from '../stats';
 import { formatTable } from '../table';
+import { BENCH_PRETRAIN_USAGE, benchPretrain } from './benchPretrain';
 
 const USAGE = `usage: pnpm tomosort bench io [--repeats N] [--pacs URL] [--out FILE] [--json]
 
@@ -83,11 +84,14 @@ async function benchIo(args: readonly string[]): Promise<number> {
 }
 
 export const benchCommand: Command = {
-  summary: 'benchmarks that print a table and write JSON (bench io)',
-  usage: USAGE,
+  summary: 'benchmarks that print a table and write JSON (bench io | bench pretrain)',
+  get usage() {
+    return `${USAGE}\n\n${BENCH_PRETRAIN_USAGE}`;
+  },
   async run(args) {
     const [sub, ...rest] = args;
     if (sub === 'io') return benchIo(rest);
+    if (sub === 'pretrain') return benchPretrain(rest);
     throw new UsageError(`unknown bench "${sub ?? ''}"\n\n${USAGE}`);
   },
 };

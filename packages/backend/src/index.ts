@@ -1,0 +1,10 @@
+export type { BackendInfo, BestBackendInfo, GpuLike, InitBackendOptions } from './backends';
+export { initBackend, initBestBackend, initFirstBackend, navigatorGpu } from './backends';
+export type { BackendFailure } from './errors';
+export { BackendError, BackendInitError, NoBackendError, OpArgumentError, isBackendError } from './errors';
+export { gradientsRegistered, registerGradients } from './gradients';
+export type { BackendName } from './names';
+export { BACKEND_NAMES, isBackendName } from './names';
+export type { Conv2DGeometry, Conv2DOptions, Conv2DPad, Pair } from './ops/conv2d';
+export { conv2d, conv2dBackpropFilter, conv2dBackpropInput, conv2dGeometry } from './ops/conv2d';
+export { maxPool, maxPoolBackpropValues } from './ops/maxPool';

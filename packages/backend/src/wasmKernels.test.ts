@@ -1,0 +1,90 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Tensor, Tensor4D } from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initNodeBackend } from './node';
+import { randomNormal, relativeError } from './testing/conv2dCases';
+
+/**
+ * Which kernels training needs on wasm (tfjs 4.22). The backward kernels of conv2d and
+ * depthwise conv2d are missing (this package's conv2d routes around them); MaxPoolGrad is there
+ * but wrong for windows whose maximum is ≤ 0 (this package's maxPool routes around it); the rest
+ * of a CNN's gradients (average pooling, ReLU, batch norm, matMul) agree with cpu.
+ */
+beforeAll(async () => {
+  await initNodeBackend('cpu');
+  await initNodeBackend('wasm');
+});
+
+describe('wasm kernel coverage', () => {
+  it.each(['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput'])(
+    '%s: missing on wasm',
+    (k) => {
+      expect(tf.getKernel(k, 'wasm')).toBeUndefined();
+      expect(tf.getKernel(k, 'cpu')).toBeDefined();
+    },
+  );
+  it.each(['Conv2D', 'Conv2DBackpropInput', 'MaxPoolGrad', 'AvgPoolGrad', 'Step', 'FusedBatchNorm', 'BatchMatMul', 'Transpose', 'PadV2'])(
+    '%s: present on wasm',
+    (k) => {
+      expect(tf.getKernel(k, 'wasm')).toBeDefined();
+    },
+  );
+});
+
+/** Gradient of Σ f(x) · r w.r.t. x on the current backend. */
+async function gradOf(f: (x: Tensor4D) => Tensor, x: Float32Array, shape: [number, number, number, number]): Promise<Float32Array> {
+  const g = tf.tidy(() => {
+    const xt = tf.tensor4d(x, shape);
+    const r = tf.tensor(randomNormal(tf.tidy(() => f(xt)).size, 99), f(xt).shape);
+    return tf.grad((a: Tensor) => tf.sum(tf.mul(f(a as Tensor4D), r)))(xt);
+  });
+  const out = (await g.data()) as Float32Array;
+  g.dispose();
+  return out;
+}
+
+const ops: [string, (x: Tensor4D) => Tensor][] = [
+  ['maxPool 3×3/2 same after relu', (x) => tf.maxPool(tf.relu(x), 3, 2, 'same')],
+  ['maxPool 2×2/2 valid after relu', (x) => tf.maxPool(tf.relu(x), 2, 2, 'valid')],
+  ['avgPool 2×2/2 valid', (x) => tf.avgPool(x, 2, 2, 'valid')],
+  ['avgPool 3×3/1 same', (x) => tf.avgPool(x, 3, 1, 'same')],
+  ['relu', (x) => tf.relu(x)],
+  ['global mean over H, W', (x) => tf.mean(x, [1, 2])],
+  [
+    'batch norm with batch moments, scale and offset',
+    (x) => {
+      const { mean, variance } = tf.moments(x, [0, 1, 2]);
+      return tf.batchNorm(x, mean, variance, tf.zeros([4]), tf.fill([4], 1.5), 1e-5);
+    },
+  ],
+  ['matMul [2·6·6, 4] × [4, 5]', (x) => tf.matMul(tf.reshape(x, [72, 4]), tf.tensor2d(randomNormal(20, 7), [4, 5]))],
+];
+
+describe('stock gradients on wasm equal cpu within 1e-4, x=[2,6,6,4]', () => {
+  const shape: [number, number, number, number] = [2, 6, 6, 4];
+  const x = randomNormal(2 * 6 * 6 * 4, 5);
+  for (const [name, f] of ops) {
+    it(name, async () => {
+      await tf.setBackend('cpu');
+      const ref = await gradOf(f, x, shape);
+      await tf.setBackend('wasm');
+      const got = await gradOf(f, x, shape);
+      expect(relativeError(got, ref)).toBeLessThan(1e-4);
+    });
+  }
+
+  it('tfjs 4.22: MaxPoolGrad on wasm routes a window whose maximum is < 0 to the wrong input ([-3,-1,-2,-4] → index 0)', async () => {
+    await tf.setBackend('wasm');
+    const g = tf.grad((a: Tensor) => tf.sum(tf.maxPool(a as Tensor4D, 2, 2, 'valid')))(tf.tensor4d([-3, -1, -2, -4], [1, 2, 2, 1]));
+    expect(Array.from(await g.data())).toEqual([1, 0, 0, 0]); // cpu and TensorFlow: [0, 1, 0, 0]
+  });
+
+  it('tfjs 4.22: tf.batchNorm without scale and offset has no usable gradient (pass tensors for both)', async () => {
+    await tf.setBackend('wasm');
+    const f = (a: Tensor): Tensor => {
+      const { mean, variance } = tf.moments(a, [0, 1, 2]);
+      return tf.sum(tf.batchNorm(a as Tensor4D, mean, variance, undefined, undefined, 1e-5));
+    };
+    expect(() => tf.tidy(() => tf.grad(f)(tf.tensor4d(x, shape)))).toThrow();
+  });
+});

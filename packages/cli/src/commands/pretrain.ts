@@ -1,0 +1,188 @@
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createModel, encoderSpec, projectionModelSpec, scoreModelSpec } from '@tomosort/models';
+import type { EncoderPreset, Model } from '@tomosort/models';
+import { saveModelToDir } from '@tomosort/models/node';
+import { loadPrepared } from '@tomosort/pretext';
+import { asTrainable, evaluateSorting, train } from '@tomosort/train';
+import type { MethodConfig, TrainConfig, TrainEvent } from '@tomosort/train';
+import { FileCheckpointStore } from '@tomosort/train/node';
+import type { Command } from '../cli';
+import { startBackend } from '../backendOption';
+import { userPath } from '../env';
+import { UsageError } from '../errors';
+import { JSON_OPTION, PACS_OPTION, intOption, parse } from '../parse';
+import { connectPacs } from '../pacsConnection';
+import { progressBar } from '../progress';
+import { parseTrainSources } from '../trainSources';
+
+const USAGE = `usage: pnpm tomosort pretrain --out DIR [options]
+
+  --method M        sorting (default) | simclr | barlow
+  --source S        sample:phantom[:N] (default sample:phantom:8) | sample:cranium | pacs:UID[,UID] | pacs:* | a folder
+  --holdout H       volumes kept out of training to measure slice-order Spearman ρ (default 2 when the source has ≥ 4)
+  --model A         small | resnet18 (default) | resnet34 | resnet50;  --width W  channel multiplier (default 1)
+  --size S          slice size in pixels (default 128)
+  --plane P         axial (default) | coronal | sagittal: slices are taken across this plane
+  --steps N         optimiser steps (default 1000)
+  --batch N         slices per step (default 32); sorting: N / --slices volumes of --slices slices
+  --slices K        slices per volume for sorting (default 8)
+  --gap MIN,MAX     gap between sampled slices in mm (default 5,40)
+  --loss L          listmle (default) | pairwise | adjacent  (sorting)
+  --window C,W      HU window centre,width (default 0,2000)
+  --lr X            peak learning rate (default 0.001); --warmup N steps (default 5% of steps); --clip X (default 5)
+  --optimizer O     adam (default) | sgd
+  --seed S          seed of data, batches and initial weights (default 0)
+  --checkpoint-every N  (default 50)
+  --backend B       wasm (default) | cpu | webgpu
+  --resume          continue from DIR/checkpoint
+  --json            print a JSON summary at the end (and no progress bar)
+
+Writes DIR/model (model.json + weights.bin with a manifest), DIR/checkpoint and DIR/train-log.jsonl.`;
+
+const pair = (name: string, v: string | undefined, fallback: [number, number]): [number, number] => {
+  if (v === undefined) return fallback;
+  const parts = v.split(',').map(Number);
+  if (parts.length !== 2 || parts.some((x) => !Number.isFinite(x))) throw new UsageError(`--${name} takes two numbers "A,B", got "${v}"`);
+  return [parts[0]!, parts[1]!];
+};
+const num = (name: string, v: string | undefined, fallback: number): number => {
+  if (v === undefined) return fallback;
+  const x = Number(v);
+  if (!Number.isFinite(x) || x <= 0) throw new UsageError(`--${name} must be a positive number, got "${v}"`);
+  return x;
+};
+const oneOf = <T extends string>(name: string, v: string | undefined, allowed: readonly T[], fallback: T): T => {
+  if (v === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(v)) throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, got "${v}"`);
+  return v as T;
+};
+
+export const pretrainCommand: Command = {
+  summary: 'self-supervised pre-training (SortingLoss, SimCLR, Barlow Twins)',
+  usage: USAGE,
+  async run(args) {
+    const { values } = parse(
+      args,
+      {
+        out: { type: 'string' },
+        method: { type: 'string' },
+        source: { type: 'string' },
+        holdout: { type: 'string' },
+        model: { type: 'string' },
+        width: { type: 'string' },
+        size: { type: 'string' },
+        plane: { type: 'string' },
+        steps: { type: 'string' },
+        batch: { type: 'string' },
+        slices: { type: 'string' },
+        gap: { type: 'string' },
+        loss: { type: 'string' },
+        window: { type: 'string' },
+        lr: { type: 'string' },
+        warmup: { type: 'string' },
+        clip: { type: 'string' },
+        optimizer: { type: 'string' },
+        seed: { type: 'string' },
+        'checkpoint-every': { type: 'string' },
+        backend: { type: 'string' },
+        resume: { type: 'boolean', default: false },
+        ...PACS_OPTION,
+        ...JSON_OPTION,
+      },
+      USAGE,
+      false,
+    );
+    if (!values.out) throw new UsageError(`--out DIR is required\n\n${USAGE}`);
+    const out = userPath(values.out);
+    const method = oneOf('method', values.method, ['sorting', 'simclr', 'barlow'] as const, 'sorting');
+    const preset = oneOf('model', values.model, ['small', 'resnet18', 'resnet34', 'resnet50'] as const, 'resnet18') as EncoderPreset;
+    const plane = oneOf('plane', values.plane, ['axial', 'coronal', 'sagittal'] as const, 'axial');
+    const size = intOption('size', values.size, 128, 8);
+    const steps = intOption('steps', values.steps, 1000, 1);
+    const batch = intOption('batch', values.batch, 32, 2);
+    const K = intOption('slices', values.slices, 8, 2);
+    const seed = intOption('seed', values.seed, 0);
+    const [center, width] = pair('window', values.window, [0, 2000]);
+    const quiet = values.json || !process.stderr.isTTY;
+    const bar = progressBar('pretrain', !quiet);
+
+    let methodConfig: MethodConfig;
+    if (method === 'sorting') {
+      if (batch % K !== 0) throw new UsageError(`--batch ${batch} must be a multiple of --slices ${K} for sorting`);
+      methodConfig = {
+        kind: 'sorting',
+        volumesPerBatch: batch / K,
+        slicesPerVolume: K,
+        gapMm: pair('gap', values.gap, [5, 40]),
+        loss: { kind: oneOf('loss', values.loss, ['listmle', 'pairwise', 'adjacent'] as const, 'listmle') },
+      };
+    } else {
+      if (batch % 2 !== 0) throw new UsageError(`--batch ${batch} must be even for ${method} (two views per slice)`);
+      methodConfig = method === 'simclr' ? { kind: 'simclr', slices: batch / 2 } : { kind: 'barlow', slices: batch / 2 };
+    }
+    const config: TrainConfig = {
+      method: methodConfig,
+      steps,
+      learningRate: num('lr', values.lr, 1e-3),
+      optimizer: { kind: oneOf('optimizer', values.optimizer, ['adam', 'sgd'] as const, 'adam') },
+      schedule: { kind: 'cosine', warmupSteps: intOption('warmup', values.warmup, Math.max(1, Math.round(steps * 0.05)), 0) },
+      clipNorm: num('clip', values.clip, 5),
+      window: { center, width },
+      seed,
+      checkpointEvery: intOption('checkpoint-every', values['checkpoint-every'], 50, 0),
+    };
+
+    const backend = await startBackend(values.backend, quiet);
+    const sources = await parseTrainSources(values.source ?? 'sample:phantom:8', {
+      seed,
+      pacs: () => connectPacs(values.pacs),
+      warn: (m) => process.stderr.write(`warning: ${m}\n`),
+    });
+    const holdout = intOption('holdout', values.holdout, sources.length >= 4 ? 2 : 0, 0);
+    if (holdout >= sources.length) throw new UsageError(`--holdout ${holdout} leaves no volume to train on (the source has ${sources.length})`);
+    const loadBar = progressBar('load volumes', !quiet);
+    const volumes = await loadPrepared(sources, { plane, size, onProgress: (d, t) => loadBar.update(d, t) });
+    loadBar.done(`${volumes.length} volumes at ${size}²`);
+    const trainVolumes = volumes.slice(0, volumes.length - holdout);
+    const heldOut = volumes.slice(volumes.length - holdout);
+
+    const encoder = encoderSpec(preset, values.width === undefined ? {} : { width: num('width', values.width, 1) });
+    const model: Model = createModel(method === 'sorting' ? scoreModelSpec(encoder) : projectionModelSpec(encoder), { seed });
+    const trainable = asTrainable(model);
+    mkdirSync(out, { recursive: true });
+    const log = join(out, 'train-log.jsonl');
+    const onEvent = (e: TrainEvent) => {
+      appendFileSync(log, `${JSON.stringify({ time: new Date().toISOString(), ...e })}\n`);
+      if (e.type === 'step') {
+        bar.update(e.step, e.steps, `loss ${e.loss.toFixed(4)}  ${e.slicesPerSecond.toFixed(1)} slices/s  ETA ${Math.ceil(e.etaSeconds)}s`);
+      } else if (e.type === 'start' && e.resumed && !quiet) {
+        process.stderr.write(`resuming at step ${e.fromStep} of ${e.steps}\n`);
+      }
+    };
+    const controller = new AbortController();
+    const stop = () => controller.abort();
+    process.once('SIGINT', stop);
+    let result;
+    try {
+      result = await train({ model: trainable, volumes: trainVolumes, config, store: new FileCheckpointStore(out), resume: values.resume, signal: controller.signal, onEvent });
+    } finally {
+      process.off('SIGINT', stop);
+    }
+    bar.done(`${result.status} at step ${result.step} in ${result.seconds.toFixed(1)} s`);
+    const metrics: Record<string, number> = { finalLoss: result.losses.at(-1) ?? Number.NaN };
+    if (method === 'sorting' && heldOut.length > 0) metrics.heldOutSpearman = (await evaluateSorting(trainable, heldOut, config.window)).spearman;
+    const modelDir = join(out, 'model');
+    const spacing = volumes.map((v) => v.spacingMm).sort((a, b) => a - b)[Math.floor(volumes.length / 2)] ?? 1;
+    const manifest = await saveModelToDir(model, { method, inputSize: size, huWindow: { center, width }, sliceSpacingMm: spacing, steps: result.step, metrics }, modelDir);
+    const summary = { out, model: modelDir, method, backend: backend.label, status: result.status, steps: result.step, seconds: +result.seconds.toFixed(2), metrics, checksum: manifest.checksum };
+    if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+    else {
+      process.stdout.write(`${result.status}: ${result.step}/${steps} steps on ${backend.label} in ${result.seconds.toFixed(1)} s\n`);
+      for (const [k, v] of Object.entries(metrics)) process.stdout.write(`  ${k}: ${v.toFixed(4)}\n`);
+      process.stdout.write(`model written to ${modelDir}\n`);
+    }
+    model.dispose();
+    return result.status === 'finished' ? 0 : 130;
+  },
+};

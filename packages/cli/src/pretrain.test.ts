@@ -1,0 +1,63 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runTomosort } from './testing';
+
+const scratch = mkdtempSync(join(tmpdir(), 'tomosort-pretrain-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+const ARGS = ['--model', 'small', '--size', '32', '--batch', '16', '--slices', '8', '--steps', '12', '--checkpoint-every', '2', '--source', 'sample:phantom:4', '--seed', '3'];
+const weightsHash = (out: string) => createHash('sha256').update(readFileSync(join(out, 'model', 'weights.bin'))).digest('hex');
+
+describe('tomosort pretrain (small net, 32², 12 steps, wasm)', () => {
+  it('writes a model with a manifest and prints a JSON summary naming the backend', async () => {
+    const out = join(scratch, 'straight');
+    const run = await runTomosort(['pretrain', '--out', out, ...ARGS, '--json']);
+    expect(run.code).toBe(0);
+    const summary = JSON.parse(run.stdout) as { backend: string; steps: number; status: string; metrics: Record<string, number> };
+    expect(summary).toMatchObject({ status: 'finished', steps: 12 });
+    expect(summary.backend).toMatch(/^wasm/);
+    expect(Number.isFinite(summary.metrics.heldOutSpearman)).toBe(true);
+    const manifest = JSON.parse(readFileSync(join(out, 'model', 'model.json'), 'utf8')) as { modelTopology: { method: string; inputSize: number; steps: number } };
+    expect(manifest.modelTopology).toMatchObject({ method: 'sorting', inputSize: 32, steps: 12 });
+    const log = readFileSync(join(out, 'train-log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string });
+    expect(log.filter((e) => e.type === 'step')).toHaveLength(12);
+  }, 120_000);
+
+  it('killed with SIGKILL after a checkpoint and resumed, it ends with the same weights as an uninterrupted run', async () => {
+    const out = join(scratch, 'killed');
+    const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+    const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'packages', 'cli', 'src', 'main.ts'), 'pretrain', '--out', out, ...ARGS, '--json'], { stdio: 'ignore' });
+    const killedAt = await new Promise<number>((resolve) => {
+      const timer = setInterval(() => {
+        const log = join(out, 'train-log.jsonl');
+        if (!existsSync(log)) return;
+        const events = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; step: number });
+        const ckpt = events.find((e) => e.type === 'checkpoint');
+        if (ckpt) {
+          clearInterval(timer);
+          child.kill('SIGKILL');
+          resolve(ckpt.step);
+        }
+      }, 20);
+    });
+    const exit = await new Promise<NodeJS.Signals | null>((r) => child.on('close', (_c, signal) => r(signal)));
+    expect(exit).toBe('SIGKILL');
+    expect(killedAt).toBeLessThan(12);
+    expect(existsSync(join(out, 'model'))).toBe(false);
+
+    const resumed = await runTomosort(['pretrain', '--out', out, ...ARGS, '--resume', '--json']);
+    expect(resumed.code).toBe(0);
+    expect(weightsHash(out)).toBe(weightsHash(join(scratch, 'straight')));
+  }, 180_000);
+
+  it('rejects a batch that is not a multiple of --slices with exit code 2', async () => {
+    const run = await runTomosort(['pretrain', '--out', join(scratch, 'x'), '--batch', '10', '--slices', '8']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/--batch 10 must be a multiple of --slices 8/);
+  });
+});

@@ -1,0 +1,47 @@
+import { seriesUid } from '@tomosort/pacs';
+import type { PacsClient } from '@tomosort/pacs';
+import { craniumSource, pacsSources, phantomSources } from '@tomosort/pretext';
+import type { VolumeSource } from '@tomosort/pretext';
+import { folderSources } from '@tomosort/pretext/node';
+import { userPath } from './env';
+import { UsageError } from './errors';
+
+/**
+ * Parses a `--source` value into training volumes:
+ *   sample:phantom[:N]         N phantom subjects (default 8), --seed picks the cohort
+ *   sample:cranium             the sample head CT
+ *   pacs:UID[,UID…]            series in the PACS, by SeriesInstanceUID
+ *   pacs:*                     every CT/MR series in the PACS
+ *   a folder or file           DICOM series and NIfTI files found there
+ */
+export async function parseTrainSources(spec: string, opts: { seed: number; pacs: () => PacsClient; warn: (m: string) => void }): Promise<VolumeSource[]> {
+  const phantom = /^sample:phantom(?::(\d+))?$/.exec(spec);
+  if (phantom) {
+    const n = phantom[1] === undefined ? 8 : Number(phantom[1]);
+    if (n < 1) throw new UsageError(`sample:phantom needs at least 1 subject, got ${n}`);
+    return phantomSources({ subjects: n, seed: opts.seed });
+  }
+  if (spec === 'sample:cranium') return [craniumSource()];
+  if (spec.startsWith('pacs:')) {
+    const client = opts.pacs();
+    const wanted = spec.slice(5);
+    const all: { studyUid: import('@tomosort/pacs').StudyUid; seriesUid: import('@tomosort/pacs').SeriesUid; modality: string }[] = [];
+    for (const study of await client.searchStudies()) {
+      for (const s of await client.searchSeries(study.studyInstanceUID)) {
+        all.push({ studyUid: study.studyInstanceUID, seriesUid: s.seriesInstanceUID, modality: s.modality ?? '' });
+      }
+    }
+    const picked =
+      wanted === '*'
+        ? all.filter((s) => s.modality === 'CT' || s.modality === 'MR')
+        : wanted.split(',').map((uid) => {
+            const hit = all.find((s) => s.seriesUid === seriesUid(uid));
+            if (!hit) throw new UsageError(`series ${uid} is not in the PACS (see \`pnpm tomosort ls\`)`);
+            return hit;
+          });
+    if (picked.length === 0) throw new UsageError('the PACS holds no CT or MR series to train on');
+    return pacsSources(client, picked);
+  }
+  if (spec.startsWith('sample:')) throw new UsageError(`unknown sample "${spec}"; known: sample:phantom[:N], sample:cranium`);
+  return folderSources(userPath(spec), opts.warn);
+}

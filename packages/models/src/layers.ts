@@ -1,0 +1,187 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { ModelError } from './errors';
+import { kaimingNormalConv, ones, torchDefault, zeros } from './init';
+import { conv2d } from './ops';
+import type { ConvGradients, Params } from './params';
+
+/**
+ * Batch-norm running-statistic updates collected during a training forward pass, to be assigned
+ * after the optimiser step ({@link StatUpdates.commit}) instead of inside the gradient tape.
+ *
+ * Several forward passes may feed one collector (e.g. the two views of SimCLR): each update
+ * starts from the latest pending value, so the result equals applying them in order, as PyTorch
+ * does. The pending tensors are kept (`tf.keep`) and survive `tf.tidy`/`tf.variableGrads`.
+ */
+export class StatUpdates {
+  readonly #pending = new Map<tf.Variable, tf.Tensor[]>();
+
+  /** The value a new update of `v` starts from: the latest pending one, else the variable. */
+  current(v: tf.Variable): tf.Tensor {
+    return this.#pending.get(v)?.at(-1) ?? v;
+  }
+
+  /** Queues `value` (kept from the enclosing tidy) as the new value of `v`. */
+  push(v: tf.Variable, value: tf.Tensor): void {
+    const list = this.#pending.get(v) ?? [];
+    list.push(tf.keep(value));
+    this.#pending.set(v, list);
+  }
+
+  /** Number of variables with a pending update. */
+  get size(): number {
+    return this.#pending.size;
+  }
+
+  /** Assigns the latest value of every pending update and frees the queue. */
+  commit(): void {
+    for (const [v, list] of this.#pending) {
+      const last = list.at(-1);
+      if (last) v.assign(last);
+      for (const t of list) t.dispose();
+    }
+    this.#pending.clear();
+  }
+
+  /** Frees the queue without assigning anything. */
+  discard(): void {
+    for (const list of this.#pending.values()) for (const t of list) t.dispose();
+    this.#pending.clear();
+  }
+}
+
+/** How a forward pass runs. */
+export interface ApplyOptions {
+  /**
+   * true: batch norm normalises with the batch's statistics and updates the running ones;
+   * false: it uses the running statistics (inference).
+   */
+  readonly training: boolean;
+  /**
+   * Where batch norm puts its running-statistic updates in training. Absent: they are assigned
+   * during the forward pass (`Variable.assign` is not recorded on the gradient tape, so the
+   * update is never differentiated). Given: they wait there until `commit()`.
+   */
+  readonly statUpdates?: StatUpdates;
+}
+
+/** Settings of a {@link Conv2d}. */
+export interface Conv2dConfig {
+  /** Square kernel size, odd. */
+  readonly kernel: number;
+  readonly inC: number;
+  readonly outC: number;
+  /** Default 1. */
+  readonly stride?: number;
+  /** Add a bias (default false: a batch norm follows). */
+  readonly bias?: boolean;
+  /**
+   * `kaiming` (default): N(0, 2/fan_out), as torchvision's ResNet; `torch`: PyTorch's default
+   * U(±1/√fan_in) for weight and bias (used for classifier convs).
+   */
+  readonly init?: 'kaiming' | 'torch';
+}
+
+/**
+ * 2D convolution, NHWC: `[N, H, W, inC]` → `[N, ⌈H/s⌉, ⌈W/s⌉, outC]`, filter `name/w`
+ * `[k, k, inC, outC]`, optional bias `name/b` `[outC]`.
+ *
+ * Padding is PyTorch's symmetric (k−1)/2. For stride 1 that is tf's 'same'; for stride > 1 tf's
+ * 'same' would pad only bottom/right and shift the sampling grid by one pixel against the 1×1
+ * stride-2 shortcut, so the conv is given the explicit symmetric padding instead.
+ */
+export class Conv2d {
+  readonly w: tf.Variable;
+  readonly b: tf.Variable | undefined;
+  readonly kernel: number;
+  readonly stride: number;
+  readonly #gradients: ConvGradients;
+
+  constructor(params: Params, name: string, config: Conv2dConfig) {
+    this.#gradients = params.convGradients;
+    const { kernel, inC, outC, stride = 1, bias = false, init = 'kaiming' } = config;
+    if (kernel % 2 !== 1) throw new ModelError(`${name}: kernel must be odd, got ${kernel}`);
+    const shape = [kernel, kernel, inC, outC];
+    this.kernel = kernel;
+    this.stride = stride;
+    this.w = params.add(`${name}/w`, shape, init === 'kaiming' ? kaimingNormalConv(shape) : torchDefault(kernel * kernel * inC));
+    this.b = bias ? params.add(`${name}/b`, [outC], init === 'kaiming' ? zeros : torchDefault(kernel * kernel * inC)) : undefined;
+  }
+
+  apply(x: tf.Tensor4D): tf.Tensor4D {
+    // stride 1: 'same' is symmetric for odd kernels; stride > 1: PyTorch's (k − 1)/2 on every side
+    const pad = this.stride > 1 ? (this.kernel - 1) / 2 : 'same';
+    const y = conv2d(x, this.w as tf.Tensor4D, this.stride, pad, 1, this.#gradients);
+    return this.b ? tf.add<tf.Tensor4D>(y, this.b) : y;
+  }
+}
+
+/**
+ * Batch normalisation (Ioffe & Szegedy 2015) over the last axis of `[N, H, W, C]` or `[N, C]`:
+ * y = γ·(x − μ)/√(σ² + ε) + β. Variables `name/gamma` (1), `name/beta` (0), and the non-trainable
+ * running statistics `name/mean` (0), `name/var` (1).
+ *
+ * Training: μ, σ² are the batch's (biased) moments and the running statistics move as in PyTorch:
+ * r ← (1 − momentum)·r + momentum·b, with the unbiased batch variance for `var`.
+ * Inference: the running statistics are used.
+ */
+export class BatchNorm {
+  readonly gamma: tf.Variable;
+  readonly beta: tf.Variable;
+  readonly mean: tf.Variable;
+  readonly variance: tf.Variable;
+
+  constructor(
+    params: Params,
+    readonly name: string,
+    channels: number,
+    /** PyTorch's momentum convention (weight of the new batch). Default 0.1. */
+    readonly momentum = 0.1,
+    readonly epsilon = 1e-5,
+  ) {
+    this.gamma = params.add(`${name}/gamma`, [channels], ones);
+    this.beta = params.add(`${name}/beta`, [channels], zeros);
+    this.mean = params.add(`${name}/mean`, [channels], zeros, false);
+    this.variance = params.add(`${name}/var`, [channels], ones, false);
+  }
+
+  apply<T extends tf.Tensor2D | tf.Tensor4D>(x: T, options: ApplyOptions): T {
+    if (!options.training) {
+      return tf.batchNorm(x, this.mean as tf.Tensor1D, this.variance as tf.Tensor1D, this.beta as tf.Tensor1D, this.gamma as tf.Tensor1D, this.epsilon) as T;
+    }
+    const channels = x.shape[x.rank - 1] ?? 1;
+    const n = x.size / channels;
+    if (n < 2) {
+      throw new ModelError(`${this.name}: batch norm in training needs more than one value per channel, got input [${x.shape.join(',')}]`);
+    }
+    const { mean, variance } = tf.moments(x, x.rank === 4 ? [0, 1, 2] : [0]);
+    const y = tf.batchNorm(x, mean, variance, this.beta as tf.Tensor1D, this.gamma as tf.Tensor1D, this.epsilon) as T;
+    const m = this.momentum;
+    const sink = options.statUpdates;
+    const newMean = tf.add(tf.mul(sink ? sink.current(this.mean) : this.mean, 1 - m), tf.mul(mean, m));
+    const newVar = tf.add(tf.mul(sink ? sink.current(this.variance) : this.variance, 1 - m), tf.mul(variance, (m * n) / (n - 1)));
+    if (sink) {
+      sink.push(this.mean, newMean);
+      sink.push(this.variance, newVar);
+    } else {
+      this.mean.assign(newMean);
+      this.variance.assign(newVar);
+    }
+    return y;
+  }
+}
+
+/** Fully connected: `[N, in]` → `[N, out]`, weight `name/w` `[in, out]`, bias `name/b` `[out]`; PyTorch's default init. */
+export class Linear {
+  readonly w: tf.Variable;
+  readonly b: tf.Variable | undefined;
+
+  constructor(params: Params, name: string, inF: number, outF: number, bias = true) {
+    this.w = params.add(`${name}/w`, [inF, outF], torchDefault(inF));
+    this.b = bias ? params.add(`${name}/b`, [outF], torchDefault(inF)) : undefined;
+  }
+
+  apply(x: tf.Tensor2D): tf.Tensor2D {
+    const y: tf.Tensor2D = tf.matMul(x, this.w as tf.Tensor2D);
+    return this.b ? tf.add<tf.Tensor2D>(y, this.b) : y;
+  }
+}

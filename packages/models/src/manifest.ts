@@ -1,0 +1,91 @@
+import { ManifestError, isModelError } from './errors';
+import { validateModelSpec } from './model';
+import type { ModelSpec } from './model';
+
+/** The `format` of every tomosort model manifest. */
+export const MANIFEST_FORMAT = 'tomosort-model';
+/** The manifest version this build writes and reads. */
+export const MANIFEST_VERSION = 1;
+
+/** How the weights were obtained. */
+export type TrainingMethod =
+  /** SortingLoss pretext: ranking slices by their position along the body axis. */
+  | 'sorting'
+  /** SimCLR contrastive pretext (Chen et al. 2020). */
+  | 'simclr'
+  /** Barlow Twins pretext (Zbontar et al. 2021). */
+  | 'barlow'
+  /** Supervised from random initialisation (baseline). */
+  | 'scratch'
+  /** Supervised from a pre-trained encoder. */
+  | 'finetune';
+
+export const TRAINING_METHODS: readonly TrainingMethod[] = ['sorting', 'simclr', 'barlow', 'scratch', 'finetune'];
+
+/**
+ * What a saved model says about itself: stored as `modelTopology` of the tfjs artifacts
+ * (model.json), beside `weightsManifest`.
+ */
+export interface ModelManifest {
+  readonly format: typeof MANIFEST_FORMAT;
+  readonly version: typeof MANIFEST_VERSION;
+  readonly method: TrainingMethod;
+  /** The architecture; `createModel(architecture)` rebuilds the network. */
+  readonly architecture: ModelSpec;
+  /** Side of the square slices the model was trained on (pixels). */
+  readonly inputSize: number;
+  /** Intensity window applied to HU before the network (maps to [0, 1]). */
+  readonly huWindow: { readonly center: number; readonly width: number };
+  /** Slice spacing the training volumes were resampled to (mm). */
+  readonly sliceSpacingMm: number;
+  /** Optimiser steps taken. */
+  readonly steps: number;
+  /** Final metrics by name (loss, accuracy, Dice, …). */
+  readonly metrics: Readonly<Record<string, number>>;
+  /** ISO 8601 time of saving. */
+  readonly createdAt: string;
+  /** sha-256 (lower-case hex) of the weight bytes (weights.bin). */
+  readonly checksum: string;
+}
+
+/** The manifest fields the caller gives when saving; the rest is filled in by `saveModel`. */
+export interface ManifestInit {
+  readonly method: TrainingMethod;
+  readonly inputSize: number;
+  readonly huWindow: { readonly center: number; readonly width: number };
+  readonly sliceSpacingMm: number;
+  readonly steps: number;
+  /** Default `{}`. */
+  readonly metrics?: Readonly<Record<string, number>>;
+  /** Default: now. */
+  readonly createdAt?: string;
+}
+
+/** Throws {@link ManifestError} unless `m` is a manifest this build can read. */
+export function validateManifest(m: unknown): asserts m is ModelManifest {
+  const bad = (why: string): never => {
+    throw new ManifestError(`model.json is not a readable tomosort model manifest: ${why}`);
+  };
+  if (!m || typeof m !== 'object' || Array.isArray(m)) bad('modelTopology is not an object');
+  const x = m as Record<string, unknown>;
+  if (x.format !== MANIFEST_FORMAT) bad(`format is ${JSON.stringify(x.format)}, expected "${MANIFEST_FORMAT}"`);
+  if (x.version !== MANIFEST_VERSION) bad(`version ${JSON.stringify(x.version)} is not supported (this build reads version ${MANIFEST_VERSION})`);
+  if (!TRAINING_METHODS.includes(x.method as TrainingMethod)) bad(`method ${JSON.stringify(x.method)} is not one of ${TRAINING_METHODS.join(', ')}`);
+  const num = (k: string, ok: (v: number) => boolean) => {
+    if (typeof x[k] !== 'number' || !ok(x[k] as number)) bad(`${k} is ${JSON.stringify(x[k])}`);
+  };
+  num('inputSize', (v) => Number.isInteger(v) && v > 0);
+  num('sliceSpacingMm', (v) => v > 0);
+  num('steps', (v) => Number.isInteger(v) && v >= 0);
+  const w = x.huWindow as Record<string, unknown> | undefined;
+  if (!w || typeof w.center !== 'number' || typeof w.width !== 'number' || !(w.width > 0)) bad(`huWindow is ${JSON.stringify(w)}, expected {center, width > 0}`);
+  if (!x.metrics || typeof x.metrics !== 'object' || Object.values(x.metrics).some((v) => typeof v !== 'number')) bad('metrics must map names to numbers');
+  if (typeof x.createdAt !== 'string') bad('createdAt must be an ISO date string');
+  if (typeof x.checksum !== 'string' || !/^[0-9a-f]{64}$/.test(x.checksum)) bad(`checksum ${JSON.stringify(x.checksum)} is not a sha-256 hex digest`);
+  try {
+    validateModelSpec(x.architecture);
+  } catch (e) {
+    if (isModelError(e)) bad(`architecture: ${e.message}`);
+    throw e;
+  }
+}

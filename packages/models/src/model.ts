@@ -1,0 +1,177 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import { ModelError, SpecError } from './errors';
+import { ProjectionHead, ScoreHead, validateProjectionHeadSpec } from './heads';
+import type { ProjectionHeadSpec } from './heads';
+import type { ApplyOptions } from './layers';
+import { Params } from './params';
+import type { ConvGradients } from './params';
+import { ResNetEncoder, featureDim, validateEncoderSpec } from './resnet';
+import type { EncoderFeatures, EncoderSpec } from './resnet';
+import { UNetDecoder, unetDecoderSpec, validateUNetDecoderSpec } from './unet';
+import type { UNetDecoderSpec, Upsample } from './unet';
+
+/** Encoder + slice-score head: `[N, H, W, C]` → `[N, 1]`. */
+export interface ScoreModelSpec {
+  readonly kind: 'score';
+  readonly encoder: EncoderSpec;
+}
+
+/** Encoder + projection head (SimCLR, Barlow Twins): `[N, H, W, C]` → `[N, head.out]`. */
+export interface ProjectionModelSpec {
+  readonly kind: 'projection';
+  readonly encoder: EncoderSpec;
+  readonly head: ProjectionHeadSpec;
+}
+
+/** Encoder + U-Net decoder (segmentation): `[N, H, W, C]` → `[N, H, W, decoder.classes]` logits. */
+export interface UNetModelSpec {
+  readonly kind: 'unet';
+  readonly encoder: EncoderSpec;
+  readonly decoder: UNetDecoderSpec;
+}
+
+/** A whole architecture, JSON-serialisable; saved as the manifest's `architecture`. */
+export type ModelSpec = ScoreModelSpec | ProjectionModelSpec | UNetModelSpec;
+
+/** The kinds of model. */
+export type ModelKind = ModelSpec['kind'];
+
+/** What `apply` returns: `[N, D]` rows for score/projection models, `[N, H, W, classes]` for U-Nets. */
+export type ModelOutput<S extends ModelSpec> = S extends UNetModelSpec ? tf.Tensor4D : tf.Tensor2D;
+
+/**
+ * A network: its architecture, its variables, and a forward pass. The caller owns the tensors
+ * `apply` returns (wrap in `tf.tidy`) and calls `dispose()` to free the variables.
+ */
+export interface Model<S extends ModelSpec = ModelSpec> {
+  readonly spec: S;
+  readonly params: Params;
+  /** Forward pass over slices `[N, H, W, encoder.inChannels]`. */
+  apply(x: tf.Tensor4D, options: ApplyOptions): ModelOutput<S>;
+  /** The encoder alone: every stage's feature map and the pooled vector. */
+  encode(x: tf.Tensor4D, options: ApplyOptions): EncoderFeatures;
+  dispose(): void;
+}
+
+/** Options of {@link createModel}. */
+export interface CreateModelOptions {
+  /** Seeds every initialiser (default 0). The same seed gives bit-identical weights on every backend. */
+  readonly seed?: number;
+  /** false: variables start at zero (for weights about to be loaded). Default true. */
+  readonly initialise?: boolean;
+  /** 'stock' makes convolutions use tfjs' own gradient kernels (benchmarks only). Default 'fast'. */
+  readonly convGradients?: ConvGradients;
+}
+
+/** A score model spec. */
+export function scoreModelSpec(encoder: EncoderSpec): ScoreModelSpec {
+  return { kind: 'score', encoder };
+}
+
+/**
+ * A projection model spec.
+ * @param options.out embedding size, default 128
+ * @param options.hidden hidden width, default the encoder's feature dimension (512 for resnet18)
+ */
+export function projectionModelSpec(encoder: EncoderSpec, options: { readonly out?: number; readonly hidden?: number } = {}): ProjectionModelSpec {
+  const head = { hidden: options.hidden ?? featureDim(encoder), out: options.out ?? 128 };
+  validateProjectionHeadSpec(head);
+  return { kind: 'projection', encoder, head };
+}
+
+/** A U-Net model spec; see {@link unetDecoderSpec} for the default widths. Upsampling defaults to nearest. */
+export function unetModelSpec(
+  encoder: EncoderSpec,
+  options: { readonly classes: number; readonly upsample?: Upsample; readonly widths?: readonly number[] },
+): UNetModelSpec {
+  return { kind: 'unet', encoder, decoder: unetDecoderSpec(encoder, options) };
+}
+
+/** Throws {@link SpecError} unless `spec` is a valid ModelSpec (e.g. read from a manifest). */
+export function validateModelSpec(spec: unknown): asserts spec is ModelSpec {
+  if (!spec || typeof spec !== 'object') throw new SpecError(`invalid model spec: not an object`);
+  const s = spec as Record<string, unknown>;
+  validateEncoderSpec(s.encoder);
+  switch (s.kind) {
+    case 'score':
+      return;
+    case 'projection':
+      validateProjectionHeadSpec(s.head);
+      return;
+    case 'unet':
+      validateUNetDecoderSpec(s.decoder, s.encoder);
+      return;
+    default:
+      throw new SpecError(`invalid model spec: kind must be "score", "projection" or "unet", got ${JSON.stringify(s.kind)}`);
+  }
+}
+
+/**
+ * Builds a model and initialises its variables: convs Kaiming-normal (fan_out, ReLU), batch norm
+ * γ = 1, β = 0, running mean 0 / var 1, linears PyTorch's default uniform.
+ * Variable names start with `encoder/`, `head/` or `decoder/`.
+ */
+export function createModel<S extends ModelSpec>(spec: S, options: CreateModelOptions = {}): Model<S> {
+  validateModelSpec(spec);
+  const params = new Params(options.seed ?? 0, { initialise: options.initialise ?? true, convGradients: options.convGradients ?? 'fast' });
+  try {
+    const encoder = new ResNetEncoder(params, spec.encoder);
+    const encode = (x: tf.Tensor4D, o: ApplyOptions) => encoder.apply(x, o);
+    let apply: (x: tf.Tensor4D, o: ApplyOptions) => tf.Tensor;
+    switch (spec.kind) {
+      case 'score': {
+        const head = new ScoreHead(params, featureDim(spec.encoder));
+        apply = (x, o) => head.apply(encoder.apply(x, o).pooled);
+        break;
+      }
+      case 'projection': {
+        const head = new ProjectionHead(params, featureDim(spec.encoder), spec.head);
+        apply = (x, o) => head.apply(encoder.apply(x, o).pooled, o);
+        break;
+      }
+      case 'unet': {
+        const decoder = new UNetDecoder(params, spec.decoder, spec.encoder);
+        apply = (x, o) => decoder.apply(encoder.apply(x, o), [x.shape[1], x.shape[2]], o);
+        break;
+      }
+    }
+    return {
+      spec,
+      params,
+      apply: apply as Model<S>['apply'],
+      encode,
+      dispose: () => params.dispose(),
+    };
+  } catch (e) {
+    params.dispose();
+    throw e;
+  }
+}
+
+/** Narrows a model (e.g. one just loaded) to a kind; throws {@link ModelError} if it is another. */
+export function expectKind<K extends ModelKind>(model: Model, kind: K): Model<Extract<ModelSpec, { kind: K }>> {
+  if (model.spec.kind !== kind) throw new ModelError(`expected a ${kind} model, got a ${model.spec.kind} model (encoder ${model.spec.encoder.name})`);
+  return model as unknown as Model<Extract<ModelSpec, { kind: K }>>;
+}
+
+/**
+ * A U-Net whose encoder is a copy of `pretrained`'s (weights and batch-norm statistics, matched by
+ * name under `encoder/`), with a freshly initialised decoder: fine-tuning a pre-trained encoder for
+ * segmentation. `pretrained` is left untouched and still owned by the caller.
+ */
+export function unetFromEncoder(
+  pretrained: Model,
+  options: { readonly classes: number; readonly upsample?: Upsample; readonly widths?: readonly number[]; readonly seed?: number },
+): Model<UNetModelSpec> {
+  const spec = unetModelSpec(pretrained.spec.encoder, options);
+  const model = createModel(spec, { seed: options.seed ?? pretrained.params.seed });
+  try {
+    const state = pretrained.params.state;
+    const encoderState = Object.fromEntries(Object.entries(state).filter(([name]) => name.startsWith('encoder/')));
+    model.params.assign(encoderState, { prefix: 'encoder/' });
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return model;
+}

@@ -1,0 +1,1 @@
+export { MODEL_JSON, WEIGHTS_BIN, fileHandler, loadModelFromDir, saveModelToDir } from './file';

@@ -1,0 +1,251 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { ShapeError, SpecError } from './errors';
+import { BatchNorm, Conv2d } from './layers';
+import type { ApplyOptions } from './layers';
+import type { Params } from './params';
+
+/** Residual block kinds of He et al. 2016, "Deep Residual Learning for Image Recognition". */
+export type BlockKind =
+  /** Two 3×3 convs (ResNet-18/34); expansion 1. */
+  | 'basic'
+  /** 1×1 → 3×3 (carries the stride, "ResNet v1.5" as torchvision) → 1×1 ×4; expansion 4. */
+  | 'bottleneck';
+
+/** Output channels of a stage = its width × this. */
+export const BLOCK_EXPANSION: Readonly<Record<BlockKind, number>> = { basic: 1, bottleneck: 4 };
+
+/** The stem: conv k×k / stride + BN + ReLU, then optionally max-pool 3×3 / 2 (pad 1). */
+export interface StemSpec {
+  readonly kernel: number;
+  readonly stride: number;
+  readonly channels: number;
+  readonly maxPool: boolean;
+}
+
+/** One stage: `blocks` residual blocks; the first one carries `stride` and the width change. */
+export interface StageSpec {
+  readonly blocks: number;
+  /** Base width (the block's inner channels); the stage outputs width × expansion channels. */
+  readonly width: number;
+  readonly stride: number;
+}
+
+/**
+ * A 2D ResNet encoder, fully spelled out (JSON-serialisable, saved in the manifest), so a saved
+ * model rebuilds exactly even if the presets change. Build one with {@link encoderSpec}.
+ */
+export interface EncoderSpec {
+  readonly kind: 'resnet';
+  /** The preset it came from (informative): `resnet18`, `small`, … */
+  readonly name: string;
+  /** Channels of the input slices: 1 for CT. */
+  readonly inChannels: number;
+  readonly block: BlockKind;
+  readonly stem: StemSpec;
+  readonly stages: readonly StageSpec[];
+}
+
+/** Encoder presets. */
+export type EncoderPreset =
+  /** Test size: stem 3×3/1 (8 ch, no pool), 4 stages of 1 basic block, widths [8, 16, 32, 64]; ~0.2 M params. */
+  | 'small'
+  /** He et al. 2016: stem 7×7/2 + max-pool, basic blocks [2, 2, 2, 2], widths [64, 128, 256, 512]; 11.2 M params (1 channel). */
+  | 'resnet18'
+  /** Basic blocks [3, 4, 6, 3]; 21.3 M params (1 channel). */
+  | 'resnet34'
+  /** Bottleneck blocks [3, 4, 6, 3], outputs 256…2048 channels; 23.5 M params (1 channel). */
+  | 'resnet50';
+
+const PRESETS: Readonly<Record<EncoderPreset, { block: BlockKind; blocks: readonly number[]; widths: readonly number[]; stem: StemSpec }>> = {
+  small: { block: 'basic', blocks: [1, 1, 1, 1], widths: [8, 16, 32, 64], stem: { kernel: 3, stride: 1, channels: 8, maxPool: false } },
+  resnet18: { block: 'basic', blocks: [2, 2, 2, 2], widths: [64, 128, 256, 512], stem: { kernel: 7, stride: 2, channels: 64, maxPool: true } },
+  resnet34: { block: 'basic', blocks: [3, 4, 6, 3], widths: [64, 128, 256, 512], stem: { kernel: 7, stride: 2, channels: 64, maxPool: true } },
+  resnet50: { block: 'bottleneck', blocks: [3, 4, 6, 3], widths: [64, 128, 256, 512], stem: { kernel: 7, stride: 2, channels: 64, maxPool: true } },
+};
+
+/** The preset names, for CLIs and validation. */
+export const ENCODER_PRESETS = Object.keys(PRESETS) as readonly EncoderPreset[];
+
+/**
+ * The spec of a preset encoder.
+ * @param options.width channel multiplier applied to the stem and every stage (rounded, ≥ 1); default 1
+ * @param options.inChannels default 1 (CT slices)
+ */
+export function encoderSpec(preset: EncoderPreset, options: { readonly width?: number; readonly inChannels?: number } = {}): EncoderSpec {
+  const p = PRESETS[preset];
+  if (!p) throw new SpecError(`unknown encoder preset ${String(preset)} (one of ${ENCODER_PRESETS.join(', ')})`);
+  const width = options.width ?? 1;
+  if (!(width > 0)) throw new SpecError(`width multiplier must be positive, got ${width}`);
+  const scale = (c: number) => Math.max(1, Math.round(c * width));
+  const spec: EncoderSpec = {
+    kind: 'resnet',
+    name: width === 1 ? preset : `${preset}x${width}`,
+    inChannels: options.inChannels ?? 1,
+    block: p.block,
+    stem: { ...p.stem, channels: scale(p.stem.channels) },
+    stages: p.blocks.map((blocks, i) => ({ blocks, width: scale(p.widths[i] ?? 1), stride: i === 0 ? 1 : 2 })),
+  };
+  validateEncoderSpec(spec);
+  return spec;
+}
+
+/** Output channels of stage `i`. */
+export function stageChannels(spec: EncoderSpec, i: number): number {
+  const s = spec.stages[i];
+  if (!s) throw new SpecError(`encoder ${spec.name} has no stage ${i}`);
+  return s.width * BLOCK_EXPANSION[spec.block];
+}
+
+/** Channels of the pooled feature vector (the last stage's output). */
+export function featureDim(spec: EncoderSpec): number {
+  return stageChannels(spec, spec.stages.length - 1);
+}
+
+/**
+ * Total downsampling factor of each feature map: `stem` (after the stem conv) and `stages[i]`.
+ * resnet18: stem 2, stages [4, 8, 16, 32]; small: stem 1, stages [1, 2, 4, 8].
+ */
+export function featureStrides(spec: EncoderSpec): { stem: number; stages: number[] } {
+  let s = spec.stem.stride;
+  const stem = s;
+  if (spec.stem.maxPool) s *= 2;
+  const stages = spec.stages.map((st) => (s *= st.stride));
+  return { stem, stages };
+}
+
+const posInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
+
+/** Throws {@link SpecError} unless `spec` is a valid EncoderSpec (e.g. read from a manifest). */
+export function validateEncoderSpec(spec: unknown): asserts spec is EncoderSpec {
+  const s = spec as Partial<EncoderSpec> | null;
+  const bad = (why: string): never => {
+    throw new SpecError(`invalid encoder spec: ${why}`);
+  };
+  if (!s || typeof s !== 'object') bad('not an object');
+  if (s!.kind !== 'resnet') bad(`kind must be "resnet", got ${JSON.stringify(s!.kind)}`);
+  if (typeof s!.name !== 'string') bad('name must be a string');
+  if (!posInt(s!.inChannels)) bad(`inChannels must be a positive integer, got ${JSON.stringify(s!.inChannels)}`);
+  if (s!.block !== 'basic' && s!.block !== 'bottleneck') bad(`block must be "basic" or "bottleneck", got ${JSON.stringify(s!.block)}`);
+  const stem = s!.stem;
+  if (!stem || !posInt(stem.kernel) || stem.kernel % 2 !== 1 || !posInt(stem.stride) || !posInt(stem.channels) || typeof stem.maxPool !== 'boolean') {
+    bad(`stem must be {kernel (odd), stride, channels, maxPool}, got ${JSON.stringify(stem)}`);
+  }
+  if (!Array.isArray(s!.stages) || s!.stages.length === 0) bad('stages must be a non-empty array');
+  s!.stages!.forEach((st, i) => {
+    if (!st || !posInt(st.blocks) || !posInt(st.width) || !posInt(st.stride)) bad(`stage ${i} must be {blocks, width, stride} of positive integers, got ${JSON.stringify(st)}`);
+  });
+}
+
+/** Feature maps of an encoder forward pass (NHWC). */
+export interface EncoderFeatures {
+  /** After the stem's conv + BN + ReLU (before max-pool): `[N, ⌈H/s⌉, ⌈W/s⌉, stem.channels]`. */
+  readonly stem: tf.Tensor4D;
+  /** Output of every stage, shallow to deep: resnet18 at 64² → 16², 8², 4², 2² with 64…512 channels. */
+  readonly stages: readonly tf.Tensor4D[];
+  /** Global average pool of the last stage: `[N, featureDim]`. */
+  readonly pooled: tf.Tensor2D;
+}
+
+interface Block {
+  apply(x: tf.Tensor4D, o: ApplyOptions): tf.Tensor4D;
+}
+
+/** conv → BN, the unit every block is made of. */
+class ConvBn {
+  readonly conv: Conv2d;
+  readonly bn: BatchNorm;
+  constructor(params: Params, conv: string, bn: string, kernel: number, inC: number, outC: number, stride: number) {
+    this.conv = new Conv2d(params, conv, { kernel, inC, outC, stride });
+    this.bn = new BatchNorm(params, bn, outC);
+  }
+  apply(x: tf.Tensor4D, o: ApplyOptions): tf.Tensor4D {
+    return this.bn.apply(this.conv.apply(x), o);
+  }
+}
+
+/** The 1×1 / stride projection shortcut (`name/down/conv`, `name/down/bn`), when shapes change. */
+function shortcut(params: Params, name: string, inC: number, outC: number, stride: number): ConvBn | undefined {
+  return stride !== 1 || inC !== outC ? new ConvBn(params, `${name}/down/conv`, `${name}/down/bn`, 1, inC, outC, stride) : undefined;
+}
+
+/** relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)). */
+class BasicBlock implements Block {
+  readonly #a: ConvBn;
+  readonly #b: ConvBn;
+  readonly #down: ConvBn | undefined;
+  constructor(params: Params, name: string, inC: number, width: number, stride: number) {
+    this.#a = new ConvBn(params, `${name}/conv1`, `${name}/bn1`, 3, inC, width, stride);
+    this.#b = new ConvBn(params, `${name}/conv2`, `${name}/bn2`, 3, width, width, 1);
+    this.#down = shortcut(params, name, inC, width, stride);
+  }
+  apply(x: tf.Tensor4D, o: ApplyOptions): tf.Tensor4D {
+    const y = this.#b.apply(tf.relu(this.#a.apply(x, o)), o);
+    return tf.relu(tf.add<tf.Tensor4D>(y, this.#down ? this.#down.apply(x, o) : x));
+  }
+}
+
+/** 1×1 (width) → 3×3 / stride (width) → 1×1 (4·width), plus shortcut, ReLU after each BN and the sum. */
+class Bottleneck implements Block {
+  readonly #a: ConvBn;
+  readonly #b: ConvBn;
+  readonly #c: ConvBn;
+  readonly #down: ConvBn | undefined;
+  constructor(params: Params, name: string, inC: number, width: number, stride: number) {
+    const outC = width * BLOCK_EXPANSION.bottleneck;
+    this.#a = new ConvBn(params, `${name}/conv1`, `${name}/bn1`, 1, inC, width, 1);
+    this.#b = new ConvBn(params, `${name}/conv2`, `${name}/bn2`, 3, width, width, stride);
+    this.#c = new ConvBn(params, `${name}/conv3`, `${name}/bn3`, 1, width, outC, 1);
+    this.#down = shortcut(params, name, inC, outC, stride);
+  }
+  apply(x: tf.Tensor4D, o: ApplyOptions): tf.Tensor4D {
+    const y = this.#c.apply(tf.relu(this.#b.apply(tf.relu(this.#a.apply(x, o)), o)), o);
+    return tf.relu(tf.add<tf.Tensor4D>(y, this.#down ? this.#down.apply(x, o) : x));
+  }
+}
+
+/**
+ * A 2D ResNet encoder (He et al. 2016) over NHWC slices `[N, H, W, inChannels]`.
+ *
+ * Variables (prefix `encoder`): `stem/conv/w`, `stem/bn/*`, then per stage i (1-based) and block j
+ * (0-based) `layer{i}/{j}/conv1/w`, `…/bn1/*`, `…/conv2/w`, … and `…/down/conv/w`, `…/down/bn/*`
+ * for projection shortcuts — torchvision's names with `/` for `.`.
+ */
+export class ResNetEncoder {
+  readonly #stem: ConvBn;
+  readonly #stages: Block[][];
+
+  constructor(
+    params: Params,
+    readonly spec: EncoderSpec,
+    readonly prefix = 'encoder',
+  ) {
+    validateEncoderSpec(spec);
+    const { stem } = spec;
+    this.#stem = new ConvBn(params, `${prefix}/stem/conv`, `${prefix}/stem/bn`, stem.kernel, spec.inChannels, stem.channels, stem.stride);
+    let inC = stem.channels;
+    this.#stages = spec.stages.map((st, i) =>
+      Array.from({ length: st.blocks }, (_, j) => {
+        const name = `${prefix}/layer${i + 1}/${j}`;
+        const stride = j === 0 ? st.stride : 1;
+        const block = spec.block === 'basic' ? new BasicBlock(params, name, inC, st.width, stride) : new Bottleneck(params, name, inC, st.width, stride);
+        inC = st.width * BLOCK_EXPANSION[spec.block];
+        return block;
+      }),
+    );
+  }
+
+  /** Every feature map and the pooled vector; see {@link EncoderFeatures}. */
+  apply(x: tf.Tensor4D, options: ApplyOptions): EncoderFeatures {
+    if (x.rank !== 4 || x.shape[3] !== this.spec.inChannels) {
+      throw new ShapeError(this.prefix, ['N', 'H', 'W', this.spec.inChannels], x.shape);
+    }
+    const stem = tf.relu(this.#stem.apply(x, options));
+    let h = this.spec.stem.maxPool ? tf.maxPool(stem, 3, 2, 1) : stem;
+    const stages: tf.Tensor4D[] = [];
+    for (const blocks of this.#stages) {
+      for (const b of blocks) h = b.apply(h, options);
+      stages.push(h);
+    }
+    return { stem, stages, pooled: tf.mean(h, [1, 2]) as tf.Tensor2D };
+  }
+}

@@ -1,0 +1,140 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { ModelError, SpecError } from './errors';
+import { BatchNorm, Conv2d } from './layers';
+import type { ApplyOptions } from './layers';
+import type { Params } from './params';
+import { featureStrides, stageChannels } from './resnet';
+import type { EncoderFeatures, EncoderSpec } from './resnet';
+
+/** How a decoder level brings the coarser map to the skip's size. */
+export type Upsample =
+  /** Nearest neighbour (`tf.image.resizeNearestNeighbor`): cheapest. */
+  | 'nearest'
+  /** Bilinear with half-pixel centres (`tf.image.resizeBilinear`), as PyTorch's align_corners=False. */
+  | 'bilinear';
+
+/** A U-Net decoder over a ResNet encoder. Build one with {@link unetDecoderSpec}. */
+export interface UNetDecoderSpec {
+  /** Output channels (segmentation classes; logits, no softmax). */
+  readonly classes: number;
+  readonly upsample: Upsample;
+  /** Channels of each decoder level, deep to shallow; one entry per level of {@link decoderLevels}. */
+  readonly widths: readonly number[];
+}
+
+/** Which encoder map a decoder level concatenates: a stage (0-based), the stem, or none. */
+export type SkipSource = { readonly kind: 'stage'; readonly index: number } | { readonly kind: 'stem' } | { readonly kind: 'none' };
+
+/** One decoder level: upsample to the skip's size (stride `stride` of the input), concat the skip, 2 × (conv 3×3 + BN + ReLU). */
+export interface DecoderLevel {
+  readonly skip: SkipSource;
+  /** Downsampling factor of this level's output relative to the input. */
+  readonly stride: number;
+  /** Channels of the skip map (0 for none). */
+  readonly skipChannels: number;
+}
+
+/**
+ * The decoder levels for an encoder, deep to shallow: one per distinct feature stride finer than
+ * the last stage (the deepest map of each stride is the skip), then, when the finest map is still
+ * coarser than the input, a last level without skip that returns to input resolution.
+ * resnet18: layer3 (/16), layer2 (/8), layer1 (/4), stem (/2), none (/1); small: layer3, layer2, layer1.
+ */
+export function decoderLevels(encoder: EncoderSpec): DecoderLevel[] {
+  const strides = featureStrides(encoder);
+  const candidates: DecoderLevel[] = [{ skip: { kind: 'stem' }, stride: strides.stem, skipChannels: encoder.stem.channels }];
+  strides.stages.forEach((stride, index) => candidates.push({ skip: { kind: 'stage', index }, stride, skipChannels: stageChannels(encoder, index) }));
+  const deepest = candidates.pop()!;
+  const byStride = new Map<number, DecoderLevel>();
+  for (const c of candidates) if (c.stride < deepest.stride) byStride.set(c.stride, c); // later = deeper wins
+  const levels = [...byStride.values()].sort((a, b) => b.stride - a.stride);
+  if ((levels.at(-1)?.stride ?? deepest.stride) > 1) levels.push({ skip: { kind: 'none' }, stride: 1, skipChannels: 0 });
+  return levels;
+}
+
+/**
+ * A decoder spec with default widths: a stage skip level gets the stage's base width, the stem
+ * level the stem's channels, a level without skip half the previous one (≥ 8).
+ * resnet18: [256, 128, 64, 64, 32]; resnet50: the same; small: [32, 16, 8].
+ */
+export function unetDecoderSpec(
+  encoder: EncoderSpec,
+  options: { readonly classes: number; readonly upsample?: Upsample; readonly widths?: readonly number[] },
+): UNetDecoderSpec {
+  const levels = decoderLevels(encoder);
+  const widths: number[] = [];
+  for (const l of levels) {
+    const prev = widths.at(-1) ?? encoder.stem.channels;
+    widths.push(l.skip.kind === 'stage' ? encoder.stages[l.skip.index]!.width : l.skip.kind === 'stem' ? encoder.stem.channels : Math.max(8, Math.floor(prev / 2)));
+  }
+  const spec: UNetDecoderSpec = { classes: options.classes, upsample: options.upsample ?? 'nearest', widths: options.widths ? [...options.widths] : widths };
+  validateUNetDecoderSpec(spec, encoder);
+  return spec;
+}
+
+/** Throws {@link SpecError} unless `spec` is a valid decoder spec for `encoder`. */
+export function validateUNetDecoderSpec(spec: unknown, encoder: EncoderSpec): asserts spec is UNetDecoderSpec {
+  const s = spec as Partial<UNetDecoderSpec> | null;
+  const posInt = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v > 0;
+  if (!s || !posInt(s.classes)) throw new SpecError(`invalid U-Net decoder spec: classes must be a positive integer, got ${JSON.stringify(s?.classes)}`);
+  if (s.upsample !== 'nearest' && s.upsample !== 'bilinear') throw new SpecError(`invalid U-Net decoder spec: upsample must be "nearest" or "bilinear", got ${JSON.stringify(s.upsample)}`);
+  const n = decoderLevels(encoder).length;
+  if (!Array.isArray(s.widths) || s.widths.length !== n || !s.widths.every(posInt)) {
+    throw new SpecError(`invalid U-Net decoder spec: widths must be ${n} positive integers (one per level for encoder ${encoder.name}), got ${JSON.stringify(s.widths)}`);
+  }
+}
+
+/**
+ * U-Net decoder (Ronneberger et al. 2015) over ResNet features: from the last stage, each level
+ * upsamples to the skip's size, concatenates it and applies 2 × (conv 3×3 + BN + ReLU); a final
+ * 1×1 conv gives `[N, H, W, classes]` logits at input resolution.
+ * Variables `decoder/level{k}/conv1/w`, `…/bn1/*`, `…/conv2/w`, `…/bn2/*`, `decoder/classifier/{w,b}`.
+ */
+export class UNetDecoder {
+  readonly #levels: { level: DecoderLevel; conv1: Conv2d; bn1: BatchNorm; conv2: Conv2d; bn2: BatchNorm }[];
+  readonly #classifier: Conv2d;
+
+  constructor(
+    params: Params,
+    readonly spec: UNetDecoderSpec,
+    readonly encoder: EncoderSpec,
+    readonly prefix = 'decoder',
+  ) {
+    validateUNetDecoderSpec(spec, encoder);
+    let inC = stageChannels(encoder, encoder.stages.length - 1);
+    this.#levels = decoderLevels(encoder).map((level, k) => {
+      const w = spec.widths[k]!;
+      const name = `${prefix}/level${k}`;
+      const l = {
+        level,
+        conv1: new Conv2d(params, `${name}/conv1`, { kernel: 3, inC: inC + level.skipChannels, outC: w }),
+        bn1: new BatchNorm(params, `${name}/bn1`, w),
+        conv2: new Conv2d(params, `${name}/conv2`, { kernel: 3, inC: w, outC: w }),
+        bn2: new BatchNorm(params, `${name}/bn2`, w),
+      };
+      inC = w;
+      return l;
+    });
+    this.#classifier = new Conv2d(params, `${prefix}/classifier`, { kernel: 1, inC, outC: spec.classes, bias: true, init: 'torch' });
+  }
+
+  /** Logits `[N, size[0], size[1], classes]` from the encoder's features; `size` is the input's H, W. */
+  apply(features: EncoderFeatures, size: readonly [number, number], options: ApplyOptions): tf.Tensor4D {
+    let h = features.stages.at(-1);
+    if (!h) throw new ModelError(`${this.prefix}: the encoder returned no stage features`);
+    for (const { level, conv1, bn1, conv2, bn2 } of this.#levels) {
+      const skip = level.skip.kind === 'stem' ? features.stem : level.skip.kind === 'stage' ? features.stages[level.skip.index] : undefined;
+      const target: [number, number] = skip ? [skip.shape[1], skip.shape[2]] : [size[0], size[1]];
+      const up = this.#resize(h, target);
+      const x = skip ? tf.concat([up, skip], 3) : up;
+      h = tf.relu(bn2.apply(conv2.apply(tf.relu(bn1.apply(conv1.apply(x), options))), options));
+    }
+    if (h.shape[1] !== size[0] || h.shape[2] !== size[1]) h = this.#resize(h, [size[0], size[1]]);
+    return this.#classifier.apply(h);
+  }
+
+  #resize(x: tf.Tensor4D, size: [number, number]): tf.Tensor4D {
+    if (x.shape[1] === size[0] && x.shape[2] === size[1]) return x;
+    return this.spec.upsample === 'nearest' ? tf.image.resizeNearestNeighbor(x, size) : tf.image.resizeBilinear(x, size, false, true);
+  }
+}
