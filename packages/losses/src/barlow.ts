@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Scalar, Tensor2D } from '@tensorflow/tfjs-core';
 import { ShapeError } from './errors';
-import { assertDtype, assertFinite, assertRank, assertSameShape } from './validate';
+import { assertEmbeddingPair, assertFinite } from './validate';
 
 export interface BarlowTwinsOptions {
   /** Weight λ ≥ 0 of the off-diagonal (redundancy-reduction) term. Default 0.0051. */
@@ -38,12 +38,7 @@ const OP = 'barlowTwinsLoss';
  * @throws ShapeError, DtypeError, OptionError
  */
 export function barlowTwinsLoss(z1: Tensor2D, z2: Tensor2D, options: BarlowTwinsOptions = {}): Scalar {
-  assertRank(OP, 'z1', z1, 2, '[N, D]');
-  assertRank(OP, 'z2', z2, 2, '[N, D]');
-  assertSameShape(OP, 'z1', z1, 'z2', z2);
-  assertDtype(OP, 'z1', z1, ['float32']);
-  assertDtype(OP, 'z2', z2, ['float32']);
-  const [n, d] = z1.shape;
+  const [n, d] = assertEmbeddingPair(OP, z1, z2);
   if (n < 2 || d < 1) throw new ShapeError(OP, `need N ≥ 2 and D ≥ 1, got z1 [${n},${d}]`, { z1: z1.shape });
   const lambda = options.lambda ?? DEFAULT_BARLOW_LAMBDA;
   const eps = options.eps ?? DEFAULT_BARLOW_EPS;

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Scalar, Tensor2D } from '@tensorflow/tfjs-core';
 import { ShapeError } from './errors';
-import { assertDtype, assertFinite, assertRank, assertSameShape } from './validate';
+import { assertEmbeddingPair, assertFinite } from './validate';
 
 export interface NtXentOptions {
   /** Softmax temperature τ > 0. Default 0.1. */
@@ -37,12 +37,7 @@ const OP = 'ntXentLoss';
  * @throws ShapeError, DtypeError, OptionError
  */
 export function ntXentLoss(z1: Tensor2D, z2: Tensor2D, options: NtXentOptions = {}): Scalar {
-  assertRank(OP, 'z1', z1, 2, '[N, D]');
-  assertRank(OP, 'z2', z2, 2, '[N, D]');
-  assertSameShape(OP, 'z1', z1, 'z2', z2);
-  assertDtype(OP, 'z1', z1, ['float32']);
-  assertDtype(OP, 'z2', z2, ['float32']);
-  const [n, d] = z1.shape;
+  const [n, d] = assertEmbeddingPair(OP, z1, z2);
   if (n < 1 || d < 1) throw new ShapeError(OP, `need N ≥ 1 and D ≥ 1, got z1 [${n},${d}]`, { z1: z1.shape });
   const tau = options.temperature ?? DEFAULT_NT_XENT_TEMPERATURE;
   assertFinite(OP, 'temperature', tau, 0, false);
