@@ -21,24 +21,17 @@ const USAGE = `usage: pnpm tomosort import <source> [options]
 Every series is validated before anything is sent; a series that fails validation or upload
 leaves nothing behind in the PACS.`;
 
-/** Uploads one series; on failure removes what this import added, then rethrows. */
+/**
+ * Uploads one series; on failure (after the uploads in flight have settled) removes the series
+ * if this import created it, then rethrows.
+ */
 async function uploadSeries(pacs: PacsClient, s: PreparedSeries, concurrency: number, onDone: () => void): Promise<void> {
-  const existed = (await pacs.orthancSeriesId(seriesUid(s.seriesInstanceUID))) !== undefined;
-  let next = 0;
-  const worker = async () => {
-    while (next < s.files.length) {
-      const bytes = s.files[next++]!;
-      await pacs.uploadInstance(bytes);
-      onDone();
-    }
-  };
+  const uid = seriesUid(s.seriesInstanceUID);
+  const existed = (await pacs.orthancSeriesId(uid)) !== undefined;
   try {
-    await Promise.all(Array.from({ length: Math.min(concurrency, s.files.length) }, worker));
+    await pacs.uploadInstances(s.files, { concurrency, onProgress: onDone });
   } catch (e) {
-    if (!existed) {
-      const id = await pacs.orthancSeriesId(seriesUid(s.seriesInstanceUID)).catch(() => undefined);
-      if (id !== undefined) await pacs.deleteResource('series', id).catch(() => undefined);
-    }
+    if (!existed) await pacs.deleteSeries(uid).catch(() => false);
     throw e;
   }
 }
