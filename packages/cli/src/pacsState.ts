@@ -1,6 +1,7 @@
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { tomosortHome } from './env';
+import { writeFileAtomic } from './files';
 
 /** What `tomosort pacs up` records about the Orthanc it started. */
 export interface PacsState {
@@ -22,12 +23,6 @@ export function readPacsState(): PacsState | undefined {
 }
 
 /** Written atomically (temp file + rename) so a crash never leaves half a record. */
-export function writePacsState(state: PacsState): void {
-  const path = pacsStatePath();
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`);
-  renameSync(tmp, path);
-}
+export const writePacsState = (state: PacsState): void => writeFileAtomic(pacsStatePath(), `${JSON.stringify(state, null, 2)}\n`);
 
 export const clearPacsState = (): void => rmSync(pacsStatePath(), { force: true });

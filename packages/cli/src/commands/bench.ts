@@ -1,5 +1,3 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { PacsClient, loadSeriesVolume, seriesUid, studyUid } from '@tomosort/pacs';
 import { startOrthanc } from '@tomosort/pacs/local';
 import { loadCranium } from '@tomosort/samples';
@@ -7,6 +5,7 @@ import { reorient, resampleTo } from '@tomosort/volume';
 import type { Command } from '../cli';
 import { userPath } from '../env';
 import { UsageError } from '../errors';
+import { writeFileAtomic } from '../files';
 import { prepareImport } from '../importSources';
 import { JSON_OPTION, PACS_OPTION, intOption, parse } from '../parse';
 import { median, timeRuns } from '../stats';
@@ -23,20 +22,14 @@ const USAGE = `usage: pnpm tomosort bench io [--repeats N] [--pacs URL] [--out F
   --out FILE    also write the JSON there (atomically)
   --json        print the JSON instead of the table`;
 
-/** Writes a file atomically: a temp file in the same folder, then rename. */
-export function writeFileAtomic(path: string, text: string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
-}
-
 async function benchIo(args: readonly string[]): Promise<number> {
   const { values } = parse(args, { repeats: { type: 'string' }, out: { type: 'string' }, ...PACS_OPTION, ...JSON_OPTION }, USAGE, false);
   const repeats = intOption('repeats', values.repeats, 5, 1);
   const cranium = (await loadCranium()).volume;
-  const resampleMs = await timeRuns(() => resampleTo(reorient(cranium, 'axial'), { width: 128, height: 128, sliceSpacingMm: 3 }), repeats);
-  const out = resampleTo(reorient(cranium, 'axial'), { width: 128, height: 128, sliceSpacingMm: 3 });
+  const axialTo128 = () => resampleTo(reorient(cranium, 'axial'), { width: 128, height: 128, sliceSpacingMm: 3 });
+  const resampleMs = await timeRuns(axialTo128, repeats);
+  const axial = reorient(cranium, 'axial');
+  const out = axialTo128();
 
   const local = values.pacs ? undefined : await startOrthanc();
   try {
@@ -50,7 +43,7 @@ async function benchIo(args: readonly string[]): Promise<number> {
     const result = {
       sample: 'sample:cranium',
       resample: {
-        from: { dims: reorient(cranium, 'axial').dims, spacing: reorient(cranium, 'axial').spacing },
+        from: { dims: axial.dims, spacing: axial.spacing },
         to: { dims: out.dims, spacing: out.spacing },
         medianMs: +median(resampleMs).toFixed(2),
         runsMs: resampleMs.map((x) => +x.toFixed(2)),

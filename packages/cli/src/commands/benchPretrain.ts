@@ -8,10 +8,11 @@ import type { MethodConfig } from '@tomosort/train';
 import { startBackend } from '../backendOption';
 import { userPath } from '../env';
 import { CliError, UsageError } from '../errors';
+import { writeFileAtomic } from '../files';
 import { intOption, parse } from '../parse';
 import { median } from '../stats';
 import { formatTable } from '../table';
-import { writeFileAtomic } from './bench';
+
 
 export const BENCH_PRETRAIN_USAGE = `usage: pnpm tomosort bench pretrain [--quick] [--json] [--out FILE] [options]
 
