@@ -1,0 +1,27 @@
+import { isBackendError } from '@tomosort/backend';
+import { isDicomError, isFormatError } from '@tomosort/dicom';
+import { isLossError } from '@tomosort/losses';
+import { isModelError } from '@tomosort/models';
+import { isPacsError } from '@tomosort/pacs';
+import { isPretextError } from '@tomosort/pretext';
+import { isSampleError } from '@tomosort/samples';
+import { TrainError } from '@tomosort/train';
+import { isVolumeError } from '@tomosort/volume';
+import { CliError } from './errors';
+
+/**
+ * An error some package raised on purpose, with a message written for the user (a file, series,
+ * URL or option named): the CLI prints its message alone. Anything else is a bug and keeps its stack.
+ */
+export const isKnownError = (e: unknown): e is Error =>
+  e instanceof CliError ||
+  e instanceof TrainError ||
+  isVolumeError(e) ||
+  isDicomError(e) ||
+  isFormatError(e) ||
+  isSampleError(e) ||
+  isPacsError(e) ||
+  isBackendError(e) ||
+  isLossError(e) ||
+  isModelError(e) ||
+  isPretextError(e);
