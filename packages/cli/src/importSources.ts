@@ -52,7 +52,7 @@ const sampleUids = (key: string): SeriesMetadata => ({
 });
 
 function fromVolume(label: string, volume: Volume, meta: SeriesMetadata): PreparedSeries {
-  const rounded = Number.isInteger(volume.data[0] ?? 0) && volume.data instanceof Int16Array ? volume : roundToInt16(volume);
+  const rounded = volume.data instanceof Int16Array ? volume : roundToInt16(volume);
   const w = writeSeries(rounded, meta);
   return { label, studyInstanceUID: w.studyInstanceUID, seriesInstanceUID: w.seriesInstanceUID, files: w.files };
 }

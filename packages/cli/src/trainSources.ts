@@ -1,5 +1,5 @@
 import { seriesUid } from '@tomosort/pacs';
-import type { PacsClient } from '@tomosort/pacs';
+import type { PacsClient, SeriesUid, StudyUid } from '@tomosort/pacs';
 import { craniumSource, pacsSources, phantomSources } from '@tomosort/pretext';
 import type { VolumeSource } from '@tomosort/pretext';
 import { folderSources } from '@tomosort/pretext/node';
@@ -25,7 +25,7 @@ export async function parseTrainSources(spec: string, opts: { seed: number; pacs
   if (spec.startsWith('pacs:')) {
     const client = opts.pacs();
     const wanted = spec.slice(5);
-    const all: { studyUid: import('@tomosort/pacs').StudyUid; seriesUid: import('@tomosort/pacs').SeriesUid; modality: string }[] = [];
+    const all: { studyUid: StudyUid; seriesUid: SeriesUid; modality: string }[] = [];
     for (const study of await client.searchStudies()) {
       for (const s of await client.searchSeries(study.studyInstanceUID)) {
         all.push({ studyUid: study.studyInstanceUID, seriesUid: s.seriesInstanceUID, modality: s.modality ?? '' });

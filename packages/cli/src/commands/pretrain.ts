@@ -14,6 +14,7 @@ import { UsageError } from '../errors';
 import { JSON_OPTION, PACS_OPTION, intOption, parse } from '../parse';
 import { connectPacs } from '../pacsConnection';
 import { progressBar } from '../progress';
+import { median } from '../stats';
 import { parseTrainSources } from '../trainSources';
 
 const USAGE = `usage: pnpm tomosort pretrain --out DIR [options]
@@ -173,7 +174,7 @@ export const pretrainCommand: Command = {
     const metrics: Record<string, number> = { finalLoss: result.losses.at(-1) ?? Number.NaN };
     if (method === 'sorting' && heldOut.length > 0) metrics.heldOutSpearman = (await evaluateSorting(trainable, heldOut, config.window)).spearman;
     const modelDir = join(out, 'model');
-    const spacing = volumes.map((v) => v.spacingMm).sort((a, b) => a - b)[Math.floor(volumes.length / 2)] ?? 1;
+    const spacing = median(volumes.map((v) => v.spacingMm));
     const manifest = await saveModelToDir(model, { method, inputSize: size, huWindow: { center, width }, sliceSpacingMm: spacing, steps: result.step, metrics }, modelDir);
     const summary = { out, model: modelDir, method, backend: backend.label, status: result.status, steps: result.step, seconds: +result.seconds.toFixed(2), metrics, checksum: manifest.checksum };
     if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
