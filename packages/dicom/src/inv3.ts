@@ -1,10 +1,10 @@
-import { gunzipSync } from 'fflate';
 import { parseTar } from 'nanotar';
 import plist from 'plist';
 import type { PlistObject, PlistValue } from 'plist';
 import type { Dims, Direction, Plane, Vec3, Volume, VolumeInit } from '@tomosort/volume';
 import { PLANE_FRAMES, createVolume } from '@tomosort/volume';
 import { Inv3Error } from './formatErrors';
+import { gunzipFile, isGzip } from './gzip';
 
 /** One segmentation mask of an InVesalius project, aligned voxel for voxel with the project's CT. */
 export interface Inv3Mask {
@@ -155,15 +155,8 @@ function centredOrigin(dims: Dims, spacing: Vec3, direction: Direction): Vec3 {
 }
 
 function gunzip(bytes: Uint8Array, name: string): Uint8Array {
-  if (bytes.length < 2 || bytes[0] !== 0x1f || bytes[1] !== 0x8b) {
-    throw new Inv3Error(name, 'not an InVesalius 3 project (not gzip-compressed)');
-  }
-  try {
-    return gunzipSync(bytes);
-  } catch (e) {
-    const why = e instanceof Error ? e.message : String(e);
-    throw new Inv3Error(name, `truncated or corrupt gzip stream (${why})`, { cause: e });
-  }
+  if (!isGzip(bytes)) throw new Inv3Error(name, 'not an InVesalius 3 project (not gzip-compressed)');
+  return gunzipFile(bytes, name, Inv3Error);
 }
 
 function untar(tar: Uint8Array, name: string): Entries {

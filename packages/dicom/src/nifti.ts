@@ -1,8 +1,8 @@
-import { gunzipSync } from 'fflate';
 import { NIFTI1 } from 'nifti-reader-js';
 import type { Direction, Vec3, Volume, VoxelArray } from '@tomosort/volume';
 import { createVolume, isVolumeError, norm } from '@tomosort/volume';
 import { NiftiError } from './formatErrors';
+import { gunzipFile, isGzip } from './gzip';
 
 /** Options of {@link readNifti}. */
 export interface ReadNiftiOptions {
@@ -56,8 +56,6 @@ const REFUSED: Readonly<Record<number, string>> = {
 /** Millimetres per unit of NIfTI xyzt_units & 7 (unknown → mm). */
 const MM_PER_UNIT: Readonly<Record<number, number>> = { 1: 1000, 2: 1, 3: 0.001 };
 
-const isGzip = (b: Uint8Array): boolean => b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
-
 /**
  * Reads a NIfTI-1 volume (.nii, or .nii.gz, recognised by its gzip magic bytes) into an LPS Volume.
  *
@@ -78,7 +76,7 @@ const isGzip = (b: Uint8Array): boolean => b.length >= 2 && b[0] === 0x1f && b[1
  *   describe a sheared affine.
  */
 export function readNifti(bytes: Uint8Array, name: string, options: ReadNiftiOptions = {}): Volume {
-  const file = isGzip(bytes) ? gunzip(bytes, name) : bytes;
+  const file = isGzip(bytes) ? gunzipFile(bytes, name, NiftiError) : bytes;
   const header = readHeader(file, name);
   const { dims, volumes } = imageDims(header, name);
   const t = chooseVolume(volumes, options.volume, name);
@@ -113,15 +111,6 @@ export function readNifti(bytes: Uint8Array, name: string, options: ReadNiftiOpt
   } catch (e) {
     if (isVolumeError(e)) throw new NiftiError(name, `invalid geometry: ${e.message}`, { cause: e });
     throw e;
-  }
-}
-
-function gunzip(bytes: Uint8Array, name: string): Uint8Array {
-  try {
-    return gunzipSync(bytes);
-  } catch (e) {
-    const why = e instanceof Error ? e.message : String(e);
-    throw new NiftiError(name, `truncated or corrupt gzip stream (${why})`, { cause: e });
   }
 }
 

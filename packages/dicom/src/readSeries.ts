@@ -11,17 +11,20 @@ import { parseImage } from './parseImage';
 import type { DicomInput, ImageHeader, ParsedImage } from './parseImage';
 
 /** A series read into a volume, with the identifiers needed to refer back to it. */
-export interface SeriesVolume {
+export interface SeriesVolume
+  extends Pick<
+    ImageHeader,
+    | 'studyInstanceUID'
+    | 'seriesInstanceUID'
+    | 'frameOfReferenceUID'
+    | 'modality'
+    | 'seriesDescription'
+    | 'studyDescription'
+    | 'patientName'
+    | 'patientID'
+  > {
   /** Voxels in modality units (HU for CT). Int16 when slope/intercept keep values integral and in range, else Float32. */
   readonly volume: Volume<Int16Array | Float32Array>;
-  readonly studyInstanceUID: string;
-  readonly seriesInstanceUID: string;
-  readonly frameOfReferenceUID: string | undefined;
-  readonly modality: string;
-  readonly seriesDescription: string;
-  readonly studyDescription: string;
-  readonly patientName: string;
-  readonly patientID: string;
   /** SOP Instance UIDs in slice order (k = 0 first). */
   readonly sopInstanceUIDs: readonly string[];
   /** Input names in slice order. */
@@ -60,20 +63,17 @@ function checkConsistent(images: readonly ParsedImage[], source: string, cosTol:
     { attr: 'Rows', get: (h) => String(h.rows) },
     { attr: 'Columns', get: (h) => String(h.columns) },
     { attr: 'BitsAllocated', get: (h) => String(h.bitsAllocated) },
-    { attr: 'PixelSpacing', get: (h) => fmt(h.pixelSpacing) },
     { attr: 'Modality', get: (h) => h.modality },
     { attr: 'FrameOfReferenceUID', get: (h) => h.frameOfReferenceUID ?? '(none)' },
   ];
   for (const im of images) {
     const h = im.header;
     for (const { attr, get } of same) {
-      if (attr === 'PixelSpacing') {
-        if (h.pixelSpacing.some((s, n) => Math.abs(s - first.pixelSpacing[n]!) > 1e-4 * Math.max(1, s))) {
-          throw new InconsistentSeriesError(source, attr, get(first), get(h), h.name);
-        }
-      } else if (get(h) !== get(first)) {
-        throw new InconsistentSeriesError(source, attr, get(first), get(h), h.name);
-      }
+      if (get(h) !== get(first)) throw new InconsistentSeriesError(source, attr, get(first), get(h), h.name);
+    }
+    // Spacing is compared with a tolerance: writers print it with different precision.
+    if (h.pixelSpacing.some((s, n) => Math.abs(s - first.pixelSpacing[n]!) > 1e-4 * Math.max(1, s))) {
+      throw new InconsistentSeriesError(source, 'PixelSpacing', fmt(first.pixelSpacing), fmt(h.pixelSpacing), h.name);
     }
     for (let a = 0; a < 2; a++) {
       if (1 - dot(h.imageOrientationPatient[a]!, first.imageOrientationPatient[a]!) > cosTol) {
