@@ -20,6 +20,7 @@ import { it } from 'vitest';
 import type { SortingLossOptions } from '../src/sorting';
 import { sortingLoss, spearman } from '../src/sorting';
 import { seededNormal } from '../src/testing';
+import { mulberry32 } from '@tomosort/samples';
 
 const VARIANTS: [string, SortingLossOptions][] = [
   ['listmle', { kind: 'listmle' }],
@@ -31,17 +32,6 @@ const VARIANTS: [string, SortingLossOptions][] = [
   ['listmle+d1', { kind: 'listmle', distance: { weight: 1 } }],
   ['pairwise+d1', { kind: 'pairwise', distance: { weight: 1 } }],
 ];
-
-function mulberry(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const D = 16;
 const BODY = 1000; // mm
@@ -88,7 +78,7 @@ function batch(stacks: Stack[], k: number): { x: Tensor2D; z: Tensor2D } {
 
 function gradientSignal(): void {
   console.log('\n1. gradient at random scores (B = 256 rows, K = 8, positions: random subsets of a 2.5 mm grid, ties possible)');
-  const rand = mulberry(1);
+  const rand = mulberry32(1);
   const B = 256;
   const K = 8;
   const s = tf.tensor2d(seededNormal(B * K, 2), [B, K]);
@@ -128,7 +118,7 @@ function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 function train(o: SortingLossOptions, seed: number, steps: number, checkpoints: number[], noiseSd: number): { at: number; rho: number; pooled: number; linear: number; ms: number }[] {
-  const rand = mulberry(seed);
+  const rand = mulberry32(seed);
   const init = (n: number, fanIn: number, sd: number) => seededNormal(n, Math.floor(rand() * 2 ** 31)).map((v) => (v * sd) / Math.sqrt(fanIn));
   const w1 = tf.variable(tf.tensor2d(init(D * 32, D, 1), [D, 32]));
   const b1 = tf.variable(tf.zeros([32]));
@@ -137,7 +127,7 @@ function train(o: SortingLossOptions, seed: number, steps: number, checkpoints: 
   const opt = tf.train.adam(3e-3);
   const B = 8;
   const K = 8;
-  const evalRand = mulberry(999);
+  const evalRand = mulberry32(999);
   const held = Array.from({ length: 24 }, () => drawStack(evalRand, 32, true, noiseSd));
   const heldBatch = batch(held, 32);
   const out: { at: number; rho: number; pooled: number; linear: number; ms: number }[] = [];
