@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { conv2d as backendConv2d } from '@tomosort/backend';
+import { conv2d as backendConv2d, maxPool as backendMaxPool } from '@tomosort/backend';
 
 /**
  * The one convolution every layer of this package calls: x `[N, H, W, inC]` (NHWC) ⊛ filter
@@ -19,4 +19,13 @@ export function conv2d(
   gradients: 'fast' | 'stock' = 'fast',
 ): tf.Tensor4D {
   return backendConv2d(x, filter, strides, pad, dilation, { gradients });
+}
+
+/**
+ * Max pooling (NHWC) with `pad` pixels on every side, the semantics of PyTorch's MaxPool2d. It is
+ * `maxPool` from `@tomosort/backend`, whose gradient is right on wasm (the wasm MaxPoolGrad
+ * kernel misroutes windows whose maximum is ≤ 0 and ties).
+ */
+export function maxPool(x: tf.Tensor4D, size: number, stride: number, pad: number): tf.Tensor4D {
+  return backendMaxPool(x, size, stride, pad);
 }

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError, SpecError } from './errors';
 import { BatchNorm, Conv2d } from './layers';
 import type { ApplyOptions } from './layers';
+import { maxPool } from './ops';
 import type { Params } from './params';
 
 /** Residual block kinds of He et al. 2016, "Deep Residual Learning for Image Recognition". */
@@ -240,7 +241,7 @@ export class ResNetEncoder {
       throw new ShapeError(this.prefix, ['N', 'H', 'W', this.spec.inChannels], x.shape);
     }
     const stem = tf.relu(this.#stem.apply(x, options));
-    let h = this.spec.stem.maxPool ? tf.maxPool(stem, 3, 2, 1) : stem;
+    let h = this.spec.stem.maxPool ? maxPool(stem, 3, 2, 1) : stem;
     const stages: tf.Tensor4D[] = [];
     for (const blocks of this.#stages) {
       for (const b of blocks) h = b.apply(h, options);
