@@ -1,8 +1,7 @@
 import type { Model } from '@tomosort/models';
-import type * as tf from '@tensorflow/tfjs-core';
 import type { TrainableModel } from './model';
 
-/** A score or projection model from @tomosort/models as the loop sees it. */
+/** A model from @tomosort/models as the loop sees it. */
 export function asTrainable(model: Model): TrainableModel {
   return {
     get trainable() {
@@ -11,6 +10,22 @@ export function asTrainable(model: Model): TrainableModel {
     get state() {
       return model.params.state;
     },
-    apply: (x, training) => model.apply(x, { training }) as tf.Tensor2D,
+    apply: (x, training) => model.apply(x, { training }),
+  };
+}
+
+/**
+ * `model` with only the trainable variables whose name passes `keep` (e.g. a frozen encoder:
+ * `(n) => !n.startsWith('encoder/')`). Checkpoints still hold every variable.
+ */
+export function withTrainable(model: TrainableModel, keep: (name: string) => boolean): TrainableModel {
+  return {
+    get trainable() {
+      return Object.fromEntries(Object.entries(model.trainable).filter(([name]) => keep(name)));
+    },
+    get state() {
+      return model.state;
+    },
+    apply: (x, training) => model.apply(x, training),
   };
 }

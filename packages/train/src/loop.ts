@@ -5,8 +5,8 @@ import type { HuWindow } from '@tomosort/volume';
 import type { NamedArray } from './bundle';
 import type { Checkpoint, CheckpointStore } from './checkpoint';
 import type { TrainEvent } from './events';
-import { batchLoss, drawBatch, slicesPerStep } from './methods';
-import type { MethodConfig } from './methods';
+import { methodTask } from './methods';
+import type { MethodConfig, TaskMethodConfig, TrainTask } from './methods';
 import type { TrainableModel } from './model';
 import { Optimizer, clipByGlobalNorm } from './optimizer';
 import type { OptimizerConfig } from './optimizer';
@@ -15,7 +15,8 @@ import type { Schedule } from './schedule';
 
 /** Settings of one run. Everything that changes the result is here, so a resume can check it. */
 export interface TrainConfig {
-  readonly method: MethodConfig;
+  /** A pre-training method (batches from `volumes`) or a run that brings its own `task`. */
+  readonly method: MethodConfig | TaskMethodConfig;
   readonly steps: number;
   readonly learningRate: number;
   readonly optimizer: OptimizerConfig;
@@ -31,7 +32,10 @@ export interface TrainConfig {
 
 export interface TrainOptions {
   readonly model: TrainableModel;
-  readonly volumes: readonly PreparedVolume[];
+  /** Volumes the pre-training methods draw from (not used with a `task`). */
+  readonly volumes?: readonly PreparedVolume[];
+  /** The batches and loss of a `{ kind: 'task' }` method. */
+  readonly task?: TrainTask;
   readonly config: TrainConfig;
   readonly store?: CheckpointStore;
   /** Continue from the store's checkpoint when there is one. */
@@ -80,6 +84,17 @@ function restore(model: TrainableModel, opt: Optimizer, c: Checkpoint): void {
   opt.setState({ kind: c.optimizer.kind, step: c.optimizer.step, slots }, model.trainable);
 }
 
+function taskOf(opts: TrainOptions): TrainTask {
+  const { method } = opts.config;
+  if (method.kind === 'task') {
+    if (!opts.task) throw new TrainError(`method "${method.name}" needs its task`);
+    return opts.task;
+  }
+  if (opts.task) throw new TrainError(`a task was given for the ${method.kind} method, which draws its own batches`);
+  if (!opts.volumes || opts.volumes.length === 0) throw new TrainError(`the ${method.kind} method needs at least one volume`);
+  return methodTask(method, opts.volumes, opts.config.window) as TrainTask;
+}
+
 const sameConfig = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 /**
@@ -90,9 +105,10 @@ const sameConfig = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.string
  * ends with the same weights as an uninterrupted run.
  */
 export async function train(opts: TrainOptions): Promise<TrainResult> {
-  const { model, volumes, config, store } = opts;
+  const { model, config, store } = opts;
   const emit = opts.onEvent ?? (() => {});
   if (!Number.isInteger(config.steps) || config.steps < 1) throw new TrainError(`steps must be a positive integer, got ${config.steps}`);
+  const task = taskOf(opts);
   const opt = new Optimizer(config.optimizer);
   let start = 0;
   if (opts.resume && store) {
@@ -108,7 +124,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   emit({ type: 'start', backend: tf.getBackend(), fromStep: start, steps: config.steps, resumed: start > 0 });
   const t0 = performance.now();
   const losses: number[] = [];
-  const perStep = slicesPerStep(config.method);
+  const perStep = task.slicesPerStep;
   const recent: number[] = [];
   let step = start;
   let status: TrainResult['status'] = 'finished';
@@ -126,10 +142,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       break;
     }
     const ts = performance.now();
-    const batch = drawBatch(config.method, volumes, config.window, mulberry32(mixSeed(config.seed, step)));
+    const batch = task.draw(mulberry32(mixSeed(config.seed, step)));
     const lr = learningRate(config.learningRate, config.schedule, step, config.steps);
     const { loss, norm } = tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => batchLoss(config.method, model, batch), varList);
+      const { value, grads } = tf.variableGrads(() => task.loss(model, batch), varList);
       const named: Record<string, tf.Tensor> = {};
       for (const [varName, g] of Object.entries(grads)) named[nameOf.get(varName) ?? varName] = g;
       const clipped = config.clipNorm ? clipByGlobalNorm(named, config.clipNorm) : { grads: named, norm: tf.scalar(0) };

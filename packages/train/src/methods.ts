@@ -23,6 +23,36 @@ export type MethodConfig =
 
 export type MethodName = MethodConfig['kind'];
 
+/**
+ * A run that brings its own {@link TrainTask} (e.g. sparse-slice fine-tuning): `name` and
+ * `settings` describe it, so that a resume with other settings is refused.
+ */
+export interface TaskMethodConfig {
+  readonly kind: 'task';
+  readonly name: string;
+  readonly slicesPerStep: number;
+  readonly settings: unknown;
+}
+
+/** What one run optimises: how a batch is drawn and what its loss is. */
+export interface TrainTask<B = unknown> {
+  /** Images the network sees per step (for slices/s). */
+  readonly slicesPerStep: number;
+  /** Draws the batch of one step; `rng` is seeded by (seed, step). */
+  draw(rng: Rng): B;
+  /** The batch's loss (called inside tf.variableGrads). */
+  loss(model: TrainableModel, batch: B): tf.Scalar;
+}
+
+/** The task of a pre-training method over prepared volumes. */
+export function methodTask(m: MethodConfig, volumes: readonly PreparedVolume[], window: HuWindow): TrainTask<Batch> {
+  return {
+    slicesPerStep: slicesPerStep(m),
+    draw: (rng) => drawBatch(m, volumes, window, rng),
+    loss: (model, batch) => batchLoss(m, model, batch),
+  };
+}
+
 /** Images the network sees per step: B·K for SortingLoss, 2N for the two-view methods. */
 export const slicesPerStep = (m: MethodConfig): number => (m.kind === 'sorting' ? m.volumesPerBatch * m.slicesPerVolume : 2 * m.slices);
 

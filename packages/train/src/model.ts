@@ -2,12 +2,13 @@ import type * as tf from '@tensorflow/tfjs-core';
 
 /**
  * What the loop needs of a network: named variables and a forward pass from slices
- * `[N, S, S, 1]` to one row per slice `[N, D]` (D = 1 for a slice score).
+ * `[N, S, S, 1]` to one row per slice `[N, D]` (D = 1 for a slice score) or, for a U-Net,
+ * class logits `[N, S, S, C]`.
  */
 export interface TrainableModel {
   /** Variables the optimiser updates. */
   readonly trainable: Readonly<Record<string, tf.Variable>>;
   /** Every variable to checkpoint: trainable ones and batch-norm running statistics. */
   readonly state: Readonly<Record<string, tf.Variable>>;
-  apply(x: tf.Tensor4D, training: boolean): tf.Tensor2D;
+  apply(x: tf.Tensor4D, training: boolean): tf.Tensor;
 }

@@ -1,0 +1,11 @@
+export type { SegmentClass, SparseAnnotation } from './annotation';
+export { validateAnnotation, validateClasses } from './annotation';
+export { SegmentError, isSegmentError } from './errors';
+export type { FinetuneConfig, FinetuneOptions, FinetunePhase, FinetuneResult } from './finetune';
+export { finetune } from './finetune';
+export type { PreparedAnnotation } from './prepare';
+export { prepareAnnotation, resizeInPlane } from './prepare';
+export type { PredictOptions, SegmentationModel } from './predict';
+export { dicePerClass, predictVolume } from './predict';
+export type { SegmentationBatch, SegmentationTaskOptions } from './task';
+export { SEGMENTATION_AUGMENTATION, segmentationTask } from './task';

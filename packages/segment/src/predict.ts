@@ -1,0 +1,99 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { diceScore } from '@tomosort/losses';
+import { applyWindow, createVolume, resample } from '@tomosort/volume';
+import type { HuWindow, Volume } from '@tomosort/volume';
+import type { SegmentClass } from './annotation';
+import { validateClasses } from './annotation';
+import { SegmentError } from './errors';
+import { resizeInPlane } from './prepare';
+
+/** Anything that maps windowed slices [N, S, S, 1] to class logits [N, S, S, C]. */
+export interface SegmentationModel {
+  apply(x: tf.Tensor4D, training: boolean): tf.Tensor;
+}
+
+export interface PredictOptions {
+  /** Side of the model's input. */
+  readonly size: number;
+  readonly window: HuWindow;
+  /** The model's classes (output channel c ≥ 1 ↔ classes[c − 1]). */
+  readonly classes: readonly SegmentClass[];
+  /** Slices per forward pass. Default 16. */
+  readonly batch?: number;
+  /** Called after each batch with slices done so far. */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * Labels every slice of `volume` (its own k axis): slices resized to the model's size, windowed,
+ * class probabilities (softmax) computed there, resized back to the volume's in-plane grid
+ * (linear), and the most probable class written as its label value. Returns a label map on the
+ * volume's exact grid (modality 'SEG').
+ */
+export async function predictVolume(model: SegmentationModel, volume: Volume, opts: PredictOptions): Promise<Volume<Uint8Array>> {
+  validateClasses(opts.classes);
+  const { size } = opts;
+  const batch = opts.batch ?? 16;
+  const C = opts.classes.length + 1;
+  const small = resizeInPlane(volume, size);
+  const plane = size * size;
+  const slices = volume.dims[2];
+  // Channel-major probabilities so each class is a volume on the small grid.
+  const probs = Array.from({ length: C }, () => new Float32Array(plane * slices));
+  const windowed = new Float32Array(batch * plane);
+  for (let k0 = 0; k0 < slices; k0 += batch) {
+    const n = Math.min(batch, slices - k0);
+    const input = windowed.subarray(0, n * plane);
+    applyWindow(small.data.subarray(k0 * plane, (k0 + n) * plane), opts.window, input);
+    const out = tf.tidy(() => {
+      const logits = model.apply(tf.tensor4d(input, [n, size, size, 1]), false);
+      if (logits.rank !== 4 || logits.shape[3] !== C) {
+        throw new SegmentError(`the model outputs [${logits.shape.join(', ')}], expected [${n}, ${size}, ${size}, ${C}] for ${C - 1} classes + background`);
+      }
+      return tf.softmax(logits);
+    });
+    const values = await out.data();
+    out.dispose();
+    for (let p = 0; p < n * plane; p++) {
+      for (let c = 0; c < C; c++) probs[c]![k0 * plane + p] = values[p * C + c]!;
+    }
+    opts.onProgress?.(k0 + n, slices);
+  }
+  const [nx, ny] = volume.dims;
+  const count = nx * ny * slices;
+  const best = new Float32Array(count).fill(-1);
+  const labels = new Uint8Array(count);
+  probs.forEach((p, c) => {
+    const up = resample(createVolume({ ...small, data: p }), [{ kind: 'size', size: nx }, { kind: 'size', size: ny }, { kind: 'keep' }]).data;
+    const value = c === 0 ? 0 : opts.classes[c - 1]!.value;
+    for (let n = 0; n < count; n++) {
+      if (up[n]! > best[n]!) {
+        best[n] = up[n]!;
+        labels[n] = value;
+      }
+    }
+  });
+  return createVolume({ data: labels, dims: volume.dims, spacing: volume.spacing, origin: volume.origin, direction: volume.direction, modality: 'SEG' });
+}
+
+/**
+ * Dice of each class between a predicted and a true label map on the same grid, over the slices
+ * listed in `slices` (default: all). A class absent from both scores 1.
+ */
+export function dicePerClass(
+  predicted: Volume<Uint8Array>,
+  truth: Volume<Uint8Array>,
+  classes: readonly SegmentClass[],
+  slices?: readonly number[],
+): Record<string, number> {
+  if (predicted.data.length !== truth.data.length) {
+    throw new SegmentError(`predicted labels are [${predicted.dims.join(', ')}], the truth [${truth.dims.join(', ')}]`);
+  }
+  const plane = predicted.dims[0] * predicted.dims[1];
+  let mask: Uint8Array | undefined;
+  if (slices) {
+    mask = new Uint8Array(predicted.data.length);
+    for (const k of slices) mask.fill(1, k * plane, (k + 1) * plane);
+  }
+  return Object.fromEntries(classes.map((c) => [c.name, diceScore(predicted.data, truth.data, c.value, mask)]));
+}

@@ -1,0 +1,65 @@
+import { createVolume, resample } from '@tomosort/volume';
+import type { Volume } from '@tomosort/volume';
+import type { SegmentClass, SparseAnnotation } from './annotation';
+import { validateAnnotation, validateClasses } from './annotation';
+
+/** Annotated slices at the model's size: HU images and class indices (0 = background). */
+export interface PreparedAnnotation {
+  readonly id: string;
+  readonly size: number;
+  /** Annotated slice indices (k of the source volume), in the order of `images`. */
+  readonly slices: readonly number[];
+  /** `slices.length × size × size` HU values. */
+  readonly images: Float32Array;
+  /** `slices.length × size × size` class indices: c ≥ 1 is `classes[c − 1]`, 0 anything else. */
+  readonly targets: Int32Array;
+}
+
+/** The listed slices of `v` as a volume of their own (in-plane geometry kept). */
+function pickSlices<T extends Float32Array | Uint8Array | Int16Array>(v: Volume, slices: readonly number[], make: (n: number) => T): Volume<T> {
+  const plane = v.dims[0] * v.dims[1];
+  const data = make(plane * slices.length);
+  slices.forEach((k, n) => {
+    for (let p = 0; p < plane; p++) data[n * plane + p] = v.data[k * plane + p]!;
+  });
+  return createVolume({ data, dims: [v.dims[0], v.dims[1], slices.length], spacing: v.spacing, origin: v.origin, direction: v.direction });
+}
+
+/** In-plane resize of a stack to `size²` covering the same field of view (anti-aliased linear). */
+export const resizeInPlane = (v: Volume, size: number): Volume<Float32Array> =>
+  resample(v, [{ kind: 'size', size }, { kind: 'size', size }, { kind: 'keep' }]);
+
+/**
+ * Resizes the annotated slices to `size²`. Labels are resized class by class (each class mask
+ * resampled like the image, then the largest share wins, background included), so thin
+ * structures neither vanish nor grow the way nearest-neighbour picking would make them.
+ */
+export function prepareAnnotation(a: SparseAnnotation, size: number, classes: readonly SegmentClass[]): PreparedAnnotation {
+  validateAnnotation(a);
+  validateClasses(classes);
+  const slices = [...a.slices].sort((x, y) => x - y);
+  const images = resizeInPlane(pickSlices(a.volume, slices, (n) => new Float32Array(n)), size).data;
+  const labels = pickSlices(a.labels, slices, (n) => new Uint8Array(n));
+  const count = size * size * slices.length;
+  const best = new Float32Array(count);
+  const targets = new Int32Array(count);
+  // Background share = 1 − Σ class shares; start with it as the candidate to beat.
+  const background = new Float32Array(count).fill(1);
+  const shares = classes.map((c) => {
+    const mask = new Float32Array(labels.data.length);
+    for (let n = 0; n < mask.length; n++) mask[n] = labels.data[n] === c.value ? 1 : 0;
+    const r = resizeInPlane(createVolume({ ...labels, data: mask }), size).data;
+    for (let n = 0; n < count; n++) background[n] = background[n]! - r[n]!;
+    return r;
+  });
+  best.set(background);
+  shares.forEach((r, c) => {
+    for (let n = 0; n < count; n++) {
+      if (r[n]! > best[n]!) {
+        best[n] = r[n]!;
+        targets[n] = c + 1;
+      }
+    }
+  });
+  return { id: a.id, size, slices, images, targets };
+}

@@ -1,0 +1,71 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { crossEntropyLoss, diceLoss } from '@tomosort/losses';
+import { augmentSlice } from '@tomosort/pretext';
+import type { Augmentation } from '@tomosort/pretext';
+import { uniformInt } from '@tomosort/samples';
+import type { Rng } from '@tomosort/samples';
+import type { TrainTask, TrainableModel } from '@tomosort/train';
+import type { HuWindow } from '@tomosort/volume';
+import { SegmentError } from './errors';
+import type { PreparedAnnotation } from './prepare';
+
+/**
+ * Intensity-only augmentation for fine-tuning: geometric changes would have to move the labels
+ * too, and the few annotated slices are what the user drew on.
+ */
+export const SEGMENTATION_AUGMENTATION: Augmentation = {
+  noiseHu: 10,
+  huShift: 20,
+  huScale: 0.05,
+  rotationDeg: 0,
+  flip: false,
+  cropScale: [1, 1],
+};
+
+export interface SegmentationBatch {
+  readonly images: Float32Array;
+  readonly targets: Int32Array;
+  readonly count: number;
+}
+
+export interface SegmentationTaskOptions {
+  /** Slices per step, drawn with replacement from every annotated slice. */
+  readonly batch: number;
+  readonly window: HuWindow;
+  readonly augmentation: Augmentation;
+}
+
+/**
+ * Fine-tuning on annotated slices only: unannotated slices never enter a batch, so they are
+ * never taken for background. Loss = cross-entropy + Dice over the foreground classes.
+ */
+export function segmentationTask(data: readonly PreparedAnnotation[], opts: SegmentationTaskOptions): TrainTask<SegmentationBatch> {
+  const size = data[0]?.size;
+  if (size === undefined) throw new SegmentError('fine-tuning needs at least one annotated volume');
+  const bad = data.find((d) => d.size !== size);
+  if (bad) throw new SegmentError(`${bad.id} was prepared at ${bad.size}², the others at ${size}²`);
+  if (!Number.isInteger(opts.batch) || opts.batch < 1) throw new SegmentError(`batch must be a positive integer, got ${opts.batch}`);
+  const index = data.flatMap((d) => d.slices.map((_, n) => [d, n] as const));
+  const plane = size * size;
+  return {
+    slicesPerStep: opts.batch,
+    draw(rng: Rng): SegmentationBatch {
+      const images = new Float32Array(opts.batch * plane);
+      const targets = new Int32Array(opts.batch * plane);
+      const noise = new Float32Array(plane);
+      for (let b = 0; b < opts.batch; b++) {
+        const [d, n] = index[uniformInt(rng, 0, index.length - 1)]!;
+        const src = d.images.subarray(n * plane, (n + 1) * plane);
+        augmentSlice(src, size, opts.window, opts.augmentation, rng, images.subarray(b * plane, (b + 1) * plane), noise);
+        targets.set(d.targets.subarray(n * plane, (n + 1) * plane), b * plane);
+      }
+      return { images, targets, count: opts.batch };
+    },
+    loss(model: TrainableModel, batch: SegmentationBatch): tf.Scalar {
+      const x = tf.tensor4d(batch.images, [batch.count, size, size, 1]);
+      const logits = model.apply(x, true) as tf.Tensor4D;
+      const target = tf.tensor3d(batch.targets, [batch.count, size, size], 'int32');
+      return tf.add(crossEntropyLoss(logits, target), diceLoss(logits, target, { includeBackground: false }));
+    },
+  };
+}
