@@ -68,8 +68,10 @@ describe('saveModel → loadModel through tf.io.withSaveHandler / tf.io.fromMemo
     ['unet', unetModelSpec(small, { classes: 2, upsample: 'bilinear' })],
   ] as const)('%s: bit-identical inference outputs and BN statistics after the round trip', async (_, spec) => {
     const m = trained(spec);
-    const artifacts = await saveToMemory(m);
+    const classes = spec.kind === 'unet' ? [{ value: 7, name: 'liver' }] : undefined;
+    const artifacts = await saveToMemory(m, classes ? { ...INIT, classes } : INIT);
     const { model, manifest } = await loadModel(tf.io.fromMemory(artifacts));
+    expect(manifest.classes).toEqual(classes);
     expect(model.spec).toEqual(spec);
     expect(manifest.architecture).toEqual(spec);
     expect(await output(model)).toEqual(await output(m));
@@ -99,6 +101,18 @@ describe('saveModel → loadModel through tf.io.withSaveHandler / tf.io.fromMemo
     expect(artifacts.weightSpecs!.map((s) => s.name)).toEqual(m.params.names);
     expect(bytes.byteLength).toBe(4 * m.params.count('all'));
     m.dispose();
+  });
+
+  it('a U-Net needs one class per foreground channel; other models have none', async () => {
+    const unet = trained(unetModelSpec(small, { classes: 3 }));
+    await expect(saveToMemory(unet)).rejects.toThrow('a U-Net with 3 output channels needs 2 classes, got undefined');
+    await expect(saveToMemory(unet, { ...INIT, classes: [{ value: 1, name: 'a' }, { value: 1, name: 'b' }] })).rejects.toThrow(
+      'class {"value":1,"name":"b"} must be {value: distinct integer 1..255, name: string}',
+    );
+    unet.dispose();
+    const score = trained(scoreModelSpec(small));
+    await expect(saveToMemory(score, { ...INIT, classes: [{ value: 1, name: 'a' }] })).rejects.toThrow('only U-Net models have classes, this is a score model');
+    score.dispose();
   });
 
   it('one flipped byte in the weights → ChecksumError "weights.bin does not match its checksum"', async () => {

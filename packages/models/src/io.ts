@@ -51,6 +51,7 @@ export async function modelArtifacts(model: Model, init: ManifestInit): Promise<
     steps: init.steps,
     metrics: { ...(init.metrics ?? {}) },
     createdAt: init.createdAt ?? new Date().toISOString(),
+    ...(init.classes ? { classes: init.classes.map((c) => ({ value: c.value, name: c.name })) } : {}),
     checksum: await sha256Hex(weightData),
   };
   validateManifest(manifest);

@@ -44,12 +44,26 @@ export interface ModelManifest {
   readonly metrics: Readonly<Record<string, number>>;
   /** ISO 8601 time of saving. */
   readonly createdAt: string;
+  /**
+   * Segmentation models only: what output channel c ≥ 1 means (channel 0 is background), as the
+   * label value written in label maps and SEGs, and a name.
+   */
+  readonly classes?: readonly ModelClass[];
   /** sha-256 (lower-case hex) of the weight bytes (weights.bin). */
   readonly checksum: string;
 }
 
+/** One output class of a segmentation model. */
+export interface ModelClass {
+  /** Label value (1..255). */
+  readonly value: number;
+  readonly name: string;
+}
+
 /** The manifest fields the caller gives when saving; the rest is filled in by `saveModel`. */
 export interface ManifestInit {
+  /** Required for U-Net models: one entry per foreground channel. */
+  readonly classes?: readonly ModelClass[];
   readonly method: TrainingMethod;
   readonly inputSize: number;
   readonly huWindow: { readonly center: number; readonly width: number };
@@ -88,4 +102,18 @@ export function validateManifest(m: unknown): asserts m is ModelManifest {
     if (isModelError(e)) bad(`architecture: ${e.message}`);
     throw e;
   }
+  const spec = x.architecture as ModelSpec;
+  if (spec.kind === 'unet') {
+    const classes = x.classes;
+    const want = spec.decoder.classes - 1;
+    if (!Array.isArray(classes) || classes.length !== want) bad(`a U-Net with ${want + 1} output channels needs ${want} classes, got ${JSON.stringify(classes)}`);
+    const values = new Set<number>();
+    for (const c of classes as unknown[]) {
+      const { value, name } = (c ?? {}) as Record<string, unknown>;
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 255 || typeof name !== 'string' || values.has(value)) {
+        bad(`class ${JSON.stringify(c)} must be {value: distinct integer 1..255, name: string}`);
+      }
+      values.add(value as number);
+    }
+  } else if (x.classes !== undefined) bad(`only U-Net models have classes, this is a ${spec.kind} model`);
 }
