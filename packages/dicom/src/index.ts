@@ -25,3 +25,5 @@ export type { ReadNiftiOptions } from './nifti';
 export { readNifti } from './nifti';
 export type { Inv3Mask, Inv3Project, Inv3Window } from './inv3';
 export { INV3_ORIENTATIONS, readInv3 } from './inv3';
+export type { ReadSegmentation, SegmentInfo, WriteSegmentationOptions, WrittenSegmentation } from './seg';
+export { SEGMENTATION_STORAGE, readSegmentation, writeSegmentation } from './seg';
