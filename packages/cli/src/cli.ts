@@ -1,8 +1,10 @@
 import { UsageError } from './errors';
 import { benchCommand } from './commands/bench';
+import { finetuneCommand } from './commands/finetune';
 import { importCommand } from './commands/import';
 import { lsCommand } from './commands/ls';
 import { pacsCommand } from './commands/pacs';
+import { predictCommand } from './commands/predict';
 import { pretrainCommand } from './commands/pretrain';
 
 /** A subcommand: parses its own arguments, returns the exit code. */
@@ -17,6 +19,8 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   import: importCommand,
   ls: lsCommand,
   pretrain: pretrainCommand,
+  finetune: finetuneCommand,
+  predict: predictCommand,
   bench: benchCommand,
 };
 

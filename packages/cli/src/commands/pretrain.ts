@@ -11,7 +11,7 @@ import type { Command } from '../cli';
 import { startBackend } from '../backendOption';
 import { userPath } from '../env';
 import { UsageError } from '../errors';
-import { JSON_OPTION, PACS_OPTION, intOption, parse } from '../parse';
+import { JSON_OPTION, PACS_OPTION, intOption, numOption, oneOfOption, pairOption, parse } from '../parse';
 import { connectPacs } from '../pacsConnection';
 import { progressBar } from '../progress';
 import { median } from '../stats';
@@ -40,24 +40,6 @@ const USAGE = `usage: pnpm tomosort pretrain --out DIR [options]
   --json            print a JSON summary at the end (and no progress bar)
 
 Writes DIR/model (model.json + weights.bin with a manifest), DIR/checkpoint and DIR/train-log.jsonl.`;
-
-const pair = (name: string, v: string | undefined, fallback: [number, number]): [number, number] => {
-  if (v === undefined) return fallback;
-  const parts = v.split(',').map(Number);
-  if (parts.length !== 2 || parts.some((x) => !Number.isFinite(x))) throw new UsageError(`--${name} takes two numbers "A,B", got "${v}"`);
-  return [parts[0]!, parts[1]!];
-};
-const num = (name: string, v: string | undefined, fallback: number): number => {
-  if (v === undefined) return fallback;
-  const x = Number(v);
-  if (!Number.isFinite(x) || x <= 0) throw new UsageError(`--${name} must be a positive number, got "${v}"`);
-  return x;
-};
-const oneOf = <T extends string>(name: string, v: string | undefined, allowed: readonly T[], fallback: T): T => {
-  if (v === undefined) return fallback;
-  if (!(allowed as readonly string[]).includes(v)) throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, got "${v}"`);
-  return v as T;
-};
 
 export const pretrainCommand: Command = {
   summary: 'self-supervised pre-training (SortingLoss, SimCLR, Barlow Twins)',
@@ -96,15 +78,15 @@ export const pretrainCommand: Command = {
     );
     if (!values.out) throw new UsageError(`--out DIR is required\n\n${USAGE}`);
     const out = userPath(values.out);
-    const method = oneOf('method', values.method, ['sorting', 'simclr', 'barlow'] as const, 'sorting');
-    const preset = oneOf('model', values.model, ['small', 'resnet18', 'resnet34', 'resnet50'] as const, 'resnet18') as EncoderPreset;
-    const plane = oneOf('plane', values.plane, ['axial', 'coronal', 'sagittal'] as const, 'axial');
+    const method = oneOfOption('method', values.method, ['sorting', 'simclr', 'barlow'] as const, 'sorting');
+    const preset = oneOfOption('model', values.model, ['small', 'resnet18', 'resnet34', 'resnet50'] as const, 'resnet18') as EncoderPreset;
+    const plane = oneOfOption('plane', values.plane, ['axial', 'coronal', 'sagittal'] as const, 'axial');
     const size = intOption('size', values.size, 128, 8);
     const steps = intOption('steps', values.steps, 1000, 1);
     const batch = intOption('batch', values.batch, 32, 2);
     const K = intOption('slices', values.slices, 8, 2);
     const seed = intOption('seed', values.seed, 0);
-    const [center, width] = pair('window', values.window, [0, 2000]);
+    const [center, width] = pairOption('window', values.window, [0, 2000]);
     const quiet = values.json || !process.stderr.isTTY;
     const bar = progressBar('pretrain', !quiet);
 
@@ -115,8 +97,8 @@ export const pretrainCommand: Command = {
         kind: 'sorting',
         volumesPerBatch: batch / K,
         slicesPerVolume: K,
-        gapMm: pair('gap', values.gap, [5, 40]),
-        loss: { kind: oneOf('loss', values.loss, ['listmle', 'pairwise', 'adjacent'] as const, 'listmle') },
+        gapMm: pairOption('gap', values.gap, [5, 40]),
+        loss: { kind: oneOfOption('loss', values.loss, ['listmle', 'pairwise', 'adjacent'] as const, 'listmle') },
       };
     } else {
       if (batch % 2 !== 0) throw new UsageError(`--batch ${batch} must be even for ${method} (two views per slice)`);
@@ -125,10 +107,10 @@ export const pretrainCommand: Command = {
     const config: TrainConfig = {
       method: methodConfig,
       steps,
-      learningRate: num('lr', values.lr, 1e-3),
-      optimizer: { kind: oneOf('optimizer', values.optimizer, ['adam', 'sgd'] as const, 'adam') },
+      learningRate: numOption('lr', values.lr, 1e-3),
+      optimizer: { kind: oneOfOption('optimizer', values.optimizer, ['adam', 'sgd'] as const, 'adam') },
       schedule: { kind: 'cosine', warmupSteps: intOption('warmup', values.warmup, Math.max(1, Math.round(steps * 0.05)), 0) },
-      clipNorm: num('clip', values.clip, 5),
+      clipNorm: numOption('clip', values.clip, 5),
       window: { center, width },
       seed,
       checkpointEvery: intOption('checkpoint-every', values['checkpoint-every'], 50, 0),
@@ -148,7 +130,7 @@ export const pretrainCommand: Command = {
     const trainVolumes = volumes.slice(0, volumes.length - holdout);
     const heldOut = volumes.slice(volumes.length - holdout);
 
-    const encoder = encoderSpec(preset, values.width === undefined ? {} : { width: num('width', values.width, 1) });
+    const encoder = encoderSpec(preset, values.width === undefined ? {} : { width: numOption('width', values.width, 1) });
     const model: Model = createModel(method === 'sorting' ? scoreModelSpec(encoder) : projectionModelSpec(encoder), { seed });
     const trainable = asTrainable(model);
     mkdirSync(out, { recursive: true });

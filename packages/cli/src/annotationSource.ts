@@ -1,0 +1,88 @@
+import { readNifti, readSegmentation } from '@tomosort/dicom';
+import { fetchSeriesFiles, seriesUid } from '@tomosort/pacs';
+import type { PacsClient } from '@tomosort/pacs';
+import type { SegmentClass, SparseAnnotation } from '@tomosort/segment';
+import { createVolume } from '@tomosort/volume';
+import type { Volume } from '@tomosort/volume';
+import { readFileSync } from 'node:fs';
+import { userPath } from './env';
+import { CliError, UsageError } from './errors';
+import type { LoadedSeries } from './seriesSource';
+import { studyOfSeries } from './seriesSource';
+
+export interface LoadedAnnotation {
+  readonly annotation: SparseAnnotation;
+  /** Names known for label values (from the sample or the SEG). */
+  readonly known: readonly SegmentClass[];
+  /** Classes whose value occurs on the annotated slices, by value. */
+  readonly present: readonly SegmentClass[];
+  /** The labels are the sample's own, complete on every slice (so Dice can be measured). */
+  readonly fromSample: boolean;
+}
+
+function presentClasses(labels: Volume<Uint8Array>, slices: readonly number[], known: readonly SegmentClass[]): SegmentClass[] {
+  const plane = labels.dims[0] * labels.dims[1];
+  const seen = new Set<number>();
+  for (const k of slices) for (let p = k * plane; p < (k + 1) * plane; p++) if (labels.data[p]) seen.add(labels.data[p]!);
+  return [...seen].sort((a, b) => a - b).map((value) => ({ value, name: known.find((c) => c.value === value)?.name ?? `label ${value}` }));
+}
+
+function needSlices(slices: readonly number[] | undefined, what: string): readonly number[] {
+  if (!slices) throw new UsageError(`--slices K,K,… is required with ${what}: name the annotated slices`);
+  return slices;
+}
+
+/** A NIfTI label map on the series' grid, as Uint8 label values. */
+function niftiLabels(path: string, series: LoadedSeries): Volume<Uint8Array> {
+  const v = readNifti(new Uint8Array(readFileSync(path)), path);
+  if (v.dims.some((d, i) => d !== series.volume.dims[i])) {
+    throw new CliError(`${path}: label map is [${v.dims.join(', ')}] but ${series.id} is [${series.volume.dims.join(', ')}]`);
+  }
+  const data = new Uint8Array(v.data.length);
+  for (let n = 0; n < data.length; n++) {
+    const x = v.data[n]!;
+    if (!Number.isInteger(x) || x < 0 || x > 255) throw new CliError(`${path}: voxel ${n} holds ${x}; a label map holds integers 0..255`);
+    data[n] = x;
+  }
+  return createVolume({ ...series.volume, data, modality: 'SEG' });
+}
+
+/**
+ * The sparse annotation of a `--labels` value for a loaded series:
+ *   sample       the sample's own labels (needs --slices)
+ *   seg:UID      a DICOM SEG in the PACS referencing the series; its frames give the slices
+ *   a file       a NIfTI label map on the series' grid (needs --slices)
+ */
+export async function loadAnnotation(
+  series: LoadedSeries,
+  opts: { readonly labels: string | undefined; readonly slices: readonly number[] | undefined; readonly pacs: () => PacsClient },
+): Promise<LoadedAnnotation> {
+  const spec = opts.labels ?? (series.sampleLabels ? 'sample' : undefined);
+  if (spec === undefined) throw new UsageError(`--labels is required for ${series.id}: seg:UID (a SEG in the PACS) or a NIfTI label map`);
+  let labels: Volume<Uint8Array>;
+  let slices: readonly number[];
+  let known: readonly SegmentClass[] = [];
+  if (spec === 'sample') {
+    if (!series.sampleLabels) throw new UsageError(`--labels sample needs a sample series (sample:phantom:N or sample:cranium), not ${series.id}`);
+    labels = series.sampleLabels.labels;
+    known = series.sampleLabels.classes;
+    slices = needSlices(opts.slices, '--labels sample');
+  } else if (spec.startsWith('seg:')) {
+    if (!series.dicom) throw new UsageError(`--labels seg:UID needs a DICOM series (a UID or a folder), not ${series.id}`);
+    const uid = spec.slice(4);
+    const pacs = opts.pacs();
+    const files = await fetchSeriesFiles(pacs, await studyOfSeries(pacs, uid), seriesUid(uid));
+    if (files.length !== 1) throw new CliError(`SEG series ${uid} holds ${files.length} instances; expected one Segmentation object`);
+    const seg = readSegmentation(files[0]!, series.dicom.series);
+    labels = seg.labelmap;
+    known = seg.segments.map((s) => ({ value: s.labelValue, name: s.label }));
+    slices = opts.slices ?? seg.slices;
+    const missing = slices.filter((k) => !seg.slices.includes(k));
+    if (missing.length > 0) throw new UsageError(`SEG ${uid} has no frames on slice(s) ${missing.join(', ')}; it covers ${seg.slices.join(', ')}`);
+  } else {
+    labels = niftiLabels(userPath(spec), series);
+    slices = needSlices(opts.slices, 'a label map file');
+  }
+  const annotation: SparseAnnotation = { id: series.id, volume: series.volume, labels, slices };
+  return { annotation, known, present: presentClasses(labels, slices, known), fromSample: spec === 'sample' };
+}

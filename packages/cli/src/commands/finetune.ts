@@ -1,0 +1,174 @@
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createModel, encoderSpec, expectKind, scoreModelSpec, unetFromEncoder } from '@tomosort/models';
+import type { EncoderPreset, Model } from '@tomosort/models';
+import { loadModelFromDir, saveModelToDir } from '@tomosort/models/node';
+import { dicePerClass, finetune, predictVolume, prepareAnnotation } from '@tomosort/segment';
+import type { SegmentClass } from '@tomosort/segment';
+import { asTrainable } from '@tomosort/train';
+import type { TrainEvent } from '@tomosort/train';
+import { FileCheckpointStore } from '@tomosort/train/node';
+import type { Command } from '../cli';
+import { startBackend } from '../backendOption';
+import { userPath } from '../env';
+import { UsageError } from '../errors';
+import { loadAnnotation } from '../annotationSource';
+import { JSON_OPTION, PACS_OPTION, intListOption, intOption, numOption, oneOfOption, pairOption, parse } from '../parse';
+import { connectPacs } from '../pacsConnection';
+import { progressBar } from '../progress';
+import { loadSeriesSpec } from '../seriesSource';
+
+const USAGE = `usage: pnpm tomosort finetune --series S --out DIR [options]
+
+  --series S        the annotated volume: a series UID in the PACS (or pacs:UID), a DICOM folder,
+                    a NIfTI file, sample:cranium or sample:phantom:N
+  --labels L        sample (the sample's own labels; default for samples) | seg:UID (a DICOM SEG
+                    in the PACS that references the series) | a NIfTI label map on the same grid
+  --slices K,K,…    annotated slices (indices along the series' slice axis); default: the SEG's slices
+  --classes V[:name],…  label values to learn (default: every value on the annotated slices)
+  --encoder DIR     a pre-trained model folder (from \`pretrain\`); its input size and window are used
+  --model A         without --encoder: small | resnet18 (default) from random weights (a baseline)
+  --size S          slice size (default: the encoder's, else 128)
+  --window C,W      HU window (default: the encoder's, else 40,400)
+  --frozen-steps N  decoder-only warm-up steps with the encoder frozen (default 50)
+  --steps N         then steps of the whole network (default 200)
+  --batch N         slices per step (default 8);  --lr X (default 0.001);  --seed S (default 0)
+  --backend B       wasm (default) | cpu | webgpu
+  --resume          continue from DIR's checkpoints
+  --json            print a JSON summary at the end (and no progress bar)
+
+Writes DIR/model (a U-Net with its classes in the manifest), DIR/frozen and DIR/full (checkpoints)
+and DIR/train-log.jsonl. Sample labels also give the Dice on the unannotated slices.`;
+
+/** "6:lungs,9" → classes; names default to the source's names, else "label V". */
+function parseClasses(v: string, known: readonly SegmentClass[]): SegmentClass[] {
+  return v.split(',').map((part) => {
+    const [value, name] = part.split(':');
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1 || n > 255) throw new UsageError(`--classes takes label values 1..255 (optionally value:name), got "${part}"`);
+    return { value: n, name: name ?? known.find((c) => c.value === n)?.name ?? `label ${n}` };
+  });
+}
+
+export const finetuneCommand: Command = {
+  summary: 'fine-tune an encoder + U-Net on a few annotated slices',
+  usage: USAGE,
+  async run(args) {
+    const { values } = parse(
+      args,
+      {
+        series: { type: 'string' },
+        labels: { type: 'string' },
+        slices: { type: 'string' },
+        classes: { type: 'string' },
+        encoder: { type: 'string' },
+        model: { type: 'string' },
+        size: { type: 'string' },
+        window: { type: 'string' },
+        'frozen-steps': { type: 'string' },
+        steps: { type: 'string' },
+        batch: { type: 'string' },
+        lr: { type: 'string' },
+        seed: { type: 'string' },
+        backend: { type: 'string' },
+        out: { type: 'string' },
+        resume: { type: 'boolean', default: false },
+        ...PACS_OPTION,
+        ...JSON_OPTION,
+      },
+      USAGE,
+      false,
+    );
+    if (!values.series) throw new UsageError(`--series is required\n\n${USAGE}`);
+    if (!values.out) throw new UsageError(`--out DIR is required\n\n${USAGE}`);
+    const out = userPath(values.out);
+    const quiet = values.json || !process.stderr.isTTY;
+    const seed = intOption('seed', values.seed, 0);
+    const backend = await startBackend(values.backend, quiet);
+    const pacs = () => connectPacs(values.pacs);
+
+    const encoderLoaded = values.encoder ? await loadModelFromDir(userPath(values.encoder)) : undefined;
+    const size = intOption('size', values.size, encoderLoaded?.manifest.inputSize ?? 128, 8);
+    const [center, width] = pairOption('window', values.window, encoderLoaded ? [encoderLoaded.manifest.huWindow.center, encoderLoaded.manifest.huWindow.width] : [40, 400]);
+    const window = { center, width };
+
+    const series = await loadSeriesSpec(values.series, { pacs, seed });
+    const annotation = await loadAnnotation(series, {
+      labels: values.labels,
+      slices: values.slices === undefined ? undefined : intListOption('slices', values.slices),
+      pacs,
+    });
+    const classes = values.classes ? parseClasses(values.classes, annotation.known) : annotation.present;
+    if (classes.length === 0) throw new UsageError(`${series.id}: the annotated slices hold no labels; draw some or pass --classes`);
+
+    let source: Model;
+    if (encoderLoaded) source = encoderLoaded.model;
+    else {
+      const preset = oneOfOption('model', values.model, ['small', 'resnet18', 'resnet34', 'resnet50'] as const, 'resnet18') as EncoderPreset;
+      source = createModel(scoreModelSpec(encoderSpec(preset)), { seed });
+    }
+    const unet = unetFromEncoder(source, { classes: classes.length + 1, seed });
+    source.dispose();
+    const net = asTrainable(unet);
+    const data = [prepareAnnotation(annotation.annotation, size, classes)];
+
+    mkdirSync(out, { recursive: true });
+    const log = join(out, 'train-log.jsonl');
+    const bar = progressBar('finetune', !quiet);
+    const onEvent = (phase: string, e: TrainEvent) => {
+      appendFileSync(log, `${JSON.stringify({ time: new Date().toISOString(), phase, ...e })}\n`);
+      if (e.type === 'step') bar.update(e.step, e.steps, `${phase}  loss ${e.loss.toFixed(4)}  ${e.slicesPerSecond.toFixed(1)} slices/s  ETA ${Math.ceil(e.etaSeconds)}s`);
+    };
+    const config = {
+      window,
+      batch: intOption('batch', values.batch, 8, 1),
+      frozenSteps: intOption('frozen-steps', values['frozen-steps'], 50, 0),
+      steps: intOption('steps', values.steps, 200, 0),
+      learningRate: numOption('lr', values.lr, 1e-3),
+      seed,
+      checkpointEvery: 50,
+    };
+    const controller = new AbortController();
+    const stop = () => controller.abort();
+    process.once('SIGINT', stop);
+    let result;
+    try {
+      result = await finetune({
+        model: net,
+        data,
+        config,
+        stores: { frozen: new FileCheckpointStore(join(out, 'frozen')), full: new FileCheckpointStore(join(out, 'full')) },
+        resume: values.resume,
+        signal: controller.signal,
+        onEvent,
+      });
+    } finally {
+      process.off('SIGINT', stop);
+    }
+    bar.done(`${result.status} after ${result.losses.length} steps in ${result.seconds.toFixed(1)} s`);
+
+    const metrics: Record<string, number> = { finalLoss: result.losses.at(-1) ?? Number.NaN };
+    if (annotation.fromSample) {
+      const unannotated = [...Array(series.volume.dims[2]).keys()].filter((k) => !annotation.annotation.slices.includes(k));
+      const predicted = await predictVolume(net, series.volume, { size, window, classes });
+      const dice = dicePerClass(predicted, annotation.annotation.labels, classes, unannotated);
+      for (const [name, d] of Object.entries(dice)) metrics[`dice/${name}`] = d;
+      metrics.meanDice = Object.values(dice).reduce((s, d) => s + d, 0) / classes.length;
+    }
+    const modelDir = join(out, 'model');
+    const manifest = await saveModelToDir(
+      expectKind(unet, 'unet'),
+      { method: encoderLoaded ? 'finetune' : 'scratch', inputSize: size, huWindow: window, sliceSpacingMm: series.volume.spacing[2], steps: result.losses.length, metrics, classes },
+      modelDir,
+    );
+    unet.dispose();
+    const summary = { out, model: modelDir, backend: backend.label, status: result.status, steps: result.losses.length, seconds: +result.seconds.toFixed(2), classes, slices: annotation.annotation.slices, metrics, checksum: manifest.checksum };
+    if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+    else {
+      process.stdout.write(`${result.status}: ${result.losses.length} steps on ${backend.label} in ${result.seconds.toFixed(1)} s (${annotation.annotation.slices.length} annotated slices, ${classes.map((c) => c.name).join(', ')})\n`);
+      for (const [k, v] of Object.entries(metrics)) process.stdout.write(`  ${k}: ${v.toFixed(4)}\n`);
+      process.stdout.write(`model written to ${modelDir}\n`);
+    }
+    return result.status === 'finished' ? 0 : 130;
+  },
+};

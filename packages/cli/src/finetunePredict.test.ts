@@ -1,0 +1,84 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readSegmentation } from '@tomosort/dicom';
+import { PacsClient, fetchSeriesFiles, loadSeriesVolume, seriesUid, studyUid } from '@tomosort/pacs';
+import { startOrthanc } from '@tomosort/pacs/local';
+import type { LocalOrthanc } from '@tomosort/pacs/local';
+import { runTomosort } from './testing';
+
+let orthanc: LocalOrthanc;
+let pacs: PacsClient;
+let scratch: string;
+
+beforeAll(async () => {
+  orthanc = await startOrthanc();
+  pacs = new PacsClient({ baseUrl: orthanc.url });
+  scratch = mkdtempSync(join(tmpdir(), 'tomosort-finetune-'));
+});
+afterAll(async () => {
+  await orthanc?.stop();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+const sha = (files: readonly { bytes: Uint8Array }[]) => createHash('sha256').update(Buffer.concat(files.map((f) => f.bytes))).digest('hex');
+
+describe('tomosort finetune → predict → DICOM SEG in a real Orthanc', () => {
+  it('fine-tunes on 4 annotated slices of the sample CT, then stores a SEG that references the CT, which stays byte-identical', async () => {
+    const imported = await runTomosort(['import', 'sample:cranium', '--pacs', orthanc.url, '--json']);
+    expect(imported.code).toBe(0);
+    const [ct] = JSON.parse(imported.stdout) as { studyInstanceUID: string; seriesInstanceUID: string }[];
+    const study = studyUid(ct!.studyInstanceUID);
+    const series = seriesUid(ct!.seriesInstanceUID);
+    const before = sha(await fetchSeriesFiles(pacs, study, series));
+
+    const out = join(scratch, 'run');
+    const ft = await runTomosort([
+      'finetune', '--series', 'sample:cranium', '--slices', '20,45,70,95', '--model', 'small', '--size', '32',
+      '--frozen-steps', '10', '--steps', '10', '--batch', '4', '--out', out, '--json',
+    ]);
+    expect(ft.stderr).toBe('');
+    expect(ft.code).toBe(0);
+    const summary = JSON.parse(ft.stdout) as { classes: { value: number; name: string }[]; metrics: Record<string, number> };
+    expect(summary.classes).toEqual([
+      { value: 1, name: 'head' },
+      { value: 2, name: 'bone' },
+    ]);
+    expect(summary.metrics.meanDice).toBeGreaterThan(0);
+
+    const segFile = join(scratch, 'seg.dcm');
+    const pr = await runTomosort(['predict', '--model', join(out, 'model'), '--series', ct!.seriesInstanceUID, '--pacs', orthanc.url, '--out', segFile, '--upload', '--json']);
+    expect(pr.stderr).toBe('');
+    expect(pr.code).toBe(0);
+    const written = JSON.parse(pr.stdout) as { seriesInstanceUID: string; frames: number; counts: Record<string, number> };
+    expect(written.counts.head).toBeGreaterThan(0);
+
+    // The SEG is a new series of the same study, and it maps back onto the CT.
+    const listed = await pacs.searchSeries(study);
+    expect(listed.map((s) => s.seriesInstanceUID).sort()).toEqual([series, written.seriesInstanceUID].sort());
+    expect(listed.find((s) => s.seriesInstanceUID === written.seriesInstanceUID)?.modality).toBe('SEG');
+    const [stored] = await fetchSeriesFiles(pacs, study, seriesUid(written.seriesInstanceUID));
+    expect(Buffer.from(stored!.bytes).equals(readFileSync(segFile))).toBe(true);
+    const source = await loadSeriesVolume(pacs, study, series);
+    const back = readSegmentation(stored!, source);
+    expect(back.referencedSeriesInstanceUID).toBe(series);
+    expect(back.segments.map((s) => s.label)).toEqual(['head', 'bone']);
+    expect(back.slices.length).toBeGreaterThan(50);
+    expect(written.frames).toBeGreaterThanOrEqual(back.slices.length);
+
+    expect(sha(await fetchSeriesFiles(pacs, study, series))).toBe(before);
+  }, 240_000);
+
+  it('says what is wrong when the model is not a segmentation model or the series is not DICOM', async () => {
+    const pre = await runTomosort(['pretrain', '--source', 'sample:phantom:2', '--model', 'small', '--size', '16', '--steps', '1', '--batch', '8', '--out', join(scratch, 'pre'), '--json']);
+    expect(pre.code).toBe(0);
+    const wrong = await runTomosort(['predict', '--model', join(scratch, 'pre', 'model'), '--series', 'sample:cranium', '--out', join(scratch, 'x.dcm')]);
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr).toContain('is a score model (sorting); predict needs a segmentation model from `tomosort finetune`');
+    const noLabels = await runTomosort(['finetune', '--series', 'sample:cranium', '--out', join(scratch, 'y')]);
+    expect(noLabels.code).toBe(2);
+    expect(noLabels.stderr).toContain('--slices K,K,… is required with --labels sample');
+  }, 120_000);
+});
