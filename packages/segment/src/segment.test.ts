@@ -94,7 +94,7 @@ describe('finetune', () => {
   it('keeps the encoder frozen during the warm-up, then trains it; a finished warm-up is not repeated on resume', async () => {
     const data = [prepareAnnotation({ id: subject.id, volume: subject.volume, labels: subject.labels, slices: [10, 30, 50] }, 32, classes)];
     const unet = unetFromEncoder(createModel(scoreModelSpec(encoderSpec('small')), { seed: 1 }), { classes: 3, seed: 2 });
-    const snapshot = () => Object.fromEntries(Object.entries(unet.params.trainable).map(([n, v]) => [n, v.dataSync().slice()]));
+    const snapshot = () => Object.fromEntries(Object.entries(unet.params.trainable).map(([n, v]) => [n, Float32Array.from(v.dataSync())]));
     const changed = (a: Record<string, Float32Array>, b: Record<string, Float32Array>, prefix: string) =>
       Object.keys(a).filter((n) => n.startsWith(prefix) && a[n]!.some((x, i) => x !== b[n]![i]));
     const start = snapshot();
