@@ -15,6 +15,8 @@ import { encoderSpec } from '../resnet';
 import { MODEL_JSON, WEIGHTS_BIN, fileHandler, loadModelFromDir, saveModelToDir } from './file';
 
 const INIT: ManifestInit = { method: 'simclr', inputSize: 16, huWindow: { center: 0, width: 2000 }, sliceSpacingMm: 2, steps: 10, metrics: { loss: 1.5 } };
+/** U-Nets must name their classes in the manifest. */
+const initFor = (m: { spec: { kind: string } }): ManifestInit => (m.spec.kind === 'unet' ? { ...INIT, classes: [{ value: 1, name: 'fg' }] } : INIT);
 const small = encoderSpec('small');
 const x = () => tf.randomNormal([2, 16, 16, 1], 0, 1, 'float32', 4) as tf.Tensor4D;
 
@@ -46,7 +48,7 @@ describe('fileHandler', () => {
   it('saveModelToDir → loadModelFromDir: model.json + weights.bin, bit-identical U-Net outputs', async () => {
     const dir = join(root, 'roundtrip');
     const m = trained();
-    const manifest = await saveModelToDir(m, INIT, dir);
+    const manifest = await saveModelToDir(m, initFor(m), dir);
     expect((await readdir(dir)).sort()).toEqual([MODEL_JSON, WEIGHTS_BIN]);
     const json = JSON.parse(await readFile(join(dir, MODEL_JSON), 'utf8'));
     expect(json.modelTopology).toEqual(manifest);
@@ -62,8 +64,8 @@ describe('fileHandler', () => {
   it('saving over an existing model replaces it and leaves no temporary folders beside it', async () => {
     const dir = join(root, 'overwrite');
     const [a, b] = [trained(1), trained(2)];
-    await saveModelToDir(a, INIT, dir);
-    await saveModelToDir(b, { ...INIT, steps: 20 }, dir);
+    await saveModelToDir(a, initFor(a), dir);
+    await saveModelToDir(b, { ...initFor(b), steps: 20 }, dir);
     expect((await readdir(root)).filter((f) => f.includes('overwrite'))).toEqual(['overwrite']);
     const loaded = await loadModelFromDir(dir);
     expect(loaded.manifest.steps).toBe(20);
@@ -76,8 +78,8 @@ describe('fileHandler', () => {
     await mkdir(dir);
     await writeFile(join(dir, 'notes.txt'), 'keep me');
     const m = createModel(scoreModelSpec(small));
-    await expect(saveModelToDir(m, INIT, dir)).rejects.toThrow(ModelIOError);
-    await expect(saveModelToDir(m, INIT, dir)).rejects.toThrow('holds other files (notes.txt); refusing to replace it');
+    await expect(saveModelToDir(m, initFor(m), dir)).rejects.toThrow(ModelIOError);
+    await expect(saveModelToDir(m, initFor(m), dir)).rejects.toThrow('holds other files (notes.txt); refusing to replace it');
     expect(await readdir(dir)).toEqual(['notes.txt']);
     m.dispose();
   });
@@ -85,7 +87,7 @@ describe('fileHandler', () => {
   it('a corrupted weights.bin fails with ChecksumError "weights.bin does not match its checksum"', async () => {
     const dir = join(root, 'corrupt');
     const m = createModel(scoreModelSpec(small));
-    await saveModelToDir(m, INIT, dir);
+    await saveModelToDir(m, initFor(m), dir);
     const bytes = await readFile(join(dir, WEIGHTS_BIN));
     bytes[bytes.length - 1]! ^= 0x40;
     await writeFile(join(dir, WEIGHTS_BIN), bytes);
@@ -103,7 +105,7 @@ describe('fileHandler', () => {
   it('the folder served over HTTP loads with loadModel("http://…/model.json") (tf.io.http, as in a browser)', async () => {
     const dir = join(root, 'served');
     const m = trained(3);
-    await saveModelToDir(m, INIT, dir);
+    await saveModelToDir(m, initFor(m), dir);
     const server = createServer(async (req, res) => {
       try {
         const body = await readFile(join(dir, new URL(req.url ?? '/', 'http://x').pathname.replace(/^\/m\//, '')));
