@@ -24,6 +24,9 @@ async function oneStep(backend: BackendName): Promise<{ loss: number; weights: F
       learningRate: 1,
       optimizer: { kind: 'sgd', momentum: 0 },
       schedule: { kind: 'constant' },
+      // Clipping sums every gradient's square: on WebGPU that once overflowed the storage-buffer
+      // limit (tf.addN over ~40 tensors) and corrupted the step, so the comparison includes it.
+      clipNorm: 0.05,
       window: { center: 0, width: 2000 },
       seed: 9,
       checkpointEvery: 0,

@@ -105,13 +105,29 @@ export class Optimizer {
 }
 
 /**
+ * Sum of many scalars as a balanced tree of two-input adds. Not tf.addN: its WebGPU kernel binds
+ * every input as a storage buffer, and a model's ~100 gradients exceed the per-stage limit (8 by
+ * default), which made the pipeline invalid and the clipped gradients garbage on WebGPU.
+ */
+function sumScalars(xs: tf.Tensor[]): tf.Tensor {
+  if (xs.length === 0) return tf.scalar(0);
+  let level = xs;
+  while (level.length > 1) {
+    const next: tf.Tensor[] = [];
+    for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? tf.add(level[i]!, level[i + 1]!) : level[i]!);
+    level = next;
+  }
+  return level[0]!;
+}
+
+/**
  * Scales gradients so their global L2 norm is at most `maxNorm` (Pascanu et al. 2013).
  * Returns the new gradients (caller disposes) and the norm before clipping.
  */
 export function clipByGlobalNorm(grads: Readonly<Record<string, tf.Tensor>>, maxNorm: number): { grads: Record<string, tf.Tensor>; norm: tf.Scalar } {
   return tf.tidy(() => {
     const entries = Object.entries(grads);
-    const norm = tf.sqrt(tf.addN(entries.map(([, g]) => tf.sum(tf.square(g))))) as tf.Scalar;
+    const norm = tf.sqrt(sumScalars(entries.map(([, g]) => tf.sum(tf.square(g))))) as tf.Scalar;
     const scale = tf.minimum(1, tf.div(maxNorm, tf.maximum(norm, 1e-12)));
     const out: Record<string, tf.Tensor> = {};
     for (const [name, g] of entries) out[name] = tf.mul(g, scale);
