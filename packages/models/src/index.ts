@@ -46,6 +46,7 @@ export {
   createModel,
   expectKind,
   projectionModelSpec,
+  scoreFromEncoder,
   scoreModelSpec,
   unetFromEncoder,
   unetModelSpec,

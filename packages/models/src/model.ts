@@ -154,17 +154,9 @@ export function expectKind<K extends ModelKind>(model: Model, kind: K): Model<Ex
   return model as unknown as Model<Extract<ModelSpec, { kind: K }>>;
 }
 
-/**
- * A U-Net whose encoder is a copy of `pretrained`'s (weights and batch-norm statistics, matched by
- * name under `encoder/`), with a freshly initialised decoder: fine-tuning a pre-trained encoder for
- * segmentation. `pretrained` is left untouched and still owned by the caller.
- */
-export function unetFromEncoder(
-  pretrained: Model,
-  options: { readonly classes: number; readonly upsample?: Upsample; readonly widths?: readonly number[]; readonly seed?: number },
-): Model<UNetModelSpec> {
-  const spec = unetModelSpec(pretrained.spec.encoder, options);
-  const model = createModel(spec, { seed: options.seed ?? pretrained.params.seed });
+/** A new model of `spec` whose encoder is a copy of `pretrained`'s (matched by name under `encoder/`). */
+function withEncoderOf<S extends ModelSpec>(spec: S, pretrained: Model, seed: number): Model<S> {
+  const model = createModel(spec, { seed });
   try {
     const state = pretrained.params.state;
     const encoderState = Object.fromEntries(Object.entries(state).filter(([name]) => name.startsWith('encoder/')));
@@ -174,4 +166,24 @@ export function unetFromEncoder(
     throw e;
   }
   return model;
+}
+
+/**
+ * A U-Net whose encoder is a copy of `pretrained`'s (weights and batch-norm statistics, matched by
+ * name under `encoder/`), with a freshly initialised decoder: fine-tuning a pre-trained encoder for
+ * segmentation. `pretrained` is left untouched and still owned by the caller.
+ */
+export function unetFromEncoder(
+  pretrained: Model,
+  options: { readonly classes: number; readonly upsample?: Upsample; readonly widths?: readonly number[]; readonly seed?: number },
+): Model<UNetModelSpec> {
+  return withEncoderOf(unetModelSpec(pretrained.spec.encoder, options), pretrained, options.seed ?? pretrained.params.seed);
+}
+
+/**
+ * A slice-score model whose encoder is a copy of `pretrained`'s, with a fresh score head: a probe
+ * of what an encoder pre-trained another way (SimCLR, Barlow Twins) knows about slice position.
+ */
+export function scoreFromEncoder(pretrained: Model, options: { readonly seed?: number } = {}): Model<ScoreModelSpec> {
+  return withEncoderOf(scoreModelSpec(pretrained.spec.encoder), pretrained, options.seed ?? pretrained.params.seed);
 }

@@ -30,7 +30,7 @@ const USAGE = `usage: pnpm tomosort pretrain --out DIR [options]
   --slices K        slices per volume for sorting (default 8)
   --gap MIN,MAX     gap between sampled slices in mm (default 5,40)
   --loss L          listmle (default) | pairwise | adjacent  (sorting)
-  --window C,W      HU window centre,width (default 0,2000)
+  --window C,W      HU window centre,width (default 40,400: soft tissue, sorts CT best)
   --lr X            peak learning rate (default 0.001); --warmup N steps (default 5% of steps); --clip X (default 5)
   --optimizer O     adam (default) | sgd
   --seed S          seed of data, batches and initial weights (default 0)
@@ -86,7 +86,7 @@ export const pretrainCommand: Command = {
     const batch = intOption('batch', values.batch, 32, 2);
     const K = intOption('slices', values.slices, 8, 2);
     const seed = intOption('seed', values.seed, 0);
-    const [center, width] = pairOption('window', values.window, [0, 2000]);
+    const [center, width] = pairOption('window', values.window, [40, 400]);
     const quiet = values.json || !process.stderr.isTTY;
     const bar = progressBar('pretrain', !quiet);
 

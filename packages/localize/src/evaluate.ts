@@ -1,0 +1,92 @@
+import { spearman } from '@tomosort/losses';
+import { fitScoreMap, median } from './scoreMap';
+import type { ScoreMap } from './scoreMap';
+import { localizeStack } from './stack';
+
+/** A scored volume for evaluation: slice k at positionsMm[k], slices `spacingMm` apart (rising). */
+export interface ScoredVolume {
+  readonly positionsMm: ArrayLike<number>;
+  readonly scores: Float32Array;
+  readonly spacingMm: number;
+  /**
+   * Factor from this volume's positions to a frame shared by all volumes (the same anatomy at
+   * the same scaled position): 1 / height for phantom subjects, 1 within one patient.
+   */
+  readonly scale: number;
+}
+
+/** A deterministic uniform integer draw in [0, n) (mulberry32), so evaluations repeat exactly. */
+function drawer(seed: number): (n: number) => number {
+  let a = seed >>> 0;
+  return (n) => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
+  };
+}
+
+/** Errors (mm) of stacks placed in references, by stack size; `references` counts fitted ones. */
+export interface StackErrors {
+  readonly errorsMm: ReadonlyMap<number, readonly number[]>;
+  readonly references: number;
+  /** References whose scores did not order them (|ρ| < 0.5): nothing could be placed in them. */
+  readonly refused: number;
+}
+
+/**
+ * Held-out localization: every volume is the reference (its score map fitted) for stacks of each
+ * size cut at random from every other volume, or from itself too when `withinSelf` (one patient).
+ * Only stacks whose whole extent maps inside the reference are drawn. Error = |placed start −
+ * true start|, the truth being the stack's first position in the shared frame, mapped into the
+ * reference (position · scale_stack / scale_reference).
+ */
+export function stackLocalizationErrors(
+  volumes: readonly ScoredVolume[],
+  opts: { readonly stacks: readonly number[]; readonly perPair: number; readonly seed: number; readonly withinSelf?: boolean },
+): StackErrors {
+  const errors = new Map<number, number[]>(opts.stacks.map((n) => [n, []]));
+  const draw = drawer(opts.seed);
+  let references = 0;
+  let refused = 0;
+  for (const ref of volumes) {
+    let map: ScoreMap;
+    try {
+      map = fitScoreMap(ref.positionsMm, ref.scores);
+    } catch {
+      refused += 1;
+      continue;
+    }
+    references += 1;
+    const last = ref.positionsMm.length - 1;
+    const lo = ref.positionsMm[0]! * ref.scale;
+    const hi = ref.positionsMm[last]! * ref.scale;
+    for (const src of volumes) {
+      if (src === ref && !opts.withinSelf) continue;
+      for (const n of opts.stacks) {
+        const starts: number[] = [];
+        for (let k = 0; k + n <= src.scores.length; k++) {
+          if (src.positionsMm[k]! * src.scale >= lo && src.positionsMm[k + n - 1]! * src.scale <= hi) starts.push(k);
+        }
+        for (let t = 0; t < opts.perPair && starts.length > 0; t++) {
+          const k = starts[draw(starts.length)]!;
+          const place = localizeStack(map, src.scores.subarray(k, k + n), src.spacingMm);
+          const truth = (src.positionsMm[k]! * src.scale) / ref.scale;
+          errors.get(n)!.push(Math.abs(place.startMm - truth));
+        }
+      }
+    }
+  }
+  return { errorsMm: errors, references, refused };
+}
+
+/** Median error per stack size (mm), null where nothing could be placed. */
+export function medianStackErrors(e: StackErrors): Record<string, number | null> {
+  return Object.fromEntries([...e.errorsMm].map(([n, xs]) => [String(n), xs.length > 0 ? median(xs) : null]));
+}
+
+/** Mean Spearman ρ between score and position over volumes. */
+export function meanSpearman(volumes: readonly ScoredVolume[]): number {
+  return volumes.reduce((s, v) => s + spearman(v.scores, v.positionsMm), 0) / Math.max(1, volumes.length);
+}
