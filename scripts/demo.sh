@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job on the embedded default: a local Orthanc on 127.0.0.1, the sample head CT in
-# it, and the pipeline as far as it exists today (import, list, read back into a volume).
+# The main job on the embedded default: a local Orthanc on 127.0.0.1 with the sample head CT in
+# it, then the OHIF viewer with the "Sparse annotation" mode served on 127.0.0.1 (Ctrl-C stops
+# the viewer; Orthanc keeps running until `pnpm tomosort pacs down`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 t() { pnpm --silent tomosort "$@"; }
@@ -9,4 +10,4 @@ t pacs up
 t import sample:cranium
 t ls
 echo
-echo "Orthanc keeps running at the URL above (stop it with: pnpm tomosort pacs down)."
+t viewer --port "${TOMOSORT_VIEWER_PORT:-3000}"

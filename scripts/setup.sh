@@ -12,6 +12,7 @@ APT_PACKAGES=(
   python3-pydicom      # real DICOM files in several encodings, used as test fixtures
   chromium             # headless browser tests; its SwiftShader Vulkan ICD gives WebGPU without a GPU
   libvulkan1           # the Vulkan loader Dawn (npm webgpu) needs for WebGPU in Node
+  fonts-dejavu-core    # the font the experiment's PNG plots are drawn with
 )
 PNPM_VERSION=10.34.9
 
@@ -33,3 +34,6 @@ if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version)" != "$PNPM_VERSION"
 fi
 
 pnpm install --frozen-lockfile --reporter=append-only >&2
+
+# The published OHIF viewer (its built dist/), served by `tomosort viewer`.
+./scripts/fetch-ohif.sh

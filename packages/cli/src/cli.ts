@@ -1,11 +1,14 @@
 import { UsageError } from './errors';
 import { benchCommand } from './commands/bench';
+import { experimentCommand } from './commands/experiment';
 import { finetuneCommand } from './commands/finetune';
 import { importCommand } from './commands/import';
 import { lsCommand } from './commands/ls';
 import { pacsCommand } from './commands/pacs';
+import { localizeCommand } from './commands/localize';
 import { predictCommand } from './commands/predict';
 import { pretrainCommand } from './commands/pretrain';
+import { viewerCommand } from './commands/viewer';
 
 /** A subcommand: parses its own arguments, returns the exit code. */
 export interface Command {
@@ -21,11 +24,14 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   pretrain: pretrainCommand,
   finetune: finetuneCommand,
   predict: predictCommand,
+  localize: localizeCommand,
+  experiment: experimentCommand,
+  viewer: viewerCommand,
   bench: benchCommand,
 };
 
 export function helpText(): string {
-  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`);
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
   return [
     'usage: pnpm tomosort <command> [options]',
     '',

@@ -1,10 +1,12 @@
 import { isBackendError } from '@tomosort/backend';
 import { isDicomError, isFormatError } from '@tomosort/dicom';
+import { LocalizeError } from '@tomosort/localize';
 import { isLossError } from '@tomosort/losses';
 import { isModelError } from '@tomosort/models';
 import { isPacsError } from '@tomosort/pacs';
 import { isPretextError } from '@tomosort/pretext';
 import { isSampleError } from '@tomosort/samples';
+import { SegmentError } from '@tomosort/segment';
 import { TrainError } from '@tomosort/train';
 import { isVolumeError } from '@tomosort/volume';
 import { CliError } from './errors';
@@ -16,6 +18,8 @@ import { CliError } from './errors';
 export const isKnownError = (e: unknown): e is Error =>
   e instanceof CliError ||
   e instanceof TrainError ||
+  e instanceof LocalizeError ||
+  e instanceof SegmentError ||
   isVolumeError(e) ||
   isDicomError(e) ||
   isFormatError(e) ||

@@ -98,6 +98,15 @@ export class PacsClient {
     };
   }
 
+  /**
+   * Where a server-side proxy forwards DICOMweb requests, with the Authorization header it must
+   * add (so a browser reaches the PACS without ever holding its credentials). Never log it.
+   */
+  proxyTarget(): { readonly dicomWebUrl: string; readonly authorization?: string } {
+    const authorization = this.#transport.authorization;
+    return authorization === undefined ? { dicomWebUrl: this.dicomWebUrl } : { dicomWebUrl: this.dicomWebUrl, authorization };
+  }
+
   // ---------------------------------------------------------------- QIDO-RS
 
   /** QIDO-RS GET {dicomweb}/studies. */

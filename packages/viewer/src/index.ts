@@ -1,1 +1,5 @@
-export {};
+export { appConfigScript } from './appConfig';
+export { BUNDLES, buildExtensionBundles } from './bundle';
+export { ViewerError } from './errors';
+export type { ProxyTarget, ViewerServer, ViewerServerOptions } from './server';
+export { modelIndex, startViewerServer } from './server';

@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { EXTENSION_ID, MODE_ID, MODE_ROUTE, PANEL_NAME } from './ids';
+import mode, { isValidStudy } from './mode';
+import { activeSeries, describeModel } from './ohif';
+import type { DisplaySet, OhifServices, StackViewportLike } from './ohif';
+
+/** OHIF's services as far as activeSeries reads them: a grid, display sets, cornerstone viewports. */
+function services(opts: { active?: string; displaySets?: Record<string, DisplaySet>; grid?: Record<string, string[]>; viewports?: Record<string, StackViewportLike | 'throws'> }): OhifServices {
+  return {
+    viewportGridService: {
+      getActiveViewportId: () => opts.active,
+      getState: () => ({ viewports: new Map(Object.entries(opts.grid ?? {}).map(([id, uids]) => [id, { displaySetInstanceUIDs: uids }])) }),
+    },
+    displaySetService: { getDisplaySetByUID: (uid) => opts.displaySets?.[uid] },
+    cornerstoneViewportService: {
+      getCornerstoneViewport: (id) => {
+        const v = opts.viewports?.[id];
+        if (v === 'throws') throw new Error('viewport not ready');
+        return v;
+      },
+    },
+  };
+}
+
+const CT: DisplaySet = { displaySetInstanceUID: 'ds1', StudyInstanceUID: '1.2.3', SeriesInstanceUID: '1.2.3.4', SeriesDescription: ' Head CT ', Modality: 'CT', numImageFrames: 108 };
+const stack = (n: number, at: number): StackViewportLike => ({ getImageIds: () => Array.from({ length: n }, (_, i) => `wadors:${i}`), getCurrentImageIdIndex: () => at });
+
+describe('activeSeries (reads OHIF services)', () => {
+  it('the active viewport’s series, its slice count from the stack and the slice on screen', () => {
+    const s = activeSeries(services({ active: 'vp', grid: { vp: ['ds1'] }, displaySets: { ds1: CT }, viewports: { vp: stack(108, 41) } }));
+    expect(s).toEqual({ viewportId: 'vp', studyInstanceUID: '1.2.3', seriesInstanceUID: '1.2.3.4', description: 'Head CT', modality: 'CT', slices: 108, currentSlice: 41 });
+  });
+  it('before the viewport renders: the display set’s frame count, slice -1', () => {
+    const s = activeSeries(services({ active: 'vp', grid: { vp: ['ds1'] }, displaySets: { ds1: CT }, viewports: { vp: 'throws' } }));
+    expect(s).toMatchObject({ slices: 108, currentSlice: -1 });
+  });
+  it('nothing when no viewport is active, the viewport is empty, or the display set has no series', () => {
+    expect(activeSeries(services({}))).toBeUndefined();
+    expect(activeSeries(services({ active: 'vp', grid: { vp: [] } }))).toBeUndefined();
+    expect(activeSeries(services({ active: 'vp', grid: { vp: ['ds9'] }, displaySets: { ds9: { displaySetInstanceUID: 'ds9' } } }))).toBeUndefined();
+  });
+  it('names an undescribed series by its number', () => {
+    const s = activeSeries(services({ active: 'vp', grid: { vp: ['ds1'] }, displaySets: { ds1: { ...CT, SeriesDescription: '', SeriesNumber: 7 } }, viewports: { vp: stack(3, 0) } }));
+    expect(s?.description).toBe('series 7');
+  });
+});
+
+describe('describeModel (model store entries)', () => {
+  it('summarises a manifest in the order users pick by', () => {
+    const line = describeModel({ name: 'ct-sorting', manifest: { method: 'sorting', inputSize: 128, huWindow: { center: 40, width: 400 }, steps: 5000, architecture: { kind: 'score', encoder: { name: 'resnet18' } } } });
+    expect(line).toBe('ct-sorting: sorting, resnet18, score head, 128², window 40/400, 5000 steps');
+  });
+  it('says so when a folder has no manifest', () => {
+    expect(describeModel({ name: 'x', manifest: null })).toBe('x: no manifest');
+  });
+});
+
+describe('the Sparse annotation mode', () => {
+  it('is offered for studies with a CT or MR series only', () => {
+    expect(isValidStudy('CT').valid).toBe(true);
+    expect(isValidStudy('SEG\\MR').valid).toBe(true);
+    expect(isValidStudy('US\\SR')).toEqual({ valid: false, description: 'Needs a CT or MR series' });
+  });
+  it('builds on the host’s basic mode: keeps its extensions and viewports, puts the series list left and our panel right', async () => {
+    const basicLayout = { id: '@ohif/extension-default.layoutTemplateModule.viewerLayout', props: { leftPanels: ['a'], rightPanels: ['b'], viewports: ['cornerstone'] } };
+    const basicMode = { id: 'basic', extensions: { '@ohif/extension-cornerstone': '^3' }, sopClassHandlers: ['stack'], routes: [{ path: 'basic', layoutTemplate: () => basicLayout, init: 'keep' }] };
+    const asked: string[][] = [];
+    const loadModules = async (names: string[]) => {
+      asked.push(names);
+      return [{ modeFactory: () => basicMode }];
+    };
+    const m = (await mode.modeFactory({ modeConfiguration: {}, loadModules })) as unknown as {
+      id: string;
+      routeName: string;
+      extensions: unknown;
+      sopClassHandlers: unknown;
+      routes: { path: string; init: unknown; layoutTemplate(a: unknown): { id: string; props: Record<string, unknown> } }[];
+    };
+    expect(asked).toEqual([['@ohif/mode-basic']]);
+    expect(m.id).toBe(MODE_ID);
+    expect(m.routeName).toBe(MODE_ROUTE);
+    expect(m.extensions).toBe(basicMode.extensions);
+    expect(m.sopClassHandlers).toBe(basicMode.sopClassHandlers);
+    expect(m.routes).toHaveLength(1);
+    expect(m.routes[0]!.path).toBe(MODE_ROUTE);
+    expect(m.routes[0]!.init).toBe('keep');
+    const layout = m.routes[0]!.layoutTemplate({});
+    expect(layout.id).toBe(basicLayout.id);
+    expect(layout.props).toMatchObject({
+      leftPanels: ['@ohif/extension-default.panelModule.seriesList'],
+      rightPanels: [`${EXTENSION_ID}.panelModule.${PANEL_NAME}`],
+      viewports: ['cornerstone'],
+    });
+  });
+});

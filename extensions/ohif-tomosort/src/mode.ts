@@ -1,0 +1,77 @@
+import { EXTENSION_ID, MODE_ID, MODE_ROUTE, PANEL_NAME } from './ids';
+
+/** What OHIF passes to modeFactory: loadModules imports modules by name (here: the basic mode). */
+interface ModeFactoryArgs {
+  readonly modeConfiguration: Record<string, unknown>;
+  readonly loadModules: (names: string[]) => Promise<{ modeFactory(args: ModeFactoryArgs): Promise<HostMode> | HostMode; extensionDependencies?: Record<string, string> }[]>;
+}
+
+interface LayoutTemplate {
+  readonly id: string;
+  readonly props: Record<string, unknown>;
+}
+
+interface HostRoute {
+  readonly path: string;
+  layoutTemplate(args: unknown): LayoutTemplate;
+  readonly [key: string]: unknown;
+}
+
+interface HostMode {
+  readonly routes: readonly HostRoute[];
+  readonly [key: string]: unknown;
+}
+
+/** Modalities the mode opens: cross-sectional series whose slices can be sorted. */
+export const MODE_MODALITIES = ['CT', 'MR'];
+
+/** Whether a study's modalities (OHIF passes them joined by '\\') suit the mode. */
+export function isValidStudy(modalities: string): { valid: boolean; description: string } {
+  const list = modalities.split('\\');
+  const valid = list.some((m) => MODE_MODALITIES.includes(m));
+  return { valid, description: valid ? 'Sparse-slice annotation of CT and MR' : 'Needs a CT or MR series' };
+}
+
+/**
+ * "Sparse annotation": the built-in basic mode (its extensions, SOP class handlers, toolbar and
+ * viewports, which the segmentation tools need) with OHIF's series list on the left and our
+ * panel on the right, at its own route.
+ */
+const mode = {
+  id: MODE_ID,
+  async modeFactory({ modeConfiguration, loadModules }: ModeFactoryArgs) {
+    const [basic] = await loadModules(['@ohif/mode-basic']);
+    if (!basic) throw new Error('tomosort: the host has no @ohif/mode-basic to build on');
+    const base = await basic.modeFactory({ modeConfiguration, loadModules });
+    const route = base.routes[0];
+    if (!route) throw new Error('tomosort: @ohif/mode-basic has no route');
+    return {
+      ...base,
+      id: MODE_ID,
+      routeName: MODE_ROUTE,
+      displayName: 'Sparse annotation',
+      isValidMode: ({ modalities }: { modalities: string }) => isValidStudy(modalities),
+      routes: [
+        {
+          ...route,
+          path: MODE_ROUTE,
+          layoutTemplate(args: unknown): LayoutTemplate {
+            const t = route.layoutTemplate(args);
+            return {
+              ...t,
+              props: {
+                ...t.props,
+                leftPanels: ['@ohif/extension-default.panelModule.seriesList'],
+                rightPanels: [`${EXTENSION_ID}.panelModule.${PANEL_NAME}`],
+                rightPanelClosed: false,
+              },
+            };
+          },
+        },
+      ],
+    };
+  },
+  extensionDependencies: {},
+};
+
+export default mode;

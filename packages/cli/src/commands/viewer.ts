@@ -1,0 +1,65 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { MODE_ROUTE } from '@tomosort/ohif-extension/ids';
+import { buildExtensionBundles, startViewerServer } from '@tomosort/viewer';
+import type { Command } from '../cli';
+import { tomosortHome, userPath } from '../env';
+import { CliError } from '../errors';
+import { intOption, PACS_OPTION, parse } from '../parse';
+import { connectPacs } from '../pacsConnection';
+
+/** The repository root (the CLI runs from its sources). */
+const ROOT = resolve(import.meta.dirname, '..', '..', '..', '..');
+export const OHIF_DIST = join(ROOT, '.cache', 'ohif', '3.13.2', 'dist');
+
+const USAGE = `usage: pnpm tomosort viewer [--port P] [--models DIR] [--pacs URL]
+
+Serves on 127.0.0.1: the published OHIF viewer 3.13.2 with the "Sparse annotation" mode, the
+tomosort extension, the model store (--models: folders written by \`pretrain\`/\`finetune\`,
+default $TOMOSORT_HOME/models) and the PACS's DICOMweb through a same-origin proxy that adds
+the PACS credentials (from $TOMOSORT_PACS_USER/PASSWORD or $TOMOSORT_PACS_TOKEN) server-side.
+Runs until Ctrl-C.
+
+  --port P      default 3000 (0: any free port)
+  --models DIR  the model store folder
+  --pacs URL    default: $TOMOSORT_PACS_URL, else the Orthanc of \`pnpm tomosort pacs up\``;
+
+export const viewerCommand: Command = {
+  summary: 'serve OHIF with the Sparse annotation mode, the model store and a DICOMweb proxy',
+  usage: USAGE,
+  async run(args) {
+    const { values } = parse(args, { port: { type: 'string' }, models: { type: 'string' }, ...PACS_OPTION }, USAGE, false);
+    if (!existsSync(join(OHIF_DIST, 'index.html'))) {
+      throw new CliError(`the OHIF viewer is not installed at ${OHIF_DIST}: run ./scripts/fetch-ohif.sh (part of ./scripts/setup.sh)`);
+    }
+    const pacs = connectPacs(values.pacs);
+    const assets = join(ROOT, '.cache', 'viewer-assets');
+    await buildExtensionBundles(assets);
+    const models = values.models ? userPath(values.models) : join(tomosortHome(), 'models');
+    const server = await startViewerServer({
+      ohifDir: OHIF_DIST,
+      assetsDir: assets,
+      modelsDir: models,
+      pacs: pacs.proxyTarget(),
+      port: intOption('port', values.port, 3000, 0),
+      onProxyError: (m) => process.stderr.write(`viewer: ${m}\n`),
+    });
+    process.stdout.write(`OHIF with tomosort at ${server.url}/  (PACS ${pacs.baseUrl}, models ${models})\n`);
+    try {
+      const studies = await pacs.searchStudies();
+      for (const s of studies.slice(0, 5)) {
+        process.stdout.write(`  ${server.url}/${MODE_ROUTE}?StudyInstanceUIDs=${s.studyInstanceUID}  ${s.patientName ?? ''} ${s.studyDescription ?? ''}\n`);
+      }
+      if (studies.length === 0) process.stdout.write('  the PACS holds no study yet: pnpm tomosort import …\n');
+    } catch (e) {
+      process.stderr.write(`viewer: could not list the PACS's studies (${e instanceof Error ? e.message : String(e)}); serving anyway\n`);
+    }
+    await new Promise<void>((done) => {
+      const stop = () => done();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    await server.close();
+    return 0;
+  },
+};

@@ -1,0 +1,81 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startOrthanc } from '@tomosort/pacs/local';
+import type { LocalOrthanc } from '@tomosort/pacs/local';
+import { launchChromium } from '@tomosort/viewer/testing';
+import { runTomosort } from './testing';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const ARTIFACTS = join(ROOT, 'test-artifacts');
+const USER = 'reader';
+const PASSWORD = 'Pw-e2e-51d7-secret';
+const CREDENTIALS = { TOMOSORT_PACS_USER: USER, TOMOSORT_PACS_PASSWORD: PASSWORD };
+
+let orthanc: LocalOrthanc;
+let viewer: ChildProcess;
+let viewerUrl: string;
+let study: string;
+let scratch: string;
+let viewerLog = '';
+
+beforeAll(async () => {
+  scratch = mkdtempSync(join(tmpdir(), 'tomosort-viewer-e2e-'));
+  orthanc = await startOrthanc({ config: { AuthenticationEnabled: true, RegisteredUsers: { [USER]: PASSWORD } } });
+  const imported = await runTomosort(['import', 'sample:cranium', '--pacs', orthanc.url, '--json'], CREDENTIALS);
+  expect(imported.code, imported.stderr).toBe(0);
+  study = (JSON.parse(imported.stdout) as { studyInstanceUID: string }[])[0]!.studyInstanceUID;
+  viewer = spawn(join(ROOT, 'node_modules', '.bin', 'tsx'), [join(ROOT, 'packages', 'cli', 'src', 'main.ts'), 'viewer', '--port', '0', '--pacs', orthanc.url, '--models', join(scratch, 'models')], {
+    env: { ...process.env, ...CREDENTIALS },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  viewer.stderr!.on('data', (d: Buffer) => (viewerLog += d.toString()));
+  viewerUrl = await new Promise<string>((ok, fail) => {
+    let out = '';
+    viewer.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /OHIF with tomosort at (http:\/\/127\.0\.0\.1:\d+)\//.exec(out);
+      if (m) ok(m[1]!);
+    });
+    viewer.on('close', (code) => fail(new Error(`viewer exited (${code}): ${viewerLog}`)));
+  });
+}, 180_000);
+
+afterAll(async () => {
+  viewer?.kill('SIGTERM');
+  await orthanc?.stop();
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+});
+
+describe('the Sparse annotation mode in the published OHIF viewer (headless Chromium, real Orthanc behind the proxy)', () => {
+  it('opens the sample CT in our mode: series list on the left, our panel on the right with the series and the compute backend', async () => {
+    const { context, close } = await launchChromium();
+    const page = await context.newPage();
+    try {
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(`${viewerUrl}/tomosort-sparse?StudyInstanceUIDs=${study}`);
+      const panel = page.getByTestId('tomosort-panel');
+      await panel.waitFor({ timeout: 90_000 });
+      // The panel follows the active viewport: the CT's slice count once the stack is loaded.
+      await page.getByTestId('tomosort-series').getByText(/slice \d+ of 108/).waitFor({ timeout: 90_000 });
+      // SwiftShader offers a WebGPU adapter in headless Chromium; the panel names it.
+      await page.getByTestId('tomosort-compute').getByRole('status').getByText(/^WebGPU: /).waitFor({ timeout: 30_000 });
+      expect(await page.getByTestId('tomosort-models').textContent()).toContain('No pre-trained model in the store yet');
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, 'viewer-mode.png') });
+      await panel.screenshot({ path: join(ARTIFACTS, 'viewer-panel.png') });
+      expect(errors.filter((m) => /tomosort/i.test(m))).toEqual([]);
+    } catch (e) {
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, 'viewer-mode-failure.png') }).catch(() => {});
+      throw e;
+    } finally {
+      await close();
+    }
+  }, 240_000);
+});
