@@ -23,10 +23,10 @@ interface ExperimentJson {
   cranium?: { dice: Record<string, Record<string, { mean: number }>> };
 }
 
-describe('tomosort experiment (a quick subset: scratch vs SortingLoss, wasm, 32²)', () => {
+describe('tomosort experiment (a quick subset: scratch vs SortingLoss in 2 processes, wasm, 32²)', () => {
   it('prints the JSON the issue names and writes report.md, result.json and PNG plots', async () => {
     const out = join(scratch, 'report');
-    const run = await runTomosort(['experiment', '--quick', '--methods', 'scratch,sorting', '--budgets', '2,5', '--steps', '20', '--no-cranium', '--out', out, '--json']);
+    const run = await runTomosort(['experiment', '--quick', '--methods', 'scratch,sorting', '--budgets', '2,5', '--steps', '20', '--no-cranium', '--jobs', '2', '--out', out, '--json']);
     expect(run.code, run.stderr).toBe(0);
     const r = JSON.parse(run.stdout) as ExperimentJson;
     expect(Object.keys(r.dice)).toEqual(['scratch', 'sorting']);

@@ -1,12 +1,13 @@
+import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Command } from '../cli';
 import { startBackend } from '../backendOption';
 import { userPath } from '../env';
-import { UsageError } from '../errors';
+import { CliError, UsageError } from '../errors';
 import { writeFileAtomic } from '../files';
-import { EXPERIMENT_METHODS, axialCase, runExperiment } from '../experiment/run';
-import type { ExperimentConfig, ExperimentMethod } from '../experiment/run';
+import { EXPERIMENT_METHODS, axialCase, mergeResults, runExperiment } from '../experiment/run';
+import type { ExperimentConfig, ExperimentMethod, ExperimentResult } from '../experiment/run';
 import { experimentJson, experimentMarkdown, experimentPlots } from '../experiment/report';
 import { svgToPng } from '../experiment/plot';
 import { JSON_OPTION, intListOption, intOption, parse } from '../parse';
@@ -52,6 +53,7 @@ the same on the sample head CT. Writes report.md and PNG plots to --out; reprodu
   --budgets LIST   annotated slices per subject (default 2,5,10,20)
   --steps N        pre-training steps;  --seeds N  decoder seeds;  --seed N  data and init seed
   --no-cranium     skip the head CT
+  --jobs N         run the methods in N processes at once (default 1; wasm uses one core each)
   --backend B      wasm (default) | cpu | webgpu
   --json           print {"dice":{method:{k:{mean,sd}}},"localizationMm":{method:{stack:median}},
                    "pretrainSeconds":{…},"peakBytes":{…},"spearman":{…},"cranium":{…}}`;
@@ -71,6 +73,8 @@ export const experimentCommand: Command = {
         seeds: { type: 'string' },
         seed: { type: 'string' },
         'no-cranium': { type: 'boolean', default: false },
+        jobs: { type: 'string' },
+        child: { type: 'boolean', default: false },
         backend: { type: 'string' },
         ...JSON_OPTION,
       },
@@ -94,36 +98,89 @@ export const experimentCommand: Command = {
     };
     if (config.budgets.some((k) => k < 1)) throw new UsageError('--budgets: each budget must be ≥ 1 annotated slice');
     const quiet = values.json;
-    const backend = await startBackend(values.backend, quiet);
     const log = (m: string) => {
-      if (!quiet) process.stderr.write(`${m}\n`);
+      if (!quiet || values.child) process.stderr.write(`${m}\n`);
     };
-    let cranium;
-    if (config.cranium) {
-      const loaded = await loadSeriesSpec('sample:cranium', {
-        seed: 0,
-        pacs: () => {
-          throw new UsageError('the experiment needs no PACS');
-        },
-      });
-      const sample = loaded.sampleLabels!;
-      cranium = axialCase(loaded.volume, sample.labels, sample.classes);
+    const jobs = intOption('jobs', values.jobs, 1, 1);
+    let result: ExperimentResult;
+    if (jobs > 1 && config.methods.length > 1 && !values.child) {
+      const t0 = performance.now();
+      const passOn = args.filter((a, i) => !['--json', '--child'].includes(a) && a !== '--jobs' && args[i - 1] !== '--jobs' && a !== '--methods' && args[i - 1] !== '--methods');
+      const parts = await inParallel(config.methods, jobs, (m) => runChild([...passOn, '--methods', m, '--child'], m, log));
+      result = mergeResults(config, parts, (performance.now() - t0) / 1000);
+    } else {
+      result = await runHere(config, values.backend, quiet || values.child, log);
     }
-    const result = await runExperiment(config, backend.label, log, cranium);
-
-    const out = userPath(values.out ?? 'experiment-out');
-    mkdirSync(out, { recursive: true });
-    const images: Record<string, string> = {};
-    for (const [name, svg] of Object.entries(experimentPlots(result))) {
-      writeFileAtomic(join(out, `${name}.png`), await svgToPng(svg));
-      images[name] = `${name}.png`;
+    if (values.child) {
+      process.stdout.write(`${JSON.stringify(result)}\n`);
+      return 0;
     }
-    const command = `pnpm tomosort experiment ${args.filter((a) => a !== '--json').join(' ')}`.trim();
-    writeFileAtomic(join(out, 'report.md'), experimentMarkdown(result, command, images));
-    const json = experimentJson(result);
-    writeFileAtomic(join(out, 'result.json'), `${JSON.stringify(json, null, 2)}\n`);
-    if (values.json) process.stdout.write(`${JSON.stringify(json)}\n`);
-    else process.stdout.write(`report written to ${relative(process.cwd(), join(out, 'report.md')) || join(out, 'report.md')} (${Object.keys(images).length} plots, result.json)\n`);
+    await writeReport(result, args, values.out, values.json);
     return 0;
   },
 };
+
+async function runHere(config: ExperimentConfig, backendName: string | undefined, quiet: boolean, log: (m: string) => void): Promise<ExperimentResult> {
+  const backend = await startBackend(backendName, quiet);
+  let cranium;
+  if (config.cranium) {
+    const loaded = await loadSeriesSpec('sample:cranium', {
+      seed: 0,
+      pacs: () => {
+        throw new UsageError('the experiment needs no PACS');
+      },
+    });
+    const sample = loaded.sampleLabels!;
+    cranium = axialCase(loaded.volume, sample.labels, sample.classes);
+  }
+  return runExperiment(config, backend.label, log, cranium);
+}
+
+/** Runs `fn` over `items` with at most `limit` running at once, results in item order. */
+async function inParallel<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/** One method of the experiment in its own process (same tsx / node and script), its log prefixed. */
+function runChild(args: readonly string[], tag: string, log: (m: string) => void): Promise<ExperimentResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, 'experiment', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+      for (const line of d.toString().split('\n').filter(Boolean)) log(`[${tag}] ${line}`);
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) reject(new CliError(`experiment for ${tag} failed (exit ${code}): ${err.trim().split('\n').slice(-3).join(' ')}`));
+      else resolve(JSON.parse(out) as ExperimentResult);
+    });
+  });
+}
+
+async function writeReport(result: ExperimentResult, args: readonly string[], outOption: string | undefined, jsonOut: boolean): Promise<void> {
+  const out = userPath(outOption ?? 'experiment-out');
+  mkdirSync(out, { recursive: true });
+  const images: Record<string, string> = {};
+  for (const [name, svg] of Object.entries(experimentPlots(result))) {
+    writeFileAtomic(join(out, `${name}.png`), await svgToPng(svg));
+    images[name] = `${name}.png`;
+  }
+  const command = `pnpm tomosort experiment ${args.filter((a) => a !== '--json' && a !== '--child').join(' ')}`.trim();
+  writeFileAtomic(join(out, 'report.md'), experimentMarkdown(result, command, images));
+  const json = experimentJson(result);
+  writeFileAtomic(join(out, 'result.json'), `${JSON.stringify(json, null, 2)}\n`);
+  if (jsonOut) process.stdout.write(`${JSON.stringify(json)}\n`);
+  else process.stdout.write(`report written to ${relative(process.cwd(), join(out, 'report.md')) || join(out, 'report.md')} (${Object.keys(images).length} plots, result.json)\n`);
+}

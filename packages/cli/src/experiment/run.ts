@@ -129,17 +129,16 @@ function pretrainMethod(method: ExperimentMethod, slices: number): MethodConfig 
 async function pretrain(method: ExperimentMethod, config: ExperimentConfig, volumes: readonly PreparedVolume[], log: ExperimentLog) {
   const encoder = encoderSpec(config.model);
   const m = pretrainMethod(method, config.pretrain.slicesPerStep);
-  const model = createModel(m === undefined || m.kind === 'sorting' ? scoreModelSpec(encoder) : projectionModelSpec(encoder), { seed: config.seed + 1 });
+  const build = () => createModel(m === undefined || m.kind === 'sorting' ? scoreModelSpec(encoder) : projectionModelSpec(encoder), { seed: config.seed + 1 });
+  const model = build();
   if (m === undefined) return { model, seconds: 0, peakBytes: 0 };
-  const t0 = performance.now();
-  let last = 0;
-  const info = await tf.profile(async () => {
-    await train({
-      model: asTrainable(model),
+  const run = (net: Model, steps: number, onEvent?: Parameters<typeof train>[0]['onEvent']) =>
+    train({
+      model: asTrainable(net),
       volumes,
       config: {
         method: m,
-        steps: config.pretrain.steps,
+        steps,
         learningRate: config.pretrain.learningRate,
         optimizer: { kind: 'adam' },
         schedule: { kind: 'cosine', warmupSteps: Math.min(10, config.pretrain.steps) },
@@ -148,13 +147,22 @@ async function pretrain(method: ExperimentMethod, config: ExperimentConfig, volu
         seed: config.seed,
         checkpointEvery: 0,
       },
-      onEvent: (e) => {
-        if (e.type === 'step' && performance.now() - last > 15_000) {
-          last = performance.now();
-          log(`  ${method}: step ${e.step}/${e.steps}, loss ${e.loss.toFixed(4)}`);
-        }
-      },
+      ...(onEvent ? { onEvent } : {}),
     });
+  // Peak memory from 3 profiled steps of a throwaway copy: a step's peak is the same at every
+  // step, and profiling the whole run records every kernel (tf.profile then overflows the stack).
+  const probe = build();
+  const info = await tf.profile(async () => {
+    await run(probe, Math.min(3, config.pretrain.steps));
+  });
+  probe.dispose();
+  const t0 = performance.now();
+  let last = 0;
+  await run(model, config.pretrain.steps, (e) => {
+    if (e.type === 'step' && performance.now() - last > 15_000) {
+      last = performance.now();
+      log(`  ${method}: step ${e.step}/${e.steps}, loss ${e.loss.toFixed(4)}`);
+    }
   });
   return { model, seconds: (performance.now() - t0) / 1000, peakBytes: info.peakBytes };
 }
@@ -288,4 +296,24 @@ export async function runExperiment(config: ExperimentConfig, backend: string, l
 /** The head CT reoriented to axial slices (as the encoders were pre-trained), with its masks. */
 export function axialCase(volume: Volume, labels: Volume<Uint8Array>, classes: readonly SegmentClass[]): CraniumCase {
   return { volume: reorient(volume, 'axial'), labels: reorient(labels, 'axial'), classes };
+}
+
+/** One result from per-method results of the same configuration (run in parallel processes). */
+export function mergeResults(config: ExperimentConfig, parts: readonly ExperimentResult[], seconds: number): ExperimentResult {
+  const pick = <K extends 'dice' | 'localizationMm' | 'spearman' | 'pretrainSeconds' | 'peakBytes'>(key: K): ExperimentResult[K] =>
+    Object.assign({}, ...config.methods.map((m) => ({ [m]: parts.find((p) => m in p[key])?.[key][m] }))) as ExperimentResult[K];
+  const cr = parts.map((p) => p.cranium).filter((c) => c !== undefined);
+  const pickCr = <K extends 'dice' | 'localizationMm' | 'spearman'>(key: K) =>
+    Object.assign({}, ...config.methods.map((m) => ({ [m]: cr.find((c) => m in c[key])?.[key][m] }))) as NonNullable<ExperimentResult['cranium']>[K];
+  return {
+    config,
+    backend: parts[0]?.backend ?? '',
+    dice: pick('dice'),
+    localizationMm: pick('localizationMm'),
+    spearman: pick('spearman'),
+    pretrainSeconds: pick('pretrainSeconds'),
+    peakBytes: pick('peakBytes'),
+    ...(cr.length ? { cranium: { dice: pickCr('dice'), localizationMm: pickCr('localizationMm'), spearman: pickCr('spearman') } } : {}),
+    seconds,
+  };
 }
