@@ -1,6 +1,7 @@
 import { EXTENSION_ID, PANEL_NAME } from './ids';
 import type { ServicesManagerLike } from './ohif';
-import { PanelHost, setServicesManager } from './panel';
+import { PanelHost, setManagers } from './panel';
+import type { ExtensionManagerLike } from './panel';
 
 /**
  * The OHIF extension: one right-side panel. The host calls preRegistration and getPanelModule
@@ -9,11 +10,11 @@ import { PanelHost, setServicesManager } from './panel';
  */
 const extension = {
   id: EXTENSION_ID,
-  preRegistration({ servicesManager }: { servicesManager: ServicesManagerLike }): void {
-    setServicesManager(servicesManager);
+  preRegistration({ servicesManager, extensionManager }: { servicesManager: ServicesManagerLike; extensionManager: ExtensionManagerLike }): void {
+    setManagers(servicesManager, extensionManager);
   },
-  getPanelModule({ servicesManager }: { servicesManager: ServicesManagerLike }) {
-    setServicesManager(servicesManager);
+  getPanelModule({ servicesManager, extensionManager }: { servicesManager: ServicesManagerLike; extensionManager: ExtensionManagerLike }) {
+    setManagers(servicesManager, extensionManager);
     return [{ name: PANEL_NAME, iconName: 'tab-segmentation', iconLabel: 'Sparse', label: 'Sparse annotation', component: PanelHost }];
   },
 };

@@ -28,7 +28,7 @@ const stack = (n: number, at: number): StackViewportLike => ({ getImageIds: () =
 describe('activeSeries (reads OHIF services)', () => {
   it('the active viewport’s series, its slice count from the stack and the slice on screen', () => {
     const s = activeSeries(services({ active: 'vp', grid: { vp: ['ds1'] }, displaySets: { ds1: CT }, viewports: { vp: stack(108, 41) } }));
-    expect(s).toEqual({ viewportId: 'vp', studyInstanceUID: '1.2.3', seriesInstanceUID: '1.2.3.4', description: 'Head CT', modality: 'CT', slices: 108, currentSlice: 41 });
+    expect(s).toEqual({ viewportId: 'vp', displaySetInstanceUID: 'ds1', studyInstanceUID: '1.2.3', seriesInstanceUID: '1.2.3.4', description: 'Head CT', modality: 'CT', slices: 108, currentSlice: 41 });
   });
   it('before the viewport renders: the display set’s frame count, slice -1', () => {
     const s = activeSeries(services({ active: 'vp', grid: { vp: ['ds1'] }, displaySets: { ds1: CT }, viewports: { vp: 'throws' } }));

@@ -16,6 +16,7 @@ export interface DisplaySet {
 export interface StackViewportLike {
   getImageIds(): string[];
   getCurrentImageIdIndex(): number;
+  setImageIdIndex?(index: number): Promise<unknown> | unknown;
 }
 
 export interface OhifServices {
@@ -34,6 +35,7 @@ export interface ServicesManagerLike {
 /** What the panel shows about the series in the active viewport. */
 export interface ActiveSeries {
   readonly viewportId: string;
+  readonly displaySetInstanceUID: string;
   readonly studyInstanceUID: string;
   readonly seriesInstanceUID: string;
   readonly description: string;
@@ -63,6 +65,7 @@ export function activeSeries(services: OhifServices): ActiveSeries | undefined {
   const ids = viewport?.getImageIds?.() ?? [];
   return {
     viewportId,
+    displaySetInstanceUID: uid,
     studyInstanceUID: ds.StudyInstanceUID,
     seriesInstanceUID: ds.SeriesInstanceUID,
     description: ds.SeriesDescription?.trim() || `series ${ds.SeriesNumber ?? ''}`.trim(),

@@ -1,8 +1,11 @@
-import { createElement as h, useEffect, useState } from 'react';
+import { createElement as h, useEffect, useRef, useState } from 'react';
 import type { ReactElement } from 'react';
 import { createRoot } from 'react-dom/client';
 import type { Root } from 'react-dom/client';
-import { MODELS_PATH } from './ids';
+import { ASSETS_PATH, MODELS_PATH } from './ids';
+import { clearSlice, createSegmentation, labelledSlices, thresholdSlice, writeSlices } from './segmentation';
+import type { CornerstoneLibraries, SegServices } from './segmentation';
+import type { FromWorker, JobClass, SliceLabels, ToWorker } from './worker/protocol';
 import { activeSeries, describeModel } from './ohif';
 import type { ActiveSeries, ServicesManagerLike, StoredModel } from './ohif';
 
@@ -12,12 +15,27 @@ import type { ActiveSeries, ServicesManagerLike, StoredModel } from './ohif';
  * callback mounts our own root into it. Hooks are only used inside the island, where our React
  * renders: hooks from our copy inside the host's tree would crash the route.
  */
+/** What the panel needs of OHIF's extension manager: cornerstone's libraries. */
+export interface ExtensionManagerLike {
+  getModuleEntry(id: string): { exports?: { getCornerstoneLibraries?(): CornerstoneLibraries } } | undefined;
+}
+
 let services: ServicesManagerLike | undefined;
+let extensions: ExtensionManagerLike | undefined;
 const roots = new WeakMap<HTMLElement, Root>();
 
-export function setServicesManager(sm: ServicesManagerLike): void {
+export function setManagers(sm: ServicesManagerLike, em?: ExtensionManagerLike): void {
   services = sm;
+  if (em) extensions = em;
 }
+
+function cornerstone(): CornerstoneLibraries {
+  const libs = extensions?.getModuleEntry('@ohif/extension-cornerstone.utilityModule.common')?.exports?.getCornerstoneLibraries?.();
+  if (!libs) throw new Error('the cornerstone extension is not loaded in this viewer');
+  return libs;
+}
+
+const segServices = (): SegServices => services!.services as SegServices;
 
 const POLL_MS = 400;
 
@@ -58,7 +76,7 @@ function useModels(): Loaded<StoredModel[]> {
 function useWebGpu(): Loaded<string> {
   const [gpu, setGpu] = useState<Loaded<string>>({ state: 'loading' });
   useEffect(() => {
-    const nav = navigator as Navigator & { gpu?: { requestAdapter(): Promise<{ info?: { vendor?: string; architecture?: string; description?: string } } | null> } };
+    const nav = navigator as unknown as { gpu?: { requestAdapter(): Promise<{ info?: { vendor?: string; architecture?: string; description?: string } } | null> } };
     if (!nav.gpu) {
       setGpu({ state: 'error', message: 'WebGPU is not available in this browser: training will run on the CPU (wasm), more slowly.' });
       return;
@@ -77,6 +95,165 @@ function useWebGpu(): Loaded<string> {
 const section = (title: string, testId: string, ...children: (ReactElement | string | null)[]): ReactElement =>
   h('section', { 'data-testid': testId, style: { marginBottom: '12px' } }, h('h3', { style: { fontWeight: 600, margin: '0 0 4px' } }, title), ...children);
 
+/** The class the sparse annotation draws (one label for now). */
+const CLASSES: JobClass[] = [{ value: 1, name: 'structure' }];
+
+type Training =
+  | { state: 'idle' }
+  | { state: 'running'; message: string; step: number; steps: number; loss: number; eta: number; stepsPerSecond: number }
+  | { state: 'done'; message: string };
+
+function useWorker(onMessage: (m: FromWorker) => void): { post(m: ToWorker): void; backend: string | undefined; error: string | undefined } {
+  const worker = useRef<Worker | null>(null);
+  const handler = useRef(onMessage);
+  handler.current = onMessage;
+  const [backend, setBackend] = useState<string | undefined>(undefined);
+  const [error, setError] = useState<string | undefined>(undefined);
+  useEffect(() => {
+    const w = new Worker(`${window.location.origin}${ASSETS_PATH}/worker.mjs`, { type: 'module' });
+    worker.current = w;
+    w.onmessage = (e: MessageEvent<FromWorker>) => {
+      if (e.data.type === 'ready') setBackend(e.data.backend + (e.data.fallbacks.length ? ` (fallback; ${e.data.fallbacks.join('; ')})` : ''));
+      handler.current(e.data);
+    };
+    w.onerror = (e) => setError(`The training worker failed to start: ${e.message || 'unknown error'}`);
+    w.postMessage({ type: 'start', preference: ['webgpu', 'wasm', 'cpu'] } satisfies ToWorker);
+    return () => w.terminate();
+  }, []);
+  return { post: (m) => worker.current?.postMessage(m), backend, error };
+}
+
+function Annotation({ series }: { series: ActiveSeries | undefined }): ReactElement {
+  const [segmentationId, setSegmentationId] = useState<string | undefined>(undefined);
+  const [predictionId, setPredictionId] = useState<string | undefined>(undefined);
+  const [annotated, setAnnotated] = useState<{ index: number; voxels: number }[]>([]);
+  const [range, setRange] = useState<[number, number]>([-200, 3000]);
+  const [steps, setSteps] = useState<[number, number]>([10, 20]);
+  const [size, setSize] = useState(64);
+  const [message, setMessage] = useState<string | undefined>(undefined);
+  const [error, setError] = useState<string | undefined>(undefined);
+  const [training, setTraining] = useState<Training>({ state: 'idle' });
+  const [predicted, setPredicted] = useState<SliceLabels[]>([]);
+  const [exported, setExported] = useState<string | undefined>(undefined);
+  const attempt = (fn: () => void | Promise<void>) => {
+    setError(undefined);
+    Promise.resolve()
+      .then(fn)
+      .catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)));
+  };
+  const worker = useWorker((m) => {
+    if (m.type === 'status') setTraining((t) => (t.state === 'running' ? { ...t, message: m.message } : { state: 'running', message: m.message, step: 0, steps: 0, loss: Number.NaN, eta: 0, stepsPerSecond: 0 }));
+    if (m.type === 'progress') setTraining({ state: 'running', message: `${m.phase === 'frozen' ? 'Decoder warm-up' : 'Fine-tuning'}`, step: m.step, steps: m.steps, loss: m.loss, eta: m.etaSeconds, stepsPerSecond: m.stepsPerSecond });
+    if (m.type === 'error') {
+      setTraining({ state: 'idle' });
+      setError(m.message);
+    }
+    if (m.type === 'predicted') {
+      setPredicted([...m.slices]);
+      setTraining({ state: 'done', message: `${m.cancelled ? 'Cancelled after' : 'Trained'} ${m.steps} steps in ${m.seconds.toFixed(1)} s; predicted ${m.slices.length} other slice(s) (shown as "tomosort prediction" for review).` });
+      attempt(async () => {
+        if (!series) return;
+        const id = predictionId ?? (await createSegmentation(segServices(), series.displaySetInstanceUID, series.viewportId, 'tomosort prediction', CLASSES));
+        setPredictionId(id);
+        writeSlices(segServices(), cornerstone(), id, m.slices);
+      });
+    }
+    if (m.type === 'exported') {
+      setExported(m.seriesInstanceUID);
+      setTraining({ state: 'done', message: `Stored a DICOM SEG with ${m.frames} frame(s) in the PACS as a new series.` });
+    }
+  });
+  // The annotated set follows the labelmap (brush, eraser, threshold all land there).
+  useEffect(() => {
+    if (!segmentationId) return;
+    const timer = setInterval(() => {
+      try {
+        setAnnotated(labelledSlices(segServices(), cornerstone(), segmentationId).map(({ index, voxels }) => ({ index, voxels })));
+      } catch {
+        /* segmentation removed meanwhile */
+      }
+    }, 700);
+    return () => clearInterval(timer);
+  }, [segmentationId]);
+  if (!series) return h('div', null, 'Open a series to annotate.');
+  const jump = (index: number) => attempt(() => void services!.services.cornerstoneViewportService.getCornerstoneViewport(series.viewportId)?.setImageIdIndex?.(index));
+  const number = (value: number, set: (v: number) => void, testId: string) =>
+    h('input', { type: 'number', value, 'data-testid': testId, style: { width: '64px', color: '#000' }, onChange: (e: { target: { value: string } }) => set(Number(e.target.value)) });
+  const button = (label: string, testId: string, onClick: () => void, disabled = false) =>
+    h('button', { 'data-testid': testId, disabled, onClick, style: { margin: '2px 4px 2px 0', padding: '2px 8px', border: '1px solid #5a7ea8', borderRadius: '4px', background: disabled ? '#1b2a3d' : '#24476e', color: '#fff' } }, label);
+  const busy = training.state === 'running';
+  return h(
+    'div',
+    null,
+    !segmentationId
+      ? button('New sparse segmentation', 'tomosort-new-seg', () =>
+          attempt(async () => setSegmentationId(await createSegmentation(segServices(), series.displaySetInstanceUID, series.viewportId, 'tomosort sparse annotation', CLASSES))),
+        )
+      : h(
+          'div',
+          null,
+          h('div', null, 'Threshold the slice on screen (HU): ', number(range[0], (v) => setRange([v, range[1]]), 'tomosort-lo'), ' to ', number(range[1], (v) => setRange([range[0], v]), 'tomosort-hi')),
+          button('Label this slice', 'tomosort-threshold', () =>
+            attempt(() => {
+              const n = thresholdSlice(segServices(), cornerstone(), segmentationId, series.currentSlice, range[0], range[1], CLASSES[0]!.value);
+              setMessage(`Slice ${series.currentSlice + 1}: ${n} voxels labelled.`);
+            }),
+          ),
+          h('div', { 'data-testid': 'tomosort-annotated' }, `${annotated.length} annotated slice(s)`),
+          h(
+            'ul',
+            { style: { margin: 0, paddingLeft: '16px' } },
+            ...annotated.map((a) =>
+              h('li', { key: a.index }, `slice ${a.index + 1} (${a.voxels} voxels) `, button('go', `tomosort-go-${a.index}`, () => jump(a.index)), button('remove', `tomosort-remove-${a.index}`, () => attempt(() => clearSlice(segServices(), cornerstone(), segmentationId, a.index)))),
+            ),
+          ),
+          h('div', null, 'Steps (decoder warm-up, full): ', number(steps[0], (v) => setSteps([v, steps[1]]), 'tomosort-frozen-steps'), ' ', number(steps[1], (v) => setSteps([steps[0], v]), 'tomosort-steps')),
+          h('div', null, 'Input size (pixels): ', number(size, setSize, 'tomosort-size')),
+          button(
+            'Fine-tune and predict',
+            'tomosort-train',
+            () =>
+              attempt(() => {
+                const slices = labelledSlices(segServices(), cornerstone(), segmentationId).map(({ sopInstanceUID, labels }) => ({ sopInstanceUID, labels }));
+                if (slices.length === 0) throw new Error('Label at least one slice first.');
+                setPredicted([]);
+                setExported(undefined);
+                worker.post({
+                  type: 'finetune',
+                  job: { studyInstanceUID: series.studyInstanceUID, seriesInstanceUID: series.seriesInstanceUID, annotated: slices, classes: CLASSES, modelUrl: null, size, frozenSteps: steps[0], steps: steps[1], batch: 4, learningRate: 3e-3, seed: 1 },
+                });
+              }),
+            busy || annotated.length === 0,
+          ),
+          busy ? button('Cancel', 'tomosort-cancel', () => worker.post({ type: 'cancel' })) : null,
+          button(
+            'Export SEG to the PACS',
+            'tomosort-export',
+            () =>
+              attempt(() => {
+                const mine = labelledSlices(segServices(), cornerstone(), segmentationId).map(({ sopInstanceUID, labels }) => ({ sopInstanceUID, labels }));
+                const own = new Set(mine.map((s) => s.sopInstanceUID));
+                worker.post({ type: 'export', job: { studyInstanceUID: series.studyInstanceUID, seriesInstanceUID: series.seriesInstanceUID, slices: [...mine, ...predicted.filter((p) => !own.has(p.sopInstanceUID))], classes: CLASSES } });
+              }),
+            busy || annotated.length === 0,
+          ),
+        ),
+    h('div', { 'data-testid': 'tomosort-worker', role: 'status' }, worker.error ?? (worker.backend ? `Training runs in a worker on ${worker.backend}.` : 'Starting the training worker…')),
+    training.state === 'running'
+      ? h(
+          'div',
+          { 'data-testid': 'tomosort-progress' },
+          `${training.message}${training.steps ? `: step ${training.step}/${training.steps}, loss ${training.loss.toFixed(3)}, ${training.stepsPerSecond.toFixed(2)} steps/s, ETA ${Math.ceil(training.eta)} s` : ''}`,
+          training.steps ? h('progress', { max: training.steps, value: training.step, style: { width: '100%' } }) : null,
+        )
+      : null,
+    training.state === 'done' ? h('div', { 'data-testid': 'tomosort-done' }, training.message) : null,
+    exported ? h('div', { 'data-testid': 'tomosort-exported' }, `SEG series ${exported}`) : null,
+    message ? h('div', null, message) : null,
+    error ? h('div', { role: 'alert', 'data-testid': 'tomosort-error', style: { color: '#ff9a9a' } }, error) : null,
+  );
+}
+
 function Panel(): ReactElement {
   const series = useActiveSeries();
   const models = useModels();
@@ -92,6 +269,7 @@ function Panel(): ReactElement {
         ? h('div', null, `${series.description} (${series.modality}), slice ${series.currentSlice + 1} of ${series.slices}`)
         : h('div', null, 'Open a series in the viewer.'),
     ),
+    section('Sparse annotation and training', 'tomosort-annotation', h(Annotation, { series })),
     section(
       'Models',
       'tomosort-models',

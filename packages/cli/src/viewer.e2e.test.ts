@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readSegmentation } from '@tomosort/dicom';
+import { PacsClient, fetchSeriesFiles, loadSeriesVolume, seriesUid, studyUid } from '@tomosort/pacs';
 import { startOrthanc } from '@tomosort/pacs/local';
 import type { LocalOrthanc } from '@tomosort/pacs/local';
 import { launchChromium } from '@tomosort/viewer/testing';
@@ -58,6 +60,10 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
     try {
       const errors: string[] = [];
       page.on('pageerror', (e) => errors.push(e.message));
+      page.on('console', (m) => {
+        if (m.type() === 'error' && process.env.TOMOSORT_E2E_DEBUG) console.info(`browser: ${m.text()}`);
+      });
+      const mark = (what: string) => process.env.TOMOSORT_E2E_DEBUG && console.info(`e2e: ${what}`);
       await page.goto(`${viewerUrl}/tomosort-sparse?StudyInstanceUIDs=${study}`);
       const panel = page.getByTestId('tomosort-panel');
       await panel.waitFor({ timeout: 90_000 });
@@ -66,9 +72,53 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
       // SwiftShader offers a WebGPU adapter in headless Chromium; the panel names it.
       await page.getByTestId('tomosort-compute').getByRole('status').getByText(/^WebGPU: /).waitFor({ timeout: 30_000 });
       expect(await page.getByTestId('tomosort-models').textContent()).toContain('No pre-trained model in the store yet');
+      await page.getByTestId('tomosort-worker').getByText(/^Training runs in a worker on webgpu/).waitFor({ timeout: 60_000 });
+
+      // Annotate 3 slices: scroll the real viewport (mouse wheel = OHIF's stack scroll), label by threshold.
+      mark('worker ready');
+      await page.getByTestId('tomosort-new-seg').click();
+      await page.getByTestId('tomosort-annotated').getByText('0 annotated slice(s)').waitFor();
+      const viewport = page.locator('.cornerstone-viewport-element').first();
+      const box = (await viewport.boundingBox())!;
+      const seen: string[] = [];
+      for (let n = 0; n < 3; n++) {
+        await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+        for (let w = 0; w < 25; w++) await page.mouse.wheel(0, 120);
+        const at = (await page.getByTestId('tomosort-series').textContent())!;
+        seen.push(at);
+        await page.getByTestId('tomosort-threshold').click();
+        await page.getByTestId('tomosort-annotated').getByText(`${n + 1} annotated slice(s)`).waitFor({ timeout: 10_000 });
+      }
+      expect(new Set(seen).size).toBe(3);
+      mark(`annotated at ${seen.join(' | ')}`);
+
+      // Fine-tune a few steps in the worker (WebGPU on SwiftShader here), predict, export.
+      await page.getByTestId('tomosort-frozen-steps').fill('2');
+      await page.getByTestId('tomosort-steps').fill('3');
+      await page.getByTestId('tomosort-size').fill('32');
+      const t0 = Date.now();
+      await page.getByTestId('tomosort-train').click();
+      await page.getByTestId('tomosort-done').getByText(/^Trained 5 steps in/).waitFor({ timeout: 400_000 });
+      console.info(`fine-tune + predict in Chromium: ${(await page.getByTestId('tomosort-done').textContent())} (${((Date.now() - t0) / 1000).toFixed(1)} s from click)`);
+      mark('trained');
+      await page.getByTestId('tomosort-export').click();
+      const exported = page.getByTestId('tomosort-exported');
+      await exported.waitFor({ timeout: 60_000 });
+      const segUid = (await exported.textContent())!.replace('SEG series ', '').trim();
       mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: join(ARTIFACTS, 'viewer-mode.png') });
       await panel.screenshot({ path: join(ARTIFACTS, 'viewer-panel.png') });
+
+      // The SEG is in Orthanc, references the CT, and holds the annotated slices (and predictions).
+      const pacs = new PacsClient({ baseUrl: orthanc.url, auth: { kind: 'basic', username: USER, password: PASSWORD } });
+      const series = await pacs.searchSeries(studyUid(study));
+      const ct = series.find((s) => s.modality === 'CT')!;
+      expect(series.find((s) => s.seriesInstanceUID === segUid)?.modality).toBe('SEG');
+      const [segFile] = await fetchSeriesFiles(pacs, studyUid(study), seriesUid(segUid));
+      const ctVolume = await loadSeriesVolume(pacs, studyUid(study), ct.seriesInstanceUID);
+      const seg = readSegmentation(segFile!, ctVolume);
+      expect(seg.referencedSeriesInstanceUID).toBe(ct.seriesInstanceUID);
+      expect(seg.slices.length).toBeGreaterThanOrEqual(3);
       expect(errors.filter((m) => /tomosort/i.test(m))).toEqual([]);
     } catch (e) {
       mkdirSync(ARTIFACTS, { recursive: true });
@@ -77,5 +127,5 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
     } finally {
       await close();
     }
-  }, 240_000);
+  }, 600_000);
 });

@@ -21,7 +21,7 @@ export type ModelSource = tf.io.IOHandler | string;
 /** Lower-case hex sha-256 of `bytes` (WebCrypto: Node ≥ 20 and browsers). */
 export async function sha256Hex(bytes: ArrayBuffer | Uint8Array): Promise<string> {
   const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-  const digest = await globalThis.crypto.subtle.digest('SHA-256', view);
+  const digest = await globalThis.crypto.subtle.digest('SHA-256', view as unknown as ArrayBuffer);
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 

@@ -61,7 +61,7 @@ export async function send(t: Transport, call: HttpCall): Promise<HttpAnswer> {
     call.signal?.throwIfAborted();
     const linked = linkSignals([call.signal], t.timeoutMs);
     const init: RequestInit = { method: call.method, headers, signal: linked.signal };
-    if (call.body !== undefined) init.body = call.body;
+    if (call.body !== undefined) init.body = call.body as RequestInit['body']; // a Uint8Array is a valid body; DOM's typing wants ArrayBuffer-backed
     let response: Response | undefined;
     let bytes: Uint8Array;
     try {

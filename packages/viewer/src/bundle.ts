@@ -1,32 +1,56 @@
+import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 
 const require = createRequire(import.meta.url);
 
 /** The bundles OHIF imports at run time, by file name under the assets folder. */
-export const BUNDLES = { extension: 'extension.mjs', mode: 'mode.mjs' } as const;
+export const BUNDLES = { extension: 'extension.mjs', mode: 'mode.mjs', worker: 'worker.mjs' } as const;
 
 /**
- * Builds the extension and the mode as self-contained ES modules (React bundled in, the host's
- * React is not exposed) into `outDir`: OHIF loads them with a native import() and uses their
- * default exports.
+ * Builds into `outDir` the extension and the mode (ES modules OHIF loads with a native import();
+ * React inside, the host's is not exposed), the training worker (tfjs, our packages) and
+ * `wasm/` with tfjs' wasm binaries (the worker's CPU fallback).
  */
 export async function buildExtensionBundles(outDir: string): Promise<void> {
   // Loaded on use: only the viewer command needs the bundler.
   const { build } = await import('esbuild');
-  await build({
-    entryPoints: {
-      extension: require.resolve('@tomosort/ohif-extension/extension'),
-      mode: require.resolve('@tomosort/ohif-extension/mode'),
-    },
+  const common = {
     outdir: outDir,
     outExtension: { '.js': '.mjs' },
     bundle: true,
     format: 'esm',
     platform: 'browser',
-    target: 'es2020',
+    target: 'es2022',
     minify: true,
     sourcemap: true,
     define: { 'process.env.NODE_ENV': '"production"' },
     logLevel: 'silent',
+  } as const;
+  await build({
+    ...common,
+    entryPoints: {
+      extension: require.resolve('@tomosort/ohif-extension/extension'),
+      mode: require.resolve('@tomosort/ohif-extension/mode'),
+    },
   });
+  await build({
+    ...common,
+    entryPoints: { worker: require.resolve('@tomosort/ohif-extension/worker') },
+    plugins: [
+      {
+        // The packages' Node-only corners (sample files, folders) are never reached in a worker:
+        // their node: imports become empty modules instead of failing the build.
+        name: 'node-builtins-empty',
+        setup(b) {
+          b.onResolve({ filter: /^(node:|fs$|path$|os$|crypto$|module$|url$|child_process$|worker_threads$|zlib$|stream$)/ }, (args) => ({ path: args.path, namespace: 'node-empty' }));
+          b.onLoad({ filter: /.*/, namespace: 'node-empty' }, () => ({ contents: 'module.exports = {};', loader: 'js' }));
+        },
+      },
+    ],
+  });
+  const backendDir = dirname(dirname(require.resolve('@tomosort/ohif-extension/worker')));
+  const wasmDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json', { paths: [backendDir, dirname(dirname(require.resolve('@tomosort/backend')))] }));
+  mkdirSync(join(outDir, 'wasm'), { recursive: true });
+  for (const f of readdirSync(join(wasmDir, 'dist')).filter((n) => n.endsWith('.wasm'))) copyFileSync(join(wasmDir, 'dist', f), join(outDir, 'wasm', f));
 }

@@ -1,0 +1,119 @@
+import type { OhifServices } from './ohif';
+import type { SliceLabels } from './worker/protocol';
+
+/**
+ * Glue to OHIF's segmentation service and cornerstone's image cache (OHIF 3.13): a labelmap
+ * segmentation is one derived label image per source image (`imageIds[i]` labels
+ * `referencedImageIds[i]`), written through each image's voxelManager.
+ */
+export interface VoxelManagerLike {
+  getScalarData(): ArrayLike<number>;
+  setAtIndex(index: number, value: number): void;
+}
+interface CachedImage {
+  readonly rows: number;
+  readonly columns: number;
+  readonly voxelManager?: VoxelManagerLike;
+  readonly slope?: number;
+  readonly intercept?: number;
+  readonly preScale?: { readonly scaled?: boolean };
+}
+export interface CornerstoneLibraries {
+  readonly cornerstone: { readonly cache: { getImage(imageId: string): CachedImage | undefined } };
+  readonly cornerstoneTools: { readonly segmentation: { readonly triggerSegmentationEvents: { triggerSegmentationDataModified(segmentationId: string): void } } };
+}
+export interface SegmentationServiceLike {
+  createLabelmapForDisplaySet(displaySet: unknown, options: { segmentationId?: string; label: string; segments: Record<number, { label: string; active?: boolean }> }): Promise<string>;
+  addSegmentationRepresentation(viewportId: string, options: { segmentationId: string }): Promise<void>;
+  getSegmentation(segmentationId: string): { readonly representationData: { readonly Labelmap?: { readonly imageIds: readonly string[]; readonly referencedImageIds: readonly string[] } } } | undefined;
+}
+export type SegServices = OhifServices & { readonly segmentationService: SegmentationServiceLike };
+
+/** The SOP Instance UID inside a WADO-RS image id (…/instances/<uid>/frames/1). */
+export function sopOfImageId(imageId: string): string | undefined {
+  return /\/instances\/([0-9.]+)/.exec(imageId)?.[1];
+}
+
+function labelmap(services: SegServices, segmentationId: string): { imageIds: readonly string[]; referencedImageIds: readonly string[] } {
+  const lm = services.segmentationService.getSegmentation(segmentationId)?.representationData.Labelmap;
+  if (!lm) throw new Error(`segmentation ${segmentationId} is not a labelmap (or was removed)`);
+  return lm;
+}
+
+/** Creates a labelmap for a display set, one segment per class, shown in the viewport. */
+export async function createSegmentation(
+  services: SegServices,
+  displaySetInstanceUID: string,
+  viewportId: string,
+  label: string,
+  classes: readonly { value: number; name: string }[],
+): Promise<string> {
+  const ds = services.displaySetService.getDisplaySetByUID(displaySetInstanceUID);
+  if (!ds) throw new Error('the series is no longer loaded');
+  const segments = Object.fromEntries(classes.map((c, n) => [c.value, { label: c.name, active: n === 0 }]));
+  const id = await services.segmentationService.createLabelmapForDisplaySet(ds, { label, segments });
+  await services.segmentationService.addSegmentationRepresentation(viewportId, { segmentationId: id });
+  return id;
+}
+
+/** Slices holding any label: their stack index, SOP instance and values. */
+export function labelledSlices(services: SegServices, cs: CornerstoneLibraries, segmentationId: string): (SliceLabels & { index: number; voxels: number })[] {
+  const { imageIds, referencedImageIds } = labelmap(services, segmentationId);
+  const out: (SliceLabels & { index: number; voxels: number })[] = [];
+  imageIds.forEach((id, index) => {
+    const data = cs.cornerstone.cache.getImage(id)?.voxelManager?.getScalarData();
+    if (!data) return;
+    let voxels = 0;
+    for (let n = 0; n < data.length; n++) if (data[n]) voxels++;
+    const sop = sopOfImageId(referencedImageIds[index] ?? '');
+    if (voxels > 0 && sop) out.push({ index, sopInstanceUID: sop, labels: Uint8Array.from(data), voxels });
+  });
+  return out;
+}
+
+/** Writes whole slices (by SOP instance) into a labelmap; returns how many were written. */
+export function writeSlices(services: SegServices, cs: CornerstoneLibraries, segmentationId: string, slices: readonly SliceLabels[]): number {
+  const { imageIds, referencedImageIds } = labelmap(services, segmentationId);
+  const bySop = new Map(referencedImageIds.map((id, i) => [sopOfImageId(id), i]));
+  let written = 0;
+  for (const s of slices) {
+    const i = bySop.get(s.sopInstanceUID);
+    const vm = i === undefined ? undefined : cs.cornerstone.cache.getImage(imageIds[i]!)?.voxelManager;
+    if (!vm) continue;
+    for (let n = 0; n < s.labels.length; n++) vm.setAtIndex(n, s.labels[n]!);
+    written++;
+  }
+  cs.cornerstoneTools.segmentation.triggerSegmentationEvents.triggerSegmentationDataModified(segmentationId);
+  return written;
+}
+
+/** Sets `value` where the source slice's value (HU for CT) lies in [lo, hi]; 0 elsewhere. Returns the voxels set. */
+export function thresholdSlice(services: SegServices, cs: CornerstoneLibraries, segmentationId: string, index: number, lo: number, hi: number, value: number): number {
+  const { imageIds, referencedImageIds } = labelmap(services, segmentationId);
+  const source = cs.cornerstone.cache.getImage(referencedImageIds[index] ?? '');
+  const target = cs.cornerstone.cache.getImage(imageIds[index] ?? '')?.voxelManager;
+  const raw = source?.voxelManager?.getScalarData();
+  if (!source || !raw || !target) throw new Error(`slice ${index + 1} is not loaded yet: scroll to it first`);
+  // Scalar data are already in modality units when the loader pre-scaled them.
+  const slope = source.preScale?.scaled ? 1 : (source.slope ?? 1);
+  const intercept = source.preScale?.scaled ? 0 : (source.intercept ?? 0);
+  let set = 0;
+  for (let n = 0; n < raw.length; n++) {
+    const v = raw[n]! * slope + intercept;
+    const inside = v >= lo && v <= hi;
+    target.setAtIndex(n, inside ? value : 0);
+    if (inside) set++;
+  }
+  cs.cornerstoneTools.segmentation.triggerSegmentationEvents.triggerSegmentationDataModified(segmentationId);
+  return set;
+}
+
+/** Clears one slice of a labelmap (removes it from the annotated set). */
+export function clearSlice(services: SegServices, cs: CornerstoneLibraries, segmentationId: string, index: number): void {
+  const { imageIds } = labelmap(services, segmentationId);
+  const vm = cs.cornerstone.cache.getImage(imageIds[index] ?? '')?.voxelManager;
+  const data = vm?.getScalarData();
+  if (!vm || !data) return;
+  for (let n = 0; n < data.length; n++) if (data[n]) vm.setAtIndex(n, 0);
+  cs.cornerstoneTools.segmentation.triggerSegmentationEvents.triggerSegmentationDataModified(segmentationId);
+}
