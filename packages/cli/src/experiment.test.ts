@@ -17,6 +17,7 @@ function pngSize(bytes: Buffer): [number, number] {
 interface ExperimentJson {
   dice: Record<string, Record<string, { mean: number; sd: number }>>;
   localizationMm: Record<string, Record<string, number | null>>;
+  localizationReferences: Record<string, { fitted: number; tried: number }>;
   spearman: Record<string, number>;
   pretrainSeconds: Record<string, number>;
   peakBytes: Record<string, number>;
@@ -38,6 +39,7 @@ describe('tomosort experiment (a quick subset: scratch vs SortingLoss in 2 proce
       }
       expect(Object.keys(r.localizationMm[m]!)).toEqual(['1', '3', '10']);
       expect(Math.abs(r.spearman[m]!)).toBeLessThanOrEqual(1);
+      expect(r.localizationReferences[m]!.tried).toBe(3);
     }
     // Scratch is not pre-trained: no time, no memory; SortingLoss is.
     expect(r.pretrainSeconds.scratch).toBe(0);

@@ -15,6 +15,7 @@ export function experimentJson(r: ExperimentResult): Record<string, unknown> {
   return {
     dice: dice(r.dice),
     localizationMm: r.localizationMm,
+    localizationReferences: r.localizationReferences,
     spearman: r.spearman,
     pretrainSeconds: r.pretrainSeconds,
     peakBytes: r.peakBytes,
@@ -96,12 +97,12 @@ export function experimentMarkdown(r: ExperimentResult, command: string, images:
     '',
     '## Phantom: slice scores and localization',
     '',
-    `| method | held-out ρ | ${stacks.map((n) => `${n}-slice stack (mm)`).join(' | ')} | pre-training (s) | tf.memory peak |`,
-    `|---|---|${stacks.map(() => '---').join('|')}|---|---|`,
-    ...methods.map(
-      (m) =>
-        `| ${name(m)} | ${(r.spearman[m] ?? Number.NaN).toFixed(3)} | ${stacks.map((n) => mm(r.localizationMm[m]?.[n])).join(' | ')} | ${(r.pretrainSeconds[m] ?? 0).toFixed(1)} | ${mb(r.peakBytes[m] ?? 0)} |`,
-    ),
+    `| method | held-out ρ | references fitted | ${stacks.map((n) => `${n}-slice stack (mm)`).join(' | ')} | pre-training (s) | tf.memory peak |`,
+    `|---|---|---|${stacks.map(() => '---').join('|')}|---|---|`,
+    ...methods.map((m) => {
+      const refs = r.localizationReferences[m];
+      return `| ${name(m)} | ${(r.spearman[m] ?? Number.NaN).toFixed(3)} | ${refs ? `${refs.fitted}/${refs.tried}` : '–'} | ${stacks.map((n) => mm(r.localizationMm[m]?.[n])).join(' | ')} | ${(r.pretrainSeconds[m] ?? 0).toFixed(1)} | ${mb(r.peakBytes[m] ?? 0)} |`;
+    }),
     '',
     images['localization-phantom'] ? `![Localization error by stack size](${images['localization-phantom']})` : '',
     '',

@@ -56,6 +56,8 @@ export interface ExperimentResult {
   readonly dice: Record<string, Record<string, MeanSd>>;
   /** Median absolute localization error of held-out stacks (mm); null where no reference could be fitted. */
   readonly localizationMm: Record<string, Record<string, number | null>>;
+  /** References whose score map could be fitted (|ρ| ≥ 0.5), of those tried: the medians rest on these. */
+  readonly localizationReferences: Record<string, { readonly fitted: number; readonly tried: number }>;
   /** Mean held-out Spearman ρ between slice score and position. */
   readonly spearman: Record<string, number>;
   readonly pretrainSeconds: Record<string, number>;
@@ -196,8 +198,10 @@ async function scoreAll(scorer: Model, volumes: readonly { prepared: PreparedVol
   return out;
 }
 
-const localizationErrors = (scored: readonly ScoredVolume[], config: ExperimentConfig, perPair: number, withinSelf = false): Record<string, number | null> =>
-  medianStackErrors(stackLocalizationErrors(scored, { stacks: config.localization.stacks, perPair, seed: config.seed, withinSelf }));
+function localizationErrors(scored: readonly ScoredVolume[], config: ExperimentConfig, perPair: number, withinSelf = false) {
+  const e = stackLocalizationErrors(scored, { stacks: config.localization.stacks, perPair, seed: config.seed, withinSelf });
+  return { medians: medianStackErrors(e), references: { fitted: e.references, tried: e.references + e.refused } };
+}
 
 interface DiceCase {
   readonly id: string;
@@ -263,6 +267,7 @@ export async function runExperiment(config: ExperimentConfig, backend: string, l
     backend,
     dice: {},
     localizationMm: {},
+    localizationReferences: {},
     spearman: {},
     pretrainSeconds: {},
     peakBytes: {},
@@ -277,13 +282,15 @@ export async function runExperiment(config: ExperimentConfig, backend: string, l
     const scorer = await scorerFor(method, model, config, volumes);
     const scored = await scoreAll(scorer, locVolumes, config.window);
     result.spearman[method] = meanSpearman(scored);
-    result.localizationMm[method] = localizationErrors(scored, config, config.localization.stacksPerPair);
+    const loc = localizationErrors(scored, config, config.localization.stacksPerPair);
+    result.localizationMm[method] = loc.medians;
+    result.localizationReferences[method] = loc.references;
     log(`  ${method}: held-out ρ ${result.spearman[method]!.toFixed(3)}, localization ${JSON.stringify(result.localizationMm[method])} mm`);
     if (craniumPrepared && result.cranium) {
       const own = await scoreAll(scorer, craniumPrepared, config.window);
       result.cranium.spearman[method] = meanSpearman(own);
       // One real volume: stacks are placed within the volume itself (score self-consistency).
-      result.cranium.localizationMm[method] = localizationErrors(own, config, config.localization.stacksPerPair * 4, true);
+      result.cranium.localizationMm[method] = localizationErrors(own, config, config.localization.stacksPerPair * 4, true).medians;
     }
     if (scorer !== model) scorer.dispose();
     result.dice[method] = await diceByBudget(model, cases, config, log, `${method} phantom`);
@@ -300,7 +307,7 @@ export function axialCase(volume: Volume, labels: Volume<Uint8Array>, classes: r
 
 /** One result from per-method results of the same configuration (run in parallel processes). */
 export function mergeResults(config: ExperimentConfig, parts: readonly ExperimentResult[], seconds: number): ExperimentResult {
-  const pick = <K extends 'dice' | 'localizationMm' | 'spearman' | 'pretrainSeconds' | 'peakBytes'>(key: K): ExperimentResult[K] =>
+  const pick = <K extends 'dice' | 'localizationMm' | 'localizationReferences' | 'spearman' | 'pretrainSeconds' | 'peakBytes'>(key: K): ExperimentResult[K] =>
     Object.assign({}, ...config.methods.map((m) => ({ [m]: parts.find((p) => m in p[key])?.[key][m] }))) as ExperimentResult[K];
   const cr = parts.map((p) => p.cranium).filter((c) => c !== undefined);
   const pickCr = <K extends 'dice' | 'localizationMm' | 'spearman'>(key: K) =>
@@ -310,6 +317,7 @@ export function mergeResults(config: ExperimentConfig, parts: readonly Experimen
     backend: parts[0]?.backend ?? '',
     dice: pick('dice'),
     localizationMm: pick('localizationMm'),
+    localizationReferences: pick('localizationReferences'),
     spearman: pick('spearman'),
     pretrainSeconds: pick('pretrainSeconds'),
     peakBytes: pick('peakBytes'),
