@@ -123,7 +123,8 @@ function useWorker(onMessage: (m: FromWorker) => void): { post(m: ToWorker): voi
   return { post: (m) => worker.current?.postMessage(m), backend, error };
 }
 
-function Annotation({ series }: { series: ActiveSeries | undefined }): ReactElement {
+function Annotation({ series, models }: { series: ActiveSeries | undefined; models: readonly StoredModel[] }): ReactElement {
+  const [model, setModel] = useState('');
   const [segmentationId, setSegmentationId] = useState<string | undefined>(undefined);
   const [predictionId, setPredictionId] = useState<string | undefined>(undefined);
   const [annotated, setAnnotated] = useState<{ index: number; voxels: number }[]>([]);
@@ -150,7 +151,12 @@ function Annotation({ series }: { series: ActiveSeries | undefined }): ReactElem
     }
     if (m.type === 'predicted') {
       setPredicted([...m.slices]);
-      setTraining({ state: 'done', message: `${m.cancelled ? 'Cancelled after' : 'Trained'} ${m.steps} steps in ${m.seconds.toFixed(1)} s; predicted ${m.slices.length} other slice(s) (shown as "tomosort prediction" for review).` });
+      setTraining({
+        state: 'done',
+        message:
+          `${m.cancelled ? 'Cancelled after' : 'Trained'} ${m.steps} steps in ${m.trainSeconds.toFixed(1)} s (${(m.steps / Math.max(m.trainSeconds, 1e-9)).toFixed(2)} steps/s); ` +
+          `predicted ${m.slices.length} other slice(s) in ${(m.seconds - m.trainSeconds).toFixed(1)} s (shown as "tomosort prediction" for review).`,
+      });
       attempt(async () => {
         if (!series) return;
         const id = predictionId ?? (await createSegmentation(segServices(), series.displaySetInstanceUID, series.viewportId, 'tomosort prediction', CLASSES));
@@ -208,7 +214,18 @@ function Annotation({ series }: { series: ActiveSeries | undefined }): ReactElem
             ),
           ),
           h('div', null, 'Steps (decoder warm-up, full): ', number(steps[0], (v) => setSteps([v, steps[1]]), 'tomosort-frozen-steps'), ' ', number(steps[1], (v) => setSteps([steps[0], v]), 'tomosort-steps')),
-          h('div', null, 'Input size (pixels): ', number(size, setSize, 'tomosort-size')),
+          h(
+            'div',
+            null,
+            'Start from: ',
+            h(
+              'select',
+              { 'data-testid': 'tomosort-model', value: model, style: { color: '#000' }, onChange: (e: { target: { value: string } }) => setModel(e.target.value) },
+              h('option', { value: '' }, 'random weights (no pre-training)'),
+              ...models.map((m) => h('option', { key: m.name, value: m.name }, describeModel(m))),
+            ),
+          ),
+          model ? null : h('div', null, 'Input size (pixels): ', number(size, setSize, 'tomosort-size')),
           button(
             'Fine-tune and predict',
             'tomosort-train',
@@ -218,9 +235,24 @@ function Annotation({ series }: { series: ActiveSeries | undefined }): ReactElem
                 if (slices.length === 0) throw new Error('Label at least one slice first.');
                 setPredicted([]);
                 setExported(undefined);
+                const stored = models.find((m) => m.name === model)?.manifest;
                 worker.post({
                   type: 'finetune',
-                  job: { studyInstanceUID: series.studyInstanceUID, seriesInstanceUID: series.seriesInstanceUID, annotated: slices, classes: CLASSES, modelUrl: null, size, frozenSteps: steps[0], steps: steps[1], batch: 4, learningRate: 3e-3, seed: 1 },
+                  job: {
+                    studyInstanceUID: series.studyInstanceUID,
+                    seriesInstanceUID: series.seriesInstanceUID,
+                    annotated: slices,
+                    classes: CLASSES,
+                    // A stored model brings its own input size and HU window (its manifest).
+                    modelUrl: stored ? `${window.location.origin}${MODELS_PATH}/${encodeURIComponent(model)}/model.json` : null,
+                    size: stored?.inputSize ?? size,
+                    window: stored?.huWindow ?? { center: 40, width: 400 },
+                    frozenSteps: steps[0],
+                    steps: steps[1],
+                    batch: 4,
+                    learningRate: 3e-3,
+                    seed: 1,
+                  },
                 });
               }),
             busy || annotated.length === 0,
@@ -269,7 +301,7 @@ function Panel(): ReactElement {
         ? h('div', null, `${series.description} (${series.modality}), slice ${series.currentSlice + 1} of ${series.slices}`)
         : h('div', null, 'Open a series in the viewer.'),
     ),
-    section('Sparse annotation and training', 'tomosort-annotation', h(Annotation, { series })),
+    section('Sparse annotation and training', 'tomosort-annotation', h(Annotation, { series, models: models.state === 'ok' ? models.value : [] })),
     section(
       'Models',
       'tomosort-models',

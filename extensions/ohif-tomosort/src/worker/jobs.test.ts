@@ -37,7 +37,7 @@ describe('the training worker’s jobs against a real Orthanc (real 20-slice MR,
     const messages: FromWorker[] = [];
     await runFinetune(
       pacs,
-      { studyInstanceUID: BRAIN.study, seriesInstanceUID: BRAIN.series, annotated, classes: [{ value: 1, name: 'head' }], modelUrl: null, size: 32, frozenSteps: 4, steps: 4, batch: 3, learningRate: 3e-3, seed: 1 },
+      { studyInstanceUID: BRAIN.study, seriesInstanceUID: BRAIN.series, annotated, classes: [{ value: 1, name: 'head' }], modelUrl: null, size: 32, window: { center: 300, width: 1200 }, frozenSteps: 4, steps: 4, batch: 3, learningRate: 3e-3, seed: 1 },
       (m) => messages.push(m),
     );
     const progress = messages.filter((m) => m.type === 'progress');
@@ -71,7 +71,7 @@ describe('the training worker’s jobs against a real Orthanc (real 20-slice MR,
   }, 180_000);
 
   it('refuses a job with no annotated slice, and a slice of another series, in plain words', async () => {
-    const job = { studyInstanceUID: BRAIN.study, seriesInstanceUID: BRAIN.series, classes: [{ value: 1, name: 'head' }], modelUrl: null, size: 32, frozenSteps: 1, steps: 1, batch: 1, learningRate: 1e-3, seed: 1 };
+    const job = { studyInstanceUID: BRAIN.study, seriesInstanceUID: BRAIN.series, classes: [{ value: 1, name: 'head' }], modelUrl: null, size: 32, window: { center: 300, width: 1200 }, frozenSteps: 1, steps: 1, batch: 1, learningRate: 1e-3, seed: 1 };
     await expect(runFinetune(pacs, { ...job, annotated: [] }, () => {})).rejects.toThrow('no annotated slice');
     await expect(runFinetune(pacs, { ...job, annotated: [{ sopInstanceUID: '1.2.3', labels: new Uint8Array(4) }] }, () => {})).rejects.toThrow(`slice 1.2.3 is not an instance of series ${BRAIN.series}`);
   }, 60_000);

@@ -71,7 +71,7 @@ export async function runFinetune(pacs: PacsClient, job: FinetuneJob, post: (m: 
   const { labels, filled } = labelVolume(series, job.annotated);
   if (filled.length === 0) throw new Error('no annotated slice: draw on at least one slice first');
   const source = await startingModel(job);
-  const window = source.spec.kind === 'unet' ? { center: 40, width: 400 } : { center: 40, width: 400 };
+  const window = job.window;
   const unet = unetFromEncoder(source, { classes: job.classes.length + 1, seed: job.seed });
   source.dispose();
   const net = asTrainable(unet);
@@ -90,11 +90,13 @@ export async function runFinetune(pacs: PacsClient, job: FinetuneJob, post: (m: 
         }
       },
     });
+    const trainSeconds = (performance.now() - t0) / 1000;
     post({ type: 'status', message: 'Predicting the other slices…' });
     const predicted = await predictVolume(net, series.volume, { size: job.size, window, classes: job.classes });
     post({
       type: 'predicted',
       slices: slicesOf(series, predicted, new Set(filled)),
+      trainSeconds,
       seconds: (performance.now() - t0) / 1000,
       steps: result.losses.length,
       cancelled: result.status === 'cancelled',

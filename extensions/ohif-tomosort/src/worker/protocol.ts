@@ -19,7 +19,9 @@ export interface FinetuneJob {
   readonly classes: readonly JobClass[];
   /** URL of a pre-trained model.json (model store), or null to start from random weights. */
   readonly modelUrl: string | null;
+  /** Slice size and HU window: the pre-trained model's (its manifest), or the user's for random weights. */
   readonly size: number;
+  readonly window: { readonly center: number; readonly width: number };
   readonly frozenSteps: number;
   readonly steps: number;
   readonly batch: number;
@@ -45,6 +47,14 @@ export type FromWorker =
   | { readonly type: 'ready'; readonly backend: string; readonly fallbacks: readonly string[] }
   | { readonly type: 'status'; readonly message: string }
   | { readonly type: 'progress'; readonly phase: string; readonly step: number; readonly steps: number; readonly loss: number; readonly etaSeconds: number; readonly stepsPerSecond: number }
-  | { readonly type: 'predicted'; readonly slices: readonly SliceLabels[]; readonly seconds: number; readonly steps: number; readonly cancelled: boolean }
+  | {
+      readonly type: 'predicted';
+      readonly slices: readonly SliceLabels[];
+      /** Fine-tuning alone, and fine-tuning + prediction (s). */
+      readonly trainSeconds: number;
+      readonly seconds: number;
+      readonly steps: number;
+      readonly cancelled: boolean;
+    }
   | { readonly type: 'exported'; readonly seriesInstanceUID: string; readonly sopInstanceUID: string; readonly frames: number }
   | { readonly type: 'error'; readonly message: string };
