@@ -3,7 +3,7 @@ import type { ReactElement } from 'react';
 import { createRoot } from 'react-dom/client';
 import type { Root } from 'react-dom/client';
 import { ASSETS_PATH, MODELS_PATH } from './ids';
-import { clearSlice, createSegmentation, labelledSlices, thresholdSlice, writeSlices } from './segmentation';
+import { clearSlice, createSegmentation, labelledSlices, stackIndexBySop, thresholdSlice, writeSlices } from './segmentation';
 import type { CornerstoneLibraries, SegServices } from './segmentation';
 import type { FromWorker, JobClass, SliceLabels, ToWorker } from './worker/protocol';
 import { activeSeries, describeModel } from './ohif';
@@ -134,7 +134,8 @@ function Annotation({ series, models }: { series: ActiveSeries | undefined; mode
   const [message, setMessage] = useState<string | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   const [training, setTraining] = useState<Training>({ state: 'idle' });
-  const [predicted, setPredicted] = useState<SliceLabels[]>([]);
+  const [predicted, setPredicted] = useState<(SliceLabels & { index: number; voxels: number })[]>([]);
+  const [rejected, setRejected] = useState<ReadonlySet<string>>(new Set());
   const [exported, setExported] = useState<string | undefined>(undefined);
   const attempt = (fn: () => void | Promise<void>) => {
     setError(undefined);
@@ -150,7 +151,7 @@ function Annotation({ series, models }: { series: ActiveSeries | undefined; mode
       setError(m.message);
     }
     if (m.type === 'predicted') {
-      setPredicted([...m.slices]);
+      setRejected(new Set());
       setTraining({
         state: 'done',
         message:
@@ -162,6 +163,12 @@ function Annotation({ series, models }: { series: ActiveSeries | undefined; mode
         const id = predictionId ?? (await createSegmentation(segServices(), series.displaySetInstanceUID, series.viewportId, 'tomosort prediction', CLASSES));
         setPredictionId(id);
         writeSlices(segServices(), cornerstone(), id, m.slices);
+        const index = stackIndexBySop(segServices(), id);
+        setPredicted(
+          m.slices
+            .map((p) => ({ ...p, index: index.get(p.sopInstanceUID) ?? -1, voxels: p.labels.reduce((n, v) => n + (v ? 1 : 0), 0) }))
+            .sort((a, b) => a.index - b.index),
+        );
       });
     }
     if (m.type === 'exported') {
@@ -258,6 +265,36 @@ function Annotation({ series, models }: { series: ActiveSeries | undefined; mode
             busy || annotated.length === 0,
           ),
           busy ? button('Cancel', 'tomosort-cancel', () => worker.post({ type: 'cancel' })) : null,
+          predicted.length > 0 && predictionId
+            ? h(
+                'div',
+                { 'data-testid': 'tomosort-review' },
+                h('div', { 'data-testid': 'tomosort-review-count' }, `Review: ${predicted.length - rejected.size} of ${predicted.length} predicted slice(s) accepted`),
+                h(
+                  'ul',
+                  { style: { margin: 0, paddingLeft: '16px', maxHeight: '160px', overflowY: 'auto' } },
+                  ...predicted.map((p) => {
+                    const isRejected = rejected.has(p.sopInstanceUID);
+                    const toggle = () =>
+                      attempt(() => {
+                        const next = new Set(rejected);
+                        if (isRejected) next.delete(p.sopInstanceUID);
+                        else next.add(p.sopInstanceUID);
+                        // The prediction labelmap shows only what will be exported.
+                        writeSlices(segServices(), cornerstone(), predictionId, [{ sopInstanceUID: p.sopInstanceUID, labels: isRejected ? p.labels : new Uint8Array(p.labels.length) }]);
+                        setRejected(next);
+                      });
+                    return h(
+                      'li',
+                      { key: p.sopInstanceUID, style: isRejected ? { opacity: 0.5 } : {} },
+                      `slice ${p.index + 1} (${p.voxels} voxels) `,
+                      button('go', `tomosort-go-predicted-${p.index}`, () => jump(p.index)),
+                      button(isRejected ? 'accept' : 'reject', `tomosort-${isRejected ? 'accept' : 'reject'}-${p.index}`, toggle),
+                    );
+                  }),
+                ),
+              )
+            : null,
           button(
             'Export SEG to the PACS',
             'tomosort-export',
@@ -265,7 +302,8 @@ function Annotation({ series, models }: { series: ActiveSeries | undefined; mode
               attempt(() => {
                 const mine = labelledSlices(segServices(), cornerstone(), segmentationId).map(({ sopInstanceUID, labels }) => ({ sopInstanceUID, labels }));
                 const own = new Set(mine.map((s) => s.sopInstanceUID));
-                worker.post({ type: 'export', job: { studyInstanceUID: series.studyInstanceUID, seriesInstanceUID: series.seriesInstanceUID, slices: [...mine, ...predicted.filter((p) => !own.has(p.sopInstanceUID))], classes: CLASSES } });
+                const accepted = predicted.filter((p) => !own.has(p.sopInstanceUID) && !rejected.has(p.sopInstanceUID)).map(({ sopInstanceUID, labels }) => ({ sopInstanceUID, labels }));
+                worker.post({ type: 'export', job: { studyInstanceUID: series.studyInstanceUID, seriesInstanceUID: series.seriesInstanceUID, slices: [...mine, ...accepted], classes: CLASSES } });
               }),
             busy || annotated.length === 0,
           ),

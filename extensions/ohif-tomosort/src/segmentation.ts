@@ -117,3 +117,14 @@ export function clearSlice(services: SegServices, cs: CornerstoneLibraries, segm
   for (let n = 0; n < data.length; n++) if (data[n]) vm.setAtIndex(n, 0);
   cs.cornerstoneTools.segmentation.triggerSegmentationEvents.triggerSegmentationDataModified(segmentationId);
 }
+
+/** Stack index of each SOP instance the labelmap covers. */
+export function stackIndexBySop(services: SegServices, segmentationId: string): Map<string, number> {
+  const { referencedImageIds } = labelmap(services, segmentationId);
+  const out = new Map<string, number>();
+  referencedImageIds.forEach((id, i) => {
+    const sop = sopOfImageId(id);
+    if (sop) out.set(sop, i);
+  });
+  return out;
+}

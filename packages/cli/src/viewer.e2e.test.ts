@@ -109,6 +109,12 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
           `(${((Date.now() - t0) / 1000).toFixed(1)} s from the click; ${((Date.now() - opened) / 1000).toFixed(1)} s from opening the study)`,
       );
       mark('trained');
+      // Review: reject one predicted slice; the export takes the annotated and the accepted ones.
+      const count = page.getByTestId('tomosort-review-count');
+      const predictedCount = Number(/of (\d+) predicted/.exec((await count.textContent())!)![1]);
+      expect(await count.textContent()).toBe(`Review: ${predictedCount} of ${predictedCount} predicted slice(s) accepted`);
+      await page.locator('[data-testid^="tomosort-reject-"]').first().click();
+      await count.getByText(`Review: ${predictedCount - 1} of ${predictedCount} predicted slice(s) accepted`).waitFor();
       await page.getByTestId('tomosort-export').click();
       const exported = page.getByTestId('tomosort-exported');
       await exported.waitFor({ timeout: 60_000 });
@@ -126,7 +132,7 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
       const ctVolume = await loadSeriesVolume(pacs, studyUid(study), ct.seriesInstanceUID);
       const seg = readSegmentation(segFile!, ctVolume);
       expect(seg.referencedSeriesInstanceUID).toBe(ct.seriesInstanceUID);
-      expect(seg.slices.length).toBeGreaterThanOrEqual(3);
+      expect(seg.slices.length).toBe(3 + predictedCount - 1);
       expect(errors.filter((m) => /tomosort/i.test(m))).toEqual([]);
     } catch (e) {
       mkdirSync(ARTIFACTS, { recursive: true });
