@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { EXTENSION_ID, MODE_ID, MODE_ROUTE, PANEL_NAME } from './ids';
 import mode, { isValidStudy } from './mode';
 import { activeSeries, describeModel } from './ohif';
+import { describeOrder } from './panel';
 import type { DisplaySet, OhifServices, StackViewportLike } from './ohif';
 
 /** OHIF's services as far as activeSeries reads them: a grid, display sets, cornerstone viewports. */
@@ -91,5 +92,14 @@ describe('the Sparse annotation mode', () => {
       rightPanels: [`${EXTENSION_ID}.panelModule.${PANEL_NAME}`],
       viewports: ['cornerstone'],
     });
+  });
+});
+
+describe('describeOrder (the slice-order check in words)', () => {
+  it('says each finding with 1-based slice numbers', () => {
+    expect(describeOrder([])).toBe('the slice order looks right.');
+    expect(describeOrder([{ kind: 'reversed', rho: -0.95 }])).toBe('REVERSED: the slices run against the order their positions claim.');
+    expect(describeOrder([{ kind: 'shuffled', slices: [9, 10] }, { kind: 'missing', after: 29, estimated: 4 }])).toBe('slices 10, 11 look out of place. about 4 slice(s) missing after slice 30.');
+    expect(describeOrder([{ kind: 'inconclusive', rho: 0.3 }])).toMatch(/^not judged/);
   });
 });

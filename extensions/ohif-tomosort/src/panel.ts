@@ -3,9 +3,9 @@ import type { ReactElement } from 'react';
 import { createRoot } from 'react-dom/client';
 import type { Root } from 'react-dom/client';
 import { ASSETS_PATH, MODELS_PATH } from './ids';
-import { clearSlice, createSegmentation, labelledSlices, stackIndexBySop, thresholdSlice, writeSlices } from './segmentation';
+import { clearSlice, createSegmentation, labelledSlices, sopOfImageId, stackIndexBySop, thresholdSlice, writeSlices } from './segmentation';
 import type { CornerstoneLibraries, SegServices } from './segmentation';
-import type { FromWorker, JobClass, SliceLabels, ToWorker } from './worker/protocol';
+import type { FromWorker, JobClass, OrderFindingMessage, SliceLabels, ToWorker } from './worker/protocol';
 import { activeSeries, describeModel } from './ohif';
 import type { ActiveSeries, ServicesManagerLike, StoredModel } from './ohif';
 
@@ -137,6 +137,7 @@ function Annotation({ series, models }: { series: ActiveSeries | undefined; mode
   const [predicted, setPredicted] = useState<(SliceLabels & { index: number; voxels: number })[]>([]);
   const [rejected, setRejected] = useState<ReadonlySet<string>>(new Set());
   const [exported, setExported] = useState<string | undefined>(undefined);
+  const [scored, setScored] = useState<{ rho: number; order: readonly OrderFindingMessage[]; bySop: Map<string, { score: number; rank: number }>; n: number } | undefined>(undefined);
   const attempt = (fn: () => void | Promise<void>) => {
     setError(undefined);
     Promise.resolve()
@@ -170,6 +171,12 @@ function Annotation({ series, models }: { series: ActiveSeries | undefined; mode
             .sort((a, b) => a.index - b.index),
         );
       });
+    }
+    if (m.type === 'scored') {
+      const ranked = [...m.scores].sort((a, b) => a.score - b.score);
+      const bySop = new Map(ranked.filter((x) => x.sopInstanceUID).map((x, rank) => [x.sopInstanceUID, { score: x.score, rank }]));
+      setScored({ rho: m.rho, order: m.order, bySop, n: m.scores.length });
+      setTraining({ state: 'done', message: `Scored ${m.scores.length} axial slice(s).` });
     }
     if (m.type === 'exported') {
       setExported(m.seriesInstanceUID);
@@ -308,6 +315,29 @@ function Annotation({ series, models }: { series: ActiveSeries | undefined; mode
             busy || annotated.length === 0,
           ),
         ),
+    h(
+      'div',
+      { 'data-testid': 'tomosort-localize', style: { marginTop: '8px' } },
+      button(
+        'Check slice order (score head)',
+        'tomosort-score',
+        () =>
+          attempt(() => {
+            const stored = models.find((m) => m.name === model);
+            if (!stored) throw new Error('Choose a pre-trained SortingLoss model under "Start from" first.');
+            setScored(undefined);
+            worker.post({ type: 'score', job: { studyInstanceUID: series.studyInstanceUID, seriesInstanceUID: series.seriesInstanceUID, modelUrl: `${window.location.origin}${MODELS_PATH}/${encodeURIComponent(model)}/model.json` } });
+          }),
+        busy,
+      ),
+      scored ? h('div', { 'data-testid': 'tomosort-order' }, `Score vs position ρ = ${scored.rho.toFixed(2)}: ${describeOrder(scored.order)}`) : null,
+      scored && series.currentSlice >= 0
+        ? (() => {
+            const here = [...scored.bySop.entries()].find(([sop]) => series.currentSlice >= 0 && sop === currentSop(series))?.[1];
+            return here ? h('div', { 'data-testid': 'tomosort-position' }, `This slice: score ${here.score.toFixed(2)}, ${Math.round((100 * here.rank) / Math.max(1, scored.n - 1))}% along the series' body axis`) : null;
+          })()
+        : null,
+    ),
     h('div', { 'data-testid': 'tomosort-worker', role: 'status' }, worker.error ?? (worker.backend ? `Training runs in a worker on ${worker.backend}.` : 'Starting the training worker…')),
     training.state === 'running'
       ? h(
@@ -322,6 +352,29 @@ function Annotation({ series, models }: { series: ActiveSeries | undefined; mode
     message ? h('div', null, message) : null,
     error ? h('div', { role: 'alert', 'data-testid': 'tomosort-error', style: { color: '#ff9a9a' } }, error) : null,
   );
+}
+
+/** The order check in words. */
+export function describeOrder(order: readonly OrderFindingMessage[]): string {
+  if (order.length === 0) return 'the slice order looks right.';
+  return order
+    .map((f) =>
+      f.kind === 'reversed'
+        ? `REVERSED: the slices run against the order their positions claim.`
+        : f.kind === 'shuffled'
+          ? `slices ${f.slices.map((k) => k + 1).join(', ')} look out of place.`
+          : f.kind === 'missing'
+            ? `about ${f.estimated} slice(s) missing after slice ${f.after + 1}.`
+            : `not judged: the model orders this series too loosely (needs |ρ| ≥ 0.8).`,
+    )
+    .join(' ');
+}
+
+/** SOP instance of the slice on screen (from the viewport's image id). */
+function currentSop(series: ActiveSeries): string | undefined {
+  const vp = services?.services.cornerstoneViewportService.getCornerstoneViewport(series.viewportId);
+  const id = vp?.getImageIds()[series.currentSlice];
+  return id ? sopOfImageId(id) : undefined;
 }
 
 function Panel(): ReactElement {

@@ -119,6 +119,9 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
       const exported = page.getByTestId('tomosort-exported');
       await exported.waitFor({ timeout: 60_000 });
       const segUid = (await exported.textContent())!.replace('SEG series ', '').trim();
+      // Localization: the stored model's score head checks the series' slice order (axial slices).
+      await page.getByTestId('tomosort-score').click();
+      await page.getByTestId('tomosort-order').getByText(/^Score vs position ρ = -?\d\.\d\d: /).waitFor({ timeout: 60_000 });
       mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: join(ARTIFACTS, 'viewer-mode.png') });
       await panel.screenshot({ path: join(ARTIFACTS, 'viewer-panel.png') });

@@ -5,7 +5,13 @@ import { PacsClient, fetchSeriesFiles } from '@tomosort/pacs';
 import { startOrthanc } from '@tomosort/pacs/local';
 import type { LocalOrthanc } from '@tomosort/pacs/local';
 import { BRAIN, readBytes, sha256 } from '@tomosort/pacs/testing';
-import { loadSeries, runExport, runFinetune } from './jobs';
+import { createServer } from 'node:http';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createModel, encoderSpec, expectKind, scoreModelSpec } from '@tomosort/models';
+import { saveModelToDir } from '@tomosort/models/node';
+import { loadSeries, runExport, runFinetune, runScore } from './jobs';
 import type { FromWorker, SliceLabels } from './protocol';
 
 let orthanc: LocalOrthanc;
@@ -74,5 +80,32 @@ describe('the training worker’s jobs against a real Orthanc (real 20-slice MR,
     const job = { studyInstanceUID: BRAIN.study, seriesInstanceUID: BRAIN.series, classes: [{ value: 1, name: 'head' }], modelUrl: null, size: 32, window: { center: 300, width: 1200 }, frozenSteps: 1, steps: 1, batch: 1, learningRate: 1e-3, seed: 1 };
     await expect(runFinetune(pacs, { ...job, annotated: [] }, () => {})).rejects.toThrow('no annotated slice');
     await expect(runFinetune(pacs, { ...job, annotated: [{ sopInstanceUID: '1.2.3', labels: new Uint8Array(4) }] }, () => {})).rejects.toThrow(`slice 1.2.3 is not an instance of series ${BRAIN.series}`);
+  }, 60_000);
+});
+
+describe('the worker’s score job (a SortingLoss model over HTTP, the real MR)', () => {
+  it('scores every axial slice by SOP instance and reports ρ and the order check', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tomosort-score-'));
+    const model = createModel(scoreModelSpec(encoderSpec('small')), { seed: 3 });
+    await saveModelToDir(expectKind(model, 'score'), { method: 'sorting', inputSize: 32, huWindow: { center: 300, width: 1200 }, sliceSpacingMm: 5, steps: 1, metrics: {} }, dir);
+    model.dispose();
+    // A plain static file server: the model store as the browser sees it.
+    const server = createServer((req, res) => res.end(readFileSync(join(dir, (req.url ?? '/').slice(1)))));
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const messages: FromWorker[] = [];
+      await runScore(pacs, { studyInstanceUID: BRAIN.study, seriesInstanceUID: BRAIN.series, modelUrl: `http://127.0.0.1:${port}/model.json` }, (m) => messages.push(m));
+      const scored = messages.find((m) => m.type === 'scored');
+      if (scored?.type !== 'scored') throw new Error('no scores');
+      const { series } = await loadSeries(pacs, BRAIN.study, BRAIN.series);
+      expect(scored.scores.map((s) => s.sopInstanceUID)).toEqual(series.sopInstanceUIDs);
+      expect(scored.scores.every((s) => Number.isFinite(s.score))).toBe(true);
+      expect(Math.abs(scored.rho)).toBeLessThanOrEqual(1);
+      expect(Array.isArray(scored.order)).toBe(true);
+    } finally {
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 });

@@ -1,6 +1,9 @@
 import { readSeries, writeSegmentation } from '@tomosort/dicom';
 import type { DicomInput, SeriesVolume } from '@tomosort/dicom';
-import { createModel, encoderSpec, loadModel, scoreModelSpec, unetFromEncoder } from '@tomosort/models';
+import { checkSliceOrder, scoreVolume } from '@tomosort/localize';
+import { spearman } from '@tomosort/losses';
+import { createModel, encoderSpec, expectKind, loadModel, scoreModelSpec, unetFromEncoder } from '@tomosort/models';
+import { prepareVolume } from '@tomosort/pretext';
 import type { Model } from '@tomosort/models';
 import { fetchSeriesFiles, seriesUid, studyUid } from '@tomosort/pacs';
 import type { PacsClient } from '@tomosort/pacs';
@@ -8,7 +11,7 @@ import { finetune, predictVolume, prepareAnnotation } from '@tomosort/segment';
 import { asTrainable } from '@tomosort/train';
 import { createVolume } from '@tomosort/volume';
 import type { Volume } from '@tomosort/volume';
-import type { ExportJob, FinetuneJob, FromWorker, SliceLabels } from './protocol';
+import type { ExportJob, FinetuneJob, FromWorker, ScoreJob, SliceLabels } from './protocol';
 
 /**
  * The work the training worker does, as plain functions over a PACS client (same-origin
@@ -122,4 +125,33 @@ export async function runExport(pacs: PacsClient, job: ExportJob, post: (m: From
   post({ type: 'status', message: 'Storing the SEG in the PACS…' });
   await pacs.storeInstances([new Uint8Array(seg.bytes)], studyUid(job.studyInstanceUID));
   post({ type: 'exported', seriesInstanceUID: seg.seriesInstanceUID, sopInstanceUID: seg.sopInstanceUID, frames: seg.frames });
+}
+
+/**
+ * Scores every axial slice of the series with a SortingLoss model and checks the order its
+ * geometry claims (reversed, shuffled, missing; inconclusive when the scores are too loose).
+ */
+export async function runScore(pacs: PacsClient, job: ScoreJob, post: (m: FromWorker) => void): Promise<void> {
+  post({ type: 'status', message: 'Scoring the slices…' });
+  const { model, manifest } = await loadModel(job.modelUrl);
+  if (model.spec.kind !== 'score') {
+    model.dispose();
+    throw new Error(`the model is a ${model.spec.kind} model (${manifest.method}); localization needs one with a slice-score head (SortingLoss)`);
+  }
+  const net = expectKind(model, 'score');
+  try {
+    const { series } = await loadSeries(pacs, job.studyInstanceUID, job.seriesInstanceUID);
+    const prepared = prepareVolume(job.seriesInstanceUID, series.volume, { plane: 'axial', size: manifest.inputSize });
+    const { positionsMm, scores } = await scoreVolume({ apply: (x, training) => net.apply(x, { training }) }, prepared, manifest.huWindow);
+    // Axial slices in position order are the series' instances only when the series is axial.
+    const axial = prepared.slices === series.volume.dims[2];
+    post({
+      type: 'scored',
+      scores: Array.from(scores, (score, k) => ({ sopInstanceUID: axial ? series.sopInstanceUIDs[k]! : '', score, positionMm: positionsMm[k]! })),
+      rho: spearman(scores, positionsMm),
+      order: checkSliceOrder(positionsMm, scores),
+    });
+  } finally {
+    net.dispose();
+  }
 }

@@ -37,10 +37,25 @@ export interface ExportJob {
   readonly classes: readonly JobClass[];
 }
 
+export interface ScoreJob {
+  readonly studyInstanceUID: string;
+  readonly seriesInstanceUID: string;
+  /** model.json of a model with a slice-score head (SortingLoss). */
+  readonly modelUrl: string;
+}
+
+/** One finding of the slice-order check (see @tomosort/localize checkSliceOrder). */
+export type OrderFindingMessage =
+  | { readonly kind: 'reversed'; readonly rho: number }
+  | { readonly kind: 'shuffled'; readonly slices: readonly number[] }
+  | { readonly kind: 'missing'; readonly after: number; readonly estimated: number }
+  | { readonly kind: 'inconclusive'; readonly rho: number };
+
 export type ToWorker =
   | { readonly type: 'start'; readonly preference: readonly ('webgpu' | 'webgl' | 'wasm' | 'cpu')[] }
   | { readonly type: 'finetune'; readonly job: FinetuneJob }
   | { readonly type: 'export'; readonly job: ExportJob }
+  | { readonly type: 'score'; readonly job: ScoreJob }
   | { readonly type: 'cancel' };
 
 export type FromWorker =
@@ -55,6 +70,13 @@ export type FromWorker =
       readonly seconds: number;
       readonly steps: number;
       readonly cancelled: boolean;
+    }
+  | {
+      readonly type: 'scored';
+      /** Score of each SOP instance (slices in position order), ρ with position, order findings. */
+      readonly scores: readonly { readonly sopInstanceUID: string; readonly score: number; readonly positionMm: number }[];
+      readonly rho: number;
+      readonly order: readonly OrderFindingMessage[];
     }
   | { readonly type: 'exported'; readonly seriesInstanceUID: string; readonly sopInstanceUID: string; readonly frames: number }
   | { readonly type: 'error'; readonly message: string };

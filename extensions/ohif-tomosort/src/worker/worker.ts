@@ -1,7 +1,7 @@
 import { initBestBackend } from '@tomosort/backend';
 import { PacsClient } from '@tomosort/pacs';
 import { ASSETS_PATH, DICOMWEB_PATH } from '../ids';
-import { runExport, runFinetune } from './jobs';
+import { runExport, runFinetune, runScore } from './jobs';
 import type { FromWorker, ToWorker } from './protocol';
 
 /**
@@ -40,6 +40,9 @@ scope.onmessage = (event: MessageEvent) => {
         return;
       case 'export':
         await runExport(pacs, msg.job, post);
+        return;
+      case 'score':
+        await runScore(pacs, msg.job, post);
         return;
       case 'cancel':
         running?.abort();
