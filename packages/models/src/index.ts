@@ -58,3 +58,5 @@ export type { ManifestInit, ModelClass, ModelManifest, TrainingMethod } from './
 export { MANIFEST_FORMAT, MANIFEST_VERSION, TRAINING_METHODS, validateManifest } from './manifest';
 export type { LoadedModel, ModelSource } from './io';
 export { GENERATED_BY, loadModel, loadWeightsInto, modelArtifacts, saveModel, sha256Hex } from './io';
+export type { NamedBlob } from './filesHandler';
+export { filesHandler } from './filesHandler';
