@@ -6,12 +6,14 @@ import { startOrthanc } from '@tomosort/pacs/local';
 import type { LocalOrthanc } from '@tomosort/pacs/local';
 import { BRAIN, readBytes, sha256 } from '@tomosort/pacs/testing';
 import { createServer } from 'node:http';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createModel, encoderSpec, expectKind, scoreModelSpec } from '@tomosort/models';
+import { createModel, encoderSpec, expectKind, projectionModelSpec, scoreModelSpec } from '@tomosort/models';
 import { saveModelToDir } from '@tomosort/models/node';
-import { loadSeries, runExport, runFinetune, runScore } from './jobs';
+import { loadSeries, runExport, runFinetune, runMatch, runPretrain, runScore } from './jobs';
+import type { SaveModel } from './jobs';
+import { plainError } from './plainError';
 import type { FromWorker, SliceLabels } from './protocol';
 
 let orthanc: LocalOrthanc;
@@ -43,7 +45,7 @@ describe('the training worker’s jobs against a real Orthanc (real 20-slice MR,
     const messages: FromWorker[] = [];
     await runFinetune(
       pacs,
-      { studyInstanceUID: BRAIN.study, seriesInstanceUID: BRAIN.series, annotated, classes: [{ value: 1, name: 'head' }], modelUrl: null, size: 32, window: { center: 300, width: 1200 }, frozenSteps: 4, steps: 4, batch: 3, learningRate: 3e-3, seed: 1 },
+      { studyInstanceUID: BRAIN.study, seriesInstanceUID: BRAIN.series, annotated, classes: [{ value: 1, name: 'head' }], model: null, size: 32, window: { center: 300, width: 1200 }, frozenSteps: 4, steps: 4, batch: 3, learningRate: 3e-3, seed: 1 },
       (m) => messages.push(m),
     );
     const progress = messages.filter((m) => m.type === 'progress');
@@ -77,7 +79,7 @@ describe('the training worker’s jobs against a real Orthanc (real 20-slice MR,
   }, 180_000);
 
   it('refuses a job with no annotated slice, and a slice of another series, in plain words', async () => {
-    const job = { studyInstanceUID: BRAIN.study, seriesInstanceUID: BRAIN.series, classes: [{ value: 1, name: 'head' }], modelUrl: null, size: 32, window: { center: 300, width: 1200 }, frozenSteps: 1, steps: 1, batch: 1, learningRate: 1e-3, seed: 1 };
+    const job = { studyInstanceUID: BRAIN.study, seriesInstanceUID: BRAIN.series, classes: [{ value: 1, name: 'head' }], model: null, size: 32, window: { center: 300, width: 1200 }, frozenSteps: 1, steps: 1, batch: 1, learningRate: 1e-3, seed: 1 };
     await expect(runFinetune(pacs, { ...job, annotated: [] }, () => {})).rejects.toThrow('no annotated slice');
     await expect(runFinetune(pacs, { ...job, annotated: [{ sopInstanceUID: '1.2.3', labels: new Uint8Array(4) }] }, () => {})).rejects.toThrow(`slice 1.2.3 is not an instance of series ${BRAIN.series}`);
   }, 60_000);
@@ -95,7 +97,7 @@ describe('the worker’s score job (a SortingLoss model over HTTP, the real MR)'
     const port = (server.address() as { port: number }).port;
     try {
       const messages: FromWorker[] = [];
-      await runScore(pacs, { studyInstanceUID: BRAIN.study, seriesInstanceUID: BRAIN.series, modelUrl: `http://127.0.0.1:${port}/model.json` }, (m) => messages.push(m));
+      await runScore(pacs, { studyInstanceUID: BRAIN.study, seriesInstanceUID: BRAIN.series, model: { kind: 'url', url: `http://127.0.0.1:${port}/model.json` } }, (m) => messages.push(m));
       const scored = messages.find((m) => m.type === 'scored');
       if (scored?.type !== 'scored') throw new Error('no scores');
       const { series } = await loadSeries(pacs, BRAIN.study, BRAIN.series);
@@ -105,6 +107,86 @@ describe('the worker’s score job (a SortingLoss model over HTTP, the real MR)'
       expect(Array.isArray(scored.order)).toBe(true);
     } finally {
       server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
+/** A saved model folder as a file picker hands it over. */
+const picked = (dir: string) => readdirSync(dir).map((name) => new File([readFileSync(join(dir, name))], name));
+
+describe('pre-training on the open series, and models from picked files', () => {
+  it('SortingLoss on the MR alone orders its slices; the saved model, picked as files, scores the same ρ', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tomosort-pretrain-'));
+    const save: SaveModel = async (model, init) => {
+      const manifest = await saveModelToDir(model, init, dir);
+      return { url: `file://${dir}`, name: 'mr-pretrained', manifest };
+    };
+    try {
+      const messages: FromWorker[] = [];
+      const job = { studyInstanceUID: BRAIN.study, seriesInstanceUID: BRAIN.series, size: 32, window: { center: 300, width: 1200 }, steps: 120, slicesPerVolume: 6, volumesPerBatch: 2, learningRate: 3e-3, seed: 2 };
+      await runPretrain(pacs, job, (m) => messages.push(m), save);
+      const progress = messages.filter((m) => m.type === 'progress');
+      expect(progress).toHaveLength(120);
+      expect(progress.every((m) => m.phase === 'pretrain' && Number.isFinite(m.loss))).toBe(true);
+      const done = messages.find((m) => m.type === 'pretrained');
+      if (done?.type !== 'pretrained') throw new Error(`no model: ${JSON.stringify(messages.filter((m) => m.type !== 'progress'))}`);
+      expect(done.summary).toMatchObject({ method: 'sorting', kind: 'score', inputSize: 32, steps: 120, huWindow: { center: 300, width: 1200 } });
+      // Trained and judged on the same 20 slices: the order must be learnt.
+      expect(done.rho).toBeGreaterThan(0.9);
+
+      const scored: FromWorker[] = [];
+      await runScore(pacs, { studyInstanceUID: BRAIN.study, seriesInstanceUID: BRAIN.series, model: { kind: 'files', files: picked(dir) } }, (m) => scored.push(m));
+      const result = scored.find((m) => m.type === 'scored');
+      if (result?.type !== 'scored') throw new Error('no scores');
+      expect(result.rho).toBeCloseTo(done.rho, 6);
+      expect(result.order.some((f) => f.kind === 'reversed' || f.kind === 'inconclusive')).toBe(false);
+
+      // Matching the series to itself as the reference: each slice (with its neighbours) lands on itself or next to it.
+      const matched: FromWorker[] = [];
+      const ref = { referenceStudyInstanceUID: BRAIN.study, referenceSeriesInstanceUID: BRAIN.series };
+      await runMatch(pacs, { studyInstanceUID: BRAIN.study, seriesInstanceUID: BRAIN.series, ...ref, model: { kind: 'files', files: picked(dir) } }, (m) => matched.push(m));
+      const match = matched.find((m) => m.type === 'matched');
+      if (match?.type !== 'matched') throw new Error(`no match: ${JSON.stringify(matched)}`);
+      expect(match.referenceRho).toBeGreaterThan(0.9);
+      const { series } = await loadSeries(pacs, BRAIN.study, BRAIN.series);
+      const offsets = match.matches.map((m) => Math.abs(series.sopInstanceUIDs.indexOf(m.referenceSopInstanceUID) - series.sopInstanceUIDs.indexOf(m.sopInstanceUID)));
+      expect(match.matches.map((m) => m.sopInstanceUID)).toEqual(series.sopInstanceUIDs);
+      expect(offsets.sort((a, b) => a - b)[Math.floor(offsets.length / 2)]).toBeLessThanOrEqual(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
+
+  it('refuses too short a series for the draw, in plain words', async () => {
+    const job = { studyInstanceUID: BRAIN.study, seriesInstanceUID: BRAIN.series, size: 32, window: { center: 300, width: 1200 }, steps: 1, slicesPerVolume: 21, volumesPerBatch: 1, learningRate: 1e-3, seed: 1 };
+    await expect(runPretrain(pacs, job, () => {}, () => Promise.reject(new Error('not reached')))).rejects.toThrow('this series has 20 axial slice(s); pre-training draws 21 at a time');
+  }, 60_000);
+});
+
+describe('failures the panel shows in plain words', () => {
+  it('Orthanc unreachable → "cannot be reached … Nothing you annotated is lost"', async () => {
+    // A port nothing listens on (the server is closed before use): a real refused connection.
+    const server = createServer();
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    const port = (server.address() as { port: number }).port;
+    await new Promise<void>((ok) => server.close(() => ok()));
+    const down = new PacsClient({ baseUrl: `http://127.0.0.1:${port}`, retries: 0 });
+    const error = await runExport(down, { studyInstanceUID: BRAIN.study, seriesInstanceUID: BRAIN.series, slices: [], classes: [{ value: 1, name: 'head' }] }, () => {}).catch((e: unknown) => e);
+    expect(plainError(error)).toMatch(/^The PACS \(Orthanc\) cannot be reached\. Nothing you annotated is lost\. Try again when it is back\. \(.*127\.0\.0\.1/);
+  }, 60_000);
+
+  it('a model without a score head, and files that are no model, are refused naming why', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tomosort-proj-'));
+    try {
+      const model = createModel(projectionModelSpec(encoderSpec('small')), { seed: 1 });
+      await saveModelToDir(model, { method: 'simclr', inputSize: 32, huWindow: { center: 40, width: 400 }, sliceSpacingMm: 5, steps: 1, metrics: {} }, dir);
+      model.dispose();
+      const job = { studyInstanceUID: BRAIN.study, seriesInstanceUID: BRAIN.series };
+      await expect(runScore(pacs, { ...job, model: { kind: 'files', files: picked(dir) } }, () => {})).rejects.toThrow('the model is a projection model (simclr); localization needs one with a slice-score head (SortingLoss)');
+      const notModel = await runScore(pacs, { ...job, model: { kind: 'files', files: [new File(['{}'], 'notes.json')] } }, () => {}).catch((e: unknown) => e);
+      expect(plainError(notModel)).toBe('This model cannot be used: notes.json has no weightsManifest: it is not a tfjs model.json. Nothing you annotated is lost.');
+    } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);

@@ -1,17 +1,17 @@
 import { readSeries, writeSegmentation } from '@tomosort/dicom';
 import type { DicomInput, SeriesVolume } from '@tomosort/dicom';
-import { checkSliceOrder, scoreVolume } from '@tomosort/localize';
+import { checkSliceOrder, fitScoreMap, localizeStack, scoreVolume } from '@tomosort/localize';
 import { spearman } from '@tomosort/losses';
-import { createModel, encoderSpec, expectKind, loadModel, scoreModelSpec, unetFromEncoder } from '@tomosort/models';
+import { createModel, encoderSpec, expectKind, filesHandler, loadModel, scoreModelSpec, unetFromEncoder } from '@tomosort/models';
 import { prepareVolume } from '@tomosort/pretext';
-import type { Model } from '@tomosort/models';
+import type { LoadedModel, ManifestInit, Model, ModelManifest } from '@tomosort/models';
 import { fetchSeriesFiles, seriesUid, studyUid } from '@tomosort/pacs';
 import type { PacsClient } from '@tomosort/pacs';
 import { finetune, predictVolume, prepareAnnotation } from '@tomosort/segment';
-import { asTrainable } from '@tomosort/train';
+import { asTrainable, train } from '@tomosort/train';
 import { createVolume } from '@tomosort/volume';
 import type { Volume } from '@tomosort/volume';
-import type { ExportJob, FinetuneJob, FromWorker, ScoreJob, SliceLabels } from './protocol';
+import type { ExportJob, FinetuneJob, FromWorker, MatchJob, ModelRef, ModelSummary, PretrainJob, ScoreJob, SliceLabels, SliceMatch } from './protocol';
 
 /**
  * The work the training worker does, as plain functions over a PACS client (same-origin
@@ -59,9 +59,22 @@ export function slicesOf(series: SeriesVolume, labels: Volume<Uint8Array>, skip:
   return out;
 }
 
-async function startingModel(job: FinetuneJob): Promise<Model> {
-  if (job.modelUrl === null) return createModel(scoreModelSpec(encoderSpec('small')), { seed: job.seed });
-  return (await loadModel(job.modelUrl)).model;
+/** Loads a model from the store (URL), this browser (indexeddb://) or picked files. */
+export function openModel(ref: ModelRef): Promise<LoadedModel> {
+  return loadModel(ref.kind === 'url' ? ref.url : filesHandler(ref.files));
+}
+
+/** What the panel shows of a manifest. */
+export function summarize(manifest: ModelManifest): ModelSummary {
+  const a = manifest.architecture;
+  return { method: manifest.method, kind: a.kind, encoder: a.encoder.name, inputSize: manifest.inputSize, huWindow: manifest.huWindow, steps: manifest.steps };
+}
+
+async function startingModel(job: FinetuneJob): Promise<{ model: Model; size: number; window: { center: number; width: number } }> {
+  if (job.model === null) return { model: createModel(scoreModelSpec(encoderSpec('small')), { seed: job.seed }), size: job.size, window: job.window };
+  const { model, manifest } = await openModel(job.model);
+  // A pre-trained encoder saw slices at its own size and HU window: fine-tune it on the same.
+  return { model, size: manifest.inputSize, window: manifest.huWindow };
 }
 
 /**
@@ -73,13 +86,12 @@ export async function runFinetune(pacs: PacsClient, job: FinetuneJob, post: (m: 
   const { series } = await loadSeries(pacs, job.studyInstanceUID, job.seriesInstanceUID);
   const { labels, filled } = labelVolume(series, job.annotated);
   if (filled.length === 0) throw new Error('no annotated slice: draw on at least one slice first');
-  const source = await startingModel(job);
-  const window = job.window;
+  const { model: source, size, window } = await startingModel(job);
   const unet = unetFromEncoder(source, { classes: job.classes.length + 1, seed: job.seed });
   source.dispose();
   const net = asTrainable(unet);
   try {
-    const data = [prepareAnnotation({ id: job.seriesInstanceUID, volume: series.volume, labels, slices: filled }, job.size, job.classes)];
+    const data = [prepareAnnotation({ id: job.seriesInstanceUID, volume: series.volume, labels, slices: filled }, size, job.classes)];
     post({ type: 'status', message: `Fine-tuning on ${filled.length} annotated slice(s)…` });
     const t0 = performance.now();
     const result = await finetune({
@@ -95,7 +107,7 @@ export async function runFinetune(pacs: PacsClient, job: FinetuneJob, post: (m: 
     });
     const trainSeconds = (performance.now() - t0) / 1000;
     post({ type: 'status', message: 'Predicting the other slices…' });
-    const predicted = await predictVolume(net, series.volume, { size: job.size, window, classes: job.classes });
+    const predicted = await predictVolume(net, series.volume, { size, window, classes: job.classes });
     post({
       type: 'predicted',
       slices: slicesOf(series, predicted, new Set(filled)),
@@ -119,6 +131,8 @@ export async function runExport(pacs: PacsClient, job: ExportJob, post: (m: From
     source: series,
     sourceInstances: files,
     labelmap: labels,
+    // Every given slice gets a frame per label, even an empty one: "annotated, absent here".
+    slices: filled,
     segments: job.classes.map((c) => ({ labelValue: c.value, label: c.name, algorithmType: 'SEMIAUTOMATIC', algorithmName: 'tomosort sparse annotation' })),
     seriesDescription: `tomosort sparse annotation (${job.classes.map((c) => c.name).join(', ')})`,
   });
@@ -133,25 +147,128 @@ export async function runExport(pacs: PacsClient, job: ExportJob, post: (m: From
  */
 export async function runScore(pacs: PacsClient, job: ScoreJob, post: (m: FromWorker) => void): Promise<void> {
   post({ type: 'status', message: 'Scoring the slices…' });
-  const { model, manifest } = await loadModel(job.modelUrl);
-  if (model.spec.kind !== 'score') {
-    model.dispose();
-    throw new Error(`the model is a ${model.spec.kind} model (${manifest.method}); localization needs one with a slice-score head (SortingLoss)`);
-  }
-  const net = expectKind(model, 'score');
+  const scorer = await openScorer(job.model);
   try {
-    const { series } = await loadSeries(pacs, job.studyInstanceUID, job.seriesInstanceUID);
-    const prepared = prepareVolume(job.seriesInstanceUID, series.volume, { plane: 'axial', size: manifest.inputSize });
-    const { positionsMm, scores } = await scoreVolume({ apply: (x, training) => net.apply(x, { training }) }, prepared, manifest.huWindow);
-    // Axial slices in position order are the series' instances only when the series is axial.
-    const axial = prepared.slices === series.volume.dims[2];
+    const { positionsMm, scores, sops } = await scoreSeries(pacs, scorer, job.studyInstanceUID, job.seriesInstanceUID);
     post({
       type: 'scored',
-      scores: Array.from(scores, (score, k) => ({ sopInstanceUID: axial ? series.sopInstanceUIDs[k]! : '', score, positionMm: positionsMm[k]! })),
+      scores: Array.from(scores, (score, k) => ({ sopInstanceUID: sops[k]!, score, positionMm: positionsMm[k]! })),
       rho: spearman(scores, positionsMm),
       order: checkSliceOrder(positionsMm, scores),
     });
   } finally {
-    net.dispose();
+    scorer.net.dispose();
+  }
+}
+
+/** Neighbours on each side that join a slice when it is placed in the reference (a 5-slice stack). */
+const MATCH_HALF_STACK = 2;
+
+/**
+ * Places every slice of the series on screen in a reference series: the reference's scores give a
+ * monotone score → position map (refused when they order it too loosely), each slice with its
+ * neighbours is localized as a short stack, and the nearest reference slice is reported.
+ */
+export async function runMatch(pacs: PacsClient, job: MatchJob, post: (m: FromWorker) => void): Promise<void> {
+  post({ type: 'status', message: 'Scoring both series…' });
+  const scorer = await openScorer(job.model);
+  try {
+    const ref = await scoreSeries(pacs, scorer, job.referenceStudyInstanceUID, job.referenceSeriesInstanceUID);
+    const map = fitScoreMap(ref.positionsMm, ref.scores);
+    const here = await scoreSeries(pacs, scorer, job.studyInstanceUID, job.seriesInstanceUID);
+    const spacing = here.positionsMm.length > 1 ? (here.positionsMm.at(-1)! - here.positionsMm[0]!) / (here.positionsMm.length - 1) : 1;
+    const first = ref.positionsMm[0]!;
+    const matches: SliceMatch[] = [];
+    for (let k = 0; k < here.scores.length; k++) {
+      const lo = Math.max(0, k - MATCH_HALF_STACK);
+      const hi = Math.min(here.scores.length, k + MATCH_HALF_STACK + 1);
+      const at = localizeStack(map, here.scores.subarray(lo, hi), spacing);
+      const mm = at.startMm + (k - lo) * spacing;
+      let nearest = 0;
+      for (let j = 1; j < ref.positionsMm.length; j++) if (Math.abs(ref.positionsMm[j]! - mm) < Math.abs(ref.positionsMm[nearest]! - mm)) nearest = j;
+      matches.push({ sopInstanceUID: here.sops[k]!, referenceSopInstanceUID: ref.sops[nearest]!, mm: mm - first, sdMm: at.sdMm, extrapolated: at.extrapolated });
+    }
+    post({ type: 'matched', referenceSeriesInstanceUID: job.referenceSeriesInstanceUID, referenceRho: map.rho, matches });
+  } finally {
+    scorer.net.dispose();
+  }
+}
+
+interface Scorer {
+  readonly net: ReturnType<typeof expectKind<'score'>>;
+  readonly manifest: ModelManifest;
+}
+
+async function openScorer(ref: ModelRef): Promise<Scorer> {
+  const { model, manifest } = await openModel(ref);
+  if (model.spec.kind !== 'score') {
+    model.dispose();
+    throw new Error(`the model is a ${model.spec.kind} model (${manifest.method}); localization needs one with a slice-score head (SortingLoss)`);
+  }
+  return { net: expectKind(model, 'score'), manifest };
+}
+
+/** Scores every axial slice; `sops[k]` is the instance of slice k when the series is axial, else ''. */
+async function scoreSeries(pacs: PacsClient, { net, manifest }: Scorer, study: string, seriesUid: string): Promise<{ positionsMm: Float32Array; scores: Float32Array; sops: string[] }> {
+  const { series } = await loadSeries(pacs, study, seriesUid);
+  const prepared = prepareVolume(seriesUid, series.volume, { plane: 'axial', size: manifest.inputSize });
+  const { positionsMm, scores } = await scoreVolume({ apply: (x, training) => net.apply(x, { training }) }, prepared, manifest.huWindow);
+  // Axial slices in position order are the series' instances only when the series is axial.
+  const axial = prepared.slices === series.volume.dims[2];
+  return { positionsMm: Float32Array.from(positionsMm), scores: Float32Array.from(scores), sops: Array.from({ length: scores.length }, (_, k) => (axial ? series.sopInstanceUIDs[k]! : '')) };
+}
+
+/** Where a pre-trained model goes: the worker saves to IndexedDB; tests keep it in memory. */
+export type SaveModel = (model: Model, init: ManifestInit) => Promise<{ url: string; name: string; manifest: ModelManifest }>;
+
+/**
+ * SortingLoss pre-training on the open series alone: random runs of K axial slices at random
+ * gaps, scored and sorted. Enough for slice-order checks and positions within this kind of scan,
+ * and a start for fine-tuning when the store holds no model.
+ */
+export async function runPretrain(pacs: PacsClient, job: PretrainJob, post: (m: FromWorker) => void, save: SaveModel, signal?: AbortSignal): Promise<void> {
+  post({ type: 'status', message: 'Loading the series from the PACS…' });
+  const { series } = await loadSeries(pacs, job.studyInstanceUID, job.seriesInstanceUID);
+  const prepared = prepareVolume(job.seriesInstanceUID, series.volume, { plane: 'axial', size: job.size });
+  if (prepared.slices < job.slicesPerVolume) {
+    throw new Error(`this series has ${prepared.slices} axial slice(s); pre-training draws ${job.slicesPerVolume} at a time: open a longer series`);
+  }
+  const spacing = prepared.spacingMm;
+  const model = createModel(scoreModelSpec(encoderSpec('small')), { seed: job.seed });
+  try {
+    const net = asTrainable(model);
+    post({ type: 'status', message: `Pre-training (SortingLoss) on ${prepared.slices} slices…` });
+    const result = await train({
+      model: net,
+      volumes: [prepared],
+      config: {
+        method: { kind: 'sorting', volumesPerBatch: job.volumesPerBatch, slicesPerVolume: job.slicesPerVolume, gapMm: [spacing, Math.max(spacing, 10 * spacing)], loss: { kind: 'listmle' } },
+        steps: job.steps,
+        learningRate: job.learningRate,
+        optimizer: { kind: 'adam' },
+        schedule: { kind: 'cosine', warmupSteps: Math.max(1, Math.round(job.steps * 0.05)) },
+        clipNorm: 5,
+        window: job.window,
+        seed: job.seed,
+        checkpointEvery: 0,
+      },
+      ...(signal ? { signal } : {}),
+      onEvent: (e) => {
+        if (e.type === 'step') post({ type: 'progress', phase: 'pretrain', step: e.step, steps: e.steps, loss: e.loss, etaSeconds: e.etaSeconds, stepsPerSecond: e.ms > 0 ? 1000 / e.ms : 0 });
+      },
+    });
+    const { positionsMm, scores } = await scoreVolume(net, prepared, job.window);
+    const rho = spearman(scores, positionsMm);
+    const saved = await save(model, {
+      method: 'sorting',
+      inputSize: job.size,
+      huWindow: job.window,
+      sliceSpacingMm: spacing,
+      steps: result.step,
+      metrics: { finalLoss: result.losses.at(-1) ?? Number.NaN, seriesSpearman: rho },
+    });
+    post({ type: 'pretrained', url: saved.url, name: saved.name, summary: summarize(saved.manifest), seconds: result.seconds, cancelled: result.status === 'cancelled', rho });
+  } finally {
+    model.dispose();
   }
 }

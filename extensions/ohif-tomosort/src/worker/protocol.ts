@@ -11,15 +11,22 @@ export interface JobClass {
   readonly name: string;
 }
 
+/**
+ * Where a model comes from: a URL a tf.io router understands (the model store over HTTP, or
+ * `indexeddb://…` for one pre-trained in this browser), or files the user picked (model.json and
+ * its weights; File objects are structured-cloneable, so they cross to the worker as they are).
+ */
+export type ModelRef = { readonly kind: 'url'; readonly url: string } | { readonly kind: 'files'; readonly files: readonly File[] };
+
 export interface FinetuneJob {
   readonly studyInstanceUID: string;
   readonly seriesInstanceUID: string;
   /** The annotated slices: only these are trained on; every other slice is unknown, not background. */
   readonly annotated: readonly SliceLabels[];
   readonly classes: readonly JobClass[];
-  /** URL of a pre-trained model.json (model store), or null to start from random weights. */
-  readonly modelUrl: string | null;
-  /** Slice size and HU window: the pre-trained model's (its manifest), or the user's for random weights. */
+  /** A pre-trained model, or null to start from random weights. */
+  readonly model: ModelRef | null;
+  /** Slice size and HU window for random weights; a pre-trained model brings its own (its manifest). */
   readonly size: number;
   readonly window: { readonly center: number; readonly width: number };
   readonly frozenSteps: number;
@@ -40,8 +47,55 @@ export interface ExportJob {
 export interface ScoreJob {
   readonly studyInstanceUID: string;
   readonly seriesInstanceUID: string;
-  /** model.json of a model with a slice-score head (SortingLoss). */
-  readonly modelUrl: string;
+  /** A model with a slice-score head (SortingLoss). */
+  readonly model: ModelRef;
+}
+
+/**
+ * Matches the slices of the series on screen to a second (reference) series by the score head:
+ * each slice, with its neighbours as a short stack, is placed in the reference.
+ */
+export interface MatchJob {
+  readonly studyInstanceUID: string;
+  readonly seriesInstanceUID: string;
+  readonly referenceStudyInstanceUID: string;
+  readonly referenceSeriesInstanceUID: string;
+  readonly model: ModelRef;
+}
+
+/** One slice of the series on screen and where it lands in the reference. */
+export interface SliceMatch {
+  readonly sopInstanceUID: string;
+  /** The reference slice nearest the position found. */
+  readonly referenceSopInstanceUID: string;
+  /** Position in the reference (mm from its first axial slice) and its uncertainty. */
+  readonly mm: number;
+  readonly sdMm: number;
+  readonly extrapolated: boolean;
+}
+
+/** SortingLoss pre-training on the open series alone (for users with no model yet). */
+export interface PretrainJob {
+  readonly studyInstanceUID: string;
+  readonly seriesInstanceUID: string;
+  readonly size: number;
+  readonly window: { readonly center: number; readonly width: number };
+  readonly steps: number;
+  /** Slices per draw, and draws per step (each a random start and gap along the body axis). */
+  readonly slicesPerVolume: number;
+  readonly volumesPerBatch: number;
+  readonly learningRate: number;
+  readonly seed: number;
+}
+
+/** What the panel shows of a model's manifest. */
+export interface ModelSummary {
+  readonly method: string;
+  readonly kind: string;
+  readonly encoder: string;
+  readonly inputSize: number;
+  readonly huWindow: { readonly center: number; readonly width: number };
+  readonly steps: number;
 }
 
 /** One finding of the slice-order check (see @tomosort/localize checkSliceOrder). */
@@ -56,6 +110,8 @@ export type ToWorker =
   | { readonly type: 'finetune'; readonly job: FinetuneJob }
   | { readonly type: 'export'; readonly job: ExportJob }
   | { readonly type: 'score'; readonly job: ScoreJob }
+  | { readonly type: 'pretrain'; readonly job: PretrainJob }
+  | { readonly type: 'match'; readonly job: MatchJob }
   | { readonly type: 'cancel' };
 
 export type FromWorker =
@@ -79,4 +135,16 @@ export type FromWorker =
       readonly order: readonly OrderFindingMessage[];
     }
   | { readonly type: 'exported'; readonly seriesInstanceUID: string; readonly sopInstanceUID: string; readonly frames: number }
+  | {
+      readonly type: 'pretrained';
+      /** Where the model was saved (indexeddb://… in the browser), and its manifest. */
+      readonly url: string;
+      readonly name: string;
+      readonly summary: ModelSummary;
+      readonly seconds: number;
+      readonly cancelled: boolean;
+      /** Spearman ρ of score vs position over every slice of the series, after training. */
+      readonly rho: number;
+    }
+  | { readonly type: 'matched'; readonly referenceSeriesInstanceUID: string; readonly referenceRho: number; readonly matches: readonly SliceMatch[] }
   | { readonly type: 'error'; readonly message: string };

@@ -1,7 +1,11 @@
+import * as tf from '@tensorflow/tfjs-core';
 import { initBestBackend } from '@tomosort/backend';
+import { saveModel } from '@tomosort/models';
 import { PacsClient } from '@tomosort/pacs';
 import { ASSETS_PATH, DICOMWEB_PATH } from '../ids';
-import { runExport, runFinetune, runScore } from './jobs';
+import { runExport, runFinetune, runMatch, runPretrain, runScore } from './jobs';
+import type { SaveModel } from './jobs';
+import { plainError } from './plainError';
 import type { FromWorker, ToWorker } from './protocol';
 
 /**
@@ -19,7 +23,24 @@ function post(m: FromWorker): void {
   scope.postMessage(m, transfer);
 }
 
-const describe = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+/** Models pre-trained here live in this browser's IndexedDB (they never leave the workstation). */
+const saveToIndexedDb: SaveModel = async (model, init) => {
+  const name = `tomosort-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  const url = `indexeddb://${name}`;
+  const handler = tf.io.getSaveHandlers(url)[0];
+  if (!handler) throw new Error('this browser offers no IndexedDB to keep the model in');
+  const { manifest } = await saveModel(model, init, handler);
+  return { url, name, manifest };
+};
+
+async function cancellable(job: (signal: AbortSignal) => Promise<void>): Promise<void> {
+  running = new AbortController();
+  try {
+    await job(running.signal);
+  } finally {
+    running = undefined;
+  }
+}
 
 scope.onmessage = (event: MessageEvent) => {
   const msg = event.data as ToWorker;
@@ -27,27 +48,23 @@ scope.onmessage = (event: MessageEvent) => {
     switch (msg.type) {
       case 'start': {
         const info = await initBestBackend(msg.preference, { wasmPaths: `${origin}${ASSETS_PATH}/wasm/` });
-        post({ type: 'ready', backend: info.label, fallbacks: info.failures.map((f) => `${f.backend}: ${describe(f.error)}`) });
+        post({ type: 'ready', backend: info.label, fallbacks: info.failures.map((f) => `${f.backend}: ${f.error instanceof Error ? f.error.message : String(f.error)}`) });
         return;
       }
       case 'finetune':
-        running = new AbortController();
-        try {
-          await runFinetune(pacs, msg.job, post, running.signal);
-        } finally {
-          running = undefined;
-        }
-        return;
+        return cancellable((signal) => runFinetune(pacs, msg.job, post, signal));
+      case 'pretrain':
+        return cancellable((signal) => runPretrain(pacs, msg.job, post, saveToIndexedDb, signal));
       case 'export':
-        await runExport(pacs, msg.job, post);
-        return;
+        return runExport(pacs, msg.job, post);
       case 'score':
-        await runScore(pacs, msg.job, post);
-        return;
+        return runScore(pacs, msg.job, post);
+      case 'match':
+        return runMatch(pacs, msg.job, post);
       case 'cancel':
         running?.abort();
         return;
     }
   };
-  task().catch((e: unknown) => post({ type: 'error', message: describe(e) }));
+  task().catch((e: unknown) => post({ type: 'error', message: plainError(e) }));
 };
