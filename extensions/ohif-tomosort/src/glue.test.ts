@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EXTENSION_ID, MODE_ID, MODE_ROUTE, PANEL_NAME } from './ids';
 import mode, { isValidStudy } from './mode';
-import { activeSeries, describeModel } from './ohif';
+import { activeSeries, describeModel, otherSeriesViewports } from './ohif';
 import { describeOrder } from './panel';
 import type { DisplaySet, OhifServices, StackViewportLike } from './ohif';
 
@@ -43,6 +43,20 @@ describe('activeSeries (reads OHIF services)', () => {
   it('names an undescribed series by its number', () => {
     const s = activeSeries(services({ active: 'vp', grid: { vp: ['ds1'] }, displaySets: { ds1: { ...CT, SeriesDescription: '', SeriesNumber: 7 } }, viewports: { vp: stack(3, 0) } }));
     expect(s?.description).toBe('series 7');
+  });
+});
+
+describe('otherSeriesViewports (what a match can sync)', () => {
+  it('lists the other viewports showing another series, skipping empty ones and the same series', () => {
+    const MR: DisplaySet = { displaySetInstanceUID: 'ds2', StudyInstanceUID: '1.2.3', SeriesInstanceUID: '1.2.3.9', SeriesDescription: 'T1', Modality: 'MR', numImageFrames: 20 };
+    const s = services({
+      active: 'left',
+      grid: { left: ['ds1'], same: ['ds1'], empty: [], right: ['ds2'] },
+      displaySets: { ds1: CT, ds2: MR },
+      viewports: { left: stack(108, 3), same: stack(108, 5), right: stack(20, 7) },
+    });
+    const others = otherSeriesViewports(s, activeSeries(s)!);
+    expect(others.map((o) => [o.viewportId, o.seriesInstanceUID, o.currentSlice])).toEqual([['right', '1.2.3.9', 7]]);
   });
 });
 

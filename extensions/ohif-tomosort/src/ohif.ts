@@ -51,7 +51,25 @@ export interface ActiveSeries {
  */
 export function activeSeries(services: OhifServices): ActiveSeries | undefined {
   const viewportId = services.viewportGridService.getActiveViewportId();
-  if (viewportId === undefined) return undefined;
+  return viewportId === undefined ? undefined : seriesInViewport(services, viewportId);
+}
+
+/**
+ * The other viewports of the grid that show a different series than `active` (the candidates a
+ * match syncs to), in grid order.
+ */
+export function otherSeriesViewports(services: OhifServices, active: ActiveSeries): ActiveSeries[] {
+  const out: ActiveSeries[] = [];
+  for (const id of services.viewportGridService.getState().viewports.keys()) {
+    if (id === active.viewportId) continue;
+    const s = seriesInViewport(services, id);
+    if (s && s.seriesInstanceUID !== active.seriesInstanceUID) out.push(s);
+  }
+  return out;
+}
+
+/** The series a viewport shows (its first display set), or undefined when it shows none. */
+export function seriesInViewport(services: OhifServices, viewportId: string): ActiveSeries | undefined {
   const uid = services.viewportGridService.getState().viewports.get(viewportId)?.displaySetInstanceUIDs?.[0];
   if (uid === undefined) return undefined;
   const ds = services.displaySetService.getDisplaySetByUID(uid);

@@ -2,12 +2,16 @@ import { createElement as h, useEffect, useRef, useState } from 'react';
 import type { ReactElement } from 'react';
 import { createRoot } from 'react-dom/client';
 import type { Root } from 'react-dom/client';
-import { ASSETS_PATH, MODELS_PATH } from './ids';
-import { clearSlice, createSegmentation, labelledSlices, sopOfImageId, stackIndexBySop, thresholdSlice, writeSlices } from './segmentation';
+import { ASSETS_PATH } from './ids';
+import { addClass, describeCounts, voxelsPerClass } from './labels';
+import { LossChart } from './lossChart';
+import { pickedModel, rememberBrowserModel, useModelChoices } from './modelChoices';
+import type { ModelChoice } from './modelChoices';
+import { activeSeries, describeModel, otherSeriesViewports } from './ohif';
+import type { ActiveSeries, ServicesManagerLike } from './ohif';
+import { addLabel, clearSlice, createSegmentation, labelledSlices, sliceAt, sopOfImageId, stackIndexBySop, thresholdSlice, writeSlices } from './segmentation';
 import type { CornerstoneLibraries, SegServices } from './segmentation';
-import type { FromWorker, JobClass, OrderFindingMessage, SliceLabels, ToWorker } from './worker/protocol';
-import { activeSeries, describeModel } from './ohif';
-import type { ActiveSeries, ServicesManagerLike, StoredModel } from './ohif';
+import type { FromWorker, JobClass, OrderFindingMessage, SliceLabels, SliceMatch, ToWorker } from './worker/protocol';
 
 /**
  * The panel runs as an island: the host's React (18.3.1, not exposed) renders a plain <div>
@@ -60,19 +64,6 @@ function useActiveSeries(): ActiveSeries | undefined {
 
 type Loaded<T> = { state: 'loading' } | { state: 'ok'; value: T } | { state: 'error'; message: string };
 
-function useModels(): Loaded<StoredModel[]> {
-  const [models, setModels] = useState<Loaded<StoredModel[]>>({ state: 'loading' });
-  useEffect(() => {
-    fetch(`${MODELS_PATH}/index.json`)
-      .then(async (r) => {
-        if (!r.ok) throw new Error(`the model store answered HTTP ${r.status}`);
-        setModels({ state: 'ok', value: (await r.json()) as StoredModel[] });
-      })
-      .catch((e: unknown) => setModels({ state: 'error', message: `Could not list the models: ${e instanceof Error ? e.message : String(e)}` }));
-  }, []);
-  return models;
-}
-
 function useWebGpu(): Loaded<string> {
   const [gpu, setGpu] = useState<Loaded<string>>({ state: 'loading' });
   useEffect(() => {
@@ -95,13 +86,10 @@ function useWebGpu(): Loaded<string> {
 const section = (title: string, testId: string, ...children: (ReactElement | string | null)[]): ReactElement =>
   h('section', { 'data-testid': testId, style: { marginBottom: '12px' } }, h('h3', { style: { fontWeight: 600, margin: '0 0 4px' } }, title), ...children);
 
-/** The class the sparse annotation draws (one label for now). */
-const CLASSES: JobClass[] = [{ value: 1, name: 'structure' }];
-
 type Training =
   | { state: 'idle' }
-  | { state: 'running'; message: string; step: number; steps: number; loss: number; eta: number; stepsPerSecond: number }
-  | { state: 'done'; message: string };
+  | { state: 'running'; message: string; step: number; steps: number; loss: number; eta: number; stepsPerSecond: number; losses: number[] }
+  | { state: 'done'; message: string; losses: number[] };
 
 function useWorker(onMessage: (m: FromWorker) => void): { post(m: ToWorker): void; backend: string | undefined; error: string | undefined } {
   const worker = useRef<Worker | null>(null);
@@ -123,14 +111,31 @@ function useWorker(onMessage: (m: FromWorker) => void): { post(m: ToWorker): voi
   return { post: (m) => worker.current?.postMessage(m), backend, error };
 }
 
-function Annotation({ series, models }: { series: ActiveSeries | undefined; models: readonly StoredModel[] }): ReactElement {
-  const [model, setModel] = useState('');
+type Annotated = { index: number; voxels: number; counts: number[]; done: boolean };
+
+/**
+ * Everything the panel does on the open series: labels and the sparse annotated set, the model
+ * to start from (store, this browser, a file, or pre-trained here), fine-tune + predict + review,
+ * export, and the score head's order check and position. One worker runs one job at a time.
+ */
+function Workbench({ series }: { series: ActiveSeries | undefined }): ReactElement {
+  const [classes, setClasses] = useState<JobClass[]>([{ value: 1, name: 'structure' }]);
+  const [activeClass, setActiveClass] = useState(1);
+  const [newLabel, setNewLabel] = useState('');
+  const [choiceId, setChoiceId] = useState('');
+  const [picked, setPicked] = useState<ModelChoice | undefined>(undefined);
+  const [generation, setGeneration] = useState(0);
+  const listed = useModelChoices(picked, generation);
+  const choices = listed.state === 'loading' ? [] : listed.choices;
+  const choice = choices.find((c) => c.id === choiceId);
   const [segmentationId, setSegmentationId] = useState<string | undefined>(undefined);
   const [predictionId, setPredictionId] = useState<string | undefined>(undefined);
-  const [annotated, setAnnotated] = useState<{ index: number; voxels: number }[]>([]);
+  const [annotated, setAnnotated] = useState<Annotated[]>([]);
+  const [done, setDone] = useState<ReadonlySet<number>>(new Set());
   const [range, setRange] = useState<[number, number]>([-200, 3000]);
   const [steps, setSteps] = useState<[number, number]>([10, 20]);
   const [size, setSize] = useState(64);
+  const [pretrainSteps, setPretrainSteps] = useState(200);
   const [message, setMessage] = useState<string | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   const [training, setTraining] = useState<Training>({ state: 'idle' });
@@ -138,6 +143,8 @@ function Annotation({ series, models }: { series: ActiveSeries | undefined; mode
   const [rejected, setRejected] = useState<ReadonlySet<string>>(new Set());
   const [exported, setExported] = useState<string | undefined>(undefined);
   const [scored, setScored] = useState<{ rho: number; order: readonly OrderFindingMessage[]; bySop: Map<string, { score: number; rank: number }>; n: number } | undefined>(undefined);
+  const [sync, setSync] = useState<{ viewportId: string; description: string; rho: number; bySop: Map<string, SliceMatch> } | undefined>(undefined);
+  const syncTarget = useRef<{ viewportId: string; description: string } | undefined>(undefined);
   const attempt = (fn: () => void | Promise<void>) => {
     setError(undefined);
     Promise.resolve()
@@ -145,23 +152,25 @@ function Annotation({ series, models }: { series: ActiveSeries | undefined; mode
       .catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)));
   };
   const worker = useWorker((m) => {
-    if (m.type === 'status') setTraining((t) => (t.state === 'running' ? { ...t, message: m.message } : { state: 'running', message: m.message, step: 0, steps: 0, loss: Number.NaN, eta: 0, stepsPerSecond: 0 }));
-    if (m.type === 'progress') setTraining({ state: 'running', message: `${m.phase === 'frozen' ? 'Decoder warm-up' : 'Fine-tuning'}`, step: m.step, steps: m.steps, loss: m.loss, eta: m.etaSeconds, stepsPerSecond: m.stepsPerSecond });
+    if (m.type === 'status') setTraining((t) => (t.state === 'running' ? { ...t, message: m.message } : { state: 'running', message: m.message, step: 0, steps: 0, loss: Number.NaN, eta: 0, stepsPerSecond: 0, losses: [] }));
+    if (m.type === 'progress') {
+      const label = m.phase === 'frozen' ? 'Decoder warm-up' : m.phase === 'pretrain' ? 'Pre-training (SortingLoss)' : 'Fine-tuning';
+      setTraining((t) => ({ state: 'running', message: label, step: m.step, steps: m.steps, loss: m.loss, eta: m.etaSeconds, stepsPerSecond: m.stepsPerSecond, losses: [...(t.state === 'idle' ? [] : t.losses), m.loss] }));
+    }
     if (m.type === 'error') {
       setTraining({ state: 'idle' });
       setError(m.message);
     }
+    const finish = (text: string) => setTraining((t) => ({ state: 'done', message: text, losses: t.state === 'idle' ? [] : t.losses }));
     if (m.type === 'predicted') {
       setRejected(new Set());
-      setTraining({
-        state: 'done',
-        message:
-          `${m.cancelled ? 'Cancelled after' : 'Trained'} ${m.steps} steps in ${m.trainSeconds.toFixed(1)} s (${(m.steps / Math.max(m.trainSeconds, 1e-9)).toFixed(2)} steps/s); ` +
+      finish(
+        `${m.cancelled ? 'Cancelled after' : 'Trained'} ${m.steps} steps in ${m.trainSeconds.toFixed(1)} s (${(m.steps / Math.max(m.trainSeconds, 1e-9)).toFixed(2)} steps/s); ` +
           `predicted ${m.slices.length} other slice(s) in ${(m.seconds - m.trainSeconds).toFixed(1)} s (shown as "tomosort prediction" for review).`,
-      });
+      );
       attempt(async () => {
         if (!series) return;
-        const id = predictionId ?? (await createSegmentation(segServices(), series.displaySetInstanceUID, series.viewportId, 'tomosort prediction', CLASSES));
+        const id = predictionId ?? (await createSegmentation(segServices(), series.displaySetInstanceUID, series.viewportId, 'tomosort prediction', classes));
         setPredictionId(id);
         writeSlices(segServices(), cornerstone(), id, m.slices);
         const index = stackIndexBySop(segServices(), id);
@@ -172,29 +181,51 @@ function Annotation({ series, models }: { series: ActiveSeries | undefined; mode
         );
       });
     }
+    if (m.type === 'pretrained') {
+      rememberBrowserModel(m.name, m.url, m.summary);
+      setGeneration((g) => g + 1);
+      setChoiceId(`browser:${m.name}`);
+      finish(`${m.cancelled ? 'Pre-training cancelled' : 'Pre-trained'} after ${m.summary.steps} steps in ${m.seconds.toFixed(1)} s; score vs position ρ = ${m.rho.toFixed(2)} on this series. Kept in this browser as "${m.name}" and chosen below.`);
+    }
     if (m.type === 'scored') {
       const ranked = [...m.scores].sort((a, b) => a.score - b.score);
       const bySop = new Map(ranked.filter((x) => x.sopInstanceUID).map((x, rank) => [x.sopInstanceUID, { score: x.score, rank }]));
       setScored({ rho: m.rho, order: m.order, bySop, n: m.scores.length });
-      setTraining({ state: 'done', message: `Scored ${m.scores.length} axial slice(s).` });
+      finish(`Scored ${m.scores.length} axial slice(s).`);
+    }
+    if (m.type === 'matched' && syncTarget.current) {
+      setSync({ ...syncTarget.current, rho: m.referenceRho, bySop: new Map(m.matches.map((x) => [x.sopInstanceUID, x])) });
+      finish(`Matched ${m.matches.length} slice(s) to ${syncTarget.current.description} (reference ρ = ${m.referenceRho.toFixed(2)}): it now follows this viewport.`);
     }
     if (m.type === 'exported') {
       setExported(m.seriesInstanceUID);
-      setTraining({ state: 'done', message: `Stored a DICOM SEG with ${m.frames} frame(s) in the PACS as a new series.` });
+      finish(`Stored a DICOM SEG with ${m.frames} frame(s) in the PACS as a new series.`);
     }
   });
-  // The annotated set follows the labelmap (brush, eraser, threshold all land there).
+  // The annotated set follows the labelmap (brush, eraser, threshold all land there) plus the slices marked done.
   useEffect(() => {
     if (!segmentationId) return;
     const timer = setInterval(() => {
       try {
-        setAnnotated(labelledSlices(segServices(), cornerstone(), segmentationId).map(({ index, voxels }) => ({ index, voxels })));
+        const labelled = labelledSlices(segServices(), cornerstone(), segmentationId);
+        const seen = new Set(labelled.map((a) => a.index));
+        const empty = [...done].filter((k) => !seen.has(k)).map((k) => ({ index: k, voxels: 0, counts: classes.map(() => 0), done: true }));
+        setAnnotated([...labelled.map(({ index, voxels, labels }) => ({ index, voxels, counts: voxelsPerClass(labels, classes), done: done.has(index) })), ...empty].sort((a, b) => a.index - b.index));
       } catch {
         /* segmentation removed meanwhile */
       }
     }, 700);
     return () => clearInterval(timer);
-  }, [segmentationId]);
+  }, [segmentationId, done, classes]);
+  // A synced viewport follows the slice on screen to its matching slice.
+  const here = series ? currentSop(series) : undefined;
+  const target = here ? sync?.bySop.get(here) : undefined;
+  useEffect(() => {
+    if (!sync || !target) return;
+    const vp = services?.services.cornerstoneViewportService.getCornerstoneViewport(sync.viewportId);
+    const index = vp?.getImageIds().findIndex((id) => sopOfImageId(id) === target.referenceSopInstanceUID) ?? -1;
+    if (index >= 0 && vp?.getCurrentImageIdIndex() !== index) void vp?.setImageIdIndex?.(index);
+  }, [sync, target]);
   if (!series) return h('div', null, 'Open a series to annotate.');
   const jump = (index: number) => attempt(() => void services!.services.cornerstoneViewportService.getCornerstoneViewport(series.viewportId)?.setImageIdIndex?.(index));
   const number = (value: number, set: (v: number) => void, testId: string) =>
@@ -202,142 +233,295 @@ function Annotation({ series, models }: { series: ActiveSeries | undefined; mode
   const button = (label: string, testId: string, onClick: () => void, disabled = false) =>
     h('button', { 'data-testid': testId, disabled, onClick, style: { margin: '2px 4px 2px 0', padding: '2px 8px', border: '1px solid #5a7ea8', borderRadius: '4px', background: disabled ? '#1b2a3d' : '#24476e', color: '#fff' } }, label);
   const busy = training.state === 'running';
-  return h(
+  /** The training set: every labelled slice and every slice marked done (empty = background only). */
+  const trainingSlices = (): SliceLabels[] => {
+    const segId = segmentationId!;
+    const labelled = labelledSlices(segServices(), cornerstone(), segId);
+    const seen = new Set(labelled.map((a) => a.index));
+    const empty = [...done].filter((k) => !seen.has(k)).map((k) => sliceAt(segServices(), cornerstone(), segId, k));
+    return [...labelled, ...empty].map(({ sopInstanceUID, labels }) => ({ sopInstanceUID, labels }));
+  };
+  const perLabel = classes.map((c, i) => `${c.name}: ${annotated.filter((a) => a.counts[i]! > 0).length}`).join(', ');
+
+  const labelsSection = h(
     'div',
-    null,
-    !segmentationId
-      ? button('New sparse segmentation', 'tomosort-new-seg', () =>
-          attempt(async () => setSegmentationId(await createSegmentation(segServices(), series.displaySetInstanceUID, series.viewportId, 'tomosort sparse annotation', CLASSES))),
-        )
-      : h(
-          'div',
-          null,
-          h('div', null, 'Threshold the slice on screen (HU): ', number(range[0], (v) => setRange([v, range[1]]), 'tomosort-lo'), ' to ', number(range[1], (v) => setRange([range[0], v]), 'tomosort-hi')),
-          button('Label this slice', 'tomosort-threshold', () =>
-            attempt(() => {
-              const n = thresholdSlice(segServices(), cornerstone(), segmentationId, series.currentSlice, range[0], range[1], CLASSES[0]!.value);
-              setMessage(`Slice ${series.currentSlice + 1}: ${n} voxels labelled.`);
-            }),
-          ),
-          h('div', { 'data-testid': 'tomosort-annotated' }, `${annotated.length} annotated slice(s)`),
-          h(
-            'ul',
-            { style: { margin: 0, paddingLeft: '16px' } },
-            ...annotated.map((a) =>
-              h('li', { key: a.index }, `slice ${a.index + 1} (${a.voxels} voxels) `, button('go', `tomosort-go-${a.index}`, () => jump(a.index)), button('remove', `tomosort-remove-${a.index}`, () => attempt(() => clearSlice(segServices(), cornerstone(), segmentationId, a.index)))),
-            ),
-          ),
-          h('div', null, 'Steps (decoder warm-up, full): ', number(steps[0], (v) => setSteps([v, steps[1]]), 'tomosort-frozen-steps'), ' ', number(steps[1], (v) => setSteps([steps[0], v]), 'tomosort-steps')),
-          h(
-            'div',
-            null,
-            'Start from: ',
-            h(
-              'select',
-              { 'data-testid': 'tomosort-model', value: model, style: { color: '#000' }, onChange: (e: { target: { value: string } }) => setModel(e.target.value) },
-              h('option', { value: '' }, 'random weights (no pre-training)'),
-              ...models.map((m) => h('option', { key: m.name, value: m.name }, describeModel(m))),
-            ),
-          ),
-          model ? null : h('div', null, 'Input size (pixels): ', number(size, setSize, 'tomosort-size')),
-          button(
-            'Fine-tune and predict',
-            'tomosort-train',
-            () =>
-              attempt(() => {
-                const slices = labelledSlices(segServices(), cornerstone(), segmentationId).map(({ sopInstanceUID, labels }) => ({ sopInstanceUID, labels }));
-                if (slices.length === 0) throw new Error('Label at least one slice first.');
-                setPredicted([]);
-                setExported(undefined);
-                const stored = models.find((m) => m.name === model)?.manifest;
-                worker.post({
-                  type: 'finetune',
-                  job: {
-                    studyInstanceUID: series.studyInstanceUID,
-                    seriesInstanceUID: series.seriesInstanceUID,
-                    annotated: slices,
-                    classes: CLASSES,
-                    // A stored model brings its own input size and HU window (its manifest).
-                    modelUrl: stored ? `${window.location.origin}${MODELS_PATH}/${encodeURIComponent(model)}/model.json` : null,
-                    size: stored?.inputSize ?? size,
-                    window: stored?.huWindow ?? { center: 40, width: 400 },
-                    frozenSteps: steps[0],
-                    steps: steps[1],
-                    batch: 4,
-                    learningRate: 3e-3,
-                    seed: 1,
-                  },
-                });
-              }),
-            busy || annotated.length === 0,
-          ),
-          busy ? button('Cancel', 'tomosort-cancel', () => worker.post({ type: 'cancel' })) : null,
-          predicted.length > 0 && predictionId
-            ? h(
-                'div',
-                { 'data-testid': 'tomosort-review' },
-                h('div', { 'data-testid': 'tomosort-review-count' }, `Review: ${predicted.length - rejected.size} of ${predicted.length} predicted slice(s) accepted`),
-                h(
-                  'ul',
-                  { style: { margin: 0, paddingLeft: '16px', maxHeight: '160px', overflowY: 'auto' } },
-                  ...predicted.map((p) => {
-                    const isRejected = rejected.has(p.sopInstanceUID);
-                    const toggle = () =>
-                      attempt(() => {
-                        const next = new Set(rejected);
-                        if (isRejected) next.delete(p.sopInstanceUID);
-                        else next.add(p.sopInstanceUID);
-                        // The prediction labelmap shows only what will be exported.
-                        writeSlices(segServices(), cornerstone(), predictionId, [{ sopInstanceUID: p.sopInstanceUID, labels: isRejected ? p.labels : new Uint8Array(p.labels.length) }]);
-                        setRejected(next);
-                      });
-                    return h(
-                      'li',
-                      { key: p.sopInstanceUID, style: isRejected ? { opacity: 0.5 } : {} },
-                      `slice ${p.index + 1} (${p.voxels} voxels) `,
-                      button('go', `tomosort-go-predicted-${p.index}`, () => jump(p.index)),
-                      button(isRejected ? 'accept' : 'reject', `tomosort-${isRejected ? 'accept' : 'reject'}-${p.index}`, toggle),
-                    );
-                  }),
-                ),
-              )
-            : null,
-          button(
-            'Export SEG to the PACS',
-            'tomosort-export',
-            () =>
-              attempt(() => {
-                const mine = labelledSlices(segServices(), cornerstone(), segmentationId).map(({ sopInstanceUID, labels }) => ({ sopInstanceUID, labels }));
-                const own = new Set(mine.map((s) => s.sopInstanceUID));
-                const accepted = predicted.filter((p) => !own.has(p.sopInstanceUID) && !rejected.has(p.sopInstanceUID)).map(({ sopInstanceUID, labels }) => ({ sopInstanceUID, labels }));
-                worker.post({ type: 'export', job: { studyInstanceUID: series.studyInstanceUID, seriesInstanceUID: series.seriesInstanceUID, slices: [...mine, ...accepted], classes: CLASSES } });
-              }),
-            busy || annotated.length === 0,
-          ),
-        ),
+    { 'data-testid': 'tomosort-labels' },
     h(
       'div',
-      { 'data-testid': 'tomosort-localize', style: { marginTop: '8px' } },
+      null,
+      'Label to draw: ',
+      h(
+        'select',
+        {
+          'data-testid': 'tomosort-active-label',
+          value: activeClass,
+          style: { color: '#000' },
+          onChange: (e: { target: { value: string } }) =>
+            attempt(() => {
+              const v = Number(e.target.value);
+              setActiveClass(v);
+              // Brush and eraser draw OHIF's active segment: keep it the panel's label.
+              if (segmentationId) segServices().segmentationService.setActiveSegment(segmentationId, v);
+            }),
+        },
+        ...classes.map((c) => h('option', { key: c.value, value: c.value }, `${c.value}: ${c.name}`)),
+      ),
+    ),
+    h(
+      'div',
+      null,
+      h('input', { 'data-testid': 'tomosort-new-label', placeholder: 'new label name', value: newLabel, style: { width: '120px', color: '#000' }, onChange: (e: { target: { value: string } }) => setNewLabel(e.target.value) }),
+      button('Add label', 'tomosort-add-label', () =>
+        attempt(() => {
+          const next = addClass(classes, newLabel);
+          const added = next.at(-1)!;
+          if (segmentationId) addLabel(segServices(), segmentationId, added.value, added.name);
+          setClasses(next);
+          setActiveClass(added.value);
+          setNewLabel('');
+        }),
+        busy,
+      ),
+    ),
+  );
+
+  const annotationSection = !segmentationId
+    ? button('New sparse segmentation', 'tomosort-new-seg', () =>
+        attempt(async () => setSegmentationId(await createSegmentation(segServices(), series.displaySetInstanceUID, series.viewportId, 'tomosort sparse annotation', classes))),
+      )
+    : h(
+        'div',
+        null,
+        h('div', null, 'Threshold the slice on screen (HU): ', number(range[0], (v) => setRange([v, range[1]]), 'tomosort-lo'), ' to ', number(range[1], (v) => setRange([range[0], v]), 'tomosort-hi')),
+        button(`Label this slice as ${classes.find((c) => c.value === activeClass)?.name ?? '?'}`, 'tomosort-threshold', () =>
+          attempt(() => {
+            const n = thresholdSlice(segServices(), cornerstone(), segmentationId, series.currentSlice, range[0], range[1], activeClass);
+            setMessage(`Slice ${series.currentSlice + 1}: ${n} voxels labelled.`);
+          }),
+        ),
+        button(done.has(series.currentSlice) ? 'Unmark this slice' : 'Mark this slice done', 'tomosort-mark-done', () =>
+          attempt(() => {
+            const next = new Set(done);
+            if (next.has(series.currentSlice)) next.delete(series.currentSlice);
+            else next.add(series.currentSlice);
+            setDone(next);
+          }),
+        ),
+        h('div', { 'data-testid': 'tomosort-annotated' }, `${annotated.length} annotated slice(s)`),
+        h('div', { 'data-testid': 'tomosort-per-label', style: { opacity: 0.85 } }, `Slices per label: ${perLabel}`),
+        h(
+          'ul',
+          { style: { margin: 0, paddingLeft: '16px' } },
+          ...annotated.map((a) =>
+            h(
+              'li',
+              { key: a.index, 'data-testid': `tomosort-annotated-${a.index}` },
+              `${a.done ? '✓ ' : ''}slice ${a.index + 1} (${describeCounts(a.counts, classes)}) `,
+              button('go', `tomosort-go-${a.index}`, () => jump(a.index)),
+              button('remove', `tomosort-remove-${a.index}`, () =>
+                attempt(() => {
+                  clearSlice(segServices(), cornerstone(), segmentationId, a.index);
+                  const next = new Set(done);
+                  next.delete(a.index);
+                  setDone(next);
+                }),
+              ),
+            ),
+          ),
+        ),
+      );
+
+  const modelSection = h(
+    'div',
+    { 'data-testid': 'tomosort-model-choice' },
+    h(
+      'div',
+      null,
+      'Start from: ',
+      h(
+        'select',
+        { 'data-testid': 'tomosort-model', value: choiceId, style: { color: '#000', maxWidth: '100%' }, onChange: (e: { target: { value: string } }) => setChoiceId(e.target.value) },
+        h('option', { value: '' }, 'random weights (no pre-training)'),
+        ...choices.map((c) => h('option', { key: c.id, value: c.id }, `${c.origin === 'store' ? 'store' : c.origin === 'browser' ? 'this browser' : 'file'}: ${describeModel(c.model)}`)),
+      ),
+    ),
+    choice ? h('div', { 'data-testid': 'tomosort-manifest', style: { opacity: 0.85 } }, `Manifest: ${describeModel(choice.model)}`) : h('div', null, 'Input size (pixels): ', number(size, setSize, 'tomosort-size')),
+    h(
+      'div',
+      null,
+      'Or a model from disk (model.json + weights.bin): ',
+      h('input', {
+        type: 'file',
+        multiple: true,
+        accept: '.json,.bin',
+        'data-testid': 'tomosort-model-files',
+        onChange: (e: { target: { files: FileList | null } }) =>
+          attempt(async () => {
+            const files = Array.from(e.target.files ?? []);
+            if (files.length === 0) return;
+            const c = await pickedModel(files);
+            setPicked(c);
+            setChoiceId(c.id);
+          }),
+      }),
+    ),
+    h(
+      'div',
+      null,
+      'No model yet? Pre-train on this series (SortingLoss): ',
+      number(pretrainSteps, setPretrainSteps, 'tomosort-pretrain-steps'),
+      ' steps at ',
+      number(size, setSize, 'tomosort-pretrain-size'),
+      ' px ',
       button(
-        'Check slice order (score head)',
-        'tomosort-score',
+        'Pre-train',
+        'tomosort-pretrain',
         () =>
           attempt(() => {
-            const stored = models.find((m) => m.name === model);
-            if (!stored) throw new Error('Choose a pre-trained SortingLoss model under "Start from" first.');
             setScored(undefined);
-            worker.post({ type: 'score', job: { studyInstanceUID: series.studyInstanceUID, seriesInstanceUID: series.seriesInstanceUID, modelUrl: `${window.location.origin}${MODELS_PATH}/${encodeURIComponent(model)}/model.json` } });
+            worker.post({
+              type: 'pretrain',
+              job: { studyInstanceUID: series.studyInstanceUID, seriesInstanceUID: series.seriesInstanceUID, size, window: { center: 40, width: 400 }, steps: pretrainSteps, slicesPerVolume: 8, volumesPerBatch: 2, learningRate: 3e-3, seed: 1 },
+            });
           }),
         busy,
       ),
-      scored ? h('div', { 'data-testid': 'tomosort-order' }, `Score vs position ρ = ${scored.rho.toFixed(2)}: ${describeOrder(scored.order)}`) : null,
-      scored && series.currentSlice >= 0
-        ? (() => {
-            const here = [...scored.bySop.entries()].find(([sop]) => series.currentSlice >= 0 && sop === currentSop(series))?.[1];
-            return here ? h('div', { 'data-testid': 'tomosort-position' }, `This slice: score ${here.score.toFixed(2)}, ${Math.round((100 * here.rank) / Math.max(1, scored.n - 1))}% along the series' body axis`) : null;
-          })()
-        : null,
     ),
+    listed.state === 'error' ? h('div', { role: 'alert', style: { color: '#ff9a9a' } }, listed.message) : null,
+  );
+
+  const trainSection = segmentationId
+    ? h(
+        'div',
+        null,
+        h('div', null, 'Steps (decoder warm-up, full): ', number(steps[0], (v) => setSteps([v, steps[1]]), 'tomosort-frozen-steps'), ' ', number(steps[1], (v) => setSteps([steps[0], v]), 'tomosort-steps')),
+        button(
+          'Fine-tune and predict',
+          'tomosort-train',
+          () =>
+            attempt(() => {
+              const slices = trainingSlices();
+              if (slices.length === 0) throw new Error('Label (or mark done) at least one slice first.');
+              setPredicted([]);
+              setExported(undefined);
+              worker.post({
+                type: 'finetune',
+                job: {
+                  studyInstanceUID: series.studyInstanceUID,
+                  seriesInstanceUID: series.seriesInstanceUID,
+                  annotated: slices,
+                  classes,
+                  // A chosen model brings its own input size and HU window (its manifest).
+                  model: choice?.ref ?? null,
+                  size,
+                  window: { center: 40, width: 400 },
+                  frozenSteps: steps[0],
+                  steps: steps[1],
+                  batch: 4,
+                  learningRate: 3e-3,
+                  seed: 1,
+                },
+              });
+            }),
+          busy || annotated.length === 0,
+        ),
+        predicted.length > 0 && predictionId
+          ? h(
+              'div',
+              { 'data-testid': 'tomosort-review' },
+              h('div', { 'data-testid': 'tomosort-review-count' }, `Review: ${predicted.length - rejected.size} of ${predicted.length} predicted slice(s) accepted`),
+              h(
+                'ul',
+                { style: { margin: 0, paddingLeft: '16px', maxHeight: '160px', overflowY: 'auto' } },
+                ...predicted.map((p) => {
+                  const isRejected = rejected.has(p.sopInstanceUID);
+                  const toggle = () =>
+                    attempt(() => {
+                      const next = new Set(rejected);
+                      if (isRejected) next.delete(p.sopInstanceUID);
+                      else next.add(p.sopInstanceUID);
+                      // The prediction labelmap shows only what will be exported.
+                      writeSlices(segServices(), cornerstone(), predictionId, [{ sopInstanceUID: p.sopInstanceUID, labels: isRejected ? p.labels : new Uint8Array(p.labels.length) }]);
+                      setRejected(next);
+                    });
+                  return h(
+                    'li',
+                    { key: p.sopInstanceUID, style: isRejected ? { opacity: 0.5 } : {} },
+                    `slice ${p.index + 1} (${p.voxels} voxels) `,
+                    button('go', `tomosort-go-predicted-${p.index}`, () => jump(p.index)),
+                    button(isRejected ? 'accept' : 'reject', `tomosort-${isRejected ? 'accept' : 'reject'}-${p.index}`, toggle),
+                  );
+                }),
+              ),
+            )
+          : null,
+        button(
+          'Export SEG to the PACS',
+          'tomosort-export',
+          () =>
+            attempt(() => {
+              const mine = trainingSlices();
+              const own = new Set(mine.map((s) => s.sopInstanceUID));
+              const accepted = predicted.filter((p) => !own.has(p.sopInstanceUID) && !rejected.has(p.sopInstanceUID)).map(({ sopInstanceUID, labels }) => ({ sopInstanceUID, labels }));
+              worker.post({ type: 'export', job: { studyInstanceUID: series.studyInstanceUID, seriesInstanceUID: series.seriesInstanceUID, slices: [...mine, ...accepted], classes } });
+            }),
+          busy || annotated.length === 0,
+        ),
+      )
+    : null;
+
+  const localizeSection = h(
+    'div',
+    { 'data-testid': 'tomosort-localize', style: { marginTop: '8px' } },
+    button(
+      'Check slice order (score head)',
+      'tomosort-score',
+      () =>
+        attempt(() => {
+          if (!choice) throw new Error('Choose a SortingLoss model under "Start from" (or pre-train one on this series) first.');
+          if (choice.model.manifest?.architecture?.kind !== 'score') throw new Error(`"${choice.model.name}" has no slice-score head (it is a ${choice.model.manifest?.method ?? 'unknown'} model): choose a SortingLoss model.`);
+          setScored(undefined);
+          worker.post({ type: 'score', job: { studyInstanceUID: series.studyInstanceUID, seriesInstanceUID: series.seriesInstanceUID, model: choice.ref } });
+        }),
+      busy,
+    ),
+    button(
+      'Sync the other viewport to this one',
+      'tomosort-sync',
+      () =>
+        attempt(() => {
+          const other = otherSeriesViewports(services!.services, series)[0];
+          if (!other) throw new Error('Show a second series in another viewport first (change the layout to 1×2, then drag a series into the new viewport).');
+          if (!choice || choice.model.manifest?.architecture?.kind !== 'score') throw new Error('Choose a SortingLoss model under "Start from" (or pre-train one) first: matching uses its score head.');
+          syncTarget.current = { viewportId: other.viewportId, description: `${other.description} (${other.modality})` };
+          setSync(undefined);
+          worker.post({
+            type: 'match',
+            job: { studyInstanceUID: series.studyInstanceUID, seriesInstanceUID: series.seriesInstanceUID, referenceStudyInstanceUID: other.studyInstanceUID, referenceSeriesInstanceUID: other.seriesInstanceUID, model: choice.ref },
+          });
+        }),
+      busy,
+    ),
+    sync && target
+      ? h('div', { 'data-testid': 'tomosort-sync-status' }, `${sync.description} follows: this slice ≈ ${target.mm.toFixed(0)} ± ${target.sdMm.toFixed(0)} mm into it${target.extrapolated ? ' (beyond its range)' : ''}.`)
+      : null,
+    scored ? h('div', { 'data-testid': 'tomosort-order' }, `Score vs position ρ = ${scored.rho.toFixed(2)}: ${describeOrder(scored.order)}`) : null,
+    scored && series.currentSlice >= 0
+      ? (() => {
+          const here = scored.bySop.get(currentSop(series) ?? '');
+          return here ? h('div', { 'data-testid': 'tomosort-position' }, `This slice: score ${here.score.toFixed(2)}, ${Math.round((100 * here.rank) / Math.max(1, scored.n - 1))}% along the series' body axis`) : null;
+        })()
+      : null,
+  );
+
+  return h(
+    'div',
+    null,
+    section('Labels', 'tomosort-labels-section', labelsSection),
+    section('Sparse annotation', 'tomosort-annotation-section', annotationSection),
+    section('Model', 'tomosort-models', modelSection),
+    section('Fine-tune, predict, review, export', 'tomosort-train-section', trainSection ?? h('div', null, 'Start a sparse segmentation first.')),
+    section('Localize', 'tomosort-localize-section', localizeSection),
     h('div', { 'data-testid': 'tomosort-worker', role: 'status' }, worker.error ?? (worker.backend ? `Training runs in a worker on ${worker.backend}.` : 'Starting the training worker…')),
     training.state === 'running'
       ? h(
@@ -345,8 +529,10 @@ function Annotation({ series, models }: { series: ActiveSeries | undefined; mode
           { 'data-testid': 'tomosort-progress' },
           `${training.message}${training.steps ? `: step ${training.step}/${training.steps}, loss ${training.loss.toFixed(3)}, ${training.stepsPerSecond.toFixed(2)} steps/s, ETA ${Math.ceil(training.eta)} s` : ''}`,
           training.steps ? h('progress', { max: training.steps, value: training.step, style: { width: '100%' } }) : null,
+          button('Cancel', 'tomosort-cancel', () => worker.post({ type: 'cancel' })),
         )
       : null,
+    training.state !== 'idle' ? h(LossChart, { losses: training.losses }) : null,
     training.state === 'done' ? h('div', { 'data-testid': 'tomosort-done' }, training.message) : null,
     exported ? h('div', { 'data-testid': 'tomosort-exported' }, `SEG series ${exported}`) : null,
     message ? h('div', null, message) : null,
@@ -379,7 +565,6 @@ function currentSop(series: ActiveSeries): string | undefined {
 
 function Panel(): ReactElement {
   const series = useActiveSeries();
-  const models = useModels();
   const gpu = useWebGpu();
   return h(
     'div',
@@ -392,18 +577,7 @@ function Panel(): ReactElement {
         ? h('div', null, `${series.description} (${series.modality}), slice ${series.currentSlice + 1} of ${series.slices}`)
         : h('div', null, 'Open a series in the viewer.'),
     ),
-    section('Sparse annotation and training', 'tomosort-annotation', h(Annotation, { series, models: models.state === 'ok' ? models.value : [] })),
-    section(
-      'Models',
-      'tomosort-models',
-      models.state === 'loading'
-        ? h('div', null, 'Loading the model store…')
-        : models.state === 'error'
-          ? h('div', { role: 'alert', style: { color: '#ff9a9a' } }, models.message)
-          : models.value.length === 0
-            ? h('div', null, 'No pre-trained model in the store yet (pnpm tomosort pretrain --out … into the store folder).')
-            : h('ul', { style: { margin: 0, paddingLeft: '16px' } }, ...models.value.map((m) => h('li', { key: m.name }, describeModel(m)))),
-    ),
+    h(Workbench, { series }),
     section(
       'Compute',
       'tomosort-compute',

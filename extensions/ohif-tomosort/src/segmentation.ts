@@ -25,6 +25,8 @@ export interface CornerstoneLibraries {
 export interface SegmentationServiceLike {
   createLabelmapForDisplaySet(displaySet: unknown, options: { segmentationId?: string; label: string; segments: Record<number, { label: string; active?: boolean }> }): Promise<string>;
   addSegmentationRepresentation(viewportId: string, options: { segmentationId: string }): Promise<void>;
+  addSegment(segmentationId: string, config: { segmentIndex: number; label: string }): void;
+  setActiveSegment(segmentationId: string, segmentIndex: number): void;
   getSegmentation(segmentationId: string): { readonly representationData: { readonly Labelmap?: { readonly imageIds: readonly string[]; readonly referencedImageIds: readonly string[] } } } | undefined;
 }
 export type SegServices = OhifServices & { readonly segmentationService: SegmentationServiceLike };
@@ -71,6 +73,23 @@ export function labelledSlices(services: SegServices, cs: CornerstoneLibraries, 
   return out;
 }
 
+/** One slice of the labelmap, labelled or not (a slice marked done may hold background only). */
+export function sliceAt(services: SegServices, cs: CornerstoneLibraries, segmentationId: string, index: number): SliceLabels & { index: number; voxels: number } {
+  const { imageIds, referencedImageIds } = labelmap(services, segmentationId);
+  const data = cs.cornerstone.cache.getImage(imageIds[index] ?? '')?.voxelManager?.getScalarData();
+  const sop = sopOfImageId(referencedImageIds[index] ?? '');
+  if (!data || !sop) throw new Error(`slice ${index + 1} is not loaded yet: scroll to it first`);
+  let voxels = 0;
+  for (let n = 0; n < data.length; n++) if (data[n]) voxels++;
+  return { index, sopInstanceUID: sop, labels: Uint8Array.from(data), voxels };
+}
+
+/** Adds a label (segment) to the labelmap and makes it the one brush and threshold draw. */
+export function addLabel(services: SegServices, segmentationId: string, value: number, name: string): void {
+  services.segmentationService.addSegment(segmentationId, { segmentIndex: value, label: name });
+  services.segmentationService.setActiveSegment(segmentationId, value);
+}
+
 /** Writes whole slices (by SOP instance) into a labelmap; returns how many were written. */
 export function writeSlices(services: SegServices, cs: CornerstoneLibraries, segmentationId: string, slices: readonly SliceLabels[]): number {
   const { imageIds, referencedImageIds } = labelmap(services, segmentationId);
@@ -87,7 +106,7 @@ export function writeSlices(services: SegServices, cs: CornerstoneLibraries, seg
   return written;
 }
 
-/** Sets `value` where the source slice's value (HU for CT) lies in [lo, hi]; 0 elsewhere. Returns the voxels set. */
+/** Sets `value` where the source slice's value (HU for CT) lies in [lo, hi] and clears it elsewhere (other labels stay). Returns the voxels set. */
 export function thresholdSlice(services: SegServices, cs: CornerstoneLibraries, segmentationId: string, index: number, lo: number, hi: number, value: number): number {
   const { imageIds, referencedImageIds } = labelmap(services, segmentationId);
   const source = cs.cornerstone.cache.getImage(referencedImageIds[index] ?? '');
@@ -97,12 +116,15 @@ export function thresholdSlice(services: SegServices, cs: CornerstoneLibraries, 
   // Scalar data are already in modality units when the loader pre-scaled them.
   const slope = source.preScale?.scaled ? 1 : (source.slope ?? 1);
   const intercept = source.preScale?.scaled ? 0 : (source.intercept ?? 0);
+  // Other labels stay: thresholding a second label paints over the first only where it applies.
+  const current = target.getScalarData();
   let set = 0;
   for (let n = 0; n < raw.length; n++) {
     const v = raw[n]! * slope + intercept;
-    const inside = v >= lo && v <= hi;
-    target.setAtIndex(n, inside ? value : 0);
-    if (inside) set++;
+    if (v >= lo && v <= hi) {
+      target.setAtIndex(n, value);
+      set++;
+    } else if (current[n] === value) target.setAtIndex(n, 0);
   }
   cs.cornerstoneTools.segmentation.triggerSegmentationEvents.triggerSegmentationDataModified(segmentationId);
   return set;

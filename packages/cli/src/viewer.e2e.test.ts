@@ -57,7 +57,7 @@ afterAll(async () => {
 });
 
 describe('the Sparse annotation mode in the published OHIF viewer (headless Chromium, real Orthanc behind the proxy)', () => {
-  it('opens the sample CT in our mode, annotates 3 slices, fine-tunes a stored encoder on WebGPU in a worker, predicts, and exports a SEG that Orthanc holds', async () => {
+  it('opens the sample CT in our mode, annotates 3 slices with 2 labels, pre-trains and scores in the browser, fine-tunes a stored encoder on WebGPU in a worker, predicts, survives an unreachable PACS, and exports a SEG that Orthanc holds', async () => {
     const { context, close } = await launchChromium();
     const page = await context.newPage();
     try {
@@ -75,7 +75,8 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
       await page.getByTestId('tomosort-series').getByText(/slice \d+ of 108/).waitFor({ timeout: 90_000 });
       // SwiftShader offers a WebGPU adapter in headless Chromium; the panel names it.
       await page.getByTestId('tomosort-compute').getByRole('status').getByText(/^WebGPU: /).waitFor({ timeout: 30_000 });
-      await page.getByTestId('tomosort-models').getByText('model: sorting, small, score head, 32², window 40/400, 2 steps').waitFor({ timeout: 10_000 });
+      const modelSelect = page.getByTestId('tomosort-model');
+      await modelSelect.locator('option', { hasText: 'store: model: sorting, small, score head, 32², window 40/400, 2 steps' }).waitFor({ state: 'attached', timeout: 10_000 });
       await page.getByTestId('tomosort-worker').getByText(/^Training runs in a worker on webgpu/).waitFor({ timeout: 60_000 });
 
       // Annotate 3 slices: scroll the real viewport (mouse wheel = OHIF's stack scroll), label by threshold.
@@ -94,13 +95,43 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
         await page.getByTestId('tomosort-annotated').getByText(`${n + 1} annotated slice(s)`).waitFor({ timeout: 10_000 });
       }
       expect(new Set(seen).size).toBe(3);
+      // A second label on the last slice: bone (≥ 300 HU) painted over "structure" there.
+      await page.getByTestId('tomosort-new-label').fill('bone');
+      await page.getByTestId('tomosort-add-label').click();
+      await page.getByTestId('tomosort-lo').fill('300');
+      await page.getByTestId('tomosort-threshold').click();
+      await page.getByTestId('tomosort-per-label').getByText('Slices per label: structure: 3, bone: 1').waitFor({ timeout: 10_000 });
+      // One more slice marked done with nothing on it: trained on (and exported) as background only.
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+      for (let w = 0; w < 10; w++) await page.mouse.wheel(0, 120);
+      await page.getByTestId('tomosort-mark-done').click();
+      await page.getByTestId('tomosort-annotated').getByText('4 annotated slice(s)').waitFor({ timeout: 10_000 });
+      await page.getByText(/✓ slice \d+ \(no label \(background only\)\)/).waitFor();
       mark(`annotated at ${seen.join(' | ')}`);
+
+      // No model yet? Pre-train on this series in the worker; it is kept in IndexedDB and chosen.
+      await page.getByTestId('tomosort-pretrain-steps').fill('3');
+      await page.getByTestId('tomosort-pretrain-size').fill('32');
+      await page.getByTestId('tomosort-pretrain').click();
+      await page.getByTestId('tomosort-done').getByText(/^Pre-trained after 3 steps in [\d.]+ s; score vs position ρ = -?\d\.\d\d on this series/).waitFor({ timeout: 300_000 });
+      await page.getByTestId('tomosort-manifest').getByText(/^Manifest: tomosort-.*: sorting, small, score head, 32², window 40\/400, 3 steps$/).waitFor();
+      await page.getByTestId('tomosort-loss-chart').waitFor();
+      mark('pre-trained in the browser');
+      await page.getByTestId('tomosort-score').click();
+      await page.getByTestId('tomosort-order').getByText(/^Score vs position ρ = -?\d\.\d\d: /).waitFor({ timeout: 60_000 });
+
+      // A model from disk (model.json + weights.bin, as a user would pick them) scores the series too.
+      await page.getByTestId('tomosort-model-files').setInputFiles([join(scratch, 'store', 'model', 'model.json'), join(scratch, 'store', 'model', 'weights.bin')]);
+      await page.getByTestId('tomosort-manifest').getByText('Manifest: 2 file(s) from disk: sorting, small, score head, 32², window 40/400, 2 steps').waitFor();
+      await page.getByTestId('tomosort-score').click();
+      await page.getByTestId('tomosort-order').getByText(/^Score vs position ρ = -?\d\.\d\d: /).waitFor({ timeout: 60_000 });
+      mark('scored with a picked model');
 
       // Fine-tune a few steps in the worker (WebGPU on SwiftShader here), predict, export.
       await page.getByTestId('tomosort-frozen-steps').fill('2');
       await page.getByTestId('tomosort-steps').fill('3');
       // Start from the stored encoder: its manifest gives the input size (32²) and window.
-      await page.getByTestId('tomosort-model').selectOption('model');
+      await modelSelect.selectOption('store:model');
       const t0 = Date.now();
       await page.getByTestId('tomosort-train').click();
       await page.getByTestId('tomosort-done').getByText(/^Trained 5 steps in/).waitFor({ timeout: 400_000 });
@@ -115,13 +146,19 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
       expect(await count.textContent()).toBe(`Review: ${predictedCount} of ${predictedCount} predicted slice(s) accepted`);
       await page.locator('[data-testid^="tomosort-reject-"]').first().click();
       await count.getByText(`Review: ${predictedCount - 1} of ${predictedCount} predicted slice(s) accepted`).waitFor();
+
+      // Orthanc unreachable on export (a refused connection injected on the STOW-RS request only):
+      // the panel says so in plain words and the annotation is untouched; the retry stores the SEG.
+      const stow = (url: URL) => /\/dicom-web\/studies\/[\d.]+$/.test(url.pathname);
+      await context.route(stow, (route) => (route.request().method() === 'POST' ? route.abort('connectionrefused') : route.continue()));
+      await page.getByTestId('tomosort-export').click();
+      await page.getByTestId('tomosort-error').getByText(/^The PACS \(Orthanc\) cannot be reached\. Nothing you annotated is lost\./).waitFor({ timeout: 90_000 });
+      await page.getByTestId('tomosort-annotated').getByText('4 annotated slice(s)').waitFor();
+      await context.unroute(stow);
       await page.getByTestId('tomosort-export').click();
       const exported = page.getByTestId('tomosort-exported');
       await exported.waitFor({ timeout: 60_000 });
       const segUid = (await exported.textContent())!.replace('SEG series ', '').trim();
-      // Localization: the stored model's score head checks the series' slice order (axial slices).
-      await page.getByTestId('tomosort-score').click();
-      await page.getByTestId('tomosort-order').getByText(/^Score vs position ρ = -?\d\.\d\d: /).waitFor({ timeout: 60_000 });
       mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: join(ARTIFACTS, 'viewer-mode.png') });
       await panel.screenshot({ path: join(ARTIFACTS, 'viewer-panel.png') });
@@ -135,7 +172,9 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
       const ctVolume = await loadSeriesVolume(pacs, studyUid(study), ct.seriesInstanceUID);
       const seg = readSegmentation(segFile!, ctVolume);
       expect(seg.referencedSeriesInstanceUID).toBe(ct.seriesInstanceUID);
-      expect(seg.slices.length).toBe(3 + predictedCount - 1);
+      // 3 thresholded + 1 marked done (empty frames) + the accepted predictions; both labels named.
+      expect(seg.slices.length).toBe(4 + predictedCount - 1);
+      expect(seg.segments.map((x) => x.label)).toEqual(['structure', 'bone']);
       expect(errors.filter((m) => /tomosort/i.test(m))).toEqual([]);
     } catch (e) {
       mkdirSync(ARTIFACTS, { recursive: true });

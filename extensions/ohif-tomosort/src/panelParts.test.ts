@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { addClass, describeCounts, voxelsPerClass } from './labels';
+import { lossPath } from './lossChart';
+import { pickedModel, storedFromSummary } from './modelChoices';
+import { describeModel } from './ohif';
+import { thresholdSlice } from './segmentation';
+import type { CornerstoneLibraries, SegServices } from './segmentation';
+
+describe('labels', () => {
+  const classes = [
+    { value: 1, name: 'liver' },
+    { value: 3, name: 'spleen' },
+  ];
+  it('counts voxels per label in the order of the labels, ignoring unknown values', () => {
+    expect(voxelsPerClass(Uint8Array.from([0, 1, 1, 3, 2, 3, 1]), classes)).toEqual([3, 2]);
+    expect(describeCounts([3, 0], classes)).toBe('liver 3');
+    expect(describeCounts([0, 0], classes)).toBe('no label (background only)');
+  });
+  it('adds a label with the next free value; refuses an empty or taken name', () => {
+    expect(addClass(classes, ' kidney ')).toEqual([...classes, { value: 4, name: 'kidney' }]);
+    expect(() => addClass(classes, '  ')).toThrow('Give the new label a name');
+    expect(() => addClass(classes, 'Liver')).toThrow('There is already a label called "Liver".');
+  });
+});
+
+describe('the loss chart', () => {
+  it('maps the min loss to the bottom and the max to the top, steps evenly across', () => {
+    expect(lossPath([2, 1, 1.5], 100, 10)).toBe('0.0,0.0 50.0,10.0 100.0,5.0');
+    expect(lossPath([Number.NaN, 1, 3], 100, 10)).toBe('50.0,10.0 100.0,0.0');
+    expect(lossPath([], 100, 10)).toBe('');
+  });
+});
+
+describe('a model picked from disk', () => {
+  const manifest = { method: 'sorting', inputSize: 64, huWindow: { center: 40, width: 400 }, steps: 12, architecture: { kind: 'score', encoder: { name: 'small' } } };
+  it('is described from its model.json manifest and sent to the worker as files', async () => {
+    const files = [new File([JSON.stringify({ modelTopology: manifest, weightsManifest: [] })], 'model.json'), new File([new Uint8Array(4)], 'weights.bin')];
+    const choice = await pickedModel(files);
+    expect(choice.id).toBe('file:2 file(s) from disk');
+    expect(describeModel(choice.model)).toBe('2 file(s) from disk: sorting, small, score head, 64², window 40/400, 12 steps');
+    expect(choice.ref).toEqual({ kind: 'files', files });
+  });
+  it('refuses a pick without exactly one model.json, or JSON that is not a tomosort model', async () => {
+    await expect(pickedModel([new File([''], 'weights.bin')])).rejects.toThrow('Choose one model.json together with its weights file(s); got 0 .json file(s).');
+    await expect(pickedModel([new File(['{"modelTopology": {"class_name": "Sequential"}}'], 'keras.json')])).rejects.toThrow('keras.json is not a tomosort model');
+    await expect(pickedModel([new File(['{oops'], 'model.json')])).rejects.toThrow(/^model\.json is not JSON/);
+  });
+  it('a browser model’s summary reads like a store entry', () => {
+    const s = storedFromSummary('mine', { method: 'sorting', kind: 'score', encoder: 'small', inputSize: 32, huWindow: { center: 40, width: 400 }, steps: 3 });
+    expect(describeModel(s)).toBe('mine: sorting, small, score head, 32², window 40/400, 3 steps');
+  });
+});
+
+describe('thresholdSlice with two labels (cornerstone image cache stand-in: plain arrays)', () => {
+  // The image cache is cornerstone's; a stand-in with the same getScalarData/setAtIndex surface.
+  const source = { rows: 1, columns: 6, voxelManager: { getScalarData: () => [-500, 0, 100, 400, 900, 50], setAtIndex: () => {} }, preScale: { scaled: true } };
+  const labels = [0, 0, 0, 0, 0, 0];
+  const target = { rows: 1, columns: 6, voxelManager: { getScalarData: () => labels, setAtIndex: (i: number, v: number) => void (labels[i] = v) } };
+  const cs = { cornerstone: { cache: { getImage: (id: string) => (id === 'seg' ? target : source) } }, cornerstoneTools: { segmentation: { triggerSegmentationEvents: { triggerSegmentationDataModified: () => {} } } } } as unknown as CornerstoneLibraries;
+  const services = { segmentationService: { getSegmentation: () => ({ representationData: { Labelmap: { imageIds: ['seg'], referencedImageIds: ['ct'] } } }) } } as unknown as SegServices;
+  it('paints the second label over the first where it applies, and keeps the first elsewhere', () => {
+    expect(thresholdSlice(services, cs, 's', 0, -200, 3000, 1)).toBe(5);
+    expect(labels).toEqual([0, 1, 1, 1, 1, 1]);
+    expect(thresholdSlice(services, cs, 's', 0, 300, 3000, 2)).toBe(2);
+    expect(labels).toEqual([0, 1, 1, 2, 2, 1]);
+    // Re-thresholding label 2 with a narrower range clears it where it no longer applies.
+    expect(thresholdSlice(services, cs, 's', 0, 800, 3000, 2)).toBe(1);
+    expect(labels).toEqual([0, 1, 1, 0, 2, 1]);
+  });
+});
