@@ -220,12 +220,12 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
   // A synced viewport follows the slice on screen to its matching slice.
   const here = series ? currentSop(series) : undefined;
   const target = here ? sync?.bySop.get(here) : undefined;
+  const targetViewport = sync ? services?.services.cornerstoneViewportService.getCornerstoneViewport(sync.viewportId) : undefined;
+  const targetIds = targetViewport?.getImageIds() ?? [];
+  const targetIndex = target ? targetIds.findIndex((id) => sopOfImageId(id) === target.referenceSopInstanceUID) : -1;
   useEffect(() => {
-    if (!sync || !target) return;
-    const vp = services?.services.cornerstoneViewportService.getCornerstoneViewport(sync.viewportId);
-    const index = vp?.getImageIds().findIndex((id) => sopOfImageId(id) === target.referenceSopInstanceUID) ?? -1;
-    if (index >= 0 && vp?.getCurrentImageIdIndex() !== index) void vp?.setImageIdIndex?.(index);
-  }, [sync, target]);
+    if (targetIndex >= 0 && targetViewport?.getCurrentImageIdIndex() !== targetIndex) void targetViewport?.setImageIdIndex?.(targetIndex);
+  }, [targetViewport, targetIndex]);
   if (!series) return h('div', null, 'Open a series to annotate.');
   const jump = (index: number) => attempt(() => void services!.services.cornerstoneViewportService.getCornerstoneViewport(series.viewportId)?.setImageIdIndex?.(index));
   const number = (value: number, set: (v: number) => void, testId: string) =>
@@ -503,7 +503,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
       busy,
     ),
     sync && target
-      ? h('div', { 'data-testid': 'tomosort-sync-status' }, `${sync.description} follows: this slice ≈ ${target.mm.toFixed(0)} ± ${target.sdMm.toFixed(0)} mm into it${target.extrapolated ? ' (beyond its range)' : ''}.`)
+      ? h('div', { 'data-testid': 'tomosort-sync-status' }, `${sync.description} follows: this slice ≈ its slice ${targetIndex + 1} of ${targetIds.length}, ${target.mm.toFixed(0)} ± ${target.sdMm.toFixed(0)} mm into it${target.extrapolated ? ' (beyond its range)' : ''}.`)
       : null,
     scored ? h('div', { 'data-testid': 'tomosort-order' }, `Score vs position ρ = ${scored.rho.toFixed(2)}: ${describeOrder(scored.order)}`) : null,
     scored && series.currentSlice >= 0

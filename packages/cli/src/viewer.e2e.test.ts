@@ -1,14 +1,16 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readSegmentation } from '@tomosort/dicom';
+import { readSegmentation, writeSeries } from '@tomosort/dicom';
 import { PacsClient, fetchSeriesFiles, loadSeriesVolume, seriesUid, studyUid } from '@tomosort/pacs';
 import { startOrthanc } from '@tomosort/pacs/local';
 import type { LocalOrthanc } from '@tomosort/pacs/local';
+import { phantomSubject } from '@tomosort/samples';
+import { createVolume, voxelCoord, voxelToPatient } from '@tomosort/volume';
 import { launchChromium } from '@tomosort/viewer/testing';
 import { runTomosort } from './testing';
 
@@ -184,4 +186,63 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
       await close();
     }
   }, 600_000);
+
+  it('syncs a second viewport by the score head: a partial scan on screen drives the full scan beside it', async () => {
+    // One study, two axial series of one phantom subject: the full scan and a partial one (its middle 40 %).
+    const v = phantomSubject(3, 7, { size: 64 }).volume;
+    const plane = v.dims[0] * v.dims[1];
+    const k0 = Math.floor(v.dims[2] * 0.3);
+    const k1 = Math.floor(v.dims[2] * 0.7);
+    const part = createVolume({ dims: [v.dims[0], v.dims[1], k1 - k0], spacing: v.spacing, origin: voxelToPatient(v, voxelCoord(0, 0, k0)), direction: v.direction, data: v.data.slice(k0 * plane, k1 * plane), modality: 'CT' });
+    const full = writeSeries(v, { seriesDescription: 'full scan', patientName: 'Sync^Phantom', patientID: 'sync-phantom' });
+    const partial = writeSeries(part, { studyInstanceUID: full.studyInstanceUID, seriesDescription: 'partial scan', patientName: 'Sync^Phantom', patientID: 'sync-phantom' });
+    const pacs = new PacsClient({ baseUrl: orthanc.url, auth: { kind: 'basic', username: USER, password: PASSWORD } });
+    await pacs.uploadInstances([...full.files, ...partial.files]);
+    // A SortingLoss model of the full scan in the store (CLI, wasm, a few seconds).
+    const run = join(scratch, 'sync-run');
+    const pretrained = await runTomosort(['pretrain', '--model', 'small', '--size', '32', '--batch', '16', '--slices', '8', '--steps', '150', '--source', `pacs:${full.seriesInstanceUID}`, '--pacs', orthanc.url, '--out', run, '--json'], CREDENTIALS);
+    expect(pretrained.code, pretrained.stderr).toBe(0);
+    renameSync(join(run, 'model'), join(scratch, 'store', 'phantom-sorting'));
+
+    const { context, close } = await launchChromium();
+    const page = await context.newPage();
+    try {
+      // OHIF's grid hanging protocol shows both series side by side (in either order); make the partial scan active.
+      await page.goto(`${viewerUrl}/tomosort-sparse?StudyInstanceUIDs=${full.studyInstanceUID}&hangingprotocolid=@ohif/mnGrid`);
+      const seriesLine = page.getByTestId('tomosort-series');
+      await seriesLine.getByText(/(full|partial) scan \(CT\), slice 1 of/).waitFor({ timeout: 120_000 });
+      const partialFirst = (await seriesLine.textContent())!.includes('partial scan');
+      const pane = page.locator('.cornerstone-viewport-element').nth(partialFirst ? 0 : 1);
+      if (!partialFirst) await pane.click();
+      await seriesLine.getByText(`partial scan (CT), slice 1 of ${k1 - k0}`).waitFor({ timeout: 30_000 });
+      await page.getByTestId('tomosort-worker').getByText(/^Training runs in a worker on webgpu/).waitFor({ timeout: 60_000 });
+      await page.getByTestId('tomosort-model').selectOption('store:phantom-sorting');
+      await page.getByTestId('tomosort-sync').click();
+      await page.getByTestId('tomosort-done').getByText(new RegExp(`^Matched ${k1 - k0} slice\\(s\\) to full scan \\(CT\\) \\(reference ρ = 0\\.\\d\\d\\)`)).waitFor({ timeout: 120_000 });
+      // Both stacks run the same way, so partial slice i (1-based) is full slice i + (slices below k1).
+      const offset = v.dims[2] - k1;
+      const box = (await pane.boundingBox())!;
+      const status = page.getByTestId('tomosort-sync-status');
+      for (const wheel of [5, 12]) {
+        await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+        for (let w = 0; w < wheel; w++) await page.mouse.wheel(0, 120);
+        // The panel polls the viewport (400 ms) and the synced viewport follows on the next render.
+        await page.waitForTimeout(1500);
+        const at = Number(/slice (\d+) of/.exec((await page.getByTestId('tomosort-series').textContent())!)![1]);
+        // The panel's match, and OHIF's own overlay on the synced viewport ("I: n (index/total)"), agree.
+        await status.getByText(/its slice \d+ of \d+/).waitFor({ timeout: 10_000 });
+        const matched = Number(/its slice (\d+) of/.exec((await status.textContent())!)![1]);
+        await page.getByText(new RegExp(`\\(${matched}/${v.dims[2]}\\)`)).waitFor({ timeout: 10_000 });
+        expect(Math.abs(matched - (at + offset)), `partial slice ${at} → full slice ${matched}, expected ${at + offset}`).toBeLessThanOrEqual(3);
+      }
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, 'viewer-sync.png') });
+    } catch (e) {
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, 'viewer-sync-failure.png') }).catch(() => {});
+      throw e;
+    } finally {
+      await close();
+    }
+  }, 400_000);
 });
