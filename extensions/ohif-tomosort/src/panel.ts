@@ -11,7 +11,7 @@ import { activeSeries, describeModel, otherSeriesViewports } from './ohif';
 import type { ActiveSeries, ServicesManagerLike } from './ohif';
 import { addLabel, clearSlice, createSegmentation, labelledSlices, sliceAt, sopOfImageId, stackIndexBySop, thresholdSlice, writeSlices } from './segmentation';
 import type { CornerstoneLibraries, SegServices } from './segmentation';
-import type { FromWorker, JobClass, OrderFindingMessage, SliceLabels, SliceMatch, ToWorker } from './worker/protocol';
+import type { Compute, FromWorker, JobClass, OrderFindingMessage, SliceLabels, SliceMatch, ToWorker } from './worker/protocol';
 
 /**
  * The panel runs as an island: the host's React (18.3.1, not exposed) renders a plain <div>
@@ -91,24 +91,33 @@ type Training =
   | { state: 'running'; message: string; step: number; steps: number; loss: number; eta: number; stepsPerSecond: number; losses: number[] }
   | { state: 'done'; message: string; losses: number[] };
 
-function useWorker(onMessage: (m: FromWorker) => void): { post(m: ToWorker): void; backend: string | undefined; error: string | undefined } {
+function useWorker(onMessage: (m: FromWorker) => void): { post(m: ToWorker): void; backend: string | undefined; error: string | undefined; compute: Compute; setCompute(c: Compute): void } {
   const worker = useRef<Worker | null>(null);
   const handler = useRef(onMessage);
   handler.current = onMessage;
   const [backend, setBackend] = useState<string | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
+  const [compute, setComputeState] = useState<Compute>('auto');
   useEffect(() => {
     const w = new Worker(`${window.location.origin}${ASSETS_PATH}/worker.mjs`, { type: 'module' });
     worker.current = w;
     w.onmessage = (e: MessageEvent<FromWorker>) => {
-      if (e.data.type === 'ready') setBackend(e.data.backend + (e.data.fallbacks.length ? ` (fallback; ${e.data.fallbacks.join('; ')})` : ''));
+      if (e.data.type === 'ready') {
+        const extra = [...e.data.fallbacks, ...(e.data.note ? [e.data.note] : [])];
+        setBackend(e.data.backend + (extra.length ? ` (${e.data.note ? '' : 'fallback; '}${extra.join('; ')})` : ''));
+      }
       handler.current(e.data);
     };
     w.onerror = (e) => setError(`The training worker failed to start: ${e.message || 'unknown error'}`);
-    w.postMessage({ type: 'start', preference: ['webgpu', 'wasm', 'cpu'] } satisfies ToWorker);
+    w.postMessage({ type: 'start', compute: 'auto' } satisfies ToWorker);
     return () => w.terminate();
   }, []);
-  return { post: (m) => worker.current?.postMessage(m), backend, error };
+  const setCompute = (c: Compute) => {
+    setComputeState(c);
+    setBackend(undefined);
+    worker.current?.postMessage({ type: 'start', compute: c } satisfies ToWorker);
+  };
+  return { post: (m) => worker.current?.postMessage(m), backend, error, compute, setCompute };
 }
 
 type Annotated = { index: number; voxels: number; counts: number[]; done: boolean };
@@ -522,6 +531,18 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
     section('Model', 'tomosort-models', modelSection),
     section('Fine-tune, predict, review, export', 'tomosort-train-section', trainSection ?? h('div', null, 'Start a sparse segmentation first.')),
     section('Localize', 'tomosort-localize-section', localizeSection),
+    h(
+      'div',
+      null,
+      'Compute: ',
+      h(
+        'select',
+        { 'data-testid': 'tomosort-compute-choice', value: worker.compute, disabled: busy, style: { color: '#000' }, onChange: (e: { target: { value: string } }) => worker.setCompute(e.target.value as Compute) },
+        h('option', { value: 'auto' }, 'auto (GPU if there is one, else CPU)'),
+        h('option', { value: 'webgpu' }, 'WebGPU'),
+        h('option', { value: 'wasm' }, 'CPU (wasm)'),
+      ),
+    ),
     h('div', { 'data-testid': 'tomosort-worker', role: 'status' }, worker.error ?? (worker.backend ? `Training runs in a worker on ${worker.backend}.` : 'Starting the training worker…')),
     training.state === 'running'
       ? h(

@@ -11,7 +11,7 @@ import { startOrthanc } from '@tomosort/pacs/local';
 import type { LocalOrthanc } from '@tomosort/pacs/local';
 import { phantomSubject } from '@tomosort/samples';
 import { createVolume, voxelCoord, voxelToPatient } from '@tomosort/volume';
-import { launchChromium } from '@tomosort/viewer/testing';
+import { annotateByThreshold, fineTuneAndPredict, launchChromium, openInSparseMode, scrollViewport, seriesLine } from '@tomosort/viewer/testing';
 import { runTomosort } from './testing';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -70,32 +70,18 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
       });
       const mark = (what: string) => process.env.TOMOSORT_E2E_DEBUG && console.info(`e2e: ${what}`);
       const opened = Date.now();
-      await page.goto(`${viewerUrl}/tomosort-sparse?StudyInstanceUIDs=${study}`);
       const panel = page.getByTestId('tomosort-panel');
-      await panel.waitFor({ timeout: 90_000 });
-      // The panel follows the active viewport: the CT's slice count once the stack is loaded.
-      await page.getByTestId('tomosort-series').getByText(/slice \d+ of 108/).waitFor({ timeout: 90_000 });
-      // SwiftShader offers a WebGPU adapter in headless Chromium; the panel names it.
-      await page.getByTestId('tomosort-compute').getByRole('status').getByText(/^WebGPU: /).waitFor({ timeout: 30_000 });
+      // SwiftShader offers a WebGPU adapter in headless Chromium; the panel names it. "auto" prefers
+      // wasm over a software adapter (much faster); choosing WebGPU runs the worker on it.
+      const open = await openInSparseMode(page, viewerUrl, study, 108, 'webgpu');
+      expect(open.webgpu).toMatch(/^WebGPU: /);
+      expect(open.backend).toMatch(/^webgpu/);
       const modelSelect = page.getByTestId('tomosort-model');
       await modelSelect.locator('option', { hasText: 'store: model: sorting, small, score head, 32², window 40/400, 2 steps' }).waitFor({ state: 'attached', timeout: 10_000 });
-      await page.getByTestId('tomosort-worker').getByText(/^Training runs in a worker on webgpu/).waitFor({ timeout: 60_000 });
 
       // Annotate 3 slices: scroll the real viewport (mouse wheel = OHIF's stack scroll), label by threshold.
       mark('worker ready');
-      await page.getByTestId('tomosort-new-seg').click();
-      await page.getByTestId('tomosort-annotated').getByText('0 annotated slice(s)').waitFor();
-      const viewport = page.locator('.cornerstone-viewport-element').first();
-      const box = (await viewport.boundingBox())!;
-      const seen: string[] = [];
-      for (let n = 0; n < 3; n++) {
-        await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
-        for (let w = 0; w < 25; w++) await page.mouse.wheel(0, 120);
-        const at = (await page.getByTestId('tomosort-series').textContent())!;
-        seen.push(at);
-        await page.getByTestId('tomosort-threshold').click();
-        await page.getByTestId('tomosort-annotated').getByText(`${n + 1} annotated slice(s)`).waitFor({ timeout: 10_000 });
-      }
+      const seen = await annotateByThreshold(page, 3);
       expect(new Set(seen).size).toBe(3);
       // A second label on the last slice: bone (≥ 300 HU) painted over "structure" there.
       await page.getByTestId('tomosort-new-label').fill('bone');
@@ -104,8 +90,7 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
       await page.getByTestId('tomosort-threshold').click();
       await page.getByTestId('tomosort-per-label').getByText('Slices per label: structure: 3, bone: 1').waitFor({ timeout: 10_000 });
       // One more slice marked done with nothing on it: trained on (and exported) as background only.
-      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
-      for (let w = 0; w < 10; w++) await page.mouse.wheel(0, 120);
+      await scrollViewport(page, 10);
       await page.getByTestId('tomosort-mark-done').click();
       await page.getByTestId('tomosort-annotated').getByText('4 annotated slice(s)').waitFor({ timeout: 10_000 });
       await page.getByText(/✓ slice \d+ \(no label \(background only\)\)/).waitFor();
@@ -129,18 +114,20 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
       await page.getByTestId('tomosort-order').getByText(/^Score vs position ρ = -?\d\.\d\d: /).waitFor({ timeout: 60_000 });
       mark('scored with a picked model');
 
-      // Fine-tune a few steps in the worker (WebGPU on SwiftShader here), predict, export.
-      await page.getByTestId('tomosort-frozen-steps').fill('2');
-      await page.getByTestId('tomosort-steps').fill('3');
+      // Fine-tune a few steps in the worker (WebGPU on SwiftShader here), predict, export; the viewer
+      // stays responsive meanwhile (the stack scrolls while the worker trains).
       // Start from the stored encoder: its manifest gives the input size (32²) and window.
       await modelSelect.selectOption('store:model');
-      const t0 = Date.now();
-      await page.getByTestId('tomosort-train').click();
-      await page.getByTestId('tomosort-done').getByText(/^Trained 5 steps in/).waitFor({ timeout: 400_000 });
-      console.info(
-        `fine-tune + predict in Chromium: ${await page.getByTestId('tomosort-done').textContent()} ` +
-          `(${((Date.now() - t0) / 1000).toFixed(1)} s from the click; ${((Date.now() - opened) / 1000).toFixed(1)} s from opening the study)`,
-      );
+      const sliceNo = async () => Number(/slice (\d+) of/.exec(await seriesLine(page))![1]);
+      const before = await sliceNo();
+      const training = fineTuneAndPredict(page, 2, 3);
+      await page.getByTestId('tomosort-progress').getByText(/step \d+\/\d+/).waitFor({ timeout: 120_000 });
+      await scrollViewport(page, 3);
+      await expect.poll(sliceNo, { timeout: 5_000 }).not.toBe(before);
+      expect(await page.getByTestId('tomosort-progress').isVisible()).toBe(true);
+      const tuned = await training;
+      expect(tuned.steps).toBe(5);
+      console.info(`fine-tune + predict in Chromium: ${JSON.stringify(tuned)} (${((Date.now() - opened) / 1000).toFixed(1)} s from opening the study, this test's extra steps included)`);
       mark('trained');
       // Review: reject one predicted slice; the export takes the annotated and the accepted ones.
       const count = page.getByTestId('tomosort-review-count');
@@ -215,17 +202,15 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
       const pane = page.locator('.cornerstone-viewport-element').nth(partialFirst ? 0 : 1);
       if (!partialFirst) await pane.click();
       await seriesLine.getByText(`partial scan (CT), slice 1 of ${k1 - k0}`).waitFor({ timeout: 30_000 });
-      await page.getByTestId('tomosort-worker').getByText(/^Training runs in a worker on webgpu/).waitFor({ timeout: 60_000 });
+      await page.getByTestId('tomosort-worker').getByText(/^Training runs in a worker on /).waitFor({ timeout: 60_000 });
       await page.getByTestId('tomosort-model').selectOption('store:phantom-sorting');
       await page.getByTestId('tomosort-sync').click();
       await page.getByTestId('tomosort-done').getByText(new RegExp(`^Matched ${k1 - k0} slice\\(s\\) to full scan \\(CT\\) \\(reference ρ = 0\\.\\d\\d\\)`)).waitFor({ timeout: 120_000 });
       // Both stacks run the same way, so partial slice i (1-based) is full slice i + (slices below k1).
       const offset = v.dims[2] - k1;
-      const box = (await pane.boundingBox())!;
       const status = page.getByTestId('tomosort-sync-status');
       for (const wheel of [5, 12]) {
-        await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
-        for (let w = 0; w < wheel; w++) await page.mouse.wheel(0, 120);
+        await scrollViewport(page, wheel, partialFirst ? 0 : 1);
         // The panel polls the viewport (400 ms) and the synced viewport follows on the next render.
         await page.waitForTimeout(1500);
         const at = Number(/slice (\d+) of/.exec((await page.getByTestId('tomosort-series').textContent())!)![1]);
@@ -245,4 +230,25 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
       await close();
     }
   }, 400_000);
+
+  it('without WebGPU the panel says so, the worker falls back to wasm, and fine-tuning still runs', async () => {
+    const { context, close } = await launchChromium({ webgpu: false });
+    const page = await context.newPage();
+    try {
+      const open = await openInSparseMode(page, viewerUrl, study, 108);
+      expect(open.webgpu).toBe('No WebGPU adapter: training will run on the CPU (wasm), more slowly.');
+      expect(open.backend).toMatch(/^wasm .*\(fallback; webgpu: /);
+      await annotateByThreshold(page, 1);
+      await page.getByTestId('tomosort-size').fill('32');
+      const tuned = await fineTuneAndPredict(page, 1, 1);
+      expect(tuned.steps).toBe(2);
+      expect(tuned.predictedSlices).toBeGreaterThan(0);
+    } catch (e) {
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, 'viewer-no-webgpu-failure.png') }).catch(() => {});
+      throw e;
+    } finally {
+      await close();
+    }
+  }, 300_000);
 });

@@ -105,8 +105,15 @@ export type OrderFindingMessage =
   | { readonly kind: 'missing'; readonly after: number; readonly estimated: number }
   | { readonly kind: 'inconclusive'; readonly rho: number };
 
+/**
+ * Where training runs. `auto`: WebGPU on a real GPU, else wasm — a software WebGPU adapter
+ * (SwiftShader, llvmpipe) emulates the GPU on the CPU and is far slower than wasm (bench viewer:
+ * 0.18 vs 7.5 steps/s). `webgpu` / `wasm` force one (each falls back if it cannot start).
+ */
+export type Compute = 'auto' | 'webgpu' | 'wasm';
+
 export type ToWorker =
-  | { readonly type: 'start'; readonly preference: readonly ('webgpu' | 'webgl' | 'wasm' | 'cpu')[] }
+  | { readonly type: 'start'; readonly compute: Compute }
   | { readonly type: 'finetune'; readonly job: FinetuneJob }
   | { readonly type: 'export'; readonly job: ExportJob }
   | { readonly type: 'score'; readonly job: ScoreJob }
@@ -115,7 +122,7 @@ export type ToWorker =
   | { readonly type: 'cancel' };
 
 export type FromWorker =
-  | { readonly type: 'ready'; readonly backend: string; readonly fallbacks: readonly string[] }
+  | { readonly type: 'ready'; readonly backend: string; readonly fallbacks: readonly string[]; readonly note?: string }
   | { readonly type: 'status'; readonly message: string }
   | { readonly type: 'progress'; readonly phase: string; readonly step: number; readonly steps: number; readonly loss: number; readonly etaSeconds: number; readonly stepsPerSecond: number }
   | {

@@ -47,8 +47,15 @@ scope.onmessage = (event: MessageEvent) => {
   const task = async (): Promise<void> => {
     switch (msg.type) {
       case 'start': {
-        const info = await initBestBackend(msg.preference, { wasmPaths: `${origin}${ASSETS_PATH}/wasm/` });
-        post({ type: 'ready', backend: info.label, fallbacks: info.failures.map((f) => `${f.backend}: ${f.error instanceof Error ? f.error.message : String(f.error)}`) });
+        const opts = { wasmPaths: `${origin}${ASSETS_PATH}/wasm/` };
+        let info = await initBestBackend(msg.compute === 'wasm' ? ['wasm', 'cpu'] : ['webgpu', 'wasm', 'cpu'], opts);
+        let note: string | undefined;
+        if (msg.compute === 'auto' && info.softwareAdapter) {
+          note = `the WebGPU adapter (${info.adapter ?? 'software'}) emulates a GPU on the CPU; wasm is faster here`;
+          info = await initBestBackend(['wasm', 'cpu'], opts);
+        }
+        const fallbacks = info.failures.map((f) => `${f.backend}: ${f.error instanceof Error ? f.error.message : String(f.error)}`);
+        post({ type: 'ready', backend: info.label, fallbacks, ...(note ? { note } : {}) });
         return;
       }
       case 'finetune':

@@ -11,6 +11,7 @@ import { JSON_OPTION, PACS_OPTION, intOption, parse } from '../parse';
 import { median, timeRuns } from '../stats';
 import { formatTable } from '../table';
 import { BENCH_PRETRAIN_USAGE, benchPretrain } from './benchPretrain';
+import { BENCH_VIEWER_USAGE, benchViewer } from './benchViewer';
 
 const USAGE = `usage: pnpm tomosort bench io [--repeats N] [--pacs URL] [--out FILE] [--json]
 
@@ -77,14 +78,15 @@ async function benchIo(args: readonly string[]): Promise<number> {
 }
 
 export const benchCommand: Command = {
-  summary: 'benchmarks that print a table and write JSON (bench io | bench pretrain)',
+  summary: 'benchmarks that print a table and write JSON (bench io | bench pretrain | bench viewer)',
   get usage() {
-    return `${USAGE}\n\n${BENCH_PRETRAIN_USAGE}`;
+    return `${USAGE}\n\n${BENCH_PRETRAIN_USAGE}\n\n${BENCH_VIEWER_USAGE}`;
   },
   async run(args) {
     const [sub, ...rest] = args;
     if (sub === 'io') return benchIo(rest);
     if (sub === 'pretrain') return benchPretrain(rest);
+    if (sub === 'viewer') return benchViewer(rest);
     throw new UsageError(`unknown bench "${sub ?? ''}"\n\n${USAGE}`);
   },
 };

@@ -11,6 +11,8 @@ import { connectPacs } from '../pacsConnection';
 /** The repository root (the CLI runs from its sources). */
 const ROOT = resolve(import.meta.dirname, '..', '..', '..', '..');
 export const OHIF_DIST = join(ROOT, '.cache', 'ohif', '3.13.2', 'dist');
+/** Where the extension bundles are built (esbuild) for the server. */
+export const VIEWER_ASSETS = join(ROOT, '.cache', 'viewer-assets');
 
 const USAGE = `usage: pnpm tomosort viewer [--port P] [--models DIR] [--pacs URL]
 
@@ -33,12 +35,11 @@ export const viewerCommand: Command = {
       throw new CliError(`the OHIF viewer is not installed at ${OHIF_DIST}: run ./scripts/fetch-ohif.sh (part of ./scripts/setup.sh)`);
     }
     const pacs = connectPacs(values.pacs);
-    const assets = join(ROOT, '.cache', 'viewer-assets');
-    await buildExtensionBundles(assets);
+    await buildExtensionBundles(VIEWER_ASSETS);
     const models = values.models ? userPath(values.models) : join(tomosortHome(), 'models');
     const server = await startViewerServer({
       ohifDir: OHIF_DIST,
-      assetsDir: assets,
+      assetsDir: VIEWER_ASSETS,
       modelsDir: models,
       pacs: pacs.proxyTarget(),
       port: intOption('port', values.port, 3000, 0),
