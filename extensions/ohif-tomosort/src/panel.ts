@@ -518,6 +518,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
     scored && series.currentSlice >= 0
       ? (() => {
           const here = scored.bySop.get(currentSop(series) ?? '');
+          if (scored.bySop.size === 0) return h('div', { 'data-testid': 'tomosort-position' }, `This series is not axial: its ${scored.n} body-axis positions were scored from axial reslices, so no slice on screen has one.`);
           return here ? h('div', { 'data-testid': 'tomosort-position' }, `This slice: score ${here.score.toFixed(2)}, ${Math.round((100 * here.rank) / Math.max(1, scored.n - 1))}% along the series' body axis`) : null;
         })()
       : null,
