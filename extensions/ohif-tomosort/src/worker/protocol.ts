@@ -108,7 +108,7 @@ export type OrderFindingMessage =
 /**
  * Where training runs. `auto`: WebGPU on a real GPU, else wasm — a software WebGPU adapter
  * (SwiftShader, llvmpipe) emulates the GPU on the CPU and is far slower than wasm (bench viewer:
- * 0.18 vs 7.5 steps/s). `webgpu` / `wasm` force one (each falls back if it cannot start).
+ * 0.23 vs 7.0 steps/s). `webgpu` / `wasm` force one (each falls back if it cannot start).
  */
 export type Compute = 'auto' | 'webgpu' | 'wasm';
 
