@@ -89,6 +89,8 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
       await page.getByTestId('tomosort-lo').fill('300');
       await page.getByTestId('tomosort-threshold').click();
       await page.getByTestId('tomosort-per-label').getByText('Slices per label: structure: 3, bone: 1').waitFor({ timeout: 10_000 });
+      await page.getByTestId('tomosort-annotation-section').getByText(/slice \d+ \(structure \d+, bone \d+\)/).waitFor();
+      await page.getByTestId('tomosort-annotated').getByText('3 annotated slice(s)').waitFor();
       // One more slice marked done with nothing on it: trained on (and exported) as background only.
       await scrollViewport(page, 10);
       await page.getByTestId('tomosort-mark-done').click();

@@ -61,11 +61,28 @@ export async function annotateByThreshold(page: Page, count: number, wheel = 25)
   return seen;
 }
 
-/** Mouse-wheel notches over the first viewport (OHIF's stack scroll). */
+/**
+ * Mouse-wheel notches over a viewport (OHIF's stack scroll), then waits until the slice on
+ * screen settles: the viewport goes on scrolling for a moment after the last notch, and a
+ * threshold or mark must land on the slice the user ends up seeing.
+ */
 export async function scrollViewport(page: Page, notches: number, viewportIndex = 0): Promise<void> {
   const box = (await page.locator('.cornerstone-viewport-element').nth(viewportIndex).boundingBox())!;
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
   for (let w = 0; w < notches; w++) await page.mouse.wheel(0, 120);
+  await settled(page);
+}
+
+/** Waits until the panel's series line (polled every 400 ms) reads the same three times in a row. */
+async function settled(page: Page): Promise<void> {
+  let last = '';
+  let same = 0;
+  for (let n = 0; n < 50 && same < 3; n++) {
+    await page.waitForTimeout(400);
+    const now = await seriesLine(page);
+    same = now === last ? same + 1 : 0;
+    last = now;
+  }
 }
 
 /** What the panel reports after fine-tuning and predicting. */
