@@ -64,8 +64,8 @@ export async function pickedModel(files: readonly File[]): Promise<ModelChoice> 
 
 export type Listed = { state: 'loading' } | { state: 'ok'; choices: ModelChoice[] } | { state: 'error'; message: string; choices: ModelChoice[] };
 
-/** Store + browser + picked models; `refresh` re-reads the browser index (after a pre-training). */
-export function useModelChoices(picked: ModelChoice | undefined, generation: number): Listed {
+/** Store + browser + picked models; the browser's list is re-read on every render (it is small). */
+export function useModelChoices(picked: ModelChoice | undefined): Listed {
   const [store, setStore] = useState<{ state: 'loading' } | { state: 'ok'; models: StoredModel[] } | { state: 'error'; message: string }>({ state: 'loading' });
   useEffect(() => {
     fetch(`${MODELS_PATH}/index.json`)
@@ -80,7 +80,6 @@ export function useModelChoices(picked: ModelChoice | undefined, generation: num
     store.state === 'ok'
       ? store.models.map((m) => ({ id: `store:${m.name}`, origin: 'store', model: m, ref: { kind: 'url', url: `${window.location.origin}${MODELS_PATH}/${encodeURIComponent(m.name)}/model.json` } }))
       : [];
-  void generation; // re-read below on every render after a pre-training bumps it
   const fromBrowser: ModelChoice[] = readBrowserIndex().map((e) => ({ id: `browser:${e.name}`, origin: 'browser', model: storedFromSummary(e.name, e.summary), ref: { kind: 'url', url: e.url } }));
   const choices = [...fromStore, ...fromBrowser, ...(picked ? [picked] : [])];
   return store.state === 'error' ? { state: 'error', message: store.message, choices } : { state: 'ok', choices };

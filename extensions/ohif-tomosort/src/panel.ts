@@ -9,9 +9,9 @@ import { pickedModel, rememberBrowserModel, useModelChoices } from './modelChoic
 import type { ModelChoice } from './modelChoices';
 import { activeSeries, describeModel, otherSeriesViewports } from './ohif';
 import type { ActiveSeries, ServicesManagerLike } from './ohif';
-import { addLabel, clearSlice, createSegmentation, labelledSlices, sliceAt, sopOfImageId, stackIndexBySop, thresholdSlice, writeSlices } from './segmentation';
+import { addLabel, annotatedSlices, clearSlice, createSegmentation, sopOfImageId, stackIndexBySop, thresholdSlice, writeSlices } from './segmentation';
 import type { CornerstoneLibraries, SegServices } from './segmentation';
-import type { Compute, FromWorker, JobClass, OrderFindingMessage, SliceLabels, SliceMatch, ToWorker } from './worker/protocol';
+import type { Compute, FromWorker, JobClass, ModelRef, OrderFindingMessage, SliceLabels, SliceMatch, ToWorker } from './worker/protocol';
 
 /**
  * The panel runs as an island: the host's React (18.3.1, not exposed) renders a plain <div>
@@ -103,8 +103,8 @@ function useWorker(onMessage: (m: FromWorker) => void): { post(m: ToWorker): voi
     worker.current = w;
     w.onmessage = (e: MessageEvent<FromWorker>) => {
       if (e.data.type === 'ready') {
-        const extra = [...e.data.fallbacks, ...(e.data.note ? [e.data.note] : [])];
-        setBackend(e.data.backend + (extra.length ? ` (${e.data.note ? '' : 'fallback; '}${extra.join('; ')})` : ''));
+        const why = [...(e.data.fallbacks.length ? [`fallback; ${e.data.fallbacks.join('; ')}`] : []), ...(e.data.note ? [e.data.note] : [])];
+        setBackend(e.data.backend + why.map((w) => ` (${w})`).join(''));
       }
       handler.current(e.data);
     };
@@ -133,8 +133,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
   const [newLabel, setNewLabel] = useState('');
   const [choiceId, setChoiceId] = useState('');
   const [picked, setPicked] = useState<ModelChoice | undefined>(undefined);
-  const [generation, setGeneration] = useState(0);
-  const listed = useModelChoices(picked, generation);
+  const listed = useModelChoices(picked);
   const choices = listed.state === 'loading' ? [] : listed.choices;
   const choice = choices.find((c) => c.id === choiceId);
   const [segmentationId, setSegmentationId] = useState<string | undefined>(undefined);
@@ -152,7 +151,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
   const [rejected, setRejected] = useState<ReadonlySet<string>>(new Set());
   const [exported, setExported] = useState<string | undefined>(undefined);
   const [scored, setScored] = useState<{ rho: number; order: readonly OrderFindingMessage[]; bySop: Map<string, { score: number; rank: number }>; n: number } | undefined>(undefined);
-  const [sync, setSync] = useState<{ viewportId: string; description: string; rho: number; bySop: Map<string, SliceMatch> } | undefined>(undefined);
+  const [sync, setSync] = useState<{ viewportId: string; description: string; bySop: Map<string, SliceMatch> } | undefined>(undefined);
   const syncTarget = useRef<{ viewportId: string; description: string } | undefined>(undefined);
   const attempt = (fn: () => void | Promise<void>) => {
     setError(undefined);
@@ -191,8 +190,8 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
       });
     }
     if (m.type === 'pretrained') {
+      // Choosing it re-renders the panel, which re-reads the browser's model list.
       rememberBrowserModel(m.name, m.url, m.summary);
-      setGeneration((g) => g + 1);
       setChoiceId(`browser:${m.name}`);
       finish(`${m.cancelled ? 'Pre-training cancelled' : 'Pre-trained'} after ${m.summary.steps} steps in ${m.seconds.toFixed(1)} s; score vs position ρ = ${m.rho.toFixed(2)} on this series. Kept in this browser as "${m.name}" and chosen below.`);
     }
@@ -203,7 +202,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
       finish(`Scored ${m.scores.length} axial slice(s).`);
     }
     if (m.type === 'matched' && syncTarget.current) {
-      setSync({ ...syncTarget.current, rho: m.referenceRho, bySop: new Map(m.matches.map((x) => [x.sopInstanceUID, x])) });
+      setSync({ ...syncTarget.current, bySop: new Map(m.matches.map((x) => [x.sopInstanceUID, x])) });
       finish(`Matched ${m.matches.length} slice(s) to ${syncTarget.current.description} (reference ρ = ${m.referenceRho.toFixed(2)}): it now follows this viewport.`);
     }
     if (m.type === 'exported') {
@@ -216,10 +215,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
     if (!segmentationId) return;
     const timer = setInterval(() => {
       try {
-        const labelled = labelledSlices(segServices(), cornerstone(), segmentationId);
-        const seen = new Set(labelled.map((a) => a.index));
-        const empty = [...done].filter((k) => !seen.has(k)).map((k) => ({ index: k, voxels: 0, counts: classes.map(() => 0), done: true }));
-        setAnnotated([...labelled.map(({ index, voxels, labels }) => ({ index, voxels, counts: voxelsPerClass(labels, classes), done: done.has(index) })), ...empty].sort((a, b) => a.index - b.index));
+        setAnnotated(annotatedSlices(segServices(), cornerstone(), segmentationId, done).map(({ index, voxels, labels, done: marked }) => ({ index, voxels, counts: voxelsPerClass(labels, classes), done: marked })));
       } catch {
         /* segmentation removed meanwhile */
       }
@@ -243,13 +239,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
     h('button', { 'data-testid': testId, disabled, onClick, style: { margin: '2px 4px 2px 0', padding: '2px 8px', border: '1px solid #5a7ea8', borderRadius: '4px', background: disabled ? '#1b2a3d' : '#24476e', color: '#fff' } }, label);
   const busy = training.state === 'running';
   /** The training set: every labelled slice and every slice marked done (empty = background only). */
-  const trainingSlices = (): SliceLabels[] => {
-    const segId = segmentationId!;
-    const labelled = labelledSlices(segServices(), cornerstone(), segId);
-    const seen = new Set(labelled.map((a) => a.index));
-    const empty = [...done].filter((k) => !seen.has(k)).map((k) => sliceAt(segServices(), cornerstone(), segId, k));
-    return [...labelled, ...empty].map(({ sopInstanceUID, labels }) => ({ sopInstanceUID, labels }));
-  };
+  const trainingSlices = (): SliceLabels[] => annotatedSlices(segServices(), cornerstone(), segmentationId!, done).map(({ sopInstanceUID, labels }) => ({ sopInstanceUID, labels }));
   const perLabel = classes.map((c, i) => `${c.name}: ${annotated.filter((a) => a.counts[i]! > 0).length}`).join(', ');
 
   const labelsSection = h(
@@ -487,10 +477,9 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
       'tomosort-score',
       () =>
         attempt(() => {
-          if (!choice) throw new Error('Choose a SortingLoss model under "Start from" (or pre-train one on this series) first.');
-          if (choice.model.manifest?.architecture?.kind !== 'score') throw new Error(`"${choice.model.name}" has no slice-score head (it is a ${choice.model.manifest?.method ?? 'unknown'} model): choose a SortingLoss model.`);
+          const model = scoreModel(choice);
           setScored(undefined);
-          worker.post({ type: 'score', job: { studyInstanceUID: series.studyInstanceUID, seriesInstanceUID: series.seriesInstanceUID, model: choice.ref } });
+          worker.post({ type: 'score', job: { studyInstanceUID: series.studyInstanceUID, seriesInstanceUID: series.seriesInstanceUID, model } });
         }),
       busy,
     ),
@@ -501,12 +490,12 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
         attempt(() => {
           const other = otherSeriesViewports(services!.services, series)[0];
           if (!other) throw new Error('Show a second series in another viewport first (change the layout to 1×2, then drag a series into the new viewport).');
-          if (!choice || choice.model.manifest?.architecture?.kind !== 'score') throw new Error('Choose a SortingLoss model under "Start from" (or pre-train one) first: matching uses its score head.');
+          const model = scoreModel(choice);
           syncTarget.current = { viewportId: other.viewportId, description: `${other.description} (${other.modality})` };
           setSync(undefined);
           worker.post({
             type: 'match',
-            job: { studyInstanceUID: series.studyInstanceUID, seriesInstanceUID: series.seriesInstanceUID, referenceStudyInstanceUID: other.studyInstanceUID, referenceSeriesInstanceUID: other.seriesInstanceUID, model: choice.ref },
+            job: { studyInstanceUID: series.studyInstanceUID, seriesInstanceUID: series.seriesInstanceUID, referenceStudyInstanceUID: other.studyInstanceUID, referenceSeriesInstanceUID: other.seriesInstanceUID, model },
           });
         }),
       busy,
@@ -517,9 +506,9 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
     scored ? h('div', { 'data-testid': 'tomosort-order' }, `Score vs position ρ = ${scored.rho.toFixed(2)}: ${describeOrder(scored.order)}`) : null,
     scored && series.currentSlice >= 0
       ? (() => {
-          const here = scored.bySop.get(currentSop(series) ?? '');
           if (scored.bySop.size === 0) return h('div', { 'data-testid': 'tomosort-position' }, `This series is not axial: its ${scored.n} body-axis positions were scored from axial reslices, so no slice on screen has one.`);
-          return here ? h('div', { 'data-testid': 'tomosort-position' }, `This slice: score ${here.score.toFixed(2)}, ${Math.round((100 * here.rank) / Math.max(1, scored.n - 1))}% along the series' body axis`) : null;
+          const at = here ? scored.bySop.get(here) : undefined;
+          return at ? h('div', { 'data-testid': 'tomosort-position' }, `This slice: score ${at.score.toFixed(2)}, ${Math.round((100 * at.rank) / Math.max(1, scored.n - 1))}% along the series' body axis`) : null;
         })()
       : null,
   );
@@ -576,6 +565,13 @@ export function describeOrder(order: readonly OrderFindingMessage[]): string {
             : `not judged: the model orders this series too loosely (needs |ρ| ≥ 0.8).`,
     )
     .join(' ');
+}
+
+/** The chosen model's reference, if it has a slice-score head (order check, positions, sync). */
+function scoreModel(choice: ModelChoice | undefined): ModelRef {
+  if (!choice) throw new Error('Choose a SortingLoss model under "Start from" (or pre-train one on this series) first.');
+  if (choice.model.manifest?.architecture?.kind !== 'score') throw new Error(`"${choice.model.name}" has no slice-score head (it is a ${choice.model.manifest?.method ?? 'unknown'} model): choose a SortingLoss model.`);
+  return choice.ref;
 }
 
 /** SOP instance of the slice on screen (from the viewport's image id). */

@@ -3,7 +3,7 @@ import { addClass, describeCounts, voxelsPerClass } from './labels';
 import { lossPath } from './lossChart';
 import { pickedModel, storedFromSummary } from './modelChoices';
 import { describeModel } from './ohif';
-import { thresholdSlice } from './segmentation';
+import { annotatedSlices, thresholdSlice } from './segmentation';
 import type { CornerstoneLibraries, SegServices } from './segmentation';
 
 describe('labels', () => {
@@ -66,5 +66,25 @@ describe('thresholdSlice with two labels (cornerstone image cache stand-in: plai
     // Re-thresholding label 2 with a narrower range clears it where it no longer applies.
     expect(thresholdSlice(services, cs, 's', 0, 800, 3000, 2)).toBe(1);
     expect(labels).toEqual([0, 1, 1, 0, 2, 1]);
+  });
+});
+
+describe('annotatedSlices: the set training and export use', () => {
+  // Three labelmap slices (cornerstone image cache stand-in): 0 labelled, 1 empty, 2 labelled.
+  const data: Record<string, number[]> = { l0: [0, 1, 2], l1: [0, 0, 0], l2: [1, 1, 0] };
+  const cs = { cornerstone: { cache: { getImage: (id: string) => (data[id] ? { rows: 1, columns: 3, voxelManager: { getScalarData: () => data[id]!, setAtIndex: () => {} } } : undefined) } } } as unknown as CornerstoneLibraries;
+  const refs = ['a', 'b', 'c'].map((u) => `wadors:/studies/1/series/2/instances/1.2.${u.charCodeAt(0)}/frames/1`);
+  const services = (ids: string[]) => ({ segmentationService: { getSegmentation: () => ({ representationData: { Labelmap: { imageIds: ids, referencedImageIds: refs } } }) } }) as unknown as SegServices;
+  it('holds every labelled slice, plus slices marked done even when empty, in stack order', () => {
+    const set = annotatedSlices(services(['l0', 'l1', 'l2']), cs, 's', new Set([1]));
+    expect(set.map((a) => [a.index, a.voxels, a.done, a.sopInstanceUID])).toEqual([
+      [0, 2, false, '1.2.97'],
+      [1, 0, true, '1.2.98'],
+      [2, 2, false, '1.2.99'],
+    ]);
+    expect(annotatedSlices(services(['l0', 'l1', 'l2']), cs, 's').map((a) => a.index)).toEqual([0, 2]);
+  });
+  it('a slice marked done whose labelmap is not loaded is an error, not silently dropped', () => {
+    expect(() => annotatedSlices(services(['l0', 'gone', 'l2']), cs, 's', new Set([1]))).toThrow('slice 2 is not loaded yet: scroll to it first');
   });
 });

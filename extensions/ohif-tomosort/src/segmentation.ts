@@ -58,30 +58,31 @@ export async function createSegmentation(
   return id;
 }
 
-/** Slices holding any label: their stack index, SOP instance and values. */
-export function labelledSlices(services: SegServices, cs: CornerstoneLibraries, segmentationId: string): (SliceLabels & { index: number; voxels: number })[] {
-  const { imageIds, referencedImageIds } = labelmap(services, segmentationId);
-  const out: (SliceLabels & { index: number; voxels: number })[] = [];
-  imageIds.forEach((id, index) => {
-    const data = cs.cornerstone.cache.getImage(id)?.voxelManager?.getScalarData();
-    if (!data) return;
-    let voxels = 0;
-    for (let n = 0; n < data.length; n++) if (data[n]) voxels++;
-    const sop = sopOfImageId(referencedImageIds[index] ?? '');
-    if (voxels > 0 && sop) out.push({ index, sopInstanceUID: sop, labels: Uint8Array.from(data), voxels });
-  });
-  return out;
-}
+/** One slice of a labelmap: its stack index, SOP instance, values and labelled voxel count. */
+export type LabelmapSlice = SliceLabels & { readonly index: number; readonly voxels: number };
 
-/** One slice of the labelmap, labelled or not (a slice marked done may hold background only). */
-export function sliceAt(services: SegServices, cs: CornerstoneLibraries, segmentationId: string, index: number): SliceLabels & { index: number; voxels: number } {
-  const { imageIds, referencedImageIds } = labelmap(services, segmentationId);
-  const data = cs.cornerstone.cache.getImage(imageIds[index] ?? '')?.voxelManager?.getScalarData();
-  const sop = sopOfImageId(referencedImageIds[index] ?? '');
-  if (!data || !sop) throw new Error(`slice ${index + 1} is not loaded yet: scroll to it first`);
+function readSlice(lm: { imageIds: readonly string[]; referencedImageIds: readonly string[] }, cs: CornerstoneLibraries, index: number): LabelmapSlice | undefined {
+  const data = cs.cornerstone.cache.getImage(lm.imageIds[index] ?? '')?.voxelManager?.getScalarData();
+  const sop = sopOfImageId(lm.referencedImageIds[index] ?? '');
+  if (!data || !sop) return undefined;
   let voxels = 0;
   for (let n = 0; n < data.length; n++) if (data[n]) voxels++;
   return { index, sopInstanceUID: sop, labels: Uint8Array.from(data), voxels };
+}
+
+/**
+ * The sparse annotated set, in stack order: every slice holding a label, and every slice in `done`
+ * (marked done by the user; it may hold background only). This set is what training and export use.
+ */
+export function annotatedSlices(services: SegServices, cs: CornerstoneLibraries, segmentationId: string, done: ReadonlySet<number> = new Set()): (LabelmapSlice & { readonly done: boolean })[] {
+  const lm = labelmap(services, segmentationId);
+  const out: (LabelmapSlice & { done: boolean })[] = [];
+  lm.imageIds.forEach((_, index) => {
+    const slice = readSlice(lm, cs, index);
+    if (slice && (slice.voxels > 0 || done.has(index))) out.push({ ...slice, done: done.has(index) });
+    else if (!slice && done.has(index)) throw new Error(`slice ${index + 1} is not loaded yet: scroll to it first`);
+  });
+  return out;
 }
 
 /** Adds a label (segment) to the labelmap and makes it the one brush and threshold draw. */

@@ -58,11 +58,27 @@ afterAll(async () => {
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
+type Chromium = Awaited<ReturnType<typeof launchChromium>>;
+type Page = Awaited<ReturnType<Chromium['context']['newPage']>>;
+
+/** Runs `test` on a fresh Chromium page; on failure a screenshot `<name>-failure.png` lands in test-artifacts. */
+async function inChromium(name: string, options: { webgpu?: boolean }, test: (page: Page, context: Chromium['context']) => Promise<void>): Promise<void> {
+  const { context, close } = await launchChromium(options);
+  const page = await context.newPage();
+  try {
+    await test(page, context);
+  } catch (e) {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, `${name}-failure.png`) }).catch(() => {});
+    throw e;
+  } finally {
+    await close();
+  }
+}
+
 describe('the Sparse annotation mode in the published OHIF viewer (headless Chromium, real Orthanc behind the proxy)', () => {
   it('opens the sample CT in our mode, annotates 3 slices with 2 labels, pre-trains and scores in the browser, fine-tunes a stored encoder on WebGPU in a worker, predicts, survives an unreachable PACS, and exports a SEG that Orthanc holds', async () => {
-    const { context, close } = await launchChromium();
-    const page = await context.newPage();
-    try {
+    await inChromium('viewer-mode', {}, async (page, context) => {
       const errors: string[] = [];
       page.on('pageerror', (e) => errors.push(e.message));
       page.on('console', (m) => {
@@ -167,13 +183,7 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
       expect(seg.slices.length).toBe(4 + predictedCount - 1);
       expect(seg.segments.map((x) => x.label)).toEqual(['structure', 'bone']);
       expect(errors.filter((m) => /tomosort/i.test(m))).toEqual([]);
-    } catch (e) {
-      mkdirSync(ARTIFACTS, { recursive: true });
-      await page.screenshot({ path: join(ARTIFACTS, 'viewer-mode-failure.png') }).catch(() => {});
-      throw e;
-    } finally {
-      await close();
-    }
+    });
   }, 600_000);
 
   it('syncs a second viewport by the score head: a partial scan on screen drives the full scan beside it', async () => {
@@ -193,9 +203,7 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
     expect(pretrained.code, pretrained.stderr).toBe(0);
     renameSync(join(run, 'model'), join(scratch, 'store', 'phantom-sorting'));
 
-    const { context, close } = await launchChromium();
-    const page = await context.newPage();
-    try {
+    await inChromium('viewer-sync', {}, async (page) => {
       // OHIF's grid hanging protocol shows both series side by side (in either order); make the partial scan active.
       await page.goto(`${viewerUrl}/tomosort-sparse?StudyInstanceUIDs=${full.studyInstanceUID}&hangingprotocolid=@ohif/mnGrid`);
       const seriesLine = page.getByTestId('tomosort-series');
@@ -224,19 +232,11 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
       }
       mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: join(ARTIFACTS, 'viewer-sync.png') });
-    } catch (e) {
-      mkdirSync(ARTIFACTS, { recursive: true });
-      await page.screenshot({ path: join(ARTIFACTS, 'viewer-sync-failure.png') }).catch(() => {});
-      throw e;
-    } finally {
-      await close();
-    }
+    });
   }, 400_000);
 
   it('without WebGPU the panel says so, the worker falls back to wasm, and fine-tuning still runs', async () => {
-    const { context, close } = await launchChromium({ webgpu: false });
-    const page = await context.newPage();
-    try {
+    await inChromium('viewer-no-webgpu', { webgpu: false }, async (page) => {
       const open = await openInSparseMode(page, viewerUrl, study, 108);
       expect(open.webgpu).toBe('No WebGPU adapter: training will run on the CPU (wasm), more slowly.');
       expect(open.backend).toMatch(/^wasm .*\(fallback; webgpu: /);
@@ -245,12 +245,6 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
       const tuned = await fineTuneAndPredict(page, 1, 1);
       expect(tuned.steps).toBe(2);
       expect(tuned.predictedSlices).toBeGreaterThan(0);
-    } catch (e) {
-      mkdirSync(ARTIFACTS, { recursive: true });
-      await page.screenshot({ path: join(ARTIFACTS, 'viewer-no-webgpu-failure.png') }).catch(() => {});
-      throw e;
-    } finally {
-      await close();
-    }
+    });
   }, 300_000);
 });

@@ -9,6 +9,7 @@ import { fetchSeriesFiles, seriesUid, studyUid } from '@tomosort/pacs';
 import type { PacsClient } from '@tomosort/pacs';
 import { finetune, predictVolume, prepareAnnotation } from '@tomosort/segment';
 import { asTrainable, train } from '@tomosort/train';
+import type { TrainEvent } from '@tomosort/train';
 import { createVolume } from '@tomosort/volume';
 import type { Volume } from '@tomosort/volume';
 import type { ExportJob, FinetuneJob, FromWorker, MatchJob, ModelRef, ModelSummary, PretrainJob, ScoreJob, SliceLabels, SliceMatch } from './protocol';
@@ -70,6 +71,11 @@ export function summarize(manifest: ModelManifest): ModelSummary {
   return { method: manifest.method, kind: a.kind, encoder: a.encoder.name, inputSize: manifest.inputSize, huWindow: manifest.huWindow, steps: manifest.steps };
 }
 
+/** A training step as the panel's progress message (other events are not shown). */
+function postProgress(post: (m: FromWorker) => void, phase: string, e: TrainEvent): void {
+  if (e.type === 'step') post({ type: 'progress', phase, step: e.step, steps: e.steps, loss: e.loss, etaSeconds: e.etaSeconds, stepsPerSecond: e.ms > 0 ? 1000 / e.ms : 0 });
+}
+
 async function startingModel(job: FinetuneJob): Promise<{ model: Model; size: number; window: { center: number; width: number } }> {
   if (job.model === null) return { model: createModel(scoreModelSpec(encoderSpec('small')), { seed: job.seed }), size: job.size, window: job.window };
   const { model, manifest } = await openModel(job.model);
@@ -99,11 +105,7 @@ export async function runFinetune(pacs: PacsClient, job: FinetuneJob, post: (m: 
       data,
       config: { window, batch: job.batch, frozenSteps: job.frozenSteps, steps: job.steps, learningRate: job.learningRate, seed: job.seed },
       ...(signal ? { signal } : {}),
-      onEvent: (phase, e) => {
-        if (e.type === 'step') {
-          post({ type: 'progress', phase, step: e.step, steps: e.steps, loss: e.loss, etaSeconds: e.etaSeconds, stepsPerSecond: e.ms > 0 ? 1000 / e.ms : 0 });
-        }
-      },
+      onEvent: (phase, e) => postProgress(post, phase, e),
     });
     const trainSeconds = (performance.now() - t0) / 1000;
     post({ type: 'status', message: 'Predicting the other slices…' });
@@ -176,7 +178,7 @@ export async function runMatch(pacs: PacsClient, job: MatchJob, post: (m: FromWo
     const ref = await scoreSeries(pacs, scorer, job.referenceStudyInstanceUID, job.referenceSeriesInstanceUID);
     const map = fitScoreMap(ref.positionsMm, ref.scores);
     const here = await scoreSeries(pacs, scorer, job.studyInstanceUID, job.seriesInstanceUID);
-    const spacing = here.positionsMm.length > 1 ? (here.positionsMm.at(-1)! - here.positionsMm[0]!) / (here.positionsMm.length - 1) : 1;
+    const spacing = here.spacingMm;
     const first = ref.positionsMm[0]!;
     const matches: SliceMatch[] = [];
     for (let k = 0; k < here.scores.length; k++) {
@@ -209,13 +211,18 @@ async function openScorer(ref: ModelRef): Promise<Scorer> {
 }
 
 /** Scores every axial slice; `sops[k]` is the instance of slice k when the series is axial, else ''. */
-async function scoreSeries(pacs: PacsClient, { net, manifest }: Scorer, study: string, seriesUid: string): Promise<{ positionsMm: Float32Array; scores: Float32Array; sops: string[] }> {
+async function scoreSeries(pacs: PacsClient, { net, manifest }: Scorer, study: string, seriesUid: string): Promise<{ positionsMm: Float32Array; scores: Float32Array; sops: string[]; spacingMm: number }> {
   const { series } = await loadSeries(pacs, study, seriesUid);
   const prepared = prepareVolume(seriesUid, series.volume, { plane: 'axial', size: manifest.inputSize });
   const { positionsMm, scores } = await scoreVolume({ apply: (x, training) => net.apply(x, { training }) }, prepared, manifest.huWindow);
   // Axial slices in position order are the series' instances only when the series is axial.
   const axial = prepared.slices === series.volume.dims[2];
-  return { positionsMm: Float32Array.from(positionsMm), scores: Float32Array.from(scores), sops: Array.from({ length: scores.length }, (_, k) => (axial ? series.sopInstanceUIDs[k]! : '')) };
+  return {
+    positionsMm: Float32Array.from(positionsMm),
+    scores: Float32Array.from(scores),
+    sops: Array.from({ length: scores.length }, (_, k) => (axial ? series.sopInstanceUIDs[k]! : '')),
+    spacingMm: prepared.spacingMm,
+  };
 }
 
 /** Where a pre-trained model goes: the worker saves to IndexedDB; tests keep it in memory. */
@@ -253,9 +260,7 @@ export async function runPretrain(pacs: PacsClient, job: PretrainJob, post: (m: 
         checkpointEvery: 0,
       },
       ...(signal ? { signal } : {}),
-      onEvent: (e) => {
-        if (e.type === 'step') post({ type: 'progress', phase: 'pretrain', step: e.step, steps: e.steps, loss: e.loss, etaSeconds: e.etaSeconds, stepsPerSecond: e.ms > 0 ? 1000 / e.ms : 0 });
-      },
+      onEvent: (e) => postProgress(post, 'pretrain', e),
     });
     const { positionsMm, scores } = await scoreVolume(net, prepared, job.window);
     const rho = spearman(scores, positionsMm);
