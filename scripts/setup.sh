@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything tomosort needs on a fresh Debian 12 machine with Node 20 and npm:
-# Debian packages (Orthanc + DICOMweb, the sample head CT, test fixtures), pnpm, and the
-# workspace's npm dependencies from the lockfile. Safe to run again: it skips what is there.
+# Debian packages (Orthanc + DICOMweb, the sample head CT, test fixtures, g++ and oneDNN), pnpm,
+# the workspace's npm dependencies from the lockfile, and builds the native kernels' addon from
+# source. Safe to run again: it skips what is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,8 @@ APT_PACKAGES=(
   chromium             # headless browser tests; its SwiftShader Vulkan ICD gives WebGPU without a GPU
   libvulkan1           # the Vulkan loader Dawn (npm webgpu) needs for WebGPU in Node
   fonts-dejavu-core    # the font the experiment's PNG plots are drawn with
+  build-essential      # g++ and make for the native kernels' Node-API addon
+  libdnnl-dev          # oneDNN 2.6, the library the native kernels are built on
 )
 PNPM_VERSION=10.34.9
 
@@ -34,6 +37,12 @@ if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version)" != "$PNPM_VERSION"
 fi
 
 pnpm install --frozen-lockfile --reporter=append-only >&2
+
+# The native CPU kernels (packages/native: a Node-API addon over oneDNN, built here with g++).
+# Without them every command still runs, on wasm, and says why.
+if ! pnpm --filter @tomosort/native run build >&2; then
+  echo "setup: WARNING: the native kernels did not build; training and prediction will run on wasm (much slower)" >&2
+fi
 
 # The published OHIF viewer (its built dist/), served by `tomosort viewer`.
 ./scripts/fetch-ohif.sh

@@ -49,6 +49,6 @@ export class ProjectionHead {
     this.#fc2 = new Linear(params, `${prefix}/fc2`, spec.hidden, spec.out);
   }
   apply(pooled: tf.Tensor2D, options: ApplyOptions): tf.Tensor2D {
-    return this.#fc2.apply(tf.relu(this.#bn1.apply(this.#fc1.apply(pooled), options)));
+    return this.#fc2.apply(this.#bn1.apply(this.#fc1.apply(pooled), options, { relu: true }));
   }
 }

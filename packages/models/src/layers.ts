@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { batchNormTrain } from '@tomosort/backend';
 import { ModelError } from './errors';
 import { kaimingNormalConv, ones, torchDefault, zeros } from './init';
 import { conv2d } from './ops';
@@ -144,17 +145,28 @@ export class BatchNorm {
     this.variance = params.add(`${name}/var`, [channels], ones, false);
   }
 
-  apply<T extends tf.Tensor2D | tf.Tensor4D>(x: T, options: ApplyOptions): T {
+  /**
+   * Normalises `x`, then adds `fuse.residual` and applies ReLU when asked:
+   * `act(bn(x) + residual)`. In training this is one `batchNormTrain` (one native kernel each way
+   * where native kernels run); in inference, `tf.batchNorm` with the running statistics.
+   */
+  apply<T extends tf.Tensor2D | tf.Tensor4D>(x: T, options: ApplyOptions, fuse: BatchNormFuse = {}): T {
     if (!options.training) {
-      return tf.batchNorm(x, this.mean as tf.Tensor1D, this.variance as tf.Tensor1D, this.beta as tf.Tensor1D, this.gamma as tf.Tensor1D, this.epsilon) as T;
+      let y: tf.Tensor = tf.batchNorm(x, this.mean as tf.Tensor1D, this.variance as tf.Tensor1D, this.beta as tf.Tensor1D, this.gamma as tf.Tensor1D, this.epsilon);
+      if (fuse.residual) y = tf.add(y, fuse.residual);
+      if (fuse.relu) y = tf.relu(y);
+      return y as T;
     }
     const channels = x.shape[x.rank - 1] ?? 1;
     const n = x.size / channels;
     if (n < 2) {
       throw new ModelError(`${this.name}: batch norm in training needs more than one value per channel, got input [${x.shape.join(',')}]`);
     }
-    const { mean, variance } = tf.moments(x, x.rank === 4 ? [0, 1, 2] : [0]);
-    const y = tf.batchNorm(x, mean, variance, this.beta as tf.Tensor1D, this.gamma as tf.Tensor1D, this.epsilon) as T;
+    const { y, mean, variance } = batchNormTrain(x, this.gamma as tf.Tensor1D, this.beta as tf.Tensor1D, {
+      epsilon: this.epsilon,
+      relu: fuse.relu ?? false,
+      ...(fuse.residual ? { residual: fuse.residual } : {}),
+    });
     const m = this.momentum;
     const sink = options.statUpdates;
     const newMean = tf.add(tf.mul(sink ? sink.current(this.mean) : this.mean, 1 - m), tf.mul(mean, m));
@@ -168,6 +180,13 @@ export class BatchNorm {
     }
     return y;
   }
+}
+
+/** What a {@link BatchNorm} may fuse after the normalisation: a residual add, then ReLU. */
+export interface BatchNormFuse {
+  readonly relu?: boolean;
+  /** Same shape as the input. */
+  readonly residual?: tf.Tensor;
 }
 
 /** Fully connected: `[N, in]` → `[N, out]`, weight `name/w` `[in, out]`, bias `name/b` `[out]`; PyTorch's default init. */

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError, SpecError } from './errors';
 import { BatchNorm, Conv2d } from './layers';
-import type { ApplyOptions } from './layers';
+import type { ApplyOptions, BatchNormFuse } from './layers';
 import { maxPool } from './ops';
 import type { Params } from './params';
 
@@ -159,8 +159,8 @@ class ConvBn {
     this.conv = new Conv2d(params, conv, { kernel, inC, outC, stride });
     this.bn = new BatchNorm(params, bn, outC);
   }
-  apply(x: tf.Tensor4D, o: ApplyOptions): tf.Tensor4D {
-    return this.bn.apply(this.conv.apply(x), o);
+  apply(x: tf.Tensor4D, o: ApplyOptions, fuse: BatchNormFuse = {}): tf.Tensor4D {
+    return this.bn.apply(this.conv.apply(x), o, fuse);
   }
 }
 
@@ -180,8 +180,9 @@ class BasicBlock implements Block {
     this.#down = shortcut(params, name, inC, width, stride);
   }
   apply(x: tf.Tensor4D, o: ApplyOptions): tf.Tensor4D {
-    const y = this.#b.apply(tf.relu(this.#a.apply(x, o)), o);
-    return tf.relu(tf.add<tf.Tensor4D>(y, this.#down ? this.#down.apply(x, o) : x));
+    const h = this.#a.apply(x, o, { relu: true });
+    const residual = this.#down ? this.#down.apply(x, o) : x;
+    return this.#b.apply(h, o, { relu: true, residual });
   }
 }
 
@@ -199,8 +200,9 @@ class Bottleneck implements Block {
     this.#down = shortcut(params, name, inC, outC, stride);
   }
   apply(x: tf.Tensor4D, o: ApplyOptions): tf.Tensor4D {
-    const y = this.#c.apply(tf.relu(this.#b.apply(tf.relu(this.#a.apply(x, o)), o)), o);
-    return tf.relu(tf.add<tf.Tensor4D>(y, this.#down ? this.#down.apply(x, o) : x));
+    const h = this.#b.apply(this.#a.apply(x, o, { relu: true }), o, { relu: true });
+    const residual = this.#down ? this.#down.apply(x, o) : x;
+    return this.#c.apply(h, o, { relu: true, residual });
   }
 }
 
@@ -240,7 +242,7 @@ export class ResNetEncoder {
     if (x.rank !== 4 || x.shape[3] !== this.spec.inChannels) {
       throw new ShapeError(this.prefix, ['N', 'H', 'W', this.spec.inChannels], x.shape);
     }
-    const stem = tf.relu(this.#stem.apply(x, options));
+    const stem = this.#stem.apply(x, options, { relu: true });
     let h = this.spec.stem.maxPool ? maxPool(stem, 3, 2, 1) : stem;
     const stages: tf.Tensor4D[] = [];
     for (const blocks of this.#stages) {

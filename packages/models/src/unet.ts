@@ -127,7 +127,7 @@ export class UNetDecoder {
       const target: [number, number] = skip ? [skip.shape[1], skip.shape[2]] : [size[0], size[1]];
       const up = this.#resize(h, target);
       const x = skip ? tf.concat([up, skip], 3) : up;
-      h = tf.relu(bn2.apply(conv2.apply(tf.relu(bn1.apply(conv1.apply(x), options))), options));
+      h = bn2.apply(conv2.apply(bn1.apply(conv1.apply(x), options, { relu: true })), options, { relu: true });
     }
     if (h.shape[1] !== size[0] || h.shape[2] !== size[1]) h = this.#resize(h, [size[0], size[1]]);
     return this.#classifier.apply(h);

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { adamUpdate } from '@tomosort/backend';
 
 /** Optimiser settings. */
 export type OptimizerConfig =
@@ -48,17 +49,18 @@ export class Optimizer {
         const g = grads[name];
         if (!g) continue;
         if (c.kind === 'adam') {
-          const b1 = c.beta1 ?? 0.9;
-          const b2 = c.beta2 ?? 0.999;
-          const eps = c.epsilon ?? 1e-8;
           const [m, s] = this.#slotsFor(name, v, 2) as [tf.Variable, tf.Variable];
-          m.assign(tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1)));
-          s.assign(tf.add(tf.mul(s, b2), tf.mul(tf.square(g), 1 - b2)));
-          const mHat = tf.div(m, 1 - b1 ** t);
-          const sHat = tf.div(s, 1 - b2 ** t);
-          let update = tf.div(mHat, tf.add(tf.sqrt(sHat), eps));
-          if (c.weightDecay) update = tf.add(update, tf.mul(v, c.weightDecay));
-          v.assign(tf.sub(v, tf.mul(update, lr)));
+          const next = adamUpdate(v, m, s, g, {
+            learningRate: lr,
+            beta1: c.beta1 ?? 0.9,
+            beta2: c.beta2 ?? 0.999,
+            epsilon: c.epsilon ?? 1e-8,
+            step: t,
+            weightDecay: c.weightDecay ?? 0,
+          });
+          m.assign(next.m);
+          s.assign(next.s);
+          v.assign(next.variable);
         } else {
           const mom = c.momentum ?? 0.9;
           const grad = c.weightDecay ? tf.add(g, tf.mul(v, c.weightDecay)) : g;

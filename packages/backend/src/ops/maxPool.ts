@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradSaveFunc, Tensor, Tensor4D } from '@tensorflow/tfjs-core';
 import { OpArgumentError } from '../errors';
+import { nativeKernelsActive } from '../kernels';
 import type { Conv2DGeometry, Conv2DPad, Pair } from './conv2d';
 import { windowGeometry } from './conv2d';
 
@@ -88,7 +89,7 @@ export function maxPool(x: Tensor4D, filterSize: Pair, strides: Pair, pad: Conv2
     save([xi, value]);
     const gradFunc = (dy: Tensor4D, saved: Tensor[]): Tensor => {
       const [xs, ys] = saved as [Tensor4D, Tensor4D];
-      if (tf.getBackend() === 'wasm') {
+      if (tf.getBackend() === 'wasm' && !nativeKernelsActive()) {
         const dx = maxPoolBackpropValues(xs.dataSync() as Float32Array, dy.dataSync() as Float32Array, g);
         return tf.tensor4d(dx, xs.shape);
       }

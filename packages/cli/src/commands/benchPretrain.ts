@@ -1,4 +1,8 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { createModel, encoderSpec, forwardCost, projectionModelSpec, scoreModelSpec } from '@tomosort/models';
 import type { ConvGradients, EncoderPreset } from '@tomosort/models';
@@ -9,40 +13,66 @@ import { startBackend } from '../backendOption';
 import { userPath } from '../env';
 import { CliError, UsageError } from '../errors';
 import { writeFileAtomic } from '../files';
-import { intOption, parse } from '../parse';
+import { intListOption, intOption, parse } from '../parse';
 import { median } from '../stats';
 import { formatTable } from '../table';
 
-
 export const BENCH_PRETRAIN_USAGE = `usage: pnpm tomosort bench pretrain [--quick] [--json] [--out FILE] [options]
 
-Measures, in one run and each in its own process (so peak RSS is its own), one pre-training
-step of SortingLoss, SimCLR and Barlow Twins at equal slices per step on the same backbone and
-input size: median ms per step, tf.memory peak bytes, peak process RSS. Then the same net's
-step on the stock tfjs cpu backend (tfjs' own conv gradients) against ours on --backend.
+Measures pre-training steps, each configuration in its own process (so peak RSS is its own):
 
-  --quick        small net, 64², 32 slices per step, 4 measured steps (< 3 min here)
-  --model A      default resnet18 (quick: small);  --size S default 128 (quick: 64)
-  --slices N     slices per step, default 32;  --steps N measured steps, default 8 (quick: 4)
-  --stock-steps N  steps measured on stock cpu, default 1
-  --backend B    wasm (default) | cpu | webgpu
-  --out FILE     also write the JSON there;  --json  print the JSON instead of the table`;
+  speed    one SortingLoss step (B slices, groups of 8, Adam) of ResNet-18 at 128², batch 16 —
+           the step of ../shared/anchors/torch_step.py — on native with each --threads count, on
+           wasm, and in PyTorch when Debian's python3-torch is installed: median ms/step, GFLOP/s,
+           and the ratios between them
+  profile  milliseconds per tfjs kernel over one native step (names what is left of the gap)
+  methods  SortingLoss, SimCLR and Barlow Twins at equal slices per step (--slices) on --backend:
+           median ms/step, tf.memory peak, peak RSS
+  stock    the speed step on tfjs' stock cpu backend with tfjs' own conv gradients (minutes at
+           128²; only when asked for with --parts)
 
-interface ChildResult {
+  --parts LIST     default speed,profile,methods
+  --quick          small net, 64², 4 measured steps, no PyTorch (< 3 min here)
+  --model A        default resnet18 (quick: small);  --size S default 128 (quick: 64)
+  --batch N        slices per speed step, default 16;  --slices N  per methods step, default 32
+  --steps N        measured steps, default 8 (quick: 4), after one warm-up step
+  --threads LIST   native thread counts for the speed part, default 1,<cores>
+  --backend B      the methods part's backend, default native
+  --torch-python P the Python with Debian's torch, default /usr/bin/python3
+  --torch-script F default ../shared/anchors/torch_step.py beside the repository
+  --out FILE       also write the JSON there;  --json  print the JSON instead of the tables`;
+
+const PARTS = ['speed', 'profile', 'methods', 'stock'] as const;
+type Part = (typeof PARTS)[number];
+
+/** One measurement, made in a child process. */
+interface StepResult {
   readonly method: string;
   readonly backend: string;
   readonly msPerStep: number;
   readonly stepsMs: readonly number[];
   readonly peakBytes: number;
   readonly peakRssBytes: number;
+  /** With --profile: kernel name → total ms and calls over one step, and the step's wall time. */
+  readonly profile?: { readonly stepMs: number; readonly kernels: readonly { name: string; ms: number; calls: number }[] };
 }
 
-interface Settings {
+interface TorchResult {
+  readonly framework: string;
+  readonly threads: number;
+  readonly msPerStep: { readonly median: number; readonly min: number; readonly max: number };
+  readonly gflopPerStep: number;
+}
+
+interface ChildSettings {
   readonly model: EncoderPreset;
   readonly size: number;
   readonly slices: number;
   readonly steps: number;
-  readonly backend: string;
+  readonly backend: string | undefined;
+  readonly threads: string | undefined;
+  readonly gradients: ConvGradients;
+  readonly profile: boolean;
 }
 
 function methodFor(name: string, slices: number): MethodConfig {
@@ -51,21 +81,24 @@ function methodFor(name: string, slices: number): MethodConfig {
   return { kind: 'barlow', slices: slices / 2 };
 }
 
-/** One measurement, run inside a child process. */
-async function measure(method: string, s: Settings, gradients: ConvGradients): Promise<ChildResult> {
-  const backend = await startBackend(s.backend, true);
+/** One configuration, inside a child process: one warm-up step, then the measured ones (and the profiled one). */
+async function measure(method: string, s: ChildSettings): Promise<StepResult> {
+  const backend = await startBackend({ backend: s.backend, threads: s.threads }, true);
   const volumes = await loadPrepared(phantomSources({ subjects: 6, seed: 0 }), { plane: 'axial', size: s.size });
   const m = methodFor(method, s.slices);
   const encoder = encoderSpec(s.model);
-  const model = createModel(m.kind === 'sorting' ? scoreModelSpec(encoder) : projectionModelSpec(encoder), { seed: 0, convGradients: gradients });
+  const model = createModel(m.kind === 'sorting' ? scoreModelSpec(encoder) : projectionModelSpec(encoder), { seed: 0, convGradients: s.gradients });
+  const trainable = asTrainable(model);
+  const config = (steps: number) =>
+    ({ method: m, steps, learningRate: 1e-3, optimizer: { kind: 'adam' }, schedule: { kind: 'constant' }, window: { center: 0, width: 2000 }, seed: 0, checkpointEvery: 0 }) as const;
   const warmup = 1;
   const stepsMs: number[] = [];
   let peakRss = process.memoryUsage().rss;
   const info = await tf.profile(async () => {
     await train({
-      model: asTrainable(model),
+      model: trainable,
       volumes,
-      config: { method: m, steps: warmup + s.steps, learningRate: 1e-3, optimizer: { kind: 'adam' }, schedule: { kind: 'constant' }, window: { center: 0, width: 2000 }, seed: 0, checkpointEvery: 0 },
+      config: config(warmup + s.steps),
       onEvent: (e) => {
         if (e.type !== 'step') return;
         peakRss = Math.max(peakRss, process.memoryUsage().rss);
@@ -74,24 +107,78 @@ async function measure(method: string, s: Settings, gradients: ConvGradients): P
     });
   });
   peakRss = Math.max(peakRss, process.resourceUsage().maxRSS * 1024);
+  let profile: StepResult['profile'];
+  if (s.profile) {
+    // The second step of a 2-step run (each train() starts a new optimiser, whose first step
+    // creates its slots): the kernels tf.profile recorded after the first step's event.
+    const active = () => (tf.engine().state as unknown as { activeProfile: { kernels: unknown[] } }).activeProfile.kernels.length;
+    let stepMs = 0;
+    let from = 0;
+    const p = await tf.profile(async () => {
+      await train({
+        model: trainable,
+        volumes,
+        config: config(2),
+        onEvent: (e) => {
+          if (e.type !== 'step') return;
+          if (e.step === 1) from = active();
+          else stepMs = e.ms;
+        },
+      });
+    });
+    const byName = new Map<string, { ms: number; calls: number }>();
+    for (const k of p.kernels.slice(from)) {
+      const e = byName.get(k.name) ?? { ms: 0, calls: 0 };
+      e.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+      e.calls += 1;
+      byName.set(k.name, e);
+    }
+    const kernels = [...byName].map(([name, e]) => ({ name, ms: +e.ms.toFixed(2), calls: e.calls })).sort((a, b) => b.ms - a.ms);
+    profile = { stepMs: +stepMs.toFixed(1), kernels };
+  }
   model.dispose();
-  return { method, backend: backend.label, msPerStep: median(stepsMs), stepsMs, peakBytes: info.peakBytes, peakRssBytes: peakRss };
+  return { method, backend: backend.label, msPerStep: median(stepsMs), stepsMs, peakBytes: info.peakBytes, peakRssBytes: peakRss, ...(profile ? { profile } : {}) };
 }
 
-function runChild(args: readonly string[]): Promise<ChildResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, 'bench', 'pretrain', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function runProcess(command: string, args: readonly string[], what: string): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
+    child.on('error', (e) => reject(new CliError(`${what}: ${e.message}`)));
     child.on('close', (code) => {
-      if (code !== 0) reject(new CliError(`benchmark child (${args.join(' ')}) failed: ${err.trim().split('\n').slice(-3).join(' ')}`));
-      else resolve(JSON.parse(out.trim().split('\n').at(-1)!) as ChildResult);
+      if (code !== 0) reject(new CliError(`${what} failed: ${err.trim().split('\n').slice(-3).join(' ')}`));
+      else resolvePromise(out.trim().split('\n').at(-1) ?? '');
     });
   });
 }
+
+async function runChild(args: readonly string[]): Promise<StepResult> {
+  const line = await runProcess(process.execPath, [...process.execArgv, process.argv[1]!, 'bench', 'pretrain', ...args], `benchmark child (${args.join(' ')})`);
+  return JSON.parse(line) as StepResult;
+}
+
+/** The PyTorch comparator, or why it was not run. */
+async function runTorch(python: string, script: string, size: number, batch: number, threads: number, steps: number): Promise<TorchResult | string> {
+  if (!existsSync(script)) return `not run: ${script} not found`;
+  try {
+    await runProcess(python, ['-c', 'import torch'], 'python3-torch check');
+  } catch {
+    return `not run: ${python} cannot import torch (apt-get install python3-torch)`;
+  }
+  const line = await runProcess(python, [script, '--size', String(size), '--batch', String(batch), '--threads', String(threads), '--steps', String(steps), '--warmup', '2'], 'torch_step.py');
+  return JSON.parse(line) as TorchResult;
+}
+
+/** ../shared/anchors/torch_step.py beside the repository this file is in. */
+function defaultTorchScript(): string {
+  const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
+  return join(repo, '..', 'shared', 'anchors', 'torch_step.py');
+}
+
+const fixed = (x: number, d = 1) => +x.toFixed(d);
 
 export async function benchPretrain(args: readonly string[]): Promise<number> {
   const { values } = parse(
@@ -100,72 +187,139 @@ export async function benchPretrain(args: readonly string[]): Promise<number> {
       quick: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       out: { type: 'string' },
+      parts: { type: 'string' },
       model: { type: 'string' },
       size: { type: 'string' },
+      batch: { type: 'string' },
       slices: { type: 'string' },
       steps: { type: 'string' },
-      'stock-steps': { type: 'string' },
+      threads: { type: 'string' },
       backend: { type: 'string' },
+      'torch-python': { type: 'string' },
+      'torch-script': { type: 'string' },
       child: { type: 'string' },
       gradients: { type: 'string' },
+      profile: { type: 'boolean', default: false },
     },
     BENCH_PRETRAIN_USAGE,
     false,
   );
   const quick = values.quick;
-  const s: Settings = {
-    model: (values.model ?? (quick ? 'small' : 'resnet18')) as EncoderPreset,
-    size: intOption('size', values.size, quick ? 64 : 128, 8),
-    slices: intOption('slices', values.slices, 32, 8),
-    steps: intOption('steps', values.steps, quick ? 4 : 8, 1),
-    backend: values.backend ?? 'wasm',
-  };
-  if (s.slices % 8 !== 0) throw new UsageError(`--slices must be a multiple of 8 (SortingLoss draws 8 slices per volume), got ${s.slices}`);
-  const common = ['--model', s.model, '--size', String(s.size), '--slices', String(s.slices)];
+  const model = (values.model ?? (quick ? 'small' : 'resnet18')) as EncoderPreset;
+  const size = intOption('size', values.size, quick ? 64 : 128, 8);
+  const batch = intOption('batch', values.batch, 16, 8);
+  const slices = intOption('slices', values.slices, 32, 8);
+  const steps = intOption('steps', values.steps, quick ? 4 : 8, 1);
+  for (const [name, n] of [['batch', batch], ['slices', slices]] as const) {
+    if (n % 8 !== 0) throw new UsageError(`--${name} must be a multiple of 8 (SortingLoss draws 8 slices per volume), got ${n}`);
+  }
   if (values.child) {
-    const r = await measure(values.child, { ...s }, (values.gradients ?? 'fast') as ConvGradients);
+    const r = await measure(values.child, { model, size, slices, steps, backend: values.backend, threads: values.threads, gradients: (values.gradients ?? 'fast') as ConvGradients, profile: values.profile });
     process.stdout.write(`${JSON.stringify(r)}\n`);
     return 0;
   }
-  const methods: Record<string, ChildResult> = {};
-  for (const m of ['sorting', 'simclr', 'barlow']) {
+  const parts = (values.parts ?? 'speed,profile,methods').split(',').map((p) => p.trim()) as Part[];
+  for (const p of parts) if (!PARTS.includes(p)) throw new UsageError(`--parts: unknown part "${p}"; known: ${PARTS.join(', ')}`);
+  const threadCounts = values.threads ? intListOption('threads', values.threads) : [...new Set([1, availableParallelism()])];
+  const say = (m: string) => {
     if (!values.json) process.stderr.write(`bench: ${m} …\n`);
-    methods[m] = await runChild([...common, '--steps', String(s.steps), '--backend', s.backend, '--child', m]);
-  }
-  if (!values.json) process.stderr.write('bench: stock cpu …\n');
-  const stockSteps = intOption('stock-steps', values['stock-steps'], 1, 1);
-  const stock = await runChild([...common, '--steps', String(stockSteps), '--backend', 'cpu', '--gradients', 'stock', '--child', 'sorting']);
-  const sorting = methods.sorting!;
-  const cost = forwardCost(scoreModelSpec(encoderSpec(s.model)), s.size);
-  const gflops = (3 * cost.flops * s.slices) / (sorting.msPerStep / 1000) / 1e9;
-  const result = {
-    backend: sorting.backend,
-    model: s.model,
-    size: s.size,
-    slicesPerStep: s.slices,
-    measuredSteps: s.steps,
-    methods: Object.fromEntries(Object.entries(methods).map(([k, r]) => [k, { msPerStep: +r.msPerStep.toFixed(1), peakBytes: r.peakBytes, peakRssBytes: r.peakRssBytes }])),
-    ratios: {
-      simclrOverSortingTime: +(methods.simclr!.msPerStep / sorting.msPerStep).toFixed(2),
-      simclrOverSortingPeakBytes: +(methods.simclr!.peakBytes / sorting.peakBytes).toFixed(2),
-      barlowOverSortingTime: +(methods.barlow!.msPerStep / sorting.msPerStep).toFixed(2),
-      barlowOverSortingPeakBytes: +(methods.barlow!.peakBytes / sorting.peakBytes).toFixed(2),
-    },
-    gflopsPerSecond: +gflops.toFixed(2),
-    wasmVsStockCpu: { stockCpuMsPerStep: +stock.msPerStep.toFixed(1), oursMsPerStep: +sorting.msPerStep.toFixed(1), speedup: +(stock.msPerStep / sorting.msPerStep).toFixed(1) },
   };
-  if (values.out) writeFileAtomic(userPath(values.out), `${JSON.stringify(result, null, 2)}\n`);
-  if (values.json) {
-    process.stdout.write(`${JSON.stringify(result)}\n`);
-    return 0;
+  const common = ['--model', model, '--size', String(size), '--steps', String(steps)];
+  const gflopPerStep = (n: number) => (3 * forwardCost(scoreModelSpec(encoderSpec(model)), size).flops * n) / 1e9;
+  const result: Record<string, unknown> = { model, size, measuredSteps: steps };
+  const tables: string[] = [];
+
+  if (parts.includes('speed') || parts.includes('stock')) {
+    const rows: { name: string; threads: number | null; msPerStep: number; gflops: number; backend: string }[] = [];
+    const gflop = gflopPerStep(batch);
+    const step = (r: StepResult, name: string, threads: number | null) => rows.push({ name, threads, msPerStep: fixed(r.msPerStep), gflops: fixed(gflop / (r.msPerStep / 1000), 1), backend: r.backend });
+    if (parts.includes('speed')) {
+      for (const t of threadCounts) {
+        say(`speed: native, ${t} thread(s)`);
+        step(await runChild([...common, '--slices', String(batch), '--backend', 'native', '--threads', String(t), '--child', 'sorting']), 'tomosort native', t);
+      }
+      say('speed: wasm');
+      step(await runChild([...common, '--slices', String(batch), '--backend', 'wasm', '--child', 'sorting']), 'tomosort wasm', 1);
+    }
+    if (parts.includes('stock')) {
+      say('stock cpu (slow)');
+      step(await runChild([...common, '--slices', String(batch), '--steps', '1', '--backend', 'cpu', '--gradients', 'stock', '--child', 'sorting']), 'tfjs cpu, stock gradients', 1);
+    }
+    const torch: Record<string, TorchResult | string> = {};
+    if (parts.includes('speed') && !quick && model === 'resnet18') {
+      const python = values['torch-python'] ?? '/usr/bin/python3';
+      const script = userPath(values['torch-script'] ?? defaultTorchScript());
+      for (const t of threadCounts) {
+        say(`speed: PyTorch, ${t} thread(s)`);
+        const r = await runTorch(python, script, size, batch, t, steps);
+        torch[String(t)] = r;
+        if (typeof r !== 'string') rows.push({ name: r.framework, threads: t, msPerStep: r.msPerStep.median, gflops: fixed(r.gflopPerStep / (r.msPerStep.median / 1000), 1), backend: 'PyTorch (oneDNN)' });
+      }
+    }
+    const torchMs = (t: number | null) => rows.find((r) => r.backend === 'PyTorch (oneDNN)' && r.threads === t)?.msPerStep;
+    const wasm = rows.find((r) => r.name === 'tomosort wasm')?.msPerStep;
+    const speed = rows.map((r) => ({
+      ...r,
+      vsPytorchSameThreads: r.backend !== 'PyTorch (oneDNN)' && torchMs(r.threads) ? fixed(r.msPerStep / torchMs(r.threads)!, 2) : null,
+      wasmOverThis: wasm && r.name === 'tomosort native' ? fixed(wasm / r.msPerStep, 1) : null,
+    }));
+    const torchNotes = Object.entries(torch).flatMap(([t, r]) => (typeof r === 'string' ? [`PyTorch ${t} thread(s): ${r}`] : []));
+    result.speed = { batch, gflopPerStep: fixed(gflop, 2), rows: speed, notes: torchNotes };
+    tables.push(
+      `${formatTable(
+        ['step', 'threads', 'ms/step', 'GFLOP/s', '÷ PyTorch (same threads)', 'wasm ÷ this'],
+        speed.map((r) => [r.name, r.threads ?? '', r.msPerStep.toFixed(0), r.gflops.toFixed(1), r.vsPytorchSameThreads ?? '', r.wasmOverThis ?? '']),
+      )}\n${model} at ${size}², SortingLoss, ${batch} slices/step (${fixed(gflop, 1)} GFLOP), Adam; median of ${steps} steps${torchNotes.length ? `\n${torchNotes.join('\n')}` : ''}`,
+    );
   }
-  const mb = (b: number) => `${(b / 1e6).toFixed(0)} MB`;
-  process.stdout.write(
-    `${formatTable(
-      ['method', 'ms/step', 'tf peak', 'peak RSS', 'time vs sorting', 'memory vs sorting'],
-      Object.entries(methods).map(([k, r]) => [k, r.msPerStep.toFixed(0), mb(r.peakBytes), mb(r.peakRssBytes), (r.msPerStep / sorting.msPerStep).toFixed(2), (r.peakBytes / sorting.peakBytes).toFixed(2)]),
-    )}\n${s.model} at ${s.size}², ${s.slices} slices/step, ${s.steps} measured steps, ${result.backend}; ${result.gflopsPerSecond} GFLOP/s (sorting)\n` +
-      `stock tfjs cpu: ${result.wasmVsStockCpu.stockCpuMsPerStep} ms/step → ours ${result.wasmVsStockCpu.speedup}x faster\n`,
-  );
+
+  if (parts.includes('profile')) {
+    const t = threadCounts.at(-1)!;
+    say(`profile: one native step, ${t} thread(s)`);
+    const r = await runChild([...common, '--slices', String(batch), '--backend', 'native', '--threads', String(t), '--profile', '--child', 'sorting']);
+    const p = r.profile!;
+    const inKernels = p.kernels.reduce((n, k) => n + k.ms, 0);
+    result.profile = { threads: t, stepMs: p.stepMs, kernelMs: fixed(inKernels), kernels: p.kernels };
+    const top = p.kernels.slice(0, 14);
+    tables.push(
+      `${formatTable(
+        ['kernel', 'calls', 'ms', 'share'],
+        [...top.map((k) => [k.name, k.calls, k.ms.toFixed(1), `${((100 * k.ms) / p.stepMs).toFixed(1)}%`]), ['(other kernels)', p.kernels.slice(14).reduce((n, k) => n + k.calls, 0), (inKernels - top.reduce((n, k) => n + k.ms, 0)).toFixed(1), ''], ['(outside kernels: JS, tape, batch drawing)', '', (p.stepMs - inKernels).toFixed(1), `${((100 * (p.stepMs - inKernels)) / p.stepMs).toFixed(1)}%`]],
+      )}\none profiled native step (${t} thread(s)): ${p.stepMs} ms wall, ${fixed(inKernels)} ms in kernels (profiling adds overhead)`,
+    );
+  }
+
+  if (parts.includes('methods')) {
+    const methods: Record<string, StepResult> = {};
+    const backendArgs = [...(values.backend ? ['--backend', values.backend] : []), ...(values.threads ? ['--threads', String(threadCounts.at(-1))] : [])];
+    for (const m of ['sorting', 'simclr', 'barlow']) {
+      say(`methods: ${m}`);
+      methods[m] = await runChild([...common, '--slices', String(slices), ...backendArgs, '--child', m]);
+    }
+    const sorting = methods.sorting!;
+    result.methods = {
+      backend: sorting.backend,
+      slicesPerStep: slices,
+      byMethod: Object.fromEntries(Object.entries(methods).map(([k, r]) => [k, { msPerStep: fixed(r.msPerStep), peakBytes: r.peakBytes, peakRssBytes: r.peakRssBytes }])),
+      ratios: {
+        simclrOverSortingTime: fixed(methods.simclr!.msPerStep / sorting.msPerStep, 2),
+        simclrOverSortingPeakBytes: fixed(methods.simclr!.peakBytes / sorting.peakBytes, 2),
+        barlowOverSortingTime: fixed(methods.barlow!.msPerStep / sorting.msPerStep, 2),
+        barlowOverSortingPeakBytes: fixed(methods.barlow!.peakBytes / sorting.peakBytes, 2),
+      },
+      gflopsPerSecond: fixed(gflopPerStep(slices) / (sorting.msPerStep / 1000), 2),
+    };
+    const mb = (b: number) => `${(b / 1e6).toFixed(0)} MB`;
+    tables.push(
+      `${formatTable(
+        ['method', 'ms/step', 'tf peak', 'peak RSS', 'time vs sorting', 'memory vs sorting'],
+        Object.entries(methods).map(([k, r]) => [k, r.msPerStep.toFixed(0), mb(r.peakBytes), mb(r.peakRssBytes), (r.msPerStep / sorting.msPerStep).toFixed(2), (r.peakBytes / sorting.peakBytes).toFixed(2)]),
+      )}\n${model} at ${size}², ${slices} slices/step, ${steps} measured steps, ${sorting.backend}`,
+    );
+  }
+
+  if (values.out) writeFileAtomic(userPath(values.out), `${JSON.stringify(result, null, 2)}\n`);
+  if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  else process.stdout.write(`${tables.join('\n\n')}\n`);
   return 0;
 }

@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Command } from '../cli';
-import { startBackend } from '../backendOption';
+import { nativeThreads } from '@tomosort/native';
+import { BACKEND_OPTIONS, BACKEND_USAGE, startBackend } from '../backendOption';
 import { userPath } from '../env';
 import { CliError, UsageError } from '../errors';
 import { writeFileAtomic } from '../files';
@@ -54,7 +55,7 @@ the same on the sample head CT. Writes report.md and PNG plots to --out; reprodu
   --steps N        pre-training steps;  --seeds N  decoder seeds;  --seed N  data and init seed
   --no-cranium     skip the head CT
   --jobs N         run the methods in N processes at once (default 1; wasm uses one core each)
-  --backend B      wasm (default) | cpu | webgpu
+${BACKEND_USAGE}
   --json           print {"dice":{method:{k:{mean,sd}}},"localizationMm":{method:{stack:median}},
                    "pretrainSeconds":{…},"peakBytes":{…},"spearman":{…},"cranium":{…}}`;
 
@@ -75,7 +76,7 @@ export const experimentCommand: Command = {
         'no-cranium': { type: 'boolean', default: false },
         jobs: { type: 'string' },
         child: { type: 'boolean', default: false },
-        backend: { type: 'string' },
+        ...BACKEND_OPTIONS,
         ...JSON_OPTION,
       },
       USAGE,
@@ -106,10 +107,12 @@ export const experimentCommand: Command = {
     if (jobs > 1 && config.methods.length > 1 && !values.child) {
       const t0 = performance.now();
       const passOn = args.filter((a, i) => !['--json', '--child'].includes(a) && a !== '--jobs' && args[i - 1] !== '--jobs' && a !== '--methods' && args[i - 1] !== '--methods');
-      const parts = await inParallel(config.methods, jobs, (m) => runChild([...passOn, '--methods', m, '--child'], m, log));
+      // N processes share the cores: unless --threads says otherwise, each gets its share.
+      const threads = values.threads === undefined ? ['--threads', String(Math.max(1, Math.floor(nativeThreads() / jobs)))] : [];
+      const parts = await inParallel(config.methods, jobs, (m) => runChild([...passOn, ...threads, '--methods', m, '--child'], m, log));
       result = mergeResults(config, parts, (performance.now() - t0) / 1000);
     } else {
-      result = await runHere(config, values.backend, quiet || values.child, log);
+      result = await runHere(config, values, quiet || values.child, log);
     }
     if (values.child) {
       process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -120,8 +123,8 @@ export const experimentCommand: Command = {
   },
 };
 
-async function runHere(config: ExperimentConfig, backendName: string | undefined, quiet: boolean, log: (m: string) => void): Promise<ExperimentResult> {
-  const backend = await startBackend(backendName, quiet);
+async function runHere(config: ExperimentConfig, backendValues: { backend?: string | undefined; threads?: string | undefined }, quiet: boolean, log: (m: string) => void): Promise<ExperimentResult> {
+  const backend = await startBackend(backendValues, quiet);
   let cranium;
   if (config.cranium) {
     const loaded = await loadSeriesSpec('sample:cranium', {

@@ -9,7 +9,7 @@ import { asTrainable } from '@tomosort/train';
 import type { TrainEvent } from '@tomosort/train';
 import { FileCheckpointStore } from '@tomosort/train/node';
 import type { Command } from '../cli';
-import { startBackend } from '../backendOption';
+import { BACKEND_OPTIONS, BACKEND_USAGE, startBackend } from '../backendOption';
 import { userPath } from '../env';
 import { UsageError } from '../errors';
 import { loadAnnotation } from '../annotationSource';
@@ -33,7 +33,7 @@ const USAGE = `usage: pnpm tomosort finetune --series S --out DIR [options]
   --frozen-steps N  decoder-only warm-up steps with the encoder frozen (default 50)
   --steps N         then steps of the whole network (default 200)
   --batch N         slices per step (default 8);  --lr X (default 0.001);  --seed S (default 0)
-  --backend B       wasm (default) | cpu | webgpu
+${BACKEND_USAGE}
   --resume          continue from DIR's checkpoints
   --json            print a JSON summary at the end (and no progress bar)
 
@@ -70,7 +70,7 @@ export const finetuneCommand: Command = {
         batch: { type: 'string' },
         lr: { type: 'string' },
         seed: { type: 'string' },
-        backend: { type: 'string' },
+        ...BACKEND_OPTIONS,
         out: { type: 'string' },
         resume: { type: 'boolean', default: false },
         ...PACS_OPTION,
@@ -84,7 +84,7 @@ export const finetuneCommand: Command = {
     const out = userPath(values.out);
     const quiet = values.json || !process.stderr.isTTY;
     const seed = intOption('seed', values.seed, 0);
-    const backend = await startBackend(values.backend, quiet);
+    const backend = await startBackend(values, quiet);
     const pacs = () => connectPacs(values.pacs);
 
     const encoderLoaded = values.encoder ? await loadModelFromDir(userPath(values.encoder)) : undefined;

@@ -6,7 +6,7 @@ import type { ModelManifest } from '@tomosort/models';
 import { loadModelFromDir } from '@tomosort/models/node';
 import { prepareVolume } from '@tomosort/pretext';
 import type { Command } from '../cli';
-import { startBackend } from '../backendOption';
+import { BACKEND_OPTIONS, BACKEND_USAGE, startBackend } from '../backendOption';
 import { userPath } from '../env';
 import { CliError, UsageError } from '../errors';
 import { JSON_OPTION, PACS_OPTION, parse } from '../parse';
@@ -21,7 +21,7 @@ const USAGE = `usage: pnpm tomosort localize --model DIR --series S [--reference
                    folder, a NIfTI file, sample:phantom:N or sample:cranium
   --reference R    place --series inside this volume (same forms as --series)
   --seed N         phantom cohort seed for sample:phantom:N (default 0)
-  --backend B      wasm (default) | cpu | webgpu
+${BACKEND_USAGE}
   --json           print {"series","slices","firstMm","rho","order":[…],"location"?:{"startMm",
                    "centreMm","sdMm","extrapolated","reference","referenceRho","sameFrame"}}
 
@@ -62,7 +62,7 @@ export const localizeCommand: Command = {
   async run(args) {
     const { values } = parse(
       args,
-      { model: { type: 'string' }, series: { type: 'string' }, reference: { type: 'string' }, seed: { type: 'string' }, backend: { type: 'string' }, ...PACS_OPTION, ...JSON_OPTION },
+      { model: { type: 'string' }, series: { type: 'string' }, reference: { type: 'string' }, seed: { type: 'string' }, ...BACKEND_OPTIONS, ...PACS_OPTION, ...JSON_OPTION },
       USAGE,
       false,
     );
@@ -70,7 +70,7 @@ export const localizeCommand: Command = {
     const seed = values.seed === undefined ? 0 : Number(values.seed);
     if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be an integer ≥ 0, got ${values.seed}`);
     const quiet = values.json || !process.stderr.isTTY;
-    await startBackend(values.backend, quiet);
+    await startBackend(values, quiet);
     const { model, manifest } = await loadModelFromDir(userPath(values.model));
     if (model.spec.kind !== 'score') {
       throw new CliError(`${values.model} is a ${model.spec.kind} model (${manifest.method}); localize needs a model with a slice-score head (pnpm tomosort pretrain --method sorting)`);

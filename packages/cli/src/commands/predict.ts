@@ -3,7 +3,7 @@ import { loadModelFromDir } from '@tomosort/models/node';
 import { writeSegmentation } from '@tomosort/dicom';
 import { predictVolume } from '@tomosort/segment';
 import type { Command } from '../cli';
-import { startBackend } from '../backendOption';
+import { BACKEND_OPTIONS, BACKEND_USAGE, startBackend } from '../backendOption';
 import { userPath } from '../env';
 import { CliError, UsageError } from '../errors';
 import { writeFileAtomic } from '../files';
@@ -18,7 +18,7 @@ const USAGE = `usage: pnpm tomosort predict --model DIR --series S [--out FILE.d
   --series S      a series UID in the PACS (or pacs:UID) or a DICOM folder
   --out FILE      write the DICOM SEG there
   --upload        store the SEG in the PACS as a new series of the same study
-  --backend B     wasm (default) | cpu | webgpu
+${BACKEND_USAGE}
   --json          print {"seriesInstanceUID","sopInstanceUID","frames","counts","out","uploaded"}
 
 Labels every slice and writes a DICOM Segmentation that references the source series; the
@@ -30,14 +30,14 @@ export const predictCommand: Command = {
   async run(args) {
     const { values } = parse(
       args,
-      { model: { type: 'string' }, series: { type: 'string' }, out: { type: 'string' }, upload: { type: 'boolean', default: false }, backend: { type: 'string' }, ...PACS_OPTION, ...JSON_OPTION },
+      { model: { type: 'string' }, series: { type: 'string' }, out: { type: 'string' }, upload: { type: 'boolean', default: false }, ...BACKEND_OPTIONS, ...PACS_OPTION, ...JSON_OPTION },
       USAGE,
       false,
     );
     if (!values.model || !values.series) throw new UsageError(`--model and --series are required\n\n${USAGE}`);
     if (!values.out && !values.upload) throw new UsageError(`say where the SEG goes: --out FILE.dcm and/or --upload\n\n${USAGE}`);
     const quiet = values.json || !process.stderr.isTTY;
-    await startBackend(values.backend, quiet);
+    await startBackend(values, quiet);
     const { model, manifest } = await loadModelFromDir(userPath(values.model));
     if (model.spec.kind !== 'unet' || !manifest.classes) {
       throw new CliError(`${values.model} is a ${model.spec.kind} model (${manifest.method}); predict needs a segmentation model from \`tomosort finetune\``);

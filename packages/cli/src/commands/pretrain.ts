@@ -8,7 +8,7 @@ import { asTrainable, evaluateSorting, train } from '@tomosort/train';
 import type { MethodConfig, TrainConfig, TrainEvent } from '@tomosort/train';
 import { FileCheckpointStore } from '@tomosort/train/node';
 import type { Command } from '../cli';
-import { startBackend } from '../backendOption';
+import { BACKEND_OPTIONS, BACKEND_USAGE, startBackend } from '../backendOption';
 import { userPath } from '../env';
 import { UsageError } from '../errors';
 import { JSON_OPTION, PACS_OPTION, intOption, numOption, oneOfOption, pairOption, parse } from '../parse';
@@ -35,7 +35,7 @@ const USAGE = `usage: pnpm tomosort pretrain --out DIR [options]
   --optimizer O     adam (default) | sgd
   --seed S          seed of data, batches and initial weights (default 0)
   --checkpoint-every N  (default 50)
-  --backend B       wasm (default) | cpu | webgpu
+${BACKEND_USAGE}
   --resume          continue from DIR/checkpoint
   --json            print a JSON summary at the end (and no progress bar)
 
@@ -68,7 +68,7 @@ export const pretrainCommand: Command = {
         optimizer: { type: 'string' },
         seed: { type: 'string' },
         'checkpoint-every': { type: 'string' },
-        backend: { type: 'string' },
+        ...BACKEND_OPTIONS,
         resume: { type: 'boolean', default: false },
         ...PACS_OPTION,
         ...JSON_OPTION,
@@ -116,7 +116,7 @@ export const pretrainCommand: Command = {
       checkpointEvery: intOption('checkpoint-every', values['checkpoint-every'], 50, 0),
     };
 
-    const backend = await startBackend(values.backend, quiet);
+    const backend = await startBackend(values, quiet);
     const sources = await parseTrainSources(values.source ?? 'sample:phantom:8', {
       seed,
       pacs: () => connectPacs(values.pacs),
