@@ -14,3 +14,5 @@ export type { BatchNormTrainOptions, BatchNormTrainResult } from './ops/batchNor
 export { batchNormTrain } from './ops/batchNormTrain';
 export type { AdamState } from './ops/adamUpdate';
 export { adamUpdate } from './ops/adamUpdate';
+export type { Pad3D } from './ops/conv3d';
+export { conv3d, maxPool3d } from './ops/conv3d';

@@ -3,6 +3,7 @@ import { isDicomError, isFormatError } from '@tomosort/dicom';
 import { LocalizeError } from '@tomosort/localize';
 import { isLossError } from '@tomosort/losses';
 import { isModelError } from '@tomosort/models';
+import { isNativeError } from '@tomosort/native';
 import { isPacsError } from '@tomosort/pacs';
 import { isPretextError } from '@tomosort/pretext';
 import { isSampleError } from '@tomosort/samples';
@@ -26,6 +27,7 @@ export const isKnownError = (e: unknown): e is Error =>
   isSampleError(e) ||
   isPacsError(e) ||
   isBackendError(e) ||
+  isNativeError(e) ||
   isLossError(e) ||
   isModelError(e) ||
   isPretextError(e);

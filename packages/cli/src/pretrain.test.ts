@@ -13,14 +13,15 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 const ARGS = ['--model', 'small', '--size', '32', '--batch', '16', '--slices', '8', '--steps', '12', '--checkpoint-every', '2', '--source', 'sample:phantom:4', '--seed', '3'];
 const weightsHash = (out: string) => createHash('sha256').update(readFileSync(join(out, 'model', 'weights.bin'))).digest('hex');
 
-describe('tomosort pretrain (small net, 32², 12 steps, wasm)', () => {
+describe('tomosort pretrain (small net, 32², 12 steps; native by default)', () => {
   it('writes a model with a manifest and prints a JSON summary naming the backend', async () => {
     const out = join(scratch, 'straight');
     const run = await runTomosort(['pretrain', '--out', out, ...ARGS, '--json']);
     expect(run.code).toBe(0);
     const summary = JSON.parse(run.stdout) as { backend: string; steps: number; status: string; metrics: Record<string, number> };
     expect(summary).toMatchObject({ status: 'finished', steps: 12 });
-    expect(summary.backend).toMatch(/^wasm/);
+    expect(summary.backend).toMatch(/^native \(oneDNN 2\.\d+\.\d+, \d+ threads?; other ops on wasm/);
+    expect(run.stderr).not.toMatch(/native kernels unavailable/);
     expect(Number.isFinite(summary.metrics.heldOutSpearman)).toBe(true);
     const manifest = JSON.parse(readFileSync(join(out, 'model', 'model.json'), 'utf8')) as { modelTopology: { method: string; inputSize: number; steps: number } };
     expect(manifest.modelTopology).toMatchObject({ method: 'sorting', inputSize: 32, steps: 12 });
@@ -28,7 +29,21 @@ describe('tomosort pretrain (small net, 32², 12 steps, wasm)', () => {
     expect(log.filter((e) => e.type === 'step')).toHaveLength(12);
   }, 120_000);
 
-  it('killed with SIGKILL after a checkpoint and resumed, it ends with the same weights as an uninterrupted run', async () => {
+  it('without the addon (TOMOSORT_NATIVE=off) it says why in one line and trains on wasm', async () => {
+    const run = await runTomosort(['pretrain', '--out', join(scratch, 'wasm'), ...ARGS, '--steps', '2', '--json'], { TOMOSORT_NATIVE: 'off' });
+    expect(run.code).toBe(0);
+    const lines = run.stderr.split('\n').filter((l) => l.startsWith('backend:'));
+    expect(lines).toEqual(['backend: native kernels unavailable: TOMOSORT_NATIVE=off hides the addon; running on wasm (SIMD, 1 thread)']);
+    expect((JSON.parse(run.stdout) as { backend: string }).backend).toBe('wasm (SIMD, 1 thread)');
+  }, 120_000);
+
+  it('asked for native explicitly without the addon, it fails with that reason instead of measuring wasm', async () => {
+    const run = await runTomosort(['pretrain', '--out', join(scratch, 'no'), ...ARGS, '--backend', 'native'], { TOMOSORT_NATIVE: 'off' });
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/native kernels unavailable: TOMOSORT_NATIVE=off hides the addon/);
+  }, 60_000);
+
+  it('killed with SIGKILL after a checkpoint and resumed (native), it ends with the same weights as an uninterrupted run', async () => {
     const out = join(scratch, 'killed');
     const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
     const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'packages', 'cli', 'src', 'main.ts'), 'pretrain', '--out', out, ...ARGS, '--json'], { stdio: 'ignore' });

@@ -3,8 +3,8 @@ import type { ModelSpec } from './model';
 import { BLOCK_EXPANSION, featureDim } from './resnet';
 import { decoderLevels } from './unet';
 
-/** `[H, W, C]` of one image's feature map. */
-export type MapShape = readonly [number, number, number];
+/** `[H, W, C]` of one image's feature map (`[D, H, W, C]` for a 3D encoder). */
+export type MapShape = readonly [number, number, number] | readonly [number, number, number, number];
 
 /** Cost of one conv or linear layer, named like its variables (`encoder/layer1/0/conv1`). */
 export interface LayerCost {
@@ -35,18 +35,24 @@ export interface ForwardCost {
 }
 
 /**
- * Counts multiply-accumulates and parameters of `spec` for `size` (square side or `[H, W]`)
- * inputs, following the same architecture as {@link createModel} (tests check both agree).
- * ResNet-18 with 1 input channel: ≈ 1.74 G MACs at 224², ≈ 0.57 G at 128².
+ * Counts multiply-accumulates and parameters of `spec` for `size` (square side or `[H, W]`; a
+ * cube side for a 3D encoder) inputs, following the same architecture as {@link createModel}
+ * (tests check both agree). ResNet-18 with 1 input channel: ≈ 1.74 G MACs at 224², ≈ 0.57 G at
+ * 128²; its 3D version ≈ 3.9 G MACs at 64³.
  */
 export function forwardCost(spec: ModelSpec, size: number | readonly [number, number]): ForwardCost {
   const [H, W] = typeof size === 'number' ? [size, size] : size;
   if (!(Number.isInteger(H) && Number.isInteger(W) && H > 0 && W > 0)) throw new SpecError(`input size must be positive integers, got ${String(size)}`);
+  const dims = spec.encoder.dims ?? 2;
+  if (dims === 3 && H !== W) throw new SpecError(`a 3D encoder takes a cube side, got [${H}, ${W}]`);
   const layers: LayerCost[] = [];
   let bnParams = 0;
+  const channels = (x: MapShape) => x[x.length - 1]!;
   const conv = (name: string, x: MapShape, kernel: number, outC: number, stride = 1, bias = false): MapShape => {
-    const out: MapShape = [Math.ceil(x[0] / stride), Math.ceil(x[1] / stride), outC];
-    layers.push({ name, macs: out[0] * out[1] * kernel * kernel * x[2] * outC, params: kernel * kernel * x[2] * outC + (bias ? outC : 0) });
+    const spatial = x.slice(0, -1).map((n) => Math.ceil(n / stride));
+    const out = [...spatial, outC] as unknown as MapShape;
+    const taps = kernel ** spatial.length;
+    layers.push({ name, macs: spatial.reduce((a, b) => a * b, 1) * taps * channels(x) * outC, params: taps * channels(x) * outC + (bias ? outC : 0) });
     return out;
   };
   const bn = (channels: number) => (bnParams += 2 * channels);
@@ -57,8 +63,9 @@ export function forwardCost(spec: ModelSpec, size: number | readonly [number, nu
   };
 
   const e = spec.encoder;
-  const stem = convBn('encoder/stem/conv', [H, W, e.inChannels], e.stem.kernel, e.stem.channels, e.stem.stride);
-  let h: MapShape = e.stem.maxPool ? [Math.ceil(stem[0] / 2), Math.ceil(stem[1] / 2), stem[2]] : stem;
+  const input: MapShape = dims === 3 ? [H, H, H, e.inChannels] : [H, W, e.inChannels];
+  const stem = convBn('encoder/stem/conv', input, e.stem.kernel, e.stem.channels, e.stem.stride);
+  let h: MapShape = e.stem.maxPool ? ([...stem.slice(0, -1).map((n) => Math.ceil(n / 2)), channels(stem)] as unknown as MapShape) : stem;
   const stages: MapShape[] = [];
   e.stages.forEach((st, i) => {
     for (let j = 0; j < st.blocks; j++) {
@@ -71,7 +78,7 @@ export function forwardCost(spec: ModelSpec, size: number | readonly [number, nu
       } else {
         h = convBn(`${name}/conv3`, convBn(`${name}/conv2`, convBn(`${name}/conv1`, x, 1, st.width), 3, st.width, stride), 1, outC);
       }
-      if (stride !== 1 || x[2] !== outC) convBn(`${name}/down/conv`, x, 1, outC, stride);
+      if (stride !== 1 || channels(x) !== outC) convBn(`${name}/down/conv`, x, 1, outC, stride);
     }
     stages.push(h);
   });
@@ -89,13 +96,14 @@ export function forwardCost(spec: ModelSpec, size: number | readonly [number, nu
       output = [spec.head.out];
       break;
     case 'unet': {
+      if (dims === 3) throw new SpecError('U-Net decoders are 2D only');
       decoderLevels(e).forEach((level, k) => {
         const skip = level.skip.kind === 'stem' ? stem : level.skip.kind === 'stage' ? stages[level.skip.index]! : undefined;
         const w = spec.decoder.widths[k]!;
-        const x: MapShape = skip ? [skip[0], skip[1], h[2] + skip[2]] : [H, W, h[2]];
+        const x: MapShape = skip ? [skip[0], skip[1], channels(h) + channels(skip)] : [H, W, channels(h)];
         h = convBn(`decoder/level${k}/conv2`, convBn(`decoder/level${k}/conv1`, x, 3, w), 3, w);
       });
-      h = conv('decoder/classifier', [H, W, h[2]], 1, spec.decoder.classes, 1, true);
+      h = conv('decoder/classifier', [H, W, channels(h)], 1, spec.decoder.classes, 1, true);
       output = [...h];
       break;
     }

@@ -16,7 +16,7 @@ export { kaimingNormalConv, normal, ones, randomFor, torchDefault, uniform, zero
 export type { AssignOptions, ConvGradients, NamedArray } from './params';
 export { Params, isStatistic } from './params';
 export type { ApplyOptions, Conv2dConfig } from './layers';
-export { BatchNorm, Conv2d, Linear, StatUpdates } from './layers';
+export { BatchNorm, Conv2d, Conv3d, Linear, StatUpdates } from './layers';
 export type { BlockKind, EncoderFeatures, EncoderPreset, EncoderSpec, StageSpec, StemSpec } from './resnet';
 export {
   BLOCK_EXPANSION,

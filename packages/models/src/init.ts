@@ -84,13 +84,15 @@ export function uniform(bound: number): Initializer {
 }
 
 /**
- * Kaiming-normal for a conv filter `[fh, fw, inC, outC]` (He et al. 2015, "Delving deep into
+ * Kaiming-normal for a conv filter `[fh, fw, inC, outC]` or `[fd, fh, fw, inC, outC]` (He et al. 2015, "Delving deep into
  * rectifiers"), mode fan_out and ReLU gain as torchvision's ResNet:
- * std = √(2 / fan_out), fan_out = fh·fw·outC.
+ * std = √(2 / fan_out), fan_out = fh·fw·outC (·fd in 3D).
  */
 export function kaimingNormalConv(shape: readonly number[]): Initializer {
-  const [fh = 1, fw = 1, , outC = 1] = shape;
-  return normal(Math.sqrt(2 / (fh * fw * outC)));
+  // [k…, inC, outC]: fan_out = (product of the kernel's spatial sizes) · outC, 2D or 3D
+  const outC = shape.at(-1) ?? 1;
+  const taps = shape.slice(0, -2).reduce((a, b) => a * b, 1);
+  return normal(Math.sqrt(2 / (taps * outC)));
 }
 
 /**

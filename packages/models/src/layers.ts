@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { batchNormTrain } from '@tomosort/backend';
+import { batchNormTrain, conv3d } from '@tomosort/backend';
 import { ModelError } from './errors';
 import { kaimingNormalConv, ones, torchDefault, zeros } from './init';
 import { conv2d } from './ops';
@@ -117,6 +117,31 @@ export class Conv2d {
 }
 
 /**
+ * 3D convolution, NDHWC: `[N, D, H, W, inC]` → `[N, ⌈D/s⌉, ⌈H/s⌉, ⌈W/s⌉, outC]`, filter `name/w`
+ * `[k, k, k, inC, outC]`, no bias (a batch norm follows), Kaiming-normal. Padding (k − 1)/2 on
+ * every side, as PyTorch's Conv3d(padding=k//2), so strided convs sample the same grid as the
+ * 1×1×1 strided shortcut.
+ */
+export class Conv3d {
+  readonly w: tf.Variable;
+  readonly kernel: number;
+  readonly stride: number;
+
+  constructor(params: Params, name: string, config: { readonly kernel: number; readonly inC: number; readonly outC: number; readonly stride?: number }) {
+    const { kernel, inC, outC, stride = 1 } = config;
+    if (kernel % 2 !== 1) throw new ModelError(`${name}: kernel must be odd, got ${kernel}`);
+    const shape = [kernel, kernel, kernel, inC, outC];
+    this.kernel = kernel;
+    this.stride = stride;
+    this.w = params.add(`${name}/w`, shape, kaimingNormalConv(shape));
+  }
+
+  apply(x: tf.Tensor5D): tf.Tensor5D {
+    return conv3d(x, this.w as tf.Tensor5D, this.stride, (this.kernel - 1) / 2);
+  }
+}
+
+/**
  * Batch normalisation (Ioffe & Szegedy 2015) over the last axis of `[N, H, W, C]` or `[N, C]`:
  * y = γ·(x − μ)/√(σ² + ε) + β. Variables `name/gamma` (1), `name/beta` (0), and the non-trainable
  * running statistics `name/mean` (0), `name/var` (1).
@@ -150,9 +175,12 @@ export class BatchNorm {
    * `act(bn(x) + residual)`. In training this is one `batchNormTrain` (one native kernel each way
    * where native kernels run); in inference, `tf.batchNorm` with the running statistics.
    */
-  apply<T extends tf.Tensor2D | tf.Tensor4D>(x: T, options: ApplyOptions, fuse: BatchNormFuse = {}): T {
+  apply<T extends tf.Tensor2D | tf.Tensor4D | tf.Tensor5D>(x: T, options: ApplyOptions, fuse: BatchNormFuse = {}): T {
     if (!options.training) {
-      let y: tf.Tensor = tf.batchNorm(x, this.mean as tf.Tensor1D, this.variance as tf.Tensor1D, this.beta as tf.Tensor1D, this.gamma as tf.Tensor1D, this.epsilon);
+      // tf.batchNorm takes rank ≤ 4: normalise a 5D batch as [rows, C].
+      const flat = x.rank > 4 ? tf.reshape(x, [-1, x.shape[x.rank - 1]!]) : x;
+      let y: tf.Tensor = tf.batchNorm(flat, this.mean as tf.Tensor1D, this.variance as tf.Tensor1D, this.beta as tf.Tensor1D, this.gamma as tf.Tensor1D, this.epsilon);
+      if (flat !== x) y = tf.reshape(y, x.shape);
       if (fuse.residual) y = tf.add(y, fuse.residual);
       if (fuse.relu) y = tf.relu(y);
       return y as T;

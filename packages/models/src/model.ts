@@ -48,6 +48,8 @@ export interface Model<S extends ModelSpec = ModelSpec> {
   readonly params: Params;
   /** Forward pass over slices `[N, H, W, encoder.inChannels]`. */
   apply(x: tf.Tensor4D, options: ApplyOptions): ModelOutput<S>;
+  /** Forward pass over volumes `[N, D, H, W, encoder.inChannels]` (3D encoders). */
+  apply(x: tf.Tensor5D, options: ApplyOptions): ModelOutput<S>;
   /** The encoder alone: every stage's feature map and the pooled vector. */
   encode(x: tf.Tensor4D, options: ApplyOptions): EncoderFeatures;
   dispose(): void;
@@ -115,23 +117,25 @@ export function createModel<S extends ModelSpec>(spec: S, options: CreateModelOp
   validateModelSpec(spec);
   const params = new Params(options.seed ?? 0, { initialise: options.initialise ?? true, convGradients: options.convGradients ?? 'fast' });
   try {
+    if (spec.kind === 'unet' && spec.encoder.dims === 3) throw new SpecError('U-Net decoders are 2D only: a 3D encoder takes a score or projection head');
     const encoder = new ResNetEncoder(params, spec.encoder);
     const encode = (x: tf.Tensor4D, o: ApplyOptions) => encoder.apply(x, o);
-    let apply: (x: tf.Tensor4D, o: ApplyOptions) => tf.Tensor;
+    const pooled = (x: tf.Tensor4D | tf.Tensor5D, o: ApplyOptions) => (x.rank === 5 ? encoder.apply(x as tf.Tensor5D, o) : encoder.apply(x as tf.Tensor4D, o)).pooled;
+    let apply: (x: tf.Tensor4D | tf.Tensor5D, o: ApplyOptions) => tf.Tensor;
     switch (spec.kind) {
       case 'score': {
         const head = new ScoreHead(params, featureDim(spec.encoder));
-        apply = (x, o) => head.apply(encoder.apply(x, o).pooled);
+        apply = (x, o) => head.apply(pooled(x, o));
         break;
       }
       case 'projection': {
         const head = new ProjectionHead(params, featureDim(spec.encoder), spec.head);
-        apply = (x, o) => head.apply(encoder.apply(x, o).pooled, o);
+        apply = (x, o) => head.apply(pooled(x, o), o);
         break;
       }
       case 'unet': {
         const decoder = new UNetDecoder(params, spec.decoder, spec.encoder);
-        apply = (x, o) => decoder.apply(encoder.apply(x, o), [x.shape[1], x.shape[2]], o);
+        apply = (x, o) => decoder.apply(encoder.apply(x as tf.Tensor4D, o), [x.shape[1], x.shape[2]], o);
         break;
       }
     }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ShapeError, SpecError } from './errors';
-import { BatchNorm, Conv2d } from './layers';
+import { maxPool3d } from '@tomosort/backend';
+import { BatchNorm, Conv2d, Conv3d } from './layers';
 import type { ApplyOptions, BatchNormFuse } from './layers';
 import { maxPool } from './ops';
 import type { Params } from './params';
@@ -41,6 +42,11 @@ export interface EncoderSpec {
   readonly name: string;
   /** Channels of the input slices: 1 for CT. */
   readonly inChannels: number;
+  /**
+   * Spatial dimensions: 2 (slices `[N, H, W, C]`; the default when absent) or 3 (volumes
+   * `[N, D, H, W, C]`, every conv and pool k×k×k, as the 3D ResNets of the 3D pretext tasks).
+   */
+  readonly dims?: 2 | 3;
   readonly block: BlockKind;
   readonly stem: StemSpec;
   readonly stages: readonly StageSpec[];
@@ -72,7 +78,7 @@ export const ENCODER_PRESETS = Object.keys(PRESETS) as readonly EncoderPreset[];
  * @param options.width channel multiplier applied to the stem and every stage (rounded, ≥ 1); default 1
  * @param options.inChannels default 1 (CT slices)
  */
-export function encoderSpec(preset: EncoderPreset, options: { readonly width?: number; readonly inChannels?: number } = {}): EncoderSpec {
+export function encoderSpec(preset: EncoderPreset, options: { readonly width?: number; readonly inChannels?: number; readonly dims?: 2 | 3 } = {}): EncoderSpec {
   const p = PRESETS[preset];
   if (!p) throw new SpecError(`unknown encoder preset ${String(preset)} (one of ${ENCODER_PRESETS.join(', ')})`);
   const width = options.width ?? 1;
@@ -80,8 +86,9 @@ export function encoderSpec(preset: EncoderPreset, options: { readonly width?: n
   const scale = (c: number) => Math.max(1, Math.round(c * width));
   const spec: EncoderSpec = {
     kind: 'resnet',
-    name: width === 1 ? preset : `${preset}x${width}`,
+    name: `${width === 1 ? preset : `${preset}x${width}`}${options.dims === 3 ? '-3d' : ''}`,
     inChannels: options.inChannels ?? 1,
+    ...(options.dims === 3 ? { dims: 3 as const } : {}),
     block: p.block,
     stem: { ...p.stem, channels: scale(p.stem.channels) },
     stages: p.blocks.map((blocks, i) => ({ blocks, width: scale(p.widths[i] ?? 1), stride: i === 0 ? 1 : 2 })),
@@ -126,6 +133,7 @@ export function validateEncoderSpec(spec: unknown): asserts spec is EncoderSpec 
   if (s!.kind !== 'resnet') bad(`kind must be "resnet", got ${JSON.stringify(s!.kind)}`);
   if (typeof s!.name !== 'string') bad('name must be a string');
   if (!posInt(s!.inChannels)) bad(`inChannels must be a positive integer, got ${JSON.stringify(s!.inChannels)}`);
+  if (s!.dims !== undefined && s!.dims !== 2 && s!.dims !== 3) bad(`dims must be 2 or 3, got ${JSON.stringify(s!.dims)}`);
   if (s!.block !== 'basic' && s!.block !== 'bottleneck') bad(`block must be "basic" or "bottleneck", got ${JSON.stringify(s!.block)}`);
   const stem = s!.stem;
   if (!stem || !posInt(stem.kernel) || stem.kernel % 2 !== 1 || !posInt(stem.stride) || !posInt(stem.channels) || typeof stem.maxPool !== 'boolean') {
@@ -137,36 +145,40 @@ export function validateEncoderSpec(spec: unknown): asserts spec is EncoderSpec 
   });
 }
 
-/** Feature maps of an encoder forward pass (NHWC). */
-export interface EncoderFeatures {
+/** A feature map: NHWC (2D encoders) or NDHWC (3D). */
+export type FeatureMap = tf.Tensor4D | tf.Tensor5D;
+
+/** Feature maps of an encoder forward pass (NHWC; NDHWC for a 3D encoder, `T` = Tensor5D). */
+export interface EncoderFeatures<T extends FeatureMap = tf.Tensor4D> {
   /** After the stem's conv + BN + ReLU (before max-pool): `[N, ⌈H/s⌉, ⌈W/s⌉, stem.channels]`. */
-  readonly stem: tf.Tensor4D;
+  readonly stem: T;
   /** Output of every stage, shallow to deep: resnet18 at 64² → 16², 8², 4², 2² with 64…512 channels. */
-  readonly stages: readonly tf.Tensor4D[];
+  readonly stages: readonly T[];
   /** Global average pool of the last stage: `[N, featureDim]`. */
   readonly pooled: tf.Tensor2D;
 }
 
 interface Block {
-  apply(x: tf.Tensor4D, o: ApplyOptions): tf.Tensor4D;
+  apply(x: FeatureMap, o: ApplyOptions): FeatureMap;
 }
 
-/** conv → BN, the unit every block is made of. */
+/** conv → BN, the unit every block is made of (2D or 3D conv). */
 class ConvBn {
-  readonly conv: Conv2d;
+  readonly conv: Conv2d | Conv3d;
   readonly bn: BatchNorm;
-  constructor(params: Params, conv: string, bn: string, kernel: number, inC: number, outC: number, stride: number) {
-    this.conv = new Conv2d(params, conv, { kernel, inC, outC, stride });
+  constructor(params: Params, conv: string, bn: string, kernel: number, inC: number, outC: number, stride: number, dims: 2 | 3) {
+    this.conv = dims === 3 ? new Conv3d(params, conv, { kernel, inC, outC, stride }) : new Conv2d(params, conv, { kernel, inC, outC, stride });
     this.bn = new BatchNorm(params, bn, outC);
   }
-  apply(x: tf.Tensor4D, o: ApplyOptions, fuse: BatchNormFuse = {}): tf.Tensor4D {
-    return this.bn.apply(this.conv.apply(x), o, fuse);
+  apply(x: FeatureMap, o: ApplyOptions, fuse: BatchNormFuse = {}): FeatureMap {
+    const y = this.conv instanceof Conv3d ? this.conv.apply(x as tf.Tensor5D) : this.conv.apply(x as tf.Tensor4D);
+    return this.bn.apply(y, o, fuse);
   }
 }
 
 /** The 1×1 / stride projection shortcut (`name/down/conv`, `name/down/bn`), when shapes change. */
-function shortcut(params: Params, name: string, inC: number, outC: number, stride: number): ConvBn | undefined {
-  return stride !== 1 || inC !== outC ? new ConvBn(params, `${name}/down/conv`, `${name}/down/bn`, 1, inC, outC, stride) : undefined;
+function shortcut(params: Params, name: string, inC: number, outC: number, stride: number, dims: 2 | 3): ConvBn | undefined {
+  return stride !== 1 || inC !== outC ? new ConvBn(params, `${name}/down/conv`, `${name}/down/bn`, 1, inC, outC, stride, dims) : undefined;
 }
 
 /** relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)). */
@@ -174,12 +186,12 @@ class BasicBlock implements Block {
   readonly #a: ConvBn;
   readonly #b: ConvBn;
   readonly #down: ConvBn | undefined;
-  constructor(params: Params, name: string, inC: number, width: number, stride: number) {
-    this.#a = new ConvBn(params, `${name}/conv1`, `${name}/bn1`, 3, inC, width, stride);
-    this.#b = new ConvBn(params, `${name}/conv2`, `${name}/bn2`, 3, width, width, 1);
-    this.#down = shortcut(params, name, inC, width, stride);
+  constructor(params: Params, name: string, inC: number, width: number, stride: number, dims: 2 | 3) {
+    this.#a = new ConvBn(params, `${name}/conv1`, `${name}/bn1`, 3, inC, width, stride, dims);
+    this.#b = new ConvBn(params, `${name}/conv2`, `${name}/bn2`, 3, width, width, 1, dims);
+    this.#down = shortcut(params, name, inC, width, stride, dims);
   }
-  apply(x: tf.Tensor4D, o: ApplyOptions): tf.Tensor4D {
+  apply(x: FeatureMap, o: ApplyOptions): FeatureMap {
     const h = this.#a.apply(x, o, { relu: true });
     const residual = this.#down ? this.#down.apply(x, o) : x;
     return this.#b.apply(h, o, { relu: true, residual });
@@ -192,14 +204,14 @@ class Bottleneck implements Block {
   readonly #b: ConvBn;
   readonly #c: ConvBn;
   readonly #down: ConvBn | undefined;
-  constructor(params: Params, name: string, inC: number, width: number, stride: number) {
+  constructor(params: Params, name: string, inC: number, width: number, stride: number, dims: 2 | 3) {
     const outC = width * BLOCK_EXPANSION.bottleneck;
-    this.#a = new ConvBn(params, `${name}/conv1`, `${name}/bn1`, 1, inC, width, 1);
-    this.#b = new ConvBn(params, `${name}/conv2`, `${name}/bn2`, 3, width, width, stride);
-    this.#c = new ConvBn(params, `${name}/conv3`, `${name}/bn3`, 1, width, outC, 1);
-    this.#down = shortcut(params, name, inC, outC, stride);
+    this.#a = new ConvBn(params, `${name}/conv1`, `${name}/bn1`, 1, inC, width, 1, dims);
+    this.#b = new ConvBn(params, `${name}/conv2`, `${name}/bn2`, 3, width, width, stride, dims);
+    this.#c = new ConvBn(params, `${name}/conv3`, `${name}/bn3`, 1, width, outC, 1, dims);
+    this.#down = shortcut(params, name, inC, outC, stride, dims);
   }
-  apply(x: tf.Tensor4D, o: ApplyOptions): tf.Tensor4D {
+  apply(x: FeatureMap, o: ApplyOptions): FeatureMap {
     const h = this.#b.apply(this.#a.apply(x, o, { relu: true }), o, { relu: true });
     const residual = this.#down ? this.#down.apply(x, o) : x;
     return this.#c.apply(h, o, { relu: true, residual });
@@ -224,31 +236,40 @@ export class ResNetEncoder {
   ) {
     validateEncoderSpec(spec);
     const { stem } = spec;
-    this.#stem = new ConvBn(params, `${prefix}/stem/conv`, `${prefix}/stem/bn`, stem.kernel, spec.inChannels, stem.channels, stem.stride);
+    const dims = spec.dims ?? 2;
+    this.#stem = new ConvBn(params, `${prefix}/stem/conv`, `${prefix}/stem/bn`, stem.kernel, spec.inChannels, stem.channels, stem.stride, dims);
     let inC = stem.channels;
     this.#stages = spec.stages.map((st, i) =>
       Array.from({ length: st.blocks }, (_, j) => {
         const name = `${prefix}/layer${i + 1}/${j}`;
         const stride = j === 0 ? st.stride : 1;
-        const block = spec.block === 'basic' ? new BasicBlock(params, name, inC, st.width, stride) : new Bottleneck(params, name, inC, st.width, stride);
+        const block = spec.block === 'basic' ? new BasicBlock(params, name, inC, st.width, stride, dims) : new Bottleneck(params, name, inC, st.width, stride, dims);
         inC = st.width * BLOCK_EXPANSION[spec.block];
         return block;
       }),
     );
   }
 
-  /** Every feature map and the pooled vector; see {@link EncoderFeatures}. */
-  apply(x: tf.Tensor4D, options: ApplyOptions): EncoderFeatures {
-    if (x.rank !== 4 || x.shape[3] !== this.spec.inChannels) {
-      throw new ShapeError(this.prefix, ['N', 'H', 'W', this.spec.inChannels], x.shape);
+  /**
+   * Every feature map and the pooled vector; see {@link EncoderFeatures}. Slices `[N, H, W, C]`
+   * for a 2D encoder, volumes `[N, D, H, W, C]` for a 3D one.
+   */
+  apply(x: tf.Tensor4D, options: ApplyOptions): EncoderFeatures;
+  apply(x: tf.Tensor5D, options: ApplyOptions): EncoderFeatures<tf.Tensor5D>;
+  apply(x: FeatureMap, options: ApplyOptions): EncoderFeatures<FeatureMap> {
+    const dims = this.spec.dims ?? 2;
+    if (x.rank !== dims + 2 || x.shape[dims + 1] !== this.spec.inChannels) {
+      throw new ShapeError(this.prefix, dims === 3 ? ['N', 'D', 'H', 'W', this.spec.inChannels] : ['N', 'H', 'W', this.spec.inChannels], x.shape);
     }
     const stem = this.#stem.apply(x, options, { relu: true });
-    let h = this.spec.stem.maxPool ? maxPool(stem, 3, 2, 1) : stem;
-    const stages: tf.Tensor4D[] = [];
+    let h: FeatureMap = stem;
+    if (this.spec.stem.maxPool) h = dims === 3 ? maxPool3d(stem as tf.Tensor5D, 3, 2, 1) : maxPool(stem as tf.Tensor4D, 3, 2, 1);
+    const stages: FeatureMap[] = [];
     for (const blocks of this.#stages) {
       for (const b of blocks) h = b.apply(h, options);
       stages.push(h);
     }
-    return { stem, stages, pooled: tf.mean(h, [1, 2]) as tf.Tensor2D };
+    const spatial = Array.from({ length: dims }, (_, i) => i + 1);
+    return { stem, stages, pooled: tf.mean(h, spatial) as tf.Tensor2D };
   }
 }

@@ -8,7 +8,7 @@ import { createModel, encoderSpec, forwardCost, projectionModelSpec, scoreModelS
 import type { ConvGradients, EncoderPreset } from '@tomosort/models';
 import { loadPrepared, phantomSources } from '@tomosort/pretext';
 import { asTrainable, train } from '@tomosort/train';
-import type { MethodConfig } from '@tomosort/train';
+import type { MethodConfig, TaskMethodConfig, TrainTask } from '@tomosort/train';
 import { startBackend } from '../backendOption';
 import { userPath } from '../env';
 import { CliError, UsageError } from '../errors';
@@ -26,12 +26,14 @@ Measures pre-training steps, each configuration in its own process (so peak RSS 
            wasm, and in PyTorch when Debian's python3-torch is installed: median ms/step, GFLOP/s,
            and the ratios between them
   profile  milliseconds per tfjs kernel over one native step (names what is left of the gap)
+  3d       one step of the 3D ResNet (--model, 3D) at --size-3d³ (default 64), --batch-3d
+           volumes (default 2) on native and in PyTorch (torch_step.py --dims 3)
   methods  SortingLoss, SimCLR and Barlow Twins at equal slices per step (--slices) on --backend:
            median ms/step, tf.memory peak, peak RSS
   stock    the speed step on tfjs' stock cpu backend with tfjs' own conv gradients (minutes at
            128²; only when asked for with --parts)
 
-  --parts LIST     default speed,profile,methods
+  --parts LIST     default speed,profile,3d,methods
   --quick          small net, 64², 4 measured steps, no PyTorch (< 3 min here)
   --model A        default resnet18 (quick: small);  --size S default 128 (quick: 64)
   --batch N        slices per speed step, default 16;  --slices N  per methods step, default 32
@@ -42,7 +44,7 @@ Measures pre-training steps, each configuration in its own process (so peak RSS 
   --torch-script F default ../shared/anchors/torch_step.py beside the repository
   --out FILE       also write the JSON there;  --json  print the JSON instead of the tables`;
 
-const PARTS = ['speed', 'profile', 'methods', 'stock'] as const;
+const PARTS = ['speed', 'profile', '3d', 'methods', 'stock'] as const;
 type Part = (typeof PARTS)[number];
 
 /** One measurement, made in a child process. */
@@ -82,13 +84,34 @@ function methodFor(name: string, slices: number): MethodConfig {
 }
 
 /** One configuration, inside a child process: one warm-up step, then the measured ones (and the profiled one). */
+/**
+ * The 3D step of torch_step.py --dims 3: `batch` random volumes of size³ through a 3D ResNet
+ * with a score head, the pairwise loss softplus(sᵢ − sⱼ) over i < j, Adam.
+ */
+function volumeTask(size: number, batch: number): TrainTask<null> {
+  const x = tf.keep(tf.randomNormal([batch, size, size, size, 1], 0, 1, 'float32', 0) as tf.Tensor5D);
+  return {
+    slicesPerStep: batch,
+    draw: () => null,
+    loss: (model) =>
+      tf.tidy(() => {
+        const scores = tf.reshape((model.apply as unknown as (v: tf.Tensor5D, training: boolean) => tf.Tensor)(x, true), [batch]);
+        const d = tf.sub(tf.expandDims(scores, 1), tf.expandDims(scores, 0));
+        const upper = tf.tensor2d(Array.from({ length: batch * batch }, (_, k) => (k % batch > Math.floor(k / batch) ? 1 : 0)), [batch, batch]);
+        return tf.div(tf.sum(tf.mul(tf.softplus(d), upper)), tf.sum(upper)) as tf.Scalar;
+      }),
+  };
+}
+
 async function measure(method: string, s: ChildSettings): Promise<StepResult> {
   const backend = await startBackend({ backend: s.backend, threads: s.threads }, true);
-  const volumes = await loadPrepared(phantomSources({ subjects: 6, seed: 0 }), { plane: 'axial', size: s.size });
-  const m = methodFor(method, s.slices);
-  const encoder = encoderSpec(s.model);
-  const model = createModel(m.kind === 'sorting' ? scoreModelSpec(encoder) : projectionModelSpec(encoder), { seed: 0, convGradients: s.gradients });
+  const volumetric = method === 'sorting3d';
+  const volumes = volumetric ? [] : await loadPrepared(phantomSources({ subjects: 6, seed: 0 }), { plane: 'axial', size: s.size });
+  const m: MethodConfig | TaskMethodConfig = volumetric ? { kind: 'task', name: 'pairwise-3d', slicesPerStep: s.slices, settings: { size: s.size } } : methodFor(method, s.slices);
+  const encoder = encoderSpec(s.model, volumetric ? { dims: 3 } : {});
+  const model = createModel(m.kind === 'sorting' || volumetric ? scoreModelSpec(encoder) : projectionModelSpec(encoder), { seed: 0, convGradients: s.gradients });
   const trainable = asTrainable(model);
+  const task = volumetric ? { task: volumeTask(s.size, s.slices) } : { volumes };
   const config = (steps: number) =>
     ({ method: m, steps, learningRate: 1e-3, optimizer: { kind: 'adam' }, schedule: { kind: 'constant' }, window: { center: 0, width: 2000 }, seed: 0, checkpointEvery: 0 }) as const;
   const warmup = 1;
@@ -97,7 +120,7 @@ async function measure(method: string, s: ChildSettings): Promise<StepResult> {
   const info = await tf.profile(async () => {
     await train({
       model: trainable,
-      volumes,
+      ...task,
       config: config(warmup + s.steps),
       onEvent: (e) => {
         if (e.type !== 'step') return;
@@ -117,7 +140,7 @@ async function measure(method: string, s: ChildSettings): Promise<StepResult> {
     const p = await tf.profile(async () => {
       await train({
         model: trainable,
-        volumes,
+        ...task,
         config: config(2),
         onEvent: (e) => {
           if (e.type !== 'step') return;
@@ -161,14 +184,14 @@ async function runChild(args: readonly string[]): Promise<StepResult> {
 }
 
 /** The PyTorch comparator, or why it was not run. */
-async function runTorch(python: string, script: string, size: number, batch: number, threads: number, steps: number): Promise<TorchResult | string> {
+async function runTorch(python: string, script: string, size: number, batch: number, threads: number, steps: number, dims: 2 | 3 = 2): Promise<TorchResult | string> {
   if (!existsSync(script)) return `not run: ${script} not found`;
   try {
     await runProcess(python, ['-c', 'import torch'], 'python3-torch check');
   } catch {
     return `not run: ${python} cannot import torch (apt-get install python3-torch)`;
   }
-  const line = await runProcess(python, [script, '--size', String(size), '--batch', String(batch), '--threads', String(threads), '--steps', String(steps), '--warmup', '2'], 'torch_step.py');
+  const line = await runProcess(python, [script, '--size', String(size), '--batch', String(batch), '--threads', String(threads), '--steps', String(steps), '--warmup', '2', '--dims', String(dims)], 'torch_step.py');
   return JSON.parse(line) as TorchResult;
 }
 
@@ -195,6 +218,8 @@ export async function benchPretrain(args: readonly string[]): Promise<number> {
       steps: { type: 'string' },
       threads: { type: 'string' },
       backend: { type: 'string' },
+      'size-3d': { type: 'string' },
+      'batch-3d': { type: 'string' },
       'torch-python': { type: 'string' },
       'torch-script': { type: 'string' },
       child: { type: 'string' },
@@ -211,14 +236,14 @@ export async function benchPretrain(args: readonly string[]): Promise<number> {
   const slices = intOption('slices', values.slices, 32, 8);
   const steps = intOption('steps', values.steps, quick ? 4 : 8, 1);
   for (const [name, n] of [['batch', batch], ['slices', slices]] as const) {
-    if (n % 8 !== 0) throw new UsageError(`--${name} must be a multiple of 8 (SortingLoss draws 8 slices per volume), got ${n}`);
+    if (n % 8 !== 0 && values.child !== 'sorting3d') throw new UsageError(`--${name} must be a multiple of 8 (SortingLoss draws 8 slices per volume), got ${n}`);
   }
   if (values.child) {
     const r = await measure(values.child, { model, size, slices, steps, backend: values.backend, threads: values.threads, gradients: (values.gradients ?? 'fast') as ConvGradients, profile: values.profile });
     process.stdout.write(`${JSON.stringify(r)}\n`);
     return 0;
   }
-  const parts = (values.parts ?? 'speed,profile,methods').split(',').map((p) => p.trim()) as Part[];
+  const parts = (values.parts ?? 'speed,profile,3d,methods').split(',').map((p) => p.trim()) as Part[];
   for (const p of parts) if (!PARTS.includes(p)) throw new UsageError(`--parts: unknown part "${p}"; known: ${PARTS.join(', ')}`);
   const threadCounts = values.threads ? intListOption('threads', values.threads) : [...new Set([1, availableParallelism()])];
   const say = (m: string) => {
@@ -286,6 +311,37 @@ export async function benchPretrain(args: readonly string[]): Promise<number> {
         ['kernel', 'calls', 'ms', 'share'],
         [...top.map((k) => [k.name, k.calls, k.ms.toFixed(1), `${((100 * k.ms) / p.stepMs).toFixed(1)}%`]), ['(other kernels)', p.kernels.slice(14).reduce((n, k) => n + k.calls, 0), (inKernels - top.reduce((n, k) => n + k.ms, 0)).toFixed(1), ''], ['(outside kernels: JS, tape, batch drawing)', '', (p.stepMs - inKernels).toFixed(1), `${((100 * (p.stepMs - inKernels)) / p.stepMs).toFixed(1)}%`]],
       )}\none profiled native step (${t} thread(s)): ${p.stepMs} ms wall, ${fixed(inKernels)} ms in kernels (profiling adds overhead)`,
+    );
+  }
+
+  if (parts.includes('3d')) {
+    const size3 = intOption('size-3d', values['size-3d'], quick ? 32 : 64, 8);
+    const batch3 = intOption('batch-3d', values['batch-3d'], 2, 2);
+    const gflop = (3 * forwardCost(scoreModelSpec(encoderSpec(model, { dims: 3 })), size3).flops * batch3) / 1e9;
+    const rows: { name: string; threads: number; msPerStep: number; gflops: number }[] = [];
+    const torchNotes: string[] = [];
+    for (const t of threadCounts) {
+      say(`3d: native, ${t} thread(s)`);
+      const r = await runChild(['--model', model, '--size', String(size3), '--steps', String(steps), '--slices', String(batch3), '--backend', 'native', '--threads', String(t), '--child', 'sorting3d']);
+      rows.push({ name: 'tomosort native', threads: t, msPerStep: fixed(r.msPerStep), gflops: fixed(gflop / (r.msPerStep / 1000)) });
+    }
+    if (!quick && model === 'resnet18') {
+      for (const t of threadCounts) {
+        say(`3d: PyTorch, ${t} thread(s)`);
+        const r = await runTorch(values['torch-python'] ?? '/usr/bin/python3', userPath(values['torch-script'] ?? defaultTorchScript()), size3, batch3, t, steps, 3);
+        if (typeof r === 'string') torchNotes.push(`PyTorch ${t} thread(s): ${r}`);
+        else rows.push({ name: r.framework, threads: t, msPerStep: r.msPerStep.median, gflops: fixed(r.gflopPerStep / (r.msPerStep.median / 1000)) });
+      }
+    }
+    const torchMs = (t: number) => rows.find((r) => r.name.startsWith('pytorch') && r.threads === t)?.msPerStep;
+    const rows3 = rows.map((r) => ({ ...r, vsPytorchSameThreads: !r.name.startsWith('pytorch') && torchMs(r.threads) ? fixed(r.msPerStep / torchMs(r.threads)!, 2) : null }));
+    result.threeD = { size: size3, batch: batch3, gflopPerStep: fixed(gflop, 2), rows: rows3, notes: torchNotes };
+    tables.push(
+      `${formatTable(
+        ['3D step', 'threads', 'ms/step', 'GFLOP/s', '÷ PyTorch (same threads)'],
+        rows3.map((r) => [r.name, r.threads, r.msPerStep.toFixed(0), r.gflops.toFixed(1), r.vsPytorchSameThreads ?? '']),
+      )}
+${model} 3D at ${size3}³, ${batch3} volumes/step (${fixed(gflop, 1)} GFLOP), pairwise ranking loss, Adam; median of ${steps} steps; wasm not run (its Conv3D gradients are naive loops, minutes a step)${torchNotes.length ? `\n${torchNotes.join('\n')}` : ''}`,
     );
   }
 

@@ -1,3 +1,4 @@
+import type * as tf from '@tensorflow/tfjs-core';
 import { checkSliceOrder, fitScoreMap, localizeStack, scoreVolume } from '@tomosort/localize';
 import type { OrderFinding, StackLocation } from '@tomosort/localize';
 import { spearman } from '@tomosort/losses';
@@ -76,7 +77,7 @@ export const localizeCommand: Command = {
       throw new CliError(`${values.model} is a ${model.spec.kind} model (${manifest.method}); localize needs a model with a slice-score head (pnpm tomosort pretrain --method sorting)`);
     }
     const net = expectKind(model, 'score');
-    const apply = { apply: (x: Parameters<typeof net.apply>[0], training: boolean) => net.apply(x, { training }) };
+    const apply = { apply: (x: tf.Tensor4D, training: boolean) => net.apply(x, { training }) };
     const pacs = () => connectPacs(values.pacs);
     const series = await loadSeriesSpec(values.series, { pacs, seed });
     const target = await scored(series, manifest, apply);

@@ -1,0 +1,62 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { initNodeBackend } from '@tomosort/backend/node';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { forwardCost } from './cost';
+import { ShapeError, SpecError } from './errors';
+import { createModel, scoreModelSpec, unetModelSpec } from './model';
+import { encoderSpec } from './resnet';
+
+beforeAll(async () => {
+  await initNodeBackend('cpu');
+});
+
+const shapeOf = (t: tf.Tensor) => [...t.shape];
+
+describe('3D ResNet encoders (dims 3: volumes [N, D, H, W, C])', () => {
+  const spec = encoderSpec('small', { dims: 3 });
+
+  it('the spec says 3D and keeps its name apart from the 2D preset', () => {
+    expect(spec).toMatchObject({ dims: 3, name: 'small-3d' });
+    expect(encoderSpec('small').dims).toBeUndefined();
+  });
+
+  it('small 3D score model x=[2,16,16,16,1]: a score per volume; feature maps as forwardCost says; every weight gets a gradient', () => {
+    const model = createModel(scoreModelSpec(spec), { seed: 3 });
+    const cost = forwardCost(model.spec, 16);
+    tf.tidy(() => {
+      const x = tf.randomNormal([2, 16, 16, 16, 1], 0, 1, 'float32', 1) as tf.Tensor5D;
+      expect(shapeOf(model.apply(x, { training: true }))).toEqual([2, 1]);
+      const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(model.apply(x, { training: true }))) as tf.Scalar, Object.values(model.params.trainable));
+      expect(Number.isFinite(value.dataSync()[0])).toBe(true);
+      expect(Object.keys(grads)).toHaveLength(Object.keys(model.params.trainable).length);
+    });
+    const filters = Object.entries(model.params.trainable).filter(([n]) => n.endsWith('/w') && n.startsWith('encoder/'));
+    expect(filters.every(([, v]) => v.rank === 5)).toBe(true);
+    const params = Object.values(model.params.trainable).reduce((n, v) => n + v.size, 0);
+    expect(params).toBe(cost.params);
+    expect(cost.features.stages.map((s) => [...s])).toEqual([
+      [16, 16, 16, 8],
+      [8, 8, 8, 16],
+      [4, 4, 4, 32],
+      [2, 2, 2, 64],
+    ]);
+    model.dispose();
+  });
+
+  it('ResNet-18 3D at 64³ costs 3.93 G multiply-accumulates a volume (by hand: stem 32³·7³·64 = 0.72 G, layer1 4·16³·27·64² = 1.81 G, …)', () => {
+    const c = forwardCost(scoreModelSpec(encoderSpec('resnet18', { dims: 3 })), 64);
+    const stem = 32 ** 3 * 343 * 64;
+    const layer1 = 4 * 16 ** 3 * 27 * 64 * 64;
+    expect(c.layers.find((l) => l.name === 'encoder/stem/conv')!.macs).toBe(stem);
+    expect(c.layers.filter((l) => l.name.startsWith('encoder/layer1/')).reduce((n, l) => n + l.macs, 0)).toBe(layer1);
+    expect(c.macs / 1e9).toBeCloseTo(3.93, 2);
+  });
+
+  it('refuses slices, and a U-Net on a 3D encoder, with errors that say so', () => {
+    const model = createModel(scoreModelSpec(spec), { seed: 3 });
+    expect(() => tf.tidy(() => model.apply(tf.zeros([2, 16, 16, 1]) as tf.Tensor4D, { training: false }))).toThrow(ShapeError);
+    model.dispose();
+    expect(() => createModel(unetModelSpec(spec, { classes: 2 }))).toThrow(SpecError);
+    expect(() => createModel(unetModelSpec(spec, { classes: 2 }))).toThrow('U-Net decoders are 2D only');
+  });
+});
