@@ -87,6 +87,7 @@ SIMPLE(BatchNormTrain, batchNormTrain)
 SIMPLE(BatchNormTrainGrad, batchNormTrainGrad)
 SIMPLE(Adam, adam)
 SIMPLE(MatMul, matMul)
+SIMPLE(Binary, binary)
 
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   return guarded(env, [&] {
@@ -122,6 +123,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"batchNormTrainGrad", nullptr, BatchNormTrainGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"matMul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

@@ -56,3 +56,43 @@ void matMul(Args& a) {
 }
 
 }  // namespace tomosort
+
+namespace tomosort {
+
+namespace {
+template <typename F>
+void elementwise(const float* x, const float* y, float* out, int64_t n, bool xScalar, bool yScalar, F f) {
+  const int T = n < (1 << 16) ? 1 : omp_get_max_threads();
+  if (xScalar) {
+    const float x0 = x[0];
+#pragma omp parallel for simd schedule(static) num_threads(T)
+    for (int64_t i = 0; i < n; i++) out[i] = f(x0, y[i]);
+  } else if (yScalar) {
+    const float y0 = y[0];
+#pragma omp parallel for simd schedule(static) num_threads(T)
+    for (int64_t i = 0; i < n; i++) out[i] = f(x[i], y0);
+  } else {
+#pragma omp parallel for simd schedule(static) num_threads(T)
+    for (int64_t i = 0; i < n; i++) out[i] = f(x[i], y[i]);
+  }
+}
+}  // namespace
+
+void binary(Args& a) {
+  // (op, heap, a, b, out, n, aScalar, bScalar)
+  const int64_t op = a.integer(0);
+  a.heap(1);
+  const int64_t n = a.integer(5);
+  const bool as = a.flag(6), bs = a.flag(7);
+  const float* x = a.f32(2, as ? 1 : n);
+  const float* y = a.f32(3, bs ? 1 : n);
+  float* out = a.f32(4, n);
+  switch (op) {
+    case 0: elementwise(x, y, out, n, as, bs, [](float p, float q) { return p + q; }); break;
+    case 1: elementwise(x, y, out, n, as, bs, [](float p, float q) { return p * q; }); break;
+    case 2: elementwise(x, y, out, n, as, bs, [](float p, float q) { return p - q; }); break;
+    default: a.fail("op must be 0 (add), 1 (multiply) or 2 (subtract)");
+  }
+}
+
+}  // namespace tomosort

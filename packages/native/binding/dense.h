@@ -17,3 +17,14 @@ void adam(Args& a);
 void matMul(Args& a);
 
 }  // namespace tomosort
+
+namespace tomosort {
+
+/**
+ * binary(op, heap, a, b, out, n, bScalar): out = a op b elementwise over n values (op 0: add,
+ * 1: multiply, 2: subtract); b is one value broadcast when bScalar, else n values; a likewise
+ * when aScalar.
+ */
+void binary(Args& a);
+
+}  // namespace tomosort

@@ -26,6 +26,8 @@ export interface NativeAddon {
   batchNormTrainGrad(heap: ArrayBuffer, dy: number, x: number, scale: number, mean: number, variance: number, y: number, dx: number, dscale: number, doffset: number, dz: number, rows: number, channels: number, epsilon: number, relu: number): void;
   adam(heap: ArrayBuffer, v: number, m: number, s: number, g: number, vOut: number, mOut: number, sOut: number, n: number, lr: number, beta1: number, beta2: number, epsilon: number, step: number, weightDecay: number): void;
   matMul(heap: ArrayBuffer, a: number, b: number, out: number, batch: number, batchA: number, batchB: number, m: number, n: number, k: number, transposeA: number, transposeB: number): void;
+  /** op 0 add, 1 multiply, 2 subtract; a or b one value when its flag is 1. */
+  binary(op: number, heap: ArrayBuffer, a: number, b: number, out: number, n: number, aScalar: number, bScalar: number): void;
   setThreads(n: number): void;
   info(): { readonly onednn: string; readonly threads: number };
 }

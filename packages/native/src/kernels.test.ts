@@ -210,6 +210,20 @@ describe('BatchMatMul equals the cpu backend', () => {
   });
 });
 
+describe('Add, Multiply, Sub equal the cpu backend (same shape, a single value either side, and a broadcast left to wasm)', () => {
+  it.each(['Add', 'Multiply', 'Sub'])('%s', async (kernel) => {
+    for (const [a, b] of [
+      [[3, 70000], [3, 70000]],
+      [[5, 4], [1]],
+      [[1], [2, 3, 4]],
+      [[4, 1], [1, 6]],
+      [[1, 1], [1]],
+    ]) {
+      await expectKernelAgrees(kernel, { a: { shape: a!, seed: 1 }, b: { shape: b!, seed: 2 } }, {});
+    }
+  });
+});
+
 describe('Identity shares the data instead of copying it', () => {
   it('the clone holds the same values and outlives its source', async () => {
     await tf.setBackend('wasm');

@@ -3,6 +3,7 @@ import type { KernelConfig } from '@tensorflow/tfjs-core';
 import type { NativeAddon } from './addon';
 import { rememberOriginal } from './heap';
 import { convKernels } from './kernels/conv';
+import { elementwiseKernels } from './kernels/elementwise';
 import { identityKernels } from './kernels/identity';
 import { matMulKernels } from './kernels/matMul';
 import { poolKernels } from './kernels/pool';
@@ -10,7 +11,7 @@ import { trainingKernels } from './kernels/training';
 
 /** Every kernel the addon provides, as tfjs kernel configs for the wasm backend. */
 export function nativeKernelConfigs(addon: NativeAddon): KernelConfig[] {
-  return [...convKernels(addon), ...poolKernels(addon), ...matMulKernels(addon), ...trainingKernels(addon), ...identityKernels()];
+  return [...convKernels(addon), ...poolKernels(addon), ...matMulKernels(addon), ...trainingKernels(addon), ...identityKernels(), ...elementwiseKernels(addon)];
 }
 
 /** The wasm kernels replaced (undefined where wasm had none), while native kernels are installed. */

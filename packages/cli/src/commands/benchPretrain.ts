@@ -233,7 +233,7 @@ export async function benchPretrain(args: readonly string[]): Promise<number> {
   const model = (values.model ?? (quick ? 'small' : 'resnet18')) as EncoderPreset;
   const size = intOption('size', values.size, quick ? 64 : 128, 8);
   const batch = intOption('batch', values.batch, 16, 8);
-  const slices = intOption('slices', values.slices, 32, 8);
+  const slices = intOption('slices', values.slices, 32, values.child === 'sorting3d' ? 2 : 8);
   const steps = intOption('steps', values.steps, quick ? 4 : 8, 1);
   for (const [name, n] of [['batch', batch], ['slices', slices]] as const) {
     if (n % 8 !== 0 && values.child !== 'sorting3d') throw new UsageError(`--${name} must be a multiple of 8 (SortingLoss draws 8 slices per volume), got ${n}`);
