@@ -308,3 +308,51 @@ describe('Adam update equals the composite ops on cpu', () => {
     cpu.forEach((v, i) => expect(relError(native[i]!, v)).toBeLessThanOrEqual(TOL));
   });
 });
+
+describe('native gradients match central finite differences (small cases)', () => {
+  // L = Σ w·op(x); dL/dx[i] ≈ (L(x + h·eᵢ) − L(x − h·eᵢ)) / 2h, every element, on the native backend.
+  // Convolutions and average pooling are linear in x, so the difference is exact up to float32
+  // rounding; max pooling too while no window's maximum changes (inputs spaced ≥ 0.05 apart, h = 1e-3).
+  const cases: { name: string; x: number[]; f?: number[]; op: (x: Tensor, f?: Tensor) => Tensor }[] = [
+    { name: 'conv2d x=[2,5,5,2] f=[3,3,2,3] s=2 pad 1', x: [2, 5, 5, 2], f: [3, 3, 2, 3], op: (x, f) => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 2, 1) },
+    { name: 'conv2d x=[1,6,6,2] f=[1,1,2,2] s=2 valid', x: [1, 6, 6, 2], f: [1, 1, 2, 2], op: (x, f) => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 2, 'valid') },
+    { name: 'conv3d x=[1,4,4,4,2] f=[3,3,3,2,2] s=2 pad 1', x: [1, 4, 4, 4, 2], f: [3, 3, 3, 2, 2], op: (x, f) => tf.conv3d(x as tf.Tensor5D, f as tf.Tensor5D, 2, 1 as unknown as 'same') },
+    { name: 'maxPool x=[1,5,5,2] 3×3/2 pad 1', x: [1, 5, 5, 2], op: (x) => tf.maxPool(x as tf.Tensor4D, 3, 2, 1 as unknown as 'same') },
+    { name: 'avgPool x=[1,4,5,2] 2×2/2 valid', x: [1, 4, 5, 2], op: (x) => tf.avgPool(x as tf.Tensor4D, 2, 2, 'valid') },
+    { name: 'maxPool3d x=[1,4,4,4,1] 3/2 pad 1', x: [1, 4, 4, 4, 1], op: (x) => tf.maxPool3d(x as tf.Tensor5D, 3, 2, 1 as unknown as 'same') },
+  ];
+  it.each(cases)('$name: d/dx (and d/dfilter)', async (c) => {
+    await tf.setBackend('wasm');
+    // Distinct, well-separated values: a permutation of 0.05·k, shifted to be signed.
+    const n = size(c.x);
+    const perm = Array.from(values(n, 11), (v, i) => [v, i] as const).sort((a, b) => a[0] - b[0]).map(([, i]) => i);
+    const xs = new Float32Array(n);
+    perm.forEach((i, k) => (xs[i] = 0.05 * k - 0.025 * n));
+    const fs = c.f ? values(size(c.f), 12) : undefined;
+    const outShape = shapeOf(() => c.op(tf.tensor(xs, c.x), fs ? tf.tensor(fs, c.f) : undefined));
+    const w = tf.tensor(values(size(outShape), 13), outShape);
+    const loss = (x: Float32Array, f?: Float32Array) => tf.tidy(() => tf.sum(tf.mul(c.op(tf.tensor(x, c.x), f ? tf.tensor(f, c.f) : undefined), w)).dataSync()[0]!);
+    const h = 1e-3;
+    const numeric = (v: Float32Array, at: (u: Float32Array) => number) =>
+      Array.from(v, (_, i) => {
+        const up = Float32Array.from(v);
+        const down = Float32Array.from(v);
+        up[i] = up[i]! + h;
+        down[i] = down[i]! - h;
+        return (at(up) - at(down)) / (2 * h);
+      });
+    const [gx, gf] = tf.tidy(() => {
+      const xt = tf.tensor(xs, c.x);
+      if (!fs) return [tf.grad((x: Tensor) => tf.sum(tf.mul(c.op(x), w)))(xt).dataSync()];
+      const g = tf.grads((x: Tensor, f: Tensor) => tf.sum(tf.mul(c.op(x, f), w)))([xt, tf.tensor(fs, c.f)]);
+      return g.map((t) => t.dataSync());
+    });
+    const nx = numeric(xs, (u) => loss(u, fs));
+    nx.forEach((v, i) => expect(Math.abs(gx![i]! - v), `d/dx[${i}]`).toBeLessThan(2e-2 * Math.max(1, Math.abs(v))));
+    if (fs) {
+      const nf = numeric(fs, (u) => loss(xs, u));
+      nf.forEach((v, i) => expect(Math.abs(gf![i]! - v), `d/df[${i}]`).toBeLessThan(2e-2 * Math.max(1, Math.abs(v))));
+    }
+    w.dispose();
+  });
+});
