@@ -1,0 +1,22 @@
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BUNDLES, buildExtensionBundles } from './bundle';
+
+const out = mkdtempSync(join(tmpdir(), 'tomosort-bundle-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+describe('the browser bundles (extension, mode, worker)', () => {
+  it('hold nothing of the native kernels: no addon, no oneDNN, no switch that loads them', async () => {
+    await buildExtensionBundles(out);
+    const files = Object.values(BUNDLES);
+    expect(readdirSync(out)).toEqual(expect.arrayContaining([...files, 'wasm']));
+    for (const f of files) {
+      const text = readFileSync(join(out, f), 'utf8');
+      for (const needle of ['tomosort_native', 'TOMOSORT_NATIVE', 'oneDNN', 'startNodeBackend', 'initNativeBackend']) expect(text.includes(needle), `${f} contains ${needle}`).toBe(false);
+    }
+    // The worker trains with tfjs-wasm / WebGPU: their kernels are in it.
+    expect(readFileSync(join(out, BUNDLES.worker), 'utf8')).toContain('tfjs-backend-wasm');
+  }, 120_000);
+});
