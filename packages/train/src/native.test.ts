@@ -118,6 +118,7 @@ describe('one training step: native vs wasm vs cpu (SGD lr 1, clipped, 8 slices 
     { kind: 'sorting', encoder: 'small' },
     { kind: 'sorting', encoder: 'resnet18' },
     { kind: 'unet', encoder: 'small', upsample: 'bilinear' },
+    { kind: 'unet', encoder: 'resnet18', upsample: 'bilinear' },
   ] as const)(`$kind on $encoder: loss and every weight within ${TOL}`, async (what: Net) => {
     const cpu = await steps('cpu', what);
     const wasm = await steps('wasm', what);
