@@ -6,5 +6,9 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // Test files run in parallel forks on a 2-core machine, beside Orthanc and Chromium: native
+    // kernels get one thread each (tests of thread counts set theirs), and idle OpenMP threads
+    // sleep instead of spinning, so no fork starves the servers the others talk to.
+    env: { TOMOSORT_THREADS: '1', OMP_WAIT_POLICY: 'PASSIVE' },
   },
 });

@@ -28,7 +28,7 @@ const sha = (files: readonly { bytes: Uint8Array }[]) => createHash('sha256').up
 describe('tomosort finetune → predict → DICOM SEG in a real Orthanc', () => {
   it('fine-tunes on 4 annotated slices of the sample CT, then stores a SEG that references the CT, which stays byte-identical', async () => {
     const imported = await runTomosort(['import', 'sample:cranium', '--pacs', orthanc.url, '--json']);
-    expect(imported.code).toBe(0);
+    expect(imported.code, imported.stderr).toBe(0);
     const [ct] = JSON.parse(imported.stdout) as { studyInstanceUID: string; seriesInstanceUID: string }[];
     const study = studyUid(ct!.studyInstanceUID);
     const series = seriesUid(ct!.seriesInstanceUID);

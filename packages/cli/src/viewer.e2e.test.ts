@@ -197,9 +197,9 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
     const partial = writeSeries(part, { studyInstanceUID: full.studyInstanceUID, seriesDescription: 'partial scan', patientName: 'Sync^Phantom', patientID: 'sync-phantom' });
     const pacs = new PacsClient({ baseUrl: orthanc.url, auth: { kind: 'basic', username: USER, password: PASSWORD } });
     await pacs.uploadInstances([...full.files, ...partial.files]);
-    // A SortingLoss model of the full scan in the store (CLI, wasm, a few seconds).
+    // A SortingLoss model of the full scan in the store (CLI, native, a few seconds).
     const run = join(scratch, 'sync-run');
-    const pretrained = await runTomosort(['pretrain', '--model', 'small', '--size', '32', '--batch', '16', '--slices', '8', '--steps', '150', '--source', `pacs:${full.seriesInstanceUID}`, '--pacs', orthanc.url, '--out', run, '--json'], CREDENTIALS);
+    const pretrained = await runTomosort(['pretrain', '--model', 'small', '--size', '32', '--batch', '16', '--slices', '8', '--steps', '300', '--source', `pacs:${full.seriesInstanceUID}`, '--pacs', orthanc.url, '--out', run, '--json'], CREDENTIALS);
     expect(pretrained.code, pretrained.stderr).toBe(0);
     renameSync(join(run, 'model'), join(scratch, 'store', 'phantom-sorting'));
 

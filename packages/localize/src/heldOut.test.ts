@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { initNodeBackend } from '@tomosort/backend/node';
+import { initNativeBackend } from '@tomosort/native';
 import { createModel, encoderSpec, scoreModelSpec } from '@tomosort/models';
 import type { Model } from '@tomosort/models';
 import { SORTING_AUGMENTATION, loadPrepared, phantomSources, prepareVolume } from '@tomosort/pretext';
@@ -24,7 +24,8 @@ let model: Model;
 let initialRho: number;
 
 beforeAll(async () => {
-  await initNodeBackend('wasm');
+  // The product's default backend (one thread under the test suite's TOMOSORT_THREADS=1).
+  await initNativeBackend();
   model = createModel(scoreModelSpec(encoderSpec('small')), { seed: 1 });
   const net = asTrainable(model);
   const heldOut = await loadPrepared(phantomSources({ subjects: 12, seed: 1 }).filter((_, n) => HELD_OUT.slice(0, 4).includes(n)), { plane: 'axial', size: SIZE });

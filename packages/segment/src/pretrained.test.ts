@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initNodeBackend } from '@tomosort/backend/node';
+import { initNativeBackend } from '@tomosort/native';
 import { createModel, encoderSpec, scoreModelSpec, unetFromEncoder } from '@tomosort/models';
 import type { Model } from '@tomosort/models';
 import { SORTING_AUGMENTATION, loadPrepared, phantomSources } from '@tomosort/pretext';
@@ -9,7 +9,8 @@ import { asTrainable, train } from '@tomosort/train';
 import { dicePerClass, finetune, predictVolume, prepareAnnotation } from './index';
 
 beforeAll(async () => {
-  await initNodeBackend('wasm');
+  // The product's default backend (one thread under the test suite's TOMOSORT_THREADS=1).
+  await initNativeBackend();
 });
 
 describe('sparse-slice fine-tuning from a SortingLoss encoder (small ResNet, wasm, 32²)', () => {
