@@ -47,6 +47,18 @@ describe('tomosort pacs up / status / ls / down', () => {
     expect(run.stderr.split('\n').filter(Boolean)).toHaveLength(1);
   });
 
+  it('refuses credentials in the PACS URL (flag or environment) without echoing them, naming the variables to use', async () => {
+    for (const [args, env] of [
+      [['ls', '--pacs', 'http://radiology:Pw-in-url-77@127.0.0.1:1'], {}],
+      [['ls'], { TOMOSORT_PACS_URL: 'http://radiology:Pw-in-url-77@127.0.0.1:1' }],
+    ] as const) {
+      const run = await runTomosort([...args], { ...env });
+      expect(run.code).not.toBe(0);
+      expect(run.stderr).toMatch(/must not hold credentials \(user:password@\): use http:\/\/127\.0\.0\.1:1 and set TOMOSORT_PACS_USER and TOMOSORT_PACS_PASSWORD \(or TOMOSORT_PACS_TOKEN\)/);
+      expect(run.stderr + run.stdout).not.toContain('Pw-in-url-77');
+    }
+  });
+
   it('an unknown command and a bad option exit 2 with usage', async () => {
     const a = await runTomosort(['frobnicate']);
     expect(a.code).toBe(2);

@@ -17,5 +17,24 @@ export function connectPacs(flag: string | undefined): PacsClient {
     }
     baseUrl = state.url;
   }
+  refuseUserinfo(baseUrl, flag !== undefined ? '--pacs' : 'TOMOSORT_PACS_URL');
   return new PacsClient({ ...fromEnv, baseUrl });
+}
+
+/**
+ * Credentials in a URL end up in `ps`, shell history and logs: the CLI takes them from the
+ * environment only. The message shows the URL without them.
+ */
+function refuseUserinfo(url: string, where: string): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return; // the client reports a malformed URL itself
+  }
+  if (parsed.username || parsed.password) {
+    parsed.username = '';
+    parsed.password = '';
+    throw new CliError(`${where} must not hold credentials (user:password@): use ${parsed.href.replace(/\/$/, '')} and set TOMOSORT_PACS_USER and TOMOSORT_PACS_PASSWORD (or TOMOSORT_PACS_TOKEN) in the environment`);
+  }
 }

@@ -59,6 +59,7 @@ describe('authentication against an Orthanc with AuthenticationEnabled and Regis
     const e = await rejectionOf(() => client.system());
     expect((e as PacsHttpError).status).toBe(401);
     expect(e.message).toMatch(new RegExp(`^GET ${orthanc.url}/system failed with 401 Unauthorized`));
+    expect(e.message).toMatch(/\(the PACS refused the credentials: set TOMOSORT_PACS_USER and TOMOSORT_PACS_PASSWORD, or TOMOSORT_PACS_TOKEN\)$/);
     expectNoSecrets(e);
   });
 

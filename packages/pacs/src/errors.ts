@@ -54,7 +54,8 @@ export class PacsHttpError extends PacsError {
         ? `: ${bodyExcerpt}`
         : '';
     const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
-    super(`${request.method} ${request.url} failed with ${status} ${statusText}${tries}${reason}`.trim());
+    const hint = status === 401 || status === 403 ? ' (the PACS refused the credentials: set TOMOSORT_PACS_USER and TOMOSORT_PACS_PASSWORD, or TOMOSORT_PACS_TOKEN)' : '';
+    super(`${request.method} ${request.url} failed with ${status} ${statusText}${tries}${reason}${hint}`.trim());
     this.method = request.method;
     this.url = request.url;
     this.status = status;

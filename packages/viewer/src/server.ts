@@ -2,10 +2,11 @@ import { createReadStream, existsSync, readFileSync, readdirSync, statSync } fro
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { extname, join, normalize, resolve, sep } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { ASSETS_PATH, DICOMWEB_PATH, MODELS_PATH } from '@tomosort/ohif-extension/ids';
 import { appConfigScript } from './appConfig';
+import { dicomWebRoute } from './dicomwebRoutes';
 import { ViewerError } from './errors';
 
 /** Where the DICOMweb proxy forwards to, and the credentials it adds (never sent to the browser). */
@@ -30,7 +31,18 @@ export interface ViewerServerOptions {
   readonly port: number;
   /** Called for every proxied request that failed (for the server's log); the process stays up. */
   readonly onProxyError?: (message: string) => void;
+  /**
+   * Host names (the request's Host header, without the port) accepted besides 127.0.0.1,
+   * localhost, [::1] and `host`: e.g. the name nginx forwards under. Any other Host gets 421, so a
+   * DNS-rebinding page cannot read the studies.
+   */
+  readonly allowedHosts?: readonly string[];
+  /** Largest STOW-RS body forwarded, in bytes; larger ones get 413. Default 512 MiB. */
+  readonly maxUploadBytes?: number;
 }
+
+/** Default of {@link ViewerServerOptions.maxUploadBytes}. */
+export const DEFAULT_MAX_UPLOAD_BYTES = 512 * 1024 * 1024;
 
 export interface ViewerServer {
   readonly url: string;
@@ -65,7 +77,7 @@ const ISOLATION = {
 } as const;
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) plus those the proxy sets itself. */
-const HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'authorization', 'cookie', 'content-length']);
+const HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'authorization', 'cookie', 'content-length', 'expect', 'origin', 'referer']);
 
 function send(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
   res.writeHead(status, { ...ISOLATION, 'Content-Type': type, 'Cache-Control': 'no-store' });
@@ -107,30 +119,105 @@ export function modelIndex(modelsDir: string): { name: string; manifest: unknown
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
-async function proxy(req: IncomingMessage, res: ServerResponse, target: ProxyTarget, onError: (m: string) => void): Promise<void> {
-  const rest = (req.url ?? '').slice(DICOMWEB_PATH.length);
-  const url = target.dicomWebUrl.replace(/\/+$/, '') + rest;
+/** The Host header's name, lower case, without the port (IPv6 keeps its brackets). */
+export function hostName(host: string | undefined): string | undefined {
+  if (!host) return undefined;
+  const h = host.trim().toLowerCase();
+  if (h.startsWith('[')) return h.slice(0, h.indexOf(']') + 1) || undefined;
+  return h.split(':')[0] || undefined;
+}
+
+/** A write from a page of another origin (a form or no-cors fetch), which the proxy refuses. */
+function crossOriginWrite(req: IncomingMessage): string | undefined {
+  const site = req.headers['sec-fetch-site'];
+  if (typeof site === 'string' && site !== 'same-origin' && site !== 'none') return `Sec-Fetch-Site: ${site}`;
+  const origin = req.headers.origin;
+  if (typeof origin === 'string') {
+    let from: string;
+    try {
+      from = new URL(origin).host;
+    } catch {
+      return `Origin: ${origin}`;
+    }
+    if (from !== (req.headers.host ?? '').toLowerCase()) return `Origin: ${origin}`;
+  }
+  return undefined;
+}
+
+/** The request body, streamed with back-pressure and cut off with an error past `limit` bytes. */
+function limitedBody(req: IncomingMessage, limit: number): { body: Readable; tooLarge: () => boolean } {
+  let seen = 0;
+  let over = false;
+  const body = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      seen += chunk.length;
+      if (seen > limit) {
+        over = true;
+        done(new Error(`the upload exceeds ${limit} bytes`));
+        req.destroy();
+        return;
+      }
+      done(null, chunk);
+    },
+  });
+  req.on('error', (e) => body.destroy(e));
+  req.pipe(body);
+  return { body, tooLarge: () => over };
+}
+
+interface ProxyLimits {
+  readonly maxUploadBytes: number;
+}
+
+async function proxy(req: IncomingMessage, res: ServerResponse, target: ProxyTarget, limits: ProxyLimits, onError: (m: string) => void): Promise<void> {
+  const raw = (req.url ?? '').slice(DICOMWEB_PATH.length);
+  const q = raw.indexOf('?');
+  const rawPath = q < 0 ? raw : raw.slice(0, q);
+  const search = q < 0 ? '' : raw.slice(q);
+  const method = req.method ?? 'GET';
+  const route = dicomWebRoute(method, rawPath);
+  if (!route.ok) {
+    onError(`${method} ${DICOMWEB_PATH}${rawPath}: refused (${route.status}: ${route.reason})`);
+    res.writeHead(route.status, { ...ISOLATION, 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', ...(route.allow ? { Allow: route.allow } : {}) });
+    res.end(`${method} ${DICOMWEB_PATH}${rawPath}: ${route.reason}`);
+    return;
+  }
+  if (method === 'POST') {
+    const why = crossOriginWrite(req);
+    if (why) {
+      onError(`${method} ${DICOMWEB_PATH}${rawPath}: refused a write from another origin (${why})`);
+      send(res, 403, `writes to the PACS are accepted from this viewer's own pages only (${why})`);
+      return;
+    }
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limits.maxUploadBytes) {
+      send(res, 413, `the upload (${declared} bytes) exceeds this viewer's limit of ${limits.maxUploadBytes} bytes`);
+      return;
+    }
+  }
+  const url = target.dicomWebUrl.replace(/\/+$/, '') + route.path + search;
   const headers = new Headers();
   for (const [k, v] of Object.entries(req.headers)) {
-    if (v === undefined || HOP.has(k)) continue;
+    if (v === undefined || HOP.has(k) || k.startsWith('sec-')) continue;
     headers.set(k, Array.isArray(v) ? v.join(', ') : v);
   }
   if (target.authorization) headers.set('authorization', target.authorization);
-  const method = req.method ?? 'GET';
-  if (!['GET', 'HEAD', 'POST', 'OPTIONS'].includes(method)) {
-    send(res, 405, `${method} is not proxied to the PACS`);
-    return;
-  }
+  const upload = method === 'POST' ? limitedBody(req, limits.maxUploadBytes) : undefined;
   let upstream: Response;
   try {
     upstream = await fetch(url, {
       method,
       headers,
-      ...(method === 'POST' ? { body: Readable.toWeb(req) as unknown as ReadableStream, duplex: 'half' } : {}),
+      ...(upload ? { body: Readable.toWeb(upload.body) as unknown as ReadableStream, duplex: 'half' } : {}),
     } as RequestInit);
   } catch (e) {
+    if (upload?.tooLarge()) {
+      onError(`${method} ${DICOMWEB_PATH}${rawPath}: refused an upload over ${limits.maxUploadBytes} bytes`);
+      if (!res.headersSent) send(res, 413, `the upload exceeds this viewer's limit of ${limits.maxUploadBytes} bytes`);
+      return;
+    }
     const why = e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e);
-    onError(`${method} ${DICOMWEB_PATH}${rest}: the PACS did not answer (${why})`);
+    onError(`${method} ${DICOMWEB_PATH}${rawPath}: the PACS did not answer (${why})`);
     send(res, 502, `The PACS did not answer: ${why}`);
     return;
   }
@@ -139,7 +226,10 @@ async function proxy(req: IncomingMessage, res: ServerResponse, target: ProxyTar
     if (!HOP.has(k) && k !== 'www-authenticate' && k !== 'set-cookie' && k !== 'content-encoding') out[k] = v;
   });
   if (upstream.status === 401 || upstream.status === 403) {
-    onError(`${method} ${DICOMWEB_PATH}${rest}: the PACS refused the server's credentials (HTTP ${upstream.status})`);
+    onError(
+      `${method} ${DICOMWEB_PATH}${rawPath}: the PACS refused the server's credentials (HTTP ${upstream.status}): ` +
+        'set TOMOSORT_PACS_USER and TOMOSORT_PACS_PASSWORD (basic) or TOMOSORT_PACS_TOKEN (bearer) where `tomosort viewer` runs',
+    );
   }
   res.writeHead(upstream.status, out);
   if (!upstream.body || method === 'HEAD') {
@@ -163,10 +253,17 @@ export async function startViewerServer(opts: ViewerServerOptions): Promise<View
     throw new ViewerError(`no OHIF viewer at ${ohifDir} (index.html missing): run ./scripts/fetch-ohif.sh`);
   }
   const onError = opts.onProxyError ?? (() => {});
+  const limits: ProxyLimits = { maxUploadBytes: opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES };
+  const hosts = new Set(['127.0.0.1', 'localhost', '[::1]', ...[opts.host, ...(opts.allowedHosts ?? [])].filter((h): h is string => !!h).map((h) => hostName(h)!)]);
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
+    const name = hostName(req.headers.host);
+    if (!name || !hosts.has(name)) {
+      onError(`${req.method} ${path}: refused Host ${JSON.stringify(req.headers.host ?? '')} (not one this viewer serves)`);
+      return send(res, 421, `this viewer answers to ${[...hosts].join(', ')}, not ${JSON.stringify(req.headers.host ?? '')}`);
+    }
     const handle = async (): Promise<void> => {
-      if (path === DICOMWEB_PATH || path.startsWith(`${DICOMWEB_PATH}/`)) return proxy(req, res, opts.pacs, onError);
+      if (path === DICOMWEB_PATH || path.startsWith(`${DICOMWEB_PATH}/`)) return proxy(req, res, opts.pacs, limits, onError);
       if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, `${req.method} not allowed`);
       if (path === '/app-config.js') return send(res, 200, appConfigScript(), 'text/javascript; charset=utf-8');
       if (path.startsWith(`${ASSETS_PATH}/`)) {
@@ -190,6 +287,16 @@ export async function startViewerServer(opts: ViewerServerOptions): Promise<View
       if (!res.headersSent) send(res, 500, 'internal error');
       else res.destroy();
     });
+  });
+  // Expect: 100-continue: refuse an oversized upload before its body is sent, else continue.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limits.maxUploadBytes) {
+      send(res, 413, `the upload (${declared} bytes) exceeds this viewer's limit of ${limits.maxUploadBytes} bytes`);
+      return;
+    }
+    res.writeContinue();
+    server.emit('request', req, res);
   });
   await new Promise<void>((ok, fail) => {
     server.once('error', (e: NodeJS.ErrnoException) =>

@@ -14,7 +14,7 @@ export const OHIF_DIST = join(ROOT, '.cache', 'ohif', '3.13.2', 'dist');
 /** Where the extension bundles are built (esbuild) for the server. */
 export const VIEWER_ASSETS = join(ROOT, '.cache', 'viewer-assets');
 
-const USAGE = `usage: pnpm tomosort viewer [--port P] [--models DIR] [--pacs URL]
+const USAGE = `usage: pnpm tomosort viewer [--port P] [--host H[,NAME…]] [--models DIR] [--pacs URL] [--max-upload MB]
 
 Serves on 127.0.0.1: the published OHIF viewer 3.13.2 with the "Sparse annotation" mode, the
 tomosort extension, the model store (--models: folders written by \`pretrain\`/\`finetune\`,
@@ -23,14 +23,23 @@ the PACS credentials (from $TOMOSORT_PACS_USER/PASSWORD or $TOMOSORT_PACS_TOKEN)
 Runs until Ctrl-C.
 
   --port P      default 3000 (0: any free port)
+  --host H[,NAME…]  the address to listen on (default 127.0.0.1), then any other Host names
+                the server answers to (e.g. the name a reverse proxy forwards under); requests
+                for any other Host get 421 (DNS rebinding)
   --models DIR  the model store folder
-  --pacs URL    default: $TOMOSORT_PACS_URL, else the Orthanc of \`pnpm tomosort pacs up\``;
+  --pacs URL    default: $TOMOSORT_PACS_URL, else the Orthanc of \`pnpm tomosort pacs up\`
+                (no credentials in it: they come from the environment)
+  --max-upload MB  the largest STOW-RS upload (SEG export) forwarded to the PACS, default 512
+
+The proxy forwards DICOMweb only (QIDO-RS and WADO-RS reads, STOW-RS to /studies from the
+viewer's own pages); the rest of the PACS's API is not reachable through it.`;
 
 export const viewerCommand: Command = {
   summary: 'serve OHIF with the Sparse annotation mode, the model store and a DICOMweb proxy',
   usage: USAGE,
   async run(args) {
-    const { values } = parse(args, { port: { type: 'string' }, models: { type: 'string' }, ...PACS_OPTION }, USAGE, false);
+    const { values } = parse(args, { port: { type: 'string' }, host: { type: 'string' }, models: { type: 'string' }, 'max-upload': { type: 'string' }, ...PACS_OPTION }, USAGE, false);
+    const [host, ...names] = (values.host ?? '127.0.0.1').split(',').map((h) => h.trim()).filter(Boolean);
     if (!existsSync(join(OHIF_DIST, 'index.html'))) {
       throw new CliError(`the OHIF viewer is not installed at ${OHIF_DIST}: run ./scripts/fetch-ohif.sh (part of ./scripts/setup.sh)`);
     }
@@ -43,6 +52,9 @@ export const viewerCommand: Command = {
       modelsDir: models,
       pacs: pacs.proxyTarget(),
       port: intOption('port', values.port, 3000, 0),
+      host: host ?? '127.0.0.1',
+      allowedHosts: names,
+      maxUploadBytes: intOption('max-upload', values['max-upload'], 512, 1) * 1024 * 1024,
       onProxyError: (m) => process.stderr.write(`viewer: ${m}\n`),
     });
     process.stdout.write(`OHIF with tomosort at ${server.url}/  (PACS ${pacs.baseUrl}, models ${models})\n`);
