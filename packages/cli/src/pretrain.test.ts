@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,13 @@ const scratch = mkdtempSync(join(tmpdir(), 'tomosort-pretrain-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 const ARGS = ['--model', 'small', '--size', '32', '--batch', '16', '--slices', '8', '--steps', '12', '--checkpoint-every', '2', '--source', 'sample:phantom:4', '--seed', '3'];
+const stepsLogged = (out: string) =>
+  readFileSync(join(out, 'train-log.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { type: string; step: number })
+    .filter((e) => e.type === 'step')
+    .map((e) => e.step);
 const weightsHash = (out: string) => createHash('sha256').update(readFileSync(join(out, 'model', 'weights.bin'))).digest('hex');
 
 describe('tomosort pretrain (small net, 32², 12 steps; native by default)', () => {
@@ -68,7 +75,32 @@ describe('tomosort pretrain (small net, 32², 12 steps; native by default)', () 
     const resumed = await runTomosort(['pretrain', '--out', out, ...ARGS, '--resume', '--json']);
     expect(resumed.code).toBe(0);
     expect(weightsHash(out)).toBe(weightsHash(join(scratch, 'straight')));
-  }, 180_000);
+    // The log holds each step once: the steps redone after the checkpoint are not repeated.
+    expect(stepsLogged(out)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+
+    // Damage the newest checkpoint: --resume passes over it to checkpoint.old, says so, and ends the same.
+    truncateSync(join(out, 'checkpoint', 'variables.bin'), 100);
+    const again = await runTomosort(['pretrain', '--out', out, ...ARGS, '--resume', '--json']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/resume: passed over .*checkpoint: variables\.bin \(100 bytes\) does not match its checksum: damaged or truncated; resuming from checkpoint\.old \(step \d+\)/);
+    expect(weightsHash(out)).toBe(weightsHash(join(scratch, 'straight')));
+    expect(stepsLogged(out)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    expect(readdirSync(out).filter((f) => f.includes('.tmp'))).toEqual([]);
+
+    // Both damaged: one line naming them, exit 1, no stack trace.
+    truncateSync(join(out, 'checkpoint', 'variables.bin'), 100);
+    truncateSync(join(out, 'checkpoint.old', 'trainer.json'), 10);
+    const ruined = await runTomosort(['pretrain', '--out', out, ...ARGS, '--resume', '--json']);
+    expect(ruined.code).toBe(1);
+    expect(ruined.stderr).toMatch(/^tomosort: no usable checkpoint in .*: .*checkpoint: variables\.bin .*checkpoint\.old: trainer\.json is not valid JSON/m);
+    expect(ruined.stderr).not.toMatch(/\n\s+at /);
+  }, 300_000);
+
+  it('--resume with nothing to resume says so and starts from step 0', async () => {
+    const run = await runTomosort(['pretrain', '--out', join(scratch, 'fresh'), ...ARGS, '--steps', '2', '--resume', '--json']);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/resume: no checkpoint in .*fresh yet: starting from step 0/);
+  }, 120_000);
 
   it('rejects a batch that is not a multiple of --slices with exit code 2', async () => {
     const run = await runTomosort(['pretrain', '--out', join(scratch, 'x'), '--batch', '10', '--slices', '8']);

@@ -1,3 +1,5 @@
+import { TrainError } from './errors';
+
 /** Named float32 arrays packed as one JSON index + one binary blob (checkpoint payloads). */
 export interface TensorBundleIndex {
   readonly entries: readonly { readonly name: string; readonly shape: readonly number[]; readonly offset: number; readonly length: number }[];
@@ -28,7 +30,7 @@ export function unpackBundle(index: TensorBundleIndex, data: Uint8Array): NamedA
   const copy = new Uint8Array(data); // a copy with its own ArrayBuffer (a Node Buffer may sit inside a shared pool)
   const all = new Float32Array(copy.buffer, 0, Math.floor(copy.byteLength / 4));
   return index.entries.map((e) => {
-    if (e.offset + e.length > all.length) throw new Error(`bundle entry ${e.name} runs past the end of the data (${all.length} values)`);
+    if (e.offset + e.length > all.length) throw new TrainError(`bundle entry ${e.name} runs past the end of the data (${all.length} values)`);
     return { name: e.name, shape: e.shape, values: all.slice(e.offset, e.offset + e.length) };
   });
 }

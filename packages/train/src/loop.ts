@@ -3,6 +3,7 @@ import type { PreparedVolume } from '@tomosort/pretext';
 import { mixSeed, mulberry32 } from '@tomosort/samples';
 import type { HuWindow } from '@tomosort/volume';
 import type { NamedArray } from './bundle';
+import { TrainError } from './errors';
 import type { Checkpoint, CheckpointStore } from './checkpoint';
 import type { TrainEvent } from './events';
 import { methodTask } from './methods';
@@ -52,10 +53,6 @@ export interface TrainResult {
   readonly seconds: number;
 }
 
-/** Thrown when a run cannot start: a checkpoint from other settings, bad options. */
-export class TrainError extends Error {
-  override readonly name = 'TrainError';
-}
 
 async function snapshot(model: TrainableModel, opt: Optimizer, step: number, config: TrainConfig): Promise<Checkpoint> {
   const variables: NamedArray[] = [];

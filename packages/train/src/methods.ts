@@ -6,6 +6,7 @@ import type { Augmentation, PreparedVolume, SortingBatch, ViewBatch } from '@tom
 import type { Rng } from '@tomosort/samples';
 import type { HuWindow } from '@tomosort/volume';
 import type { TrainableModel } from './model';
+import { TrainError } from './errors';
 
 /** A pre-training method and its batch settings. */
 export type MethodConfig =
@@ -85,7 +86,7 @@ export function drawBatch(m: MethodConfig, volumes: readonly PreparedVolume[], w
 /** The loss of one batch (call inside tf.variableGrads). Both views go through the network in one pass. */
 export function batchLoss(m: MethodConfig, model: TrainableModel, batch: Batch): tf.Scalar {
   if (batch.kind === 'sorting') {
-    if (m.kind !== 'sorting') throw new Error(`a sorting batch was drawn for method ${m.kind}`);
+    if (m.kind !== 'sorting') throw new TrainError(`a sorting batch was drawn for method ${m.kind}`);
     const b = batch.data;
     const x = tf.tensor4d(b.images, [...b.shape] as [number, number, number, number]);
     const scores = tf.reshape(model.apply(x, true), [b.volumesPerBatch, b.slicesPerVolume]) as tf.Tensor2D;
@@ -99,5 +100,5 @@ export function batchLoss(m: MethodConfig, model: TrainableModel, batch: Batch):
   const [z1, z2] = tf.split(z, 2, 0) as [tf.Tensor2D, tf.Tensor2D];
   if (m.kind === 'simclr') return ntXentLoss(z1, z2, m.temperature === undefined ? {} : { temperature: m.temperature });
   if (m.kind === 'barlow') return barlowTwinsLoss(z1, z2, m.lambda === undefined ? {} : { lambda: m.lambda });
-  throw new Error(`a view batch was drawn for method ${m.kind}`);
+  throw new TrainError(`a view batch was drawn for method ${m.kind}`);
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { adamUpdate } from '@tomosort/backend';
+import { TrainError } from './errors';
 
 /** Optimiser settings. */
 export type OptimizerConfig =
@@ -84,16 +85,16 @@ export class Optimizer {
 
   /** Restores state saved by getState; variables are matched by name and shape. */
   setState(state: OptimizerState, vars: Readonly<Record<string, tf.Variable>>): void {
-    if (state.kind !== this.config.kind) throw new Error(`optimizer state is for ${state.kind}, this optimizer is ${this.config.kind}`);
+    if (state.kind !== this.config.kind) throw new TrainError(`optimizer state is for ${state.kind}, this optimizer is ${this.config.kind}`);
     this.dispose();
     this.#step = state.step;
     for (const [name, values] of Object.entries(state.slots)) {
       const v = vars[name];
-      if (!v) throw new Error(`optimizer state holds slots for unknown variable ${name}`);
+      if (!v) throw new TrainError(`optimizer state holds slots for unknown variable ${name}`);
       this.#slots.set(
         name,
         values.map((a) => {
-          if (a.length !== v.size) throw new Error(`optimizer slot for ${name} holds ${a.length} values, the variable ${v.size}`);
+          if (a.length !== v.size) throw new TrainError(`optimizer slot for ${name} holds ${a.length} values, the variable ${v.size}`);
           return tf.variable(tf.tensor(a, v.shape, 'float32'), false);
         }),
       );

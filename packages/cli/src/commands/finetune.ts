@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createModel, encoderSpec, expectKind, scoreModelSpec, unetFromEncoder } from '@tomosort/models';
 import type { EncoderPreset, Model } from '@tomosort/models';
@@ -16,6 +16,7 @@ import { loadAnnotation } from '../annotationSource';
 import { JSON_OPTION, PACS_OPTION, intListOption, intOption, numOption, oneOfOption, pairOption, parse } from '../parse';
 import { connectPacs } from '../pacsConnection';
 import { progressBar } from '../progress';
+import { TrainLog, reportResume } from '../trainLog';
 import { loadSeriesSpec } from '../seriesSource';
 
 const USAGE = `usage: pnpm tomosort finetune --series S --out DIR [options]
@@ -113,10 +114,12 @@ export const finetuneCommand: Command = {
     const data = [prepareAnnotation(annotation.annotation, size, classes)];
 
     mkdirSync(out, { recursive: true });
-    const log = join(out, 'train-log.jsonl');
+    const log = new TrainLog(join(out, 'train-log.jsonl'));
     const bar = progressBar('finetune', !quiet);
+    const stores = { frozen: new FileCheckpointStore(join(out, 'frozen')), full: new FileCheckpointStore(join(out, 'full')) };
     const onEvent = (phase: string, e: TrainEvent) => {
-      appendFileSync(log, `${JSON.stringify({ time: new Date().toISOString(), phase, ...e })}\n`);
+      log.append(e, phase);
+      if (e.type === 'start') reportResume(values.resume, e, [phase === 'full' ? stores.full : stores.frozen], join(out, phase));
       if (e.type === 'step') bar.update(e.step, e.steps, `${phase}  loss ${e.loss.toFixed(4)}  ${e.slicesPerSecond.toFixed(1)} slices/s  ETA ${Math.ceil(e.etaSeconds)}s`);
     };
     const config = {
@@ -137,7 +140,7 @@ export const finetuneCommand: Command = {
         model: net,
         data,
         config,
-        stores: { frozen: new FileCheckpointStore(join(out, 'frozen')), full: new FileCheckpointStore(join(out, 'full')) },
+        stores,
         resume: values.resume,
         signal: controller.signal,
         onEvent,

@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createModel, encoderSpec, projectionModelSpec, scoreModelSpec } from '@tomosort/models';
 import type { EncoderPreset, Model } from '@tomosort/models';
@@ -14,6 +14,7 @@ import { UsageError } from '../errors';
 import { JSON_OPTION, PACS_OPTION, intOption, numOption, oneOfOption, pairOption, parse } from '../parse';
 import { connectPacs } from '../pacsConnection';
 import { progressBar } from '../progress';
+import { TrainLog, reportResume } from '../trainLog';
 import { median } from '../stats';
 import { parseTrainSources } from '../trainSources';
 
@@ -134,13 +135,15 @@ export const pretrainCommand: Command = {
     const model: Model = createModel(method === 'sorting' ? scoreModelSpec(encoder) : projectionModelSpec(encoder), { seed });
     const trainable = asTrainable(model);
     mkdirSync(out, { recursive: true });
-    const log = join(out, 'train-log.jsonl');
+    const log = new TrainLog(join(out, 'train-log.jsonl'));
+    const store = new FileCheckpointStore(out);
     const onEvent = (e: TrainEvent) => {
-      appendFileSync(log, `${JSON.stringify({ time: new Date().toISOString(), ...e })}\n`);
+      log.append(e);
       if (e.type === 'step') {
         bar.update(e.step, e.steps, `loss ${e.loss.toFixed(4)}  ${e.slicesPerSecond.toFixed(1)} slices/s  ETA ${Math.ceil(e.etaSeconds)}s`);
-      } else if (e.type === 'start' && e.resumed && !quiet) {
-        process.stderr.write(`resuming at step ${e.fromStep} of ${e.steps}\n`);
+      } else if (e.type === 'start') {
+        reportResume(values.resume, e, [store], out);
+        if (e.resumed && !quiet) process.stderr.write(`resuming at step ${e.fromStep} of ${e.steps}\n`);
       }
     };
     const controller = new AbortController();
@@ -148,7 +151,7 @@ export const pretrainCommand: Command = {
     process.once('SIGINT', stop);
     let result;
     try {
-      result = await train({ model: trainable, volumes: trainVolumes, config, store: new FileCheckpointStore(out), resume: values.resume, signal: controller.signal, onEvent });
+      result = await train({ model: trainable, volumes: trainVolumes, config, store, resume: values.resume, signal: controller.signal, onEvent });
     } finally {
       process.off('SIGINT', stop);
     }

@@ -73,6 +73,17 @@ describe('fileHandler', () => {
     [a, b, loaded.model].forEach((m) => m.dispose());
   });
 
+  it('removes the temp folders a killed save left beside the model', async () => {
+    const dir = join(root, 'killed-save');
+    await mkdir(join(root, '.killed-save.tmp-AbC123'), { recursive: true });
+    await writeFile(join(root, '.killed-save.tmp-AbC123', 'weights.bin'), 'half');
+    await mkdir(join(root, '.killed-save.old-0a1b2c'), { recursive: true });
+    const m = trained(3);
+    await saveModelToDir(m, initFor(m), dir);
+    expect((await readdir(root)).filter((f) => f.includes('killed-save'))).toEqual(['killed-save']);
+    m.dispose();
+  });
+
   it('refuses to replace a folder that holds other files', async () => {
     const dir = join(root, 'busy');
     await mkdir(dir);

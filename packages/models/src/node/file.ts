@@ -56,6 +56,10 @@ async function saveArtifacts(dir: string, artifacts: tf.io.ModelArtifacts): Prom
   const name = basename(dir);
   await assertReplaceable(dir);
   await mkdir(parent, { recursive: true });
+  // Temp and set-aside folders of a save that was killed half-way (one writer per folder).
+  for (const f of await readdir(parent)) {
+    if (f.startsWith(`.${name}.tmp-`) || f.startsWith(`.${name}.old-`)) await rm(join(parent, f), { recursive: true, force: true });
+  }
   const tmp = await mkdtemp(join(parent, `.${name}.tmp-`));
   try {
     await writeDurably(join(tmp, WEIGHTS_BIN), bytes);
