@@ -3,10 +3,12 @@ import { array, datasets, json, multipart, object } from './decode';
 import type { DicomJsonDataset } from './dicom-json';
 import { isDicomJsonDataset } from './dicom-json';
 import type { PacsRequestInfo } from './errors';
-import { PacsArgumentError, PacsResponseError, PacsStowError } from './errors';
+import { PacsArgumentError, PacsResponseError, PacsStowError, PacsTruncatedError } from './errors';
 import type { HttpAnswer, HttpCall, Transport } from './http';
 import { httpError, send } from './http';
+import type { MultipartPart } from './multipart';
 import { buildMultipart, randomBoundary } from './multipart';
+import { sleep } from './signals';
 import type { PacsClientOptions } from './options';
 import { PACS_DEFAULTS, authorizationHeader } from './options';
 import type {
@@ -163,8 +165,7 @@ export class PacsClient {
     opts?: CallOptions,
   ): Promise<Uint8Array> {
     const url = joinUrl(this.dicomWebUrl, 'studies', seg(studyUid), 'series', seg(seriesUid), 'instances', seg(sopUid));
-    const answer = await this.#send({ method: 'GET', url, headers: { Accept: INSTANCE_ACCEPT }, retry: 'idempotent', signal: opts?.signal });
-    const parts = multipart(answer, { method: 'GET', url });
+    const parts = await this.#multipartGet(url, INSTANCE_ACCEPT, opts?.signal);
     if (parts.length !== 1) {
       throw new PacsResponseError('GET', url, `expected 1 part holding the instance, got ${parts.length}`);
     }
@@ -178,8 +179,7 @@ export class PacsClient {
    */
   async retrieveSeries(studyUid: StudyUid, seriesUid: SeriesUid, opts?: CallOptions): Promise<Uint8Array[]> {
     const url = joinUrl(this.dicomWebUrl, 'studies', seg(studyUid), 'series', seg(seriesUid));
-    const answer = await this.#send({ method: 'GET', url, headers: { Accept: INSTANCE_ACCEPT }, retry: 'idempotent', signal: opts?.signal });
-    return multipart(answer, { method: 'GET', url }).map((p) => p.body.slice());
+    return (await this.#multipartGet(url, INSTANCE_ACCEPT, opts?.signal)).map((p) => p.body.slice());
   }
 
   /** WADO-RS GET …/instances/{sop}/frames/{list}: the frames in the order asked (1-based numbers). */
@@ -196,8 +196,7 @@ export class PacsClient {
     const url = joinUrl(
       this.dicomWebUrl, 'studies', seg(studyUid), 'series', seg(seriesUid), 'instances', seg(sopUid), 'frames', frames.join(','),
     );
-    const answer = await this.#send({ method: 'GET', url, headers: { Accept: FRAMES_ACCEPT }, retry: 'idempotent', signal: opts?.signal });
-    const parts = multipart(answer, { method: 'GET', url });
+    const parts = await this.#multipartGet(url, FRAMES_ACCEPT, opts?.signal);
     if (parts.length !== frames.length) {
       throw new PacsResponseError('GET', url, `asked for ${frames.length} frames, got ${parts.length} parts`);
     }
@@ -413,6 +412,25 @@ export class PacsClient {
 
   #send(call: HttpCall): Promise<HttpAnswer> {
     return send(this.#transport, call);
+  }
+
+  /**
+   * A WADO-RS GET answered with multipart/related, split into its parts. An answer cut off
+   * mid-part (the connection broke after the headers) is retried like a 5xx, with the same
+   * backoff; PacsTruncatedError after the last attempt.
+   */
+  async #multipartGet(url: string, accept: string, signal: AbortSignal | undefined): Promise<MultipartPart[]> {
+    const t = this.#transport;
+    for (let attempt = 1; ; attempt++) {
+      const answer = await this.#send({ method: 'GET', url, headers: { Accept: accept }, retry: 'idempotent', signal });
+      try {
+        return multipart(answer, { method: 'GET', url });
+      } catch (e) {
+        if (!(e instanceof PacsTruncatedError)) throw e;
+        if (attempt > t.retries) throw new PacsTruncatedError('GET', url, e.message.replace(/^GET \S+ returned an unreadable answer: /, ''), attempt);
+        await sleep(t.retryDelayMs * 2 ** (attempt - 1), signal);
+      }
+    }
   }
 }
 

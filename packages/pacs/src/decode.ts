@@ -1,10 +1,10 @@
 import type { DicomJsonDataset } from './dicom-json';
 import { isDicomJsonDataset } from './dicom-json';
 import type { PacsRequestInfo } from './errors';
-import { PacsResponseError } from './errors';
+import { PacsResponseError, PacsTruncatedError } from './errors';
 import type { HttpAnswer } from './http';
 import type { MultipartPart } from './multipart';
-import { MultipartSyntaxError, multipartBoundary, parseMultipart } from './multipart';
+import { MultipartSyntaxError, MultipartTruncatedError, multipartBoundary, parseMultipart } from './multipart';
 
 // Readers of 2xx answers: each throws PacsResponseError naming the request when the body is not
 // what the protocol promises.
@@ -44,6 +44,7 @@ export function multipart(answer: HttpAnswer, req: PacsRequestInfo): MultipartPa
   try {
     return parseMultipart(answer.bytes, multipartBoundary(answer.headers.get('content-type') ?? ''));
   } catch (e) {
+    if (e instanceof MultipartTruncatedError) throw new PacsTruncatedError(req.method, req.url, e.message);
     if (e instanceof MultipartSyntaxError) throw new PacsResponseError(req.method, req.url, e.message);
     throw e;
   }

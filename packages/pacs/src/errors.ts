@@ -101,13 +101,30 @@ export class PacsConnectionError extends PacsError {
 
 /** The server answered 2xx but the body is not what the protocol promises (bad JSON, bad multipart). */
 export class PacsResponseError extends PacsError {
-  override readonly name = 'PacsResponseError';
+  override readonly name: string = 'PacsResponseError';
   constructor(
     readonly method: string,
     readonly url: string,
     problem: string,
   ) {
     super(`${method} ${url} returned an unreadable answer: ${problem}`);
+  }
+}
+
+/**
+ * A multipart answer cut off before its closing boundary (the connection broke mid-answer).
+ * Reads are retried like a 5xx; this is thrown after the last attempt.
+ */
+export class PacsTruncatedError extends PacsResponseError {
+  override readonly name = 'PacsTruncatedError';
+  constructor(
+    method: string,
+    url: string,
+    problem: string,
+    /** Attempts made (> 1 when retried). */
+    readonly attempts = 1,
+  ) {
+    super(method, url, attempts > 1 ? `${problem}, after ${attempts} attempts` : problem);
   }
 }
 

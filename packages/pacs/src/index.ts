@@ -10,6 +10,7 @@ export {
   PacsError,
   PacsHttpError,
   PacsResponseError,
+  PacsTruncatedError,
   PacsStowError,
   PacsTimeoutError,
   isPacsConnectionError,

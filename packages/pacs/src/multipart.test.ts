@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseContentType } from './content-type';
-import { MultipartSyntaxError, buildMultipart, multipartBoundary, parseMultipart, randomBoundary } from './multipart';
+import { MultipartSyntaxError, MultipartTruncatedError, buildMultipart, multipartBoundary, parseMultipart, randomBoundary } from './multipart';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -58,12 +58,12 @@ describe('parseMultipart', () => {
   });
 
   it.each([
-    ['no boundary at all', 'hello', 'boundary "XY" not found'],
-    ['a truncated answer (no closing delimiter)', '--XY\r\n\r\nhel', 'part 1 is not closed by a boundary (truncated answer?)'],
-    ['headers that never end', '--XY\r\nContent-Type: a', 'part 1 has no end of headers'],
-    ['garbage after a boundary', '--XY!!\r\n\r\nx\r\n--XY--', 'expected CRLF after boundary at byte 4'],
-  ])('rejects %s', (_what, raw, message) => {
-    expect(() => parseMultipart(enc.encode(raw), 'XY')).toThrow(new MultipartSyntaxError(message));
+    ['no boundary at all', 'hello', new MultipartSyntaxError('boundary "XY" not found')],
+    ['a truncated answer (no closing delimiter)', '--XY\r\n\r\nhel', new MultipartTruncatedError('part 1 is not closed by a boundary (truncated answer?)')],
+    ['headers that never end', '--XY\r\nContent-Type: a', new MultipartSyntaxError('part 1 has no end of headers')],
+    ['garbage after a boundary', '--XY!!\r\n\r\nx\r\n--XY--', new MultipartSyntaxError('expected CRLF after boundary at byte 4')],
+  ])('rejects %s', (_what, raw, error) => {
+    expect(() => parseMultipart(enc.encode(raw), 'XY')).toThrow(error);
   });
 });
 

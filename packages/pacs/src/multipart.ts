@@ -8,7 +8,12 @@ export interface MultipartPart {
 
 /** The message is not valid multipart (RFC 2046 §5.1): the caller wraps this with method and URL. */
 export class MultipartSyntaxError extends Error {
-  override readonly name = 'MultipartSyntaxError';
+  override readonly name: string = 'MultipartSyntaxError';
+}
+
+/** The body ends inside a part (no closing boundary): the answer was cut off. */
+export class MultipartTruncatedError extends MultipartSyntaxError {
+  override readonly name = 'MultipartTruncatedError';
 }
 
 const CR = 13;
@@ -65,7 +70,7 @@ export function parseMultipart(bytes: Uint8Array, boundary: string): MultipartPa
     const headers = parseHeaders(latin1.decode(bytes.subarray(pos, headerEnd)));
     const bodyStart = headerEnd + 4;
     const next = indexOfBytes(bytes, delimiter, bodyStart);
-    if (next < 0) throw new MultipartSyntaxError(`part ${parts.length + 1} is not closed by a boundary (truncated answer?)`);
+    if (next < 0) throw new MultipartTruncatedError(`part ${parts.length + 1} is not closed by a boundary (truncated answer?)`);
     parts.push({ headers, body: bytes.subarray(bodyStart, next) });
     pos = next + delimiter.length;
   }

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PacsClient } from './client';
-import { PacsConnectionError, PacsHttpError, PacsTimeoutError } from './errors';
+import { PacsConnectionError, PacsHttpError, PacsTimeoutError, PacsTruncatedError } from './errors';
 import type { LocalOrthanc } from './local/index';
 import { startOrthanc } from './local/index';
 import { CT_SMALL, readBytes, rejectionOf } from './testing/fixtures';
@@ -31,6 +31,22 @@ describe('retries, timeouts and connection errors (real Orthanc behind a fault-i
   });
   afterAll(async () => {
     await orthanc?.stop();
+  });
+
+  it('WADO-RS series cut off mid-answer is retried: the next answer is whole, 2 requests', async () => {
+    const client = await clientBehind([{ truncateAfter: 2000 }]);
+    const files = await client.retrieveSeries(CT_SMALL.study, CT_SMALL.series);
+    expect(files).toHaveLength(1);
+    expect(files[0]!.length).toBe(ct.length);
+    expect(proxy!.requests).toBe(2);
+  });
+
+  it('WADO-RS series cut off on every attempt: PacsTruncatedError after retries + 1 attempts, naming the part', async () => {
+    const client = await clientBehind(Array.from({ length: 9 }, () => ({ truncateAfter: 2000 })), { retries: 2 });
+    const e = await rejectionOf(() => client.retrieveSeries(CT_SMALL.study, CT_SMALL.series));
+    expect(e).toBeInstanceOf(PacsTruncatedError);
+    expect(e.message).toMatch(/returned an unreadable answer: part 1 is not closed by a boundary \(truncated answer\?\), after 3 attempts$/);
+    expect(proxy!.requests).toBe(3);
   });
 
   it('GET /system after 2 dropped connections succeeds; the proxy saw 3 attempts', async () => {

@@ -3,8 +3,12 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-/** What the proxy does with the n-th request (1-based). */
-export type Fault = 'pass' | 'drop' | { readonly status: number };
+/**
+ * What the proxy does with the n-th request (1-based): forward it, drop the connection, answer a
+ * status, or forward the answer's headers and only its first `truncateAfter` body bytes, then
+ * close (a connection broken mid-answer, as when the server dies while sending).
+ */
+export type Fault = 'pass' | 'drop' | { readonly status: number } | { readonly truncateAfter: number };
 
 /** A running test server. `requests` counts every request it received. */
 export interface TestServer {
@@ -44,16 +48,34 @@ export function startFaultProxy(target: string, fault: (n: number, req: Incoming
       req.socket.destroy();
       return;
     }
-    if (f !== 'pass') {
+    if (f !== 'pass' && 'status' in f) {
       req.resume();
       res.writeHead(f.status, { 'Content-Type': 'text/plain' }).end(`injected ${f.status}`);
       return;
     }
+    const cut = f === 'pass' ? undefined : f.truncateAfter;
     const out = request(
       { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
       (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
+        if (cut === undefined) {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+          return;
+        }
+        // No length and no chunking: the body ends where the connection closes.
+        const headers = { ...up.headers, connection: 'close' };
+        delete headers['content-length'];
+        delete headers['transfer-encoding'];
+        res.useChunkedEncodingByDefault = false;
+        res.writeHead(up.statusCode ?? 502, headers);
+        let sent = 0;
+        up.on('data', (chunk: Buffer) => {
+          if (sent >= cut) return;
+          res.write(chunk.subarray(0, cut - sent));
+          sent += Math.min(chunk.length, cut - sent);
+          if (sent >= cut) res.end();
+        });
+        up.on('end', () => res.end());
       },
     );
     out.on('error', () => res.destroy());
