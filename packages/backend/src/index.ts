@@ -11,7 +11,7 @@ export { maxPool, maxPoolBackpropValues } from './ops/maxPool';
 export type { AdamAttrs, BatchNormTrainAttrs } from './kernels';
 export { KernelName, nativeKernelsActive } from './kernels';
 export type { BatchNormTrainOptions, BatchNormTrainResult } from './ops/batchNormTrain';
-export { batchNormTrain } from './ops/batchNormTrain';
+export { batchNormTrain, batchNormWith } from './ops/batchNormTrain';
 export type { AdamState } from './ops/adamUpdate';
 export { adamUpdate } from './ops/adamUpdate';
 export type { Pad3D } from './ops/conv3d';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { batchNormTrain, conv3d } from '@tomosort/backend';
+import { batchNormTrain, batchNormWith, conv3d } from '@tomosort/backend';
 import { ModelError } from './errors';
 import { kaimingNormalConv, ones, torchDefault, zeros } from './init';
 import { conv2d } from './ops';
@@ -177,24 +177,14 @@ export class BatchNorm {
    */
   apply<T extends tf.Tensor2D | tf.Tensor4D | tf.Tensor5D>(x: T, options: ApplyOptions, fuse: BatchNormFuse = {}): T {
     if (!options.training) {
-      // tf.batchNorm takes rank ≤ 4: normalise a 5D batch as [rows, C].
-      const flat = x.rank > 4 ? tf.reshape(x, [-1, x.shape[x.rank - 1]!]) : x;
-      let y: tf.Tensor = tf.batchNorm(flat, this.mean as tf.Tensor1D, this.variance as tf.Tensor1D, this.beta as tf.Tensor1D, this.gamma as tf.Tensor1D, this.epsilon);
-      if (flat !== x) y = tf.reshape(y, x.shape);
-      if (fuse.residual) y = tf.add(y, fuse.residual);
-      if (fuse.relu) y = tf.relu(y);
-      return y as T;
+      return batchNormWith(x, this.mean as tf.Tensor1D, this.variance as tf.Tensor1D, this.gamma as tf.Tensor1D, this.beta as tf.Tensor1D, { epsilon: this.epsilon, ...fuse });
     }
     const channels = x.shape[x.rank - 1] ?? 1;
     const n = x.size / channels;
     if (n < 2) {
       throw new ModelError(`${this.name}: batch norm in training needs more than one value per channel, got input [${x.shape.join(',')}]`);
     }
-    const { y, mean, variance } = batchNormTrain(x, this.gamma as tf.Tensor1D, this.beta as tf.Tensor1D, {
-      epsilon: this.epsilon,
-      relu: fuse.relu ?? false,
-      ...(fuse.residual ? { residual: fuse.residual } : {}),
-    });
+    const { y, mean, variance } = batchNormTrain(x, this.gamma as tf.Tensor1D, this.beta as tf.Tensor1D, { epsilon: this.epsilon, ...fuse });
     const m = this.momentum;
     const sink = options.statUpdates;
     const newMean = tf.add(tf.mul(sink ? sink.current(this.mean) : this.mean, 1 - m), tf.mul(mean, m));

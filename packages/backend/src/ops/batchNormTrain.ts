@@ -76,13 +76,27 @@ export function batchNormTrain<T extends Tensor>(x: T, scale: tf.Tensor1D, offse
     const [y, mean, variance] = tf.engine().runKernel(KernelName.BatchNormTrain, inputs, attrs as unknown as NamedAttrMap) as Tensor[];
     return { y: y as T, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
   }
-  // tf.batchNorm takes rank ≤ 4: a 5D (3D-image) batch is normalised as [rows, C], the same sums.
-  const flat = x.rank > 4 ? tf.reshape(x, [-1, channels]) : x;
-  const axes = Array.from({ length: flat.rank - 1 }, (_, i) => i);
-  const { mean, variance } = tf.moments(flat, axes);
-  let y = tf.batchNorm(flat, mean, variance, offset, scale, epsilon) as Tensor;
+  const flat = asRows(x);
+  const { mean, variance } = tf.moments(flat, Array.from({ length: flat.rank - 1 }, (_, i) => i));
+  const y = batchNormWith(x, mean as tf.Tensor1D, variance as tf.Tensor1D, scale, offset, { epsilon, relu, ...(residual ? { residual } : {}) });
+  return { y, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
+}
+
+/** tf.batchNorm takes rank ≤ 4: a 5D (3D-image) batch is normalised as [rows, C], the same sums. */
+function asRows(x: Tensor): Tensor {
+  return x.rank > 4 ? tf.reshape(x, [-1, x.shape[x.rank - 1]!]) : x;
+}
+
+/**
+ * Batch normalisation with given statistics (the running ones at inference, the batch's in the
+ * composite training path), over the last axis of any rank ≥ 2, then `+ residual`, then ReLU:
+ * `act(scale·(x − mean)/√(variance + ε) + offset + residual)`. Stock tfjs ops, differentiable.
+ */
+export function batchNormWith<T extends Tensor>(x: T, mean: tf.Tensor1D, variance: tf.Tensor1D, scale: tf.Tensor1D, offset: tf.Tensor1D, options: BatchNormTrainOptions = {}): T {
+  const flat = asRows(x);
+  let y = tf.batchNorm(flat, mean, variance, offset, scale, options.epsilon ?? 1e-5) as Tensor;
   if (flat !== x) y = tf.reshape(y, x.shape);
-  if (residual) y = tf.add(y, residual);
-  if (relu) y = tf.relu(y);
-  return { y: y as T, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
+  if (options.residual) y = tf.add(y, options.residual);
+  if (options.relu) y = tf.relu(y);
+  return y as T;
 }
