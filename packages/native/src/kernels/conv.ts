@@ -54,13 +54,65 @@ export function convKernels(addon: NativeAddon): KernelConfig[] {
     return out;
   };
 
-  const conv2D = (args: KernelArgs): TensorInfo | TensorInfo[] => {
-    const x = input('Conv2D', args.inputs, 'x');
-    const filter = input('Conv2D', args.inputs, 'filter');
-    const a = attrsOf(args);
-    if (nchw(a) || !allFloat32(x, filter)) return runOriginal('Conv2D', args, 'NCHW or non-float32 input');
-    const c = backend_util.computeConv2DInfo(x.shape as never, filter.shape as never, a.strides as never, a.dilations as never, a.pad as never, a.dimRoundingMode as never, false, 'channelsLast');
-    return run('Conv2D', ConvKind.Forward, args, c.outShape, conv2dParams(c), x, filter);
+  const info2d = (x: readonly number[], filter: readonly number[], a: Attrs, dilations: unknown) =>
+    backend_util.computeConv2DInfo(x as never, filter as never, a.strides as never, dilations as never, a.pad as never, a.dimRoundingMode as never, false, 'channelsLast');
+  const info3d = (x: readonly number[], filter: readonly number[], a: Attrs, dilations: unknown) =>
+    backend_util.computeConv3DInfo(x as never, filter as never, a.strides as never, dilations as never, a.pad as never);
+
+  /** One conv kernel: its two inputs (in the addon's a, b order), direction, and output geometry. */
+  interface Route {
+    readonly kernel: string;
+    readonly inputs: readonly [string, string];
+    readonly kind: ConvKind;
+    readonly geometry: (a: TensorInfo, b: TensorInfo, attrs: Attrs) => { readonly out: number[]; readonly params: Int32Array };
+  }
+  const forward2d = (x: TensorInfo, f: TensorInfo, at: Attrs) => {
+    const c = info2d(x.shape, f.shape, at, at.dilations);
+    return { out: c.outShape, params: conv2dParams(c) };
+  };
+  const routes: Route[] = [
+    { kernel: 'Conv2D', inputs: ['x', 'filter'], kind: ConvKind.Forward, geometry: forward2d },
+    {
+      kernel: 'Conv2DBackpropInput',
+      inputs: ['dy', 'filter'],
+      kind: ConvKind.BackwardData,
+      geometry: (_dy, f, at) => ({ out: [...(at.inputShape as number[])], params: conv2dParams(info2d(at.inputShape as number[], f.shape, at, 1)) }),
+    },
+    {
+      kernel: 'Conv2DBackpropFilter',
+      inputs: ['x', 'dy'],
+      kind: ConvKind.BackwardWeights,
+      geometry: (x, _dy, at) => ({ out: [...(at.filterShape as number[])], params: conv2dParams(info2d(x.shape, at.filterShape as number[], at, 1)) }),
+    },
+    {
+      kernel: 'Conv3D',
+      inputs: ['x', 'filter'],
+      kind: ConvKind.Forward,
+      geometry: (x, f, at) => {
+        const c = info3d(x.shape, f.shape, at, at.dilations);
+        return { out: c.outShape, params: conv3dParams(c) };
+      },
+    },
+    {
+      kernel: 'Conv3DBackpropInputV2',
+      inputs: ['dy', 'filter'],
+      kind: ConvKind.BackwardData,
+      geometry: (_dy, f, at) => ({ out: [...(at.inputShape as number[])], params: conv3dParams(info3d(at.inputShape as number[], f.shape, at, 1)) }),
+    },
+    {
+      kernel: 'Conv3DBackpropFilterV2',
+      inputs: ['x', 'dy'],
+      kind: ConvKind.BackwardWeights,
+      geometry: (x, _dy, at) => ({ out: [...(at.filterShape as number[])], params: conv3dParams(info3d(x.shape, at.filterShape as number[], at, 1)) }),
+    },
+  ];
+  const kernelOf = (r: Route) => (args: KernelArgs): TensorInfo | TensorInfo[] => {
+    const a = input(r.kernel, args.inputs, r.inputs[0]);
+    const b = input(r.kernel, args.inputs, r.inputs[1]);
+    const at = attrsOf(args);
+    if (nchw(at) || !allFloat32(a, b)) return runOriginal(r.kernel, args, 'channels-first or non-float32 input');
+    const { out, params } = r.geometry(a, b, at);
+    return run(r.kernel, r.kind, args, out, params, a, b);
   };
 
   const fusedConv2D = (args: KernelArgs): TensorInfo | TensorInfo[] => {
@@ -72,66 +124,12 @@ export function convKernels(addon: NativeAddon): KernelConfig[] {
     const outC = filter.shape[3]!;
     const supported = !nchw(a) && allFloat32(x, filter, bias) && (activation === 'linear' || activation === 'relu') && !args.inputs.preluActivationWeights && (!bias || sizeOf(bias.shape) === outC);
     if (!supported) return runOriginal('FusedConv2D', args, `activation ${activation}, NCHW or a broadcast bias`);
-    const c = backend_util.computeConv2DInfo(x.shape as never, filter.shape as never, a.strides as never, a.dilations as never, a.pad as never, a.dimRoundingMode as never, false, 'channelsLast');
-    return run('FusedConv2D', ConvKind.Forward, args, c.outShape, conv2dParams(c), x, filter, bias, activation === 'relu');
-  };
-
-  const backpropInput = (args: KernelArgs): TensorInfo | TensorInfo[] => {
-    const dy = input('Conv2DBackpropInput', args.inputs, 'dy');
-    const filter = input('Conv2DBackpropInput', args.inputs, 'filter');
-    const a = attrsOf(args);
-    if (nchw(a) || !allFloat32(dy, filter)) return runOriginal('Conv2DBackpropInput', args, 'NCHW or non-float32 input');
-    const inputShape = a.inputShape as [number, number, number, number];
-    const c = backend_util.computeConv2DInfo(inputShape, filter.shape as never, a.strides as never, 1, a.pad as never, a.dimRoundingMode as never, false, 'channelsLast');
-    return run('Conv2DBackpropInput', ConvKind.BackwardData, args, [...inputShape], conv2dParams(c), dy, filter);
-  };
-
-  const backpropFilter = (args: KernelArgs): TensorInfo | TensorInfo[] => {
-    const x = input('Conv2DBackpropFilter', args.inputs, 'x');
-    const dy = input('Conv2DBackpropFilter', args.inputs, 'dy');
-    const a = attrsOf(args);
-    if (nchw(a) || !allFloat32(x, dy)) return runOriginal('Conv2DBackpropFilter', args, 'NCHW or non-float32 input');
-    const filterShape = a.filterShape as [number, number, number, number];
-    const c = backend_util.computeConv2DInfo(x.shape as never, filterShape, a.strides as never, 1, a.pad as never, a.dimRoundingMode as never, false, 'channelsLast');
-    return run('Conv2DBackpropFilter', ConvKind.BackwardWeights, args, [...filterShape], conv2dParams(c), x, dy);
-  };
-
-  const conv3D = (args: KernelArgs): TensorInfo | TensorInfo[] => {
-    const x = input('Conv3D', args.inputs, 'x');
-    const filter = input('Conv3D', args.inputs, 'filter');
-    const a = attrsOf(args);
-    if (nchw(a) || !allFloat32(x, filter)) return runOriginal('Conv3D', args, 'NCDHW or non-float32 input');
-    const c = backend_util.computeConv3DInfo(x.shape as never, filter.shape as never, a.strides as never, a.dilations as never, a.pad as never);
-    return run('Conv3D', ConvKind.Forward, args, c.outShape, conv3dParams(c), x, filter);
-  };
-
-  const conv3DBackpropInput = (args: KernelArgs): TensorInfo | TensorInfo[] => {
-    const dy = input('Conv3DBackpropInputV2', args.inputs, 'dy');
-    const filter = input('Conv3DBackpropInputV2', args.inputs, 'filter');
-    const a = attrsOf(args);
-    if (!allFloat32(dy, filter)) return runOriginal('Conv3DBackpropInputV2', args, 'non-float32 input');
-    const inputShape = a.inputShape as [number, number, number, number, number];
-    const c = backend_util.computeConv3DInfo(inputShape, filter.shape as never, a.strides as never, 1, a.pad as never);
-    return run('Conv3DBackpropInputV2', ConvKind.BackwardData, args, [...inputShape], conv3dParams(c), dy, filter);
-  };
-
-  const conv3DBackpropFilter = (args: KernelArgs): TensorInfo | TensorInfo[] => {
-    const x = input('Conv3DBackpropFilterV2', args.inputs, 'x');
-    const dy = input('Conv3DBackpropFilterV2', args.inputs, 'dy');
-    const a = attrsOf(args);
-    if (!allFloat32(x, dy)) return runOriginal('Conv3DBackpropFilterV2', args, 'non-float32 input');
-    const filterShape = a.filterShape as [number, number, number, number, number];
-    const c = backend_util.computeConv3DInfo(x.shape as never, filterShape, a.strides as never, 1, a.pad as never);
-    return run('Conv3DBackpropFilterV2', ConvKind.BackwardWeights, args, [...filterShape], conv3dParams(c), x, dy);
+    const { out, params } = forward2d(x, filter, a);
+    return run('FusedConv2D', ConvKind.Forward, args, out, params, x, filter, bias, activation === 'relu');
   };
 
   return [
-    { kernelName: 'Conv2D', backendName: 'wasm', kernelFunc: conv2D as never },
+    ...routes.map((r): KernelConfig => ({ kernelName: r.kernel, backendName: 'wasm', kernelFunc: kernelOf(r) as never })),
     { kernelName: 'FusedConv2D', backendName: 'wasm', kernelFunc: fusedConv2D as never },
-    { kernelName: 'Conv2DBackpropInput', backendName: 'wasm', kernelFunc: backpropInput as never },
-    { kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: backpropFilter as never },
-    { kernelName: 'Conv3D', backendName: 'wasm', kernelFunc: conv3D as never },
-    { kernelName: 'Conv3DBackpropInputV2', backendName: 'wasm', kernelFunc: conv3DBackpropInput as never },
-    { kernelName: 'Conv3DBackpropFilterV2', backendName: 'wasm', kernelFunc: conv3DBackpropFilter as never },
   ];
 }
