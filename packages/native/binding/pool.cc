@@ -29,10 +29,9 @@ Pool parse(const Args& a, const std::vector<int64_t>& p) {
 }
 
 /** In-bounds window positions along one axis: [lo, hi) stepping by the dilation. */
-inline void range(int64_t o, int64_t s, int64_t pad, int64_t f, int64_t d, int64_t in, int64_t& lo, int64_t& hi, int64_t& corner) {
-  corner = o * s - pad;
-  lo = corner;
-  hi = corner + (f - 1) * d + 1;
+inline void range(int64_t o, int64_t s, int64_t pad, int64_t f, int64_t d, int64_t in, int64_t& lo, int64_t& hi) {
+  lo = o * s - pad;
+  hi = lo + (f - 1) * d + 1;
   if (lo < 0) lo += ((-lo + d - 1) / d) * d;  // first in-bounds tap on the dilation grid
   hi = std::min(hi, in);
 }
@@ -44,12 +43,12 @@ void forward(const Pool& g, const float* x, float* y) {
   for (int64_t n = 0; n < g.N; n++)
     for (int64_t od = 0; od < g.oD; od++)
       for (int64_t oh = 0; oh < g.oH; oh++) {
-        int64_t d0, d1, dc, h0, h1, hc;
-        range(od, g.sD, g.pF, g.fD, g.dD, g.iD, d0, d1, dc);
-        range(oh, g.sH, g.pT, g.fH, g.dH, g.iH, h0, h1, hc);
+        int64_t d0, d1, h0, h1;
+        range(od, g.sD, g.pF, g.fD, g.dD, g.iD, d0, d1);
+        range(oh, g.sH, g.pT, g.fH, g.dH, g.iH, h0, h1);
         for (int64_t ow = 0; ow < g.oW; ow++) {
-          int64_t w0, w1, wc;
-          range(ow, g.sW, g.pL, g.fW, g.dW, g.iW, w0, w1, wc);
+          int64_t w0, w1;
+          range(ow, g.sW, g.pL, g.fW, g.dW, g.iW, w0, w1);
           float* out = y + (((n * g.oD + od) * g.oH + oh) * g.oW + ow) * C;
           for (int64_t c = 0; c < C; c++) out[c] = Max ? -std::numeric_limits<float>::infinity() : 0.f;
           int64_t count = 0;
@@ -88,14 +87,14 @@ void backward(const Pool& g, const float* dy, const float* x, float* dx) {
       float best[B];
       int64_t at[B];
       for (int64_t od = 0; od < g.oD; od++) {
-        int64_t d0, d1, dc;
-        range(od, g.sD, g.pF, g.fD, g.dD, g.iD, d0, d1, dc);
+        int64_t d0, d1;
+        range(od, g.sD, g.pF, g.fD, g.dD, g.iD, d0, d1);
         for (int64_t oh = 0; oh < g.oH; oh++) {
-          int64_t h0, h1, hc;
-          range(oh, g.sH, g.pT, g.fH, g.dH, g.iH, h0, h1, hc);
+          int64_t h0, h1;
+          range(oh, g.sH, g.pT, g.fH, g.dH, g.iH, h0, h1);
           for (int64_t ow = 0; ow < g.oW; ow++) {
-            int64_t w0, w1, wc;
-            range(ow, g.sW, g.pL, g.fW, g.dW, g.iW, w0, w1, wc);
+            int64_t w0, w1;
+            range(ow, g.sW, g.pL, g.fW, g.dW, g.iW, w0, w1);
             const float* go = dy + (((n * g.oD + od) * g.oH + oh) * g.oW + ow) * C;
             if (Max) {
               for (int64_t c = c0; c < c1; c++) {
