@@ -56,6 +56,11 @@ function syncDir(dir: string): void {
 export class FileCheckpointStore implements CheckpointStore {
   /** What the last `load` passed over and why ("checkpoint: variables.bin is 12 bytes, …"). */
   notes: string[] = [];
+  /**
+   * Whether `checkpoint/` is known to load: true once this store wrote or loaded it, false when a
+   * load passed over it; unknown (read it to find out) otherwise.
+   */
+  #currentGood: boolean | undefined;
 
   constructor(readonly outDir: string) {}
 
@@ -90,7 +95,7 @@ export class FileCheckpointStore implements CheckpointStore {
     syncDir(tmp);
     const old = join(this.outDir, OLD);
     // Only rotate a checkpoint that loads: a damaged one must not push out the last good one.
-    if (existsSync(this.path) && this.#read(this.path).checkpoint) {
+    if (existsSync(this.path) && (this.#currentGood ?? this.#read(this.path).checkpoint !== undefined)) {
       rmSync(old, { recursive: true, force: true });
       renameSync(this.path, old);
     } else {
@@ -98,6 +103,7 @@ export class FileCheckpointStore implements CheckpointStore {
     }
     renameSync(tmp, this.path);
     syncDir(this.outDir);
+    this.#currentGood = true;
     return this.path;
   }
 
@@ -143,6 +149,7 @@ export class FileCheckpointStore implements CheckpointStore {
       const dir = join(this.outDir, name);
       if (!existsSync(dir)) continue;
       const { checkpoint, why } = this.#read(dir);
+      if (name === DIR) this.#currentGood = checkpoint !== undefined;
       if (checkpoint) {
         if (problems.length) this.notes.push(`passed over ${problems.join('; ')}; resuming from ${name} (step ${checkpoint.step})`);
         return checkpoint;
