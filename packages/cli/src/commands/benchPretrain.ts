@@ -183,15 +183,27 @@ async function runChild(args: readonly string[]): Promise<StepResult> {
   return JSON.parse(line) as StepResult;
 }
 
-/** The PyTorch comparator, or why it was not run. */
-async function runTorch(python: string, script: string, size: number, batch: number, threads: number, steps: number, dims: 2 | 3 = 2): Promise<TorchResult | string> {
+/** Where the PyTorch comparator runs. */
+interface Torch {
+  readonly python: string;
+  readonly script: string;
+}
+
+/** The PyTorch comparator if its script exists and the Python imports torch, else why it is not run. */
+async function findTorch(python: string, script: string): Promise<Torch | string> {
   if (!existsSync(script)) return `not run: ${script} not found`;
   try {
     await runProcess(python, ['-c', 'import torch'], 'python3-torch check');
   } catch {
     return `not run: ${python} cannot import torch (apt-get install python3-torch)`;
   }
-  const line = await runProcess(python, [script, '--size', String(size), '--batch', String(batch), '--threads', String(threads), '--steps', String(steps), '--warmup', '2', '--dims', String(dims)], 'torch_step.py');
+  return { python, script };
+}
+
+/** One torch_step.py measurement, or why it was not run. */
+async function runTorch(torch: Torch | string, size: number, batch: number, threads: number, steps: number, dims: 2 | 3 = 2): Promise<TorchResult | string> {
+  if (typeof torch === 'string') return torch;
+  const line = await runProcess(torch.python, [torch.script, '--size', String(size), '--batch', String(batch), '--threads', String(threads), '--steps', String(steps), '--warmup', '2', '--dims', String(dims)], 'torch_step.py');
   return JSON.parse(line) as TorchResult;
 }
 
@@ -252,6 +264,8 @@ export async function benchPretrain(args: readonly string[]): Promise<number> {
   const common = ['--model', model, '--size', String(size), '--steps', String(steps)];
   const gflopPerStep = (n: number) => (3 * forwardCost(scoreModelSpec(encoderSpec(model)), size).flops * n) / 1e9;
   const result: Record<string, unknown> = { model, size, measuredSteps: steps };
+  let torchFound: Promise<Torch | string> | undefined;
+  const torchComparator = () => (torchFound ??= findTorch(values['torch-python'] ?? '/usr/bin/python3', userPath(values['torch-script'] ?? defaultTorchScript())));
   const tables: string[] = [];
 
   if (parts.includes('speed') || parts.includes('stock')) {
@@ -272,11 +286,10 @@ export async function benchPretrain(args: readonly string[]): Promise<number> {
     }
     const torch: Record<string, TorchResult | string> = {};
     if (parts.includes('speed') && !quick && model === 'resnet18') {
-      const python = values['torch-python'] ?? '/usr/bin/python3';
-      const script = userPath(values['torch-script'] ?? defaultTorchScript());
+      const torchAt = await torchComparator();
       for (const t of threadCounts) {
         say(`speed: PyTorch, ${t} thread(s)`);
-        const r = await runTorch(python, script, size, batch, t, steps);
+        const r = await runTorch(torchAt, size, batch, t, steps);
         torch[String(t)] = r;
         if (typeof r !== 'string') rows.push({ name: r.framework, threads: t, msPerStep: r.msPerStep.median, gflops: fixed(r.gflopPerStep / (r.msPerStep.median / 1000), 1), backend: 'PyTorch (oneDNN)' });
       }
@@ -328,7 +341,7 @@ export async function benchPretrain(args: readonly string[]): Promise<number> {
     if (!quick && model === 'resnet18') {
       for (const t of threadCounts) {
         say(`3d: PyTorch, ${t} thread(s)`);
-        const r = await runTorch(values['torch-python'] ?? '/usr/bin/python3', userPath(values['torch-script'] ?? defaultTorchScript()), size3, batch3, t, steps, 3);
+        const r = await runTorch(await torchComparator(), size3, batch3, t, steps, 3);
         if (typeof r === 'string') torchNotes.push(`PyTorch ${t} thread(s): ${r}`);
         else rows.push({ name: r.framework, threads: t, msPerStep: r.msPerStep.median, gflops: fixed(r.gflopPerStep / (r.msPerStep.median / 1000)) });
       }
