@@ -7,6 +7,7 @@ import { NO_AUGMENTATION, prepareVolume } from '@tomosort/pretext';
 import { phantomSubject } from '@tomosort/samples';
 import { asTrainable } from './adapt';
 import { train } from './loop';
+import { concatValues } from './testing';
 
 const volumes = [0, 1].map((i) => prepareVolume(`p${i}`, phantomSubject(i, 0, { size: 32 }).volume, { plane: 'axial', size: 16 }));
 
@@ -32,14 +33,8 @@ async function oneStep(backend: BackendName): Promise<{ loss: number; weights: F
       checkpointEvery: 0,
     },
   });
-  const parts = await Promise.all(Object.values(model.params.trainable).map(async (v) => (await v.data()) as Float32Array));
+  const weights = await concatValues(model.params.trainable);
   model.dispose();
-  const weights = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    weights.set(p, o);
-    o += p.length;
-  }
   return { loss: r.losses[0]!, weights };
 }
 

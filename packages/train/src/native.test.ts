@@ -12,6 +12,7 @@ import { asTrainable } from './adapt';
 import { train } from './loop';
 import type { TrainConfig } from './loop';
 import type { TrainTask } from './methods';
+import { concatValues } from './testing';
 
 // One full training step on native (oneDNN kernels over wasm) against plain wasm and the cpu
 // backend (the reference): SortingLoss on the small ResNet and on ResNet-18, and a U-Net
@@ -92,14 +93,8 @@ async function steps(setup: Setup, what: Net, n = 1): Promise<StepResult> {
     what.kind === 'sorting'
       ? await train({ model: asTrainable(model), volumes, config: sgd({ kind: 'sorting', volumesPerBatch: 2, slicesPerVolume: 4, gapMm: [10, 30], augmentation: NO_AUGMENTATION }, n), onEvent })
       : await train({ model: asTrainable(model), task: segmentationTask(), config: sgd({ kind: 'task', name: 'unet-test', slicesPerStep: 4, settings: {} }, n), onEvent });
-  const parts = await Promise.all(Object.values(model.params.trainable).map(async (v) => (await v.data()) as Float32Array));
+  const weights = await concatValues(model.params.trainable);
   model.dispose();
-  const weights = new Float32Array(parts.reduce((k, p) => k + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    weights.set(p, o);
-    o += p.length;
-  }
   return { losses: r.losses, weights, tensorCounts };
 }
 
@@ -131,7 +126,7 @@ describe('one training step: native vs wasm vs cpu (SGD lr 1, clipped, 8 slices 
     const init = await (async () => {
       await use('cpu');
       const m = createModel(specOf(what), { seed: 4 });
-      const w = Float32Array.from((await Promise.all(Object.values(m.params.trainable).map(async (v) => [...((await v.data()) as Float32Array)]))).flat());
+      const w = await concatValues(m.params.trainable);
       m.dispose();
       return w;
     })();

@@ -19,3 +19,15 @@ export function tinyConvNet(out: number, seed = 1): TrainableModel {
     },
   };
 }
+
+/** Every variable's values, one after another (in the record's order): for comparing whole models. */
+export async function concatValues(vars: Readonly<Record<string, tf.Variable>>): Promise<Float32Array> {
+  const parts = await Promise.all(Object.values(vars).map(async (v) => (await v.data()) as Float32Array));
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
