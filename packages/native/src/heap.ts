@@ -1,4 +1,4 @@
-import type { KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { NativeKernelError } from './errors';
@@ -44,7 +44,7 @@ export function heapOf(kernel: string, backend: object): Heap {
   return new Heap(backend as BackendWasm);
 }
 
-/** The tensor input `name`, which must be float32. */
+/** The tensor input `name` (a NativeKernelError when it is missing). */
 export function input(kernel: string, inputs: NamedTensorInfoMap, name: string): TensorInfo {
   const t = inputs[name];
   if (!t) throw new NativeKernelError(kernel, `input ${name} is missing`);
@@ -55,17 +55,16 @@ export const allFloat32 = (...ts: (TensorInfo | undefined)[]): boolean => ts.eve
 
 export const sizeOf = (shape: readonly number[]): number => tf.util.sizeFromShape(shape as number[]);
 
-/** The kernels the native ones replace, to fall back on for what the addon does not take (NCHW, other dtypes). */
-const originals = new Map<string, KernelFunc>();
-
-export function rememberOriginal(kernelName: string, f: KernelFunc | undefined): void {
-  if (f) originals.set(kernelName, f);
-  else originals.delete(kernelName);
-}
+/**
+ * The wasm kernels the native ones replaced (undefined where wasm had none), while the native
+ * kernels are installed: put back on uninstall, and run for what the addon does not take (NCHW,
+ * other dtypes). The registry fills and empties it.
+ */
+export const replacedKernels = new Map<string, KernelConfig | undefined>();
 
 /** Runs the wasm backend's own kernel, or throws when wasm has none (e.g. Conv2DBackpropFilter). */
 export function runOriginal(kernelName: string, args: KernelArgs, why: string): TensorInfo | TensorInfo[] {
-  const f = originals.get(kernelName);
+  const f = replacedKernels.get(kernelName)?.kernelFunc;
   if (!f) throw new NativeKernelError(kernelName, `${why}, and the wasm backend has no ${kernelName} kernel to fall back on`);
   return f(args as Parameters<KernelFunc>[0]);
 }
