@@ -169,6 +169,14 @@ interface ProxyLimits {
   readonly maxUploadBytes: number;
 }
 
+/** Answers 413 when the request declares a body over the limit (before any of it is read). */
+function refusedAsTooLarge(req: IncomingMessage, res: ServerResponse, limits: ProxyLimits): boolean {
+  const declared = Number(req.headers['content-length']);
+  if (!(Number.isFinite(declared) && declared > limits.maxUploadBytes)) return false;
+  send(res, 413, `the upload (${declared} bytes) exceeds this viewer's limit of ${limits.maxUploadBytes} bytes`);
+  return true;
+}
+
 async function proxy(req: IncomingMessage, res: ServerResponse, target: ProxyTarget, limits: ProxyLimits, onError: (m: string) => void): Promise<void> {
   const raw = (req.url ?? '').slice(DICOMWEB_PATH.length);
   const q = raw.indexOf('?');
@@ -189,11 +197,7 @@ async function proxy(req: IncomingMessage, res: ServerResponse, target: ProxyTar
       send(res, 403, `writes to the PACS are accepted from this viewer's own pages only (${why})`);
       return;
     }
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > limits.maxUploadBytes) {
-      send(res, 413, `the upload (${declared} bytes) exceeds this viewer's limit of ${limits.maxUploadBytes} bytes`);
-      return;
-    }
+    if (refusedAsTooLarge(req, res, limits)) return;
   }
   const url = target.dicomWebUrl.replace(/\/+$/, '') + route.path + search;
   const headers = new Headers();
@@ -290,11 +294,7 @@ export async function startViewerServer(opts: ViewerServerOptions): Promise<View
   });
   // Expect: 100-continue: refuse an oversized upload before its body is sent, else continue.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > limits.maxUploadBytes) {
-      send(res, 413, `the upload (${declared} bytes) exceeds this viewer's limit of ${limits.maxUploadBytes} bytes`);
-      return;
-    }
+    if (refusedAsTooLarge(req, res, limits)) return;
     res.writeContinue();
     server.emit('request', req, res);
   });
