@@ -1,0 +1,1 @@
+export { interpolateAnnotation } from './interpolate';
