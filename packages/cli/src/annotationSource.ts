@@ -16,8 +16,12 @@ export interface LoadedAnnotation {
   readonly known: readonly SegmentClass[];
   /** Classes whose value occurs on the annotated slices, by value. */
   readonly present: readonly SegmentClass[];
-  /** The labels are the sample's own, complete on every slice (so Dice can be measured). */
-  readonly fromSample: boolean;
+  /**
+   * Slices whose labels the source knows but the training does not use: every other slice of a
+   * complete label map (a sample's, a NIfTI file), a SEG's other labelled slices. Dice is measured
+   * there.
+   */
+  readonly evaluationSlices: readonly number[];
 }
 
 function presentClasses(labels: Volume<Uint8Array>, slices: readonly number[], known: readonly SegmentClass[]): SegmentClass[] {
@@ -62,6 +66,8 @@ export async function loadAnnotation(
   let labels: Volume<Uint8Array>;
   let slices: readonly number[];
   let known: readonly SegmentClass[] = [];
+  /** Slices the source labels (undefined: all of them). */
+  let labelled: readonly number[] | undefined;
   if (spec === 'sample') {
     if (!series.sampleLabels) throw new UsageError(`--labels sample needs a sample series (sample:phantom:N or sample:cranium), not ${series.id}`);
     labels = series.sampleLabels.labels;
@@ -77,6 +83,7 @@ export async function loadAnnotation(
     labels = seg.labelmap;
     known = seg.segments.map((s) => ({ value: s.labelValue, name: s.label }));
     slices = opts.slices ?? seg.slices;
+    labelled = seg.slices;
     const missing = slices.filter((k) => !seg.slices.includes(k));
     if (missing.length > 0) throw new UsageError(`SEG ${uid} has no frames on slice(s) ${missing.join(', ')}; it covers ${seg.slices.join(', ')}`);
   } else {
@@ -84,5 +91,6 @@ export async function loadAnnotation(
     slices = needSlices(opts.slices, 'a label map file');
   }
   const annotation: SparseAnnotation = { id: series.id, volume: series.volume, labels, slices };
-  return { annotation, known, present: presentClasses(labels, slices, known), fromSample: spec === 'sample' };
+  const evaluationSlices = (labelled ?? [...Array(labels.dims[2]).keys()]).filter((k) => !slices.includes(k));
+  return { annotation, known, present: presentClasses(labels, slices, known), evaluationSlices };
 }

@@ -7,6 +7,9 @@ import { readSegmentation } from '@tomosort/dicom';
 import { PacsClient, fetchSeriesFiles, loadSeriesVolume, seriesUid, studyUid } from '@tomosort/pacs';
 import { startOrthanc } from '@tomosort/pacs/local';
 import type { LocalOrthanc } from '@tomosort/pacs/local';
+import { dicePerClass } from '@tomosort/segment';
+import { createVolume } from '@tomosort/volume';
+import { loadSeriesSpec } from './seriesSource';
 import { runTomosort } from './testing';
 
 let orthanc: LocalOrthanc;
@@ -41,12 +44,29 @@ describe('tomosort finetune → predict → DICOM SEG in a real Orthanc', () => 
     ]);
     expect(ft.stderr).toBe('');
     expect(ft.code).toBe(0);
-    const summary = JSON.parse(ft.stdout) as { classes: { value: number; name: string }[]; metrics: Record<string, number> };
+    const summary = JSON.parse(ft.stdout) as {
+      classes: { value: number; name: string }[];
+      metrics: Record<string, number>;
+      evaluation: { slices: number; model: Record<string, number>; interpolation: Record<string, number>; meanDice: { model: number; interpolation: number }; better: string };
+    };
     expect(summary.classes).toEqual([
       { value: 1, name: 'head' },
       { value: 2, name: 'bone' },
     ]);
-    expect(summary.metrics.meanDice).toBeGreaterThan(0);
+    // Dice is measured on the 104 slices the training did not see, for the model and for contour
+    // interpolation of the same 4 slices, and the verdict follows the means.
+    const e = summary.evaluation;
+    expect(e.slices).toBe(104);
+    expect(summary.metrics['dice/head']).toBe(e.model.head);
+    expect(summary.metrics.interpolationMeanDice).toBe(e.meanDice.interpolation);
+    expect(e.better).toBe(e.meanDice.model > e.meanDice.interpolation ? 'model' : 'interpolation');
+    // Both learned the head from 4 slices: better than calling every voxel head.
+    const sample = await loadSeriesSpec('sample:cranium', { pacs: () => pacs, seed: 0 });
+    const truth = sample.sampleLabels!.labels;
+    const evaluated = [...Array(108).keys()].filter((k) => ![20, 45, 70, 95].includes(k));
+    const allHead = dicePerClass(createVolume({ ...truth, data: new Uint8Array(truth.data.length).fill(1) }), truth, [{ value: 1, name: 'head' }], evaluated).head!;
+    expect(e.model.head).toBeGreaterThan(allHead);
+    expect(e.interpolation.head).toBeGreaterThan(allHead);
 
     const segFile = join(scratch, 'seg.dcm');
     const pr = await runTomosort(['predict', '--model', join(out, 'model'), '--series', ct!.seriesInstanceUID, '--pacs', orthanc.url, '--out', segFile, '--upload', '--json']);

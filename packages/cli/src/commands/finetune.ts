@@ -4,6 +4,7 @@ import { createModel, encoderSpec, expectKind, scoreModelSpec, unetFromEncoder }
 import type { EncoderPreset, Model } from '@tomosort/models';
 import { loadModelFromDir, saveModelToDir } from '@tomosort/models/node';
 import { dicePerClass, finetune, predictVolume, prepareAnnotation } from '@tomosort/segment';
+import { interpolateAnnotation } from '@tomosort/segment/node';
 import type { SegmentClass } from '@tomosort/segment';
 import { asTrainable } from '@tomosort/train';
 import type { TrainEvent } from '@tomosort/train';
@@ -17,6 +18,7 @@ import { JSON_OPTION, PACS_OPTION, intListOption, intOption, numOption, oneOfOpt
 import { connectPacs } from '../pacsConnection';
 import { progressBar } from '../progress';
 import { TrainLog, reportResume } from '../trainLog';
+import { formatTable } from '../table';
 import { loadSeriesSpec } from '../seriesSource';
 
 const USAGE = `usage: pnpm tomosort finetune --series S --out DIR [options]
@@ -39,7 +41,45 @@ ${BACKEND_USAGE}
   --json            print a JSON summary at the end (and no progress bar)
 
 Writes DIR/model (a U-Net with its classes in the manifest), DIR/frozen and DIR/full (checkpoints)
-and DIR/train-log.jsonl. Sample labels also give the Dice on the unannotated slices.`;
+and DIR/train-log.jsonl. Where the labels are known beyond the annotated slices (a sample's or a
+NIfTI file's complete label map, a SEG's other slices), the report gives the Dice there of the model
+and of morphological contour interpolation of the same annotated slices (what OHIF offers), and says
+which is better.`;
+
+/** Dice of the model and of the interpolation on the slices held out from training. */
+interface Evaluation {
+  readonly slices: number;
+  readonly model: Record<string, number>;
+  readonly interpolation: Record<string, number>;
+  readonly meanDice: { readonly model: number; readonly interpolation: number };
+  /** The better of the two by mean Dice (a tie goes to interpolation: it needs no training). */
+  readonly better: 'model' | 'interpolation';
+}
+
+const mean = (d: Record<string, number>): number => {
+  const xs = Object.values(d);
+  return xs.reduce((s, x) => s + x, 0) / Math.max(1, xs.length);
+};
+
+function evaluate(slices: readonly number[], dice: { model: Record<string, number>; interpolation: Record<string, number> }): Evaluation {
+  const meanDice = { model: mean(dice.model), interpolation: mean(dice.interpolation) };
+  return { slices: slices.length, ...dice, meanDice, better: meanDice.model > meanDice.interpolation ? 'model' : 'interpolation' };
+}
+
+function evaluationText(e: Evaluation): string {
+  const rows = Object.keys(e.model).map((name) => [name, e.model[name]!.toFixed(4), e.interpolation[name]!.toFixed(4)]);
+  rows.push(['mean', e.meanDice.model.toFixed(4), e.meanDice.interpolation.toFixed(4)]);
+  const gap = Math.abs(e.meanDice.model - e.meanDice.interpolation).toFixed(4);
+  const verdict =
+    e.better === 'model'
+      ? `the model beats contour interpolation of the same slices by ${gap} mean Dice`
+      : `contour interpolation of the same slices beats the model by ${gap} mean Dice: use interpolation here, or annotate more slices`;
+  const table = formatTable(['Dice', 'model', 'interpolation'], rows)
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n');
+  return `  on ${e.slices} slices labelled in the source but not used for training:\n${table}\n  ${verdict}\n`;
+}
 
 /** "6:lungs,9" → classes; names default to the source's names, else "label V". */
 function parseClasses(v: string, known: readonly SegmentClass[]): SegmentClass[] {
@@ -151,12 +191,18 @@ export const finetuneCommand: Command = {
     bar.done(`${result.status} after ${result.losses.length} steps in ${result.seconds.toFixed(1)} s`);
 
     const metrics: Record<string, number> = { finalLoss: result.losses.at(-1) ?? Number.NaN };
-    if (annotation.fromSample) {
-      const unannotated = [...Array(series.volume.dims[2]).keys()].filter((k) => !annotation.annotation.slices.includes(k));
+    let evaluation: Evaluation | undefined;
+    if (annotation.evaluationSlices.length > 0) {
       const predicted = await predictVolume(net, series.volume, { size, window, classes });
-      const dice = dicePerClass(predicted, annotation.annotation.labels, classes, unannotated);
-      for (const [name, d] of Object.entries(dice)) metrics[`dice/${name}`] = d;
-      metrics.meanDice = Object.values(dice).reduce((s, d) => s + d, 0) / classes.length;
+      const interpolated = await interpolateAnnotation(annotation.annotation, classes);
+      evaluation = evaluate(annotation.evaluationSlices, {
+        model: dicePerClass(predicted, annotation.annotation.labels, classes, annotation.evaluationSlices),
+        interpolation: dicePerClass(interpolated, annotation.annotation.labels, classes, annotation.evaluationSlices),
+      });
+      for (const [name, d] of Object.entries(evaluation.model)) metrics[`dice/${name}`] = d;
+      metrics.meanDice = evaluation.meanDice.model;
+      for (const [name, d] of Object.entries(evaluation.interpolation)) metrics[`interpolationDice/${name}`] = d;
+      metrics.interpolationMeanDice = evaluation.meanDice.interpolation;
     }
     const modelDir = join(out, 'model');
     const manifest = await saveModelToDir(
@@ -165,11 +211,12 @@ export const finetuneCommand: Command = {
       modelDir,
     );
     unet.dispose();
-    const summary = { out, model: modelDir, backend: backend.label, status: result.status, steps: result.losses.length, seconds: +result.seconds.toFixed(2), classes, slices: annotation.annotation.slices, metrics, checksum: manifest.checksum };
+    const summary = { out, model: modelDir, backend: backend.label, status: result.status, steps: result.losses.length, seconds: +result.seconds.toFixed(2), classes, slices: annotation.annotation.slices, metrics, ...(evaluation ? { evaluation } : {}), checksum: manifest.checksum };
     if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
     else {
       process.stdout.write(`${result.status}: ${result.losses.length} steps on ${backend.label} in ${result.seconds.toFixed(1)} s (${annotation.annotation.slices.length} annotated slices, ${classes.map((c) => c.name).join(', ')})\n`);
-      for (const [k, v] of Object.entries(metrics)) process.stdout.write(`  ${k}: ${v.toFixed(4)}\n`);
+      process.stdout.write(`  final loss: ${metrics.finalLoss!.toFixed(4)}\n`);
+      if (evaluation) process.stdout.write(evaluationText(evaluation));
       process.stdout.write(`model written to ${modelDir}\n`);
     }
     return result.status === 'finished' ? 0 : 130;
