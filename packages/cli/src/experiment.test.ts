@@ -15,7 +15,8 @@ function pngSize(bytes: Buffer): [number, number] {
 }
 
 interface ExperimentJson {
-  dice: Record<string, Record<string, { mean: number; sd: number }>>;
+  dice: Record<string, Record<string, { mean: number; sd: number; n: number; ci95: [number, number]; samples: number[] }>>;
+  differences: Record<string, Record<string, { mean: number; ci95: [number, number]; real: boolean }>>;
   localizationMm: Record<string, Record<string, number | null>>;
   localizationReferences: Record<string, { fitted: number; tried: number }>;
   spearman: Record<string, number>;
@@ -24,19 +25,44 @@ interface ExperimentJson {
   cranium?: { dice: Record<string, Record<string, { mean: number }>> };
 }
 
-describe('tomosort experiment (a quick subset: scratch vs SortingLoss in 2 processes, wasm, 32²)', () => {
+describe('tomosort experiment (a quick subset: scratch, interpolation and SortingLoss in 2 processes, 32², 2 seeds)', () => {
   it('prints the JSON the issue names and writes report.md, result.json and PNG plots', async () => {
     const out = join(scratch, 'report');
-    const run = await runTomosort(['experiment', '--quick', '--methods', 'scratch,sorting', '--budgets', '2,5', '--steps', '20', '--no-cranium', '--jobs', '2', '--out', out, '--json']);
+    const run = await runTomosort([
+      'experiment', '--quick', '--methods', 'scratch,interpolation,sorting', '--budgets', '2,5', '--steps', '20', '--seeds', '2', '--no-cranium', '--jobs', '2', '--out', out, '--json',
+    ]);
     expect(run.code, run.stderr).toBe(0);
     const r = JSON.parse(run.stdout) as ExperimentJson;
-    expect(Object.keys(r.dice)).toEqual(['scratch', 'sorting']);
-    for (const m of ['scratch', 'sorting']) {
+    expect(Object.keys(r.dice)).toEqual(['scratch', 'interpolation', 'sorting']);
+    for (const m of ['scratch', 'interpolation', 'sorting']) {
       expect(Object.keys(r.dice[m]!)).toEqual(['2', '5']);
       for (const v of Object.values(r.dice[m]!)) {
-        expect(v.mean).toBeGreaterThan(0);
-        expect(v.mean).toBeLessThanOrEqual(1);
+        // 2 seeds × 1 subject: the mean and interval of the units' Dice.
+        expect(v.samples).toHaveLength(2);
+        expect(v.n).toBe(2);
+        expect(v.mean).toBeCloseTo((v.samples[0]! + v.samples[1]!) / 2, 12);
+        expect(v.ci95[0]).toBeLessThanOrEqual(v.mean);
+        expect(v.ci95[1]).toBeGreaterThanOrEqual(v.mean);
+        for (const x of v.samples) {
+          expect(x).toBeGreaterThan(0);
+          expect(x).toBeLessThanOrEqual(1);
+        }
       }
+    }
+    // The paired differences are SortingLoss minus each other method over the same units.
+    expect(Object.keys(r.differences).sort()).toEqual(['interpolation', 'scratch']);
+    for (const [m, byK] of Object.entries(r.differences)) {
+      for (const [k, d] of Object.entries(byK)) {
+        const a = r.dice.sorting![k]!.samples;
+        const b = r.dice[m]![k]!.samples;
+        expect(d.mean).toBeCloseTo((a[0]! - b[0]! + a[1]! - b[1]!) / 2, 12);
+        expect(d.real).toBe(d.ci95[0] > 0 || d.ci95[1] < 0);
+      }
+    }
+    // Interpolation trains no network: no pre-training, scores or localization.
+    expect(r.pretrainSeconds.interpolation).toBeUndefined();
+    expect(r.spearman.interpolation).toBeUndefined();
+    for (const m of ['scratch', 'sorting']) {
       expect(Object.keys(r.localizationMm[m]!)).toEqual(['1', '3', '10']);
       expect(Math.abs(r.spearman[m]!)).toBeLessThanOrEqual(1);
       expect(r.localizationReferences[m]!.tried).toBe(3);
@@ -51,6 +77,8 @@ describe('tomosort experiment (a quick subset: scratch vs SortingLoss in 2 proce
     expect(saved.dice).toEqual(r.dice);
     const report = readFileSync(join(out, 'report.md'), 'utf8');
     expect(report).toContain('| SortingLoss |');
+    expect(report).toContain('| SortingLoss − interpolation (contour, OHIF) |');
+    expect(report).toContain('## Pre-training cost at 32 source slices per step');
     expect(report).toContain('![Dice vs annotated slices](dice-phantom.png)');
     expect(pngSize(readFileSync(join(out, 'dice-phantom.png')))).toEqual([640, 420]);
     expect(pngSize(readFileSync(join(out, 'localization-phantom.png')))).toEqual([640, 420]);

@@ -24,7 +24,7 @@ export const FULL_EXPERIMENT: ExperimentConfig = {
   pretrain: { subjects: 24, steps: 400, slicesPerStep: 32, learningRate: 3e-3 },
   finetune: { frozenSteps: 60, steps: 60, batch: 8, learningRate: 3e-3 },
   budgets: [2, 5, 10, 20],
-  decoderSeeds: [1, 2, 3],
+  seeds: [1, 2, 3, 4, 5],
   phantomSubjects: 3,
   localization: { subjects: 6, stacks: [1, 3, 10], stacksPerPair: 4, probeSteps: 100 },
   cranium: true,
@@ -35,7 +35,7 @@ export const QUICK_EXPERIMENT: ExperimentConfig = {
   ...FULL_EXPERIMENT,
   pretrain: { ...FULL_EXPERIMENT.pretrain, subjects: 12, steps: 60 },
   finetune: { ...FULL_EXPERIMENT.finetune, frozenSteps: 20, steps: 20 },
-  decoderSeeds: [1],
+  seeds: [1],
   phantomSubjects: 1,
   localization: { ...FULL_EXPERIMENT.localization, subjects: 3, stacksPerPair: 3, probeSteps: 30 },
 };
@@ -87,13 +87,13 @@ export const experimentCommand: Command = {
     for (const m of methods) {
       if (!(EXPERIMENT_METHODS as readonly string[]).includes(m)) throw new UsageError(`--methods: unknown method "${m}"; known: ${EXPERIMENT_METHODS.join(', ')}`);
     }
-    const seeds = intOption('seeds', values.seeds, base.decoderSeeds.length, 1);
+    const seeds = intOption('seeds', values.seeds, base.seeds.length, 1);
     const config: ExperimentConfig = {
       ...base,
       seed: intOption('seed', values.seed, base.seed, 0),
       methods: methods as ExperimentMethod[],
       budgets: values.budgets ? intListOption('budgets', values.budgets) : base.budgets,
-      decoderSeeds: Array.from({ length: seeds }, (_, n) => n + 1),
+      seeds: Array.from({ length: seeds }, (_, n) => n + 1),
       pretrain: { ...base.pretrain, steps: intOption('steps', values.steps, base.pretrain.steps, 1) },
       cranium: base.cranium && !values['no-cranium'],
     };

@@ -1,19 +1,58 @@
-import type { ExperimentResult, MeanSd } from './run';
+import type { DiceStats, ExperimentResult } from './run';
+import { pairedDifference } from '../stats';
 import { linePlotSvg } from './plot';
 import type { LinePlot } from './plot';
 
-const LABEL: Record<string, string> = { scratch: 'scratch', simclr: 'SimCLR', barlow: 'Barlow Twins', sorting: 'SortingLoss' };
+const LABEL: Record<string, string> = { scratch: 'scratch', interpolation: 'interpolation (contour, OHIF)', simclr: 'SimCLR', barlow: 'Barlow Twins', sorting: 'SortingLoss' };
 const name = (m: string): string => LABEL[m] ?? m;
-const cell = (v: MeanSd | undefined): string => (v === undefined ? '–' : v.n > 1 ? `${v.mean.toFixed(3)} ± ${v.sd.toFixed(3)}` : v.mean.toFixed(3));
+const cell = (v: DiceStats | undefined): string => (v === undefined ? '–' : v.n > 1 ? `${v.mean.toFixed(3)} [${v.ci95[0].toFixed(3)}, ${v.ci95[1].toFixed(3)}]` : v.mean.toFixed(3));
+const signed = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(3)}`;
+
+/** What SortingLoss is compared with, in the paired-difference tables. */
+const AGAINST = ['scratch', 'interpolation', 'simclr', 'barlow'] as const;
+
+/**
+ * Rows "SortingLoss − X" per budget: the paired mean difference over the same units (seed ×
+ * subject, same annotated slices) with its 95% interval, and whether the interval excludes 0.
+ */
+function differenceRows(dice: ExperimentResult['dice'], budgets: readonly string[]): string[] {
+  const own = dice.sorting;
+  if (!own) return [];
+  return AGAINST.filter((m) => dice[m]).map((m) => {
+    const cells = budgets.map((k) => {
+      const a = own[k];
+      const b = dice[m]![k];
+      if (!a || !b || a.samples.length < 2 || a.samples.length !== b.samples.length) return '–';
+      const d = pairedDifference(a.samples, b.samples);
+      return `${signed(d.mean)} [${signed(d.ci95[0])}, ${signed(d.ci95[1])}] ${d.real ? (d.mean > 0 ? '**SortingLoss better**' : `**${name(m)} better**`) : 'not shown'}`;
+    });
+    return `| SortingLoss − ${name(m)} | ${cells.join(' | ')} |`;
+  });
+}
 const mm = (v: number | null | undefined): string => (v === null || v === undefined ? 'refused' : v.toFixed(1));
 const mb = (bytes: number): string => (bytes ? `${(bytes / 2 ** 20).toFixed(0)} MB` : '–');
 
 /** The JSON `--json` prints: the issue's shape plus the cranium block and the run's settings. */
 export function experimentJson(r: ExperimentResult): Record<string, unknown> {
   const dice = (d: ExperimentResult['dice']) =>
-    Object.fromEntries(Object.entries(d).map(([m, byK]) => [m, Object.fromEntries(Object.entries(byK).map(([k, v]) => [k, { mean: v.mean, sd: v.sd }]))]));
+    Object.fromEntries(Object.entries(d).map(([m, byK]) => [m, Object.fromEntries(Object.entries(byK).map(([k, v]) => [k, { mean: v.mean, sd: v.sd, n: v.n, ci95: v.ci95, samples: v.samples }]))]));
+  const differencesJson = (d: ExperimentResult['dice']) =>
+    Object.fromEntries(
+      AGAINST.filter((m) => d[m] && d.sorting).map((m) => [
+        m,
+        Object.fromEntries(
+          Object.keys(d.sorting!)
+            .filter((k) => d[m]![k] && d.sorting![k]!.samples.length > 1 && d.sorting![k]!.samples.length === d[m]![k]!.samples.length)
+            .map((k) => {
+              const x = pairedDifference(d.sorting![k]!.samples, d[m]![k]!.samples);
+              return [k, { mean: x.mean, ci95: x.ci95, real: x.real }];
+            }),
+        ),
+      ]),
+    );
   return {
     dice: dice(r.dice),
+    differences: differencesJson(r.dice),
     localizationMm: r.localizationMm,
     localizationReferences: r.localizationReferences,
     spearman: r.spearman,
@@ -64,10 +103,47 @@ export function experimentPlots(r: ExperimentResult): Record<string, string> {
   return plots;
 }
 
+/** Step time and peak memory at equal source slices per step, with ratios to SortingLoss (the paper's "2× faster, 1.5× less memory" than SimCLR). */
+function costSection(r: ExperimentResult): string[] {
+  const pre = Object.keys(r.pretrainSeconds).filter((m) => (r.pretrainSeconds[m] ?? 0) > 0);
+  const ref = r.pretrainSeconds.sorting ? 'sorting' : undefined;
+  if (pre.length === 0) return [];
+  const stepMs = (m: string) => ((r.pretrainSeconds[m] ?? 0) * 1000) / r.config.pretrain.steps;
+  return [
+    `## Pre-training cost at ${r.config.pretrain.slicesPerStep} source slices per step`,
+    '',
+    'Mean step time over the whole run (wall clock, this machine) and the tf.memory peak of a step.' + (ref ? ' Ratios: the method ÷ SortingLoss.' : ''),
+    '',
+    `| method | step (ms) | tf.memory peak |${ref ? ' time ÷ SortingLoss | memory ÷ SortingLoss |' : ''}`,
+    `|---|---|---|${ref ? '---|---|' : ''}`,
+    ...pre.map((m) => {
+      const ratios = ref ? ` ${(stepMs(m) / stepMs(ref)).toFixed(2)}× | ${((r.peakBytes[m] ?? 0) / (r.peakBytes[ref] ?? 1)).toFixed(2)}× |` : '';
+      return `| ${name(m)} | ${stepMs(m).toFixed(0)} | ${mb(r.peakBytes[m] ?? 0)} |${ratios}`;
+    }),
+    '',
+  ];
+}
+
+function differenceSection(dice: ExperimentResult['dice'], budgets: readonly string[], title = 'Phantom: paired differences'): string[] {
+  const rows = differenceRows(dice, budgets);
+  if (rows.length === 0) return [];
+  return [
+    `### ${title}`,
+    '',
+    'SortingLoss minus each other method on the same units: mean [95% t interval]; a difference is shown only where the interval excludes 0.',
+    '',
+    `| difference | ${budgets.map((k) => `${k} slices`).join(' | ')} |`,
+    `|---|${budgets.map(() => '---').join('|')}|`,
+    ...rows,
+    '',
+  ];
+}
+
 /** The markdown report; `images` maps plot names to the paths written beside it. */
 export function experimentMarkdown(r: ExperimentResult, command: string, images: Record<string, string>): string {
   const c = r.config;
   const methods = Object.keys(r.dice);
+  const trained = methods.filter((m) => m in r.spearman);
   const budgets = c.budgets.map(String);
   const stacks = c.localization.stacks.map(String);
   const lines: string[] = [
@@ -78,11 +154,13 @@ export function experimentMarkdown(r: ExperimentResult, command: string, images:
     '## Settings',
     '',
     `- Encoder ${c.model}, ${c.size}² slices, HU window ${c.window.center}/${c.window.width}, seed ${c.seed}.`,
-    `- Pre-training on ${c.pretrain.subjects} unlabelled phantom subjects (cohort ${c.seed}): ${c.pretrain.steps} steps of ${c.pretrain.slicesPerStep} slices` +
-      ` (SortingLoss ${c.pretrain.slicesPerStep / 8} volumes × 8 slices; SimCLR and Barlow Twins ${c.pretrain.slicesPerStep / 2} slices × 2 views), Adam ${c.pretrain.learningRate}, cosine.`,
+    `- Pre-training on ${c.pretrain.subjects} unlabelled phantom subjects (cohort ${c.seed}): ${c.pretrain.steps} steps of ${c.pretrain.slicesPerStep} source slices each` +
+      ` (SortingLoss ${c.pretrain.slicesPerStep / 8} volumes × 8 slices, each encoded once; SimCLR and Barlow Twins ${c.pretrain.slicesPerStep} slices × 2 augmented views), Adam ${c.pretrain.learningRate}, cosine.`,
     `- Fine-tuning: U-Net decoder on the encoder, ${c.finetune.frozenSteps} steps with the encoder frozen then ${c.finetune.steps} full, batch ${c.finetune.batch}, lr ${c.finetune.learningRate}.` +
-      ` Annotated slices spread evenly over the organs' extent; Dice on every other slice.`,
-    `- Phantom: ${c.phantomSubjects} held-out subjects (cohort ${c.seed + 1}), organs lungs, heart, liver; ${c.decoderSeeds.length} decoder seed(s): mean ± sd over seeds of the mean over subjects.`,
+      ` Annotated slices: one in each of k equal parts of the organs' extent, at an offset drawn per seed (the same slices for every method); Dice on every other slice.` +
+      ` Interpolation: ITK's morphological contour interpolation of the same annotated slices (what OHIF offers), no network.`,
+    `- Phantom: ${c.phantomSubjects} held-out subjects (cohort ${c.seed + 1}), organs lungs, heart, liver; ${c.seeds.length} seed(s) × ${c.phantomSubjects} subject(s) = ${c.seeds.length * c.phantomSubjects} units per method and budget.` +
+      ` Cells: mean Dice over units [95% t interval]. Each method is pre-trained once (seed ${c.seed}): the intervals cover fine-tuning and slice choice, not pre-training.`,
     `- Localization: ${c.localization.subjects} held-out subjects of ≥ 300 mm; each is the reference for stacks of ${c.localization.stacks.join(', ')} slices cut from the others` +
       ` (${c.localization.stacksPerPair} per pair and size), truth = the same anatomy in the reference (positions scaled by the subjects' heights).` +
       ` Methods without a score head get a score-head probe (${c.localization.probeSteps} SortingLoss steps, encoder frozen). "refused": no reference reached |ρ| ≥ 0.5.`,
@@ -95,17 +173,19 @@ export function experimentMarkdown(r: ExperimentResult, command: string, images:
     '',
     images['dice-phantom'] ? `![Dice vs annotated slices](${images['dice-phantom']})` : '',
     '',
+    ...differenceSection(r.dice, budgets),
     '## Phantom: slice scores and localization',
     '',
     `| method | held-out ρ | references fitted | ${stacks.map((n) => `${n}-slice stack (mm)`).join(' | ')} | pre-training (s) | tf.memory peak |`,
     `|---|---|---|${stacks.map(() => '---').join('|')}|---|---|`,
-    ...methods.map((m) => {
+    ...trained.map((m) => {
       const refs = r.localizationReferences[m];
       return `| ${name(m)} | ${(r.spearman[m] ?? Number.NaN).toFixed(3)} | ${refs ? `${refs.fitted}/${refs.tried}` : '–'} | ${stacks.map((n) => mm(r.localizationMm[m]?.[n])).join(' | ')} | ${(r.pretrainSeconds[m] ?? 0).toFixed(1)} | ${mb(r.peakBytes[m] ?? 0)} |`;
     }),
     '',
     images['localization-phantom'] ? `![Localization error by stack size](${images['localization-phantom']})` : '',
     '',
+    ...costSection(r),
   ];
   if (r.cranium) {
     const cr = r.cranium;
@@ -117,9 +197,11 @@ export function experimentMarkdown(r: ExperimentResult, command: string, images:
       `| method | ${budgets.map((k) => `Dice, ${k} slices`).join(' | ')} | ρ | ${stacks.map((n) => `${n}-slice (mm)`).join(' | ')} |`,
       `|---|${budgets.map(() => '---').join('|')}|---|${stacks.map(() => '---').join('|')}|`,
       ...methods.map(
-        (m) => `| ${name(m)} | ${budgets.map((k) => cell(cr.dice[m]?.[k])).join(' | ')} | ${(cr.spearman[m] ?? Number.NaN).toFixed(3)} | ${stacks.map((n) => mm(cr.localizationMm[m]?.[n])).join(' | ')} |`,
+        (m) =>
+          `| ${name(m)} | ${budgets.map((k) => cell(cr.dice[m]?.[k])).join(' | ')} | ${m in cr.spearman ? cr.spearman[m]!.toFixed(3) : '–'} | ${stacks.map((n) => (m in cr.localizationMm ? mm(cr.localizationMm[m]?.[n]) : '–')).join(' | ')} |`,
       ),
       '',
+      ...differenceSection(cr.dice, budgets, 'Head CT: paired differences'),
       images['dice-cranium'] ? `![Head CT Dice](${images['dice-cranium']})` : '',
       images['localization-cranium'] ? `![Head CT localization](${images['localization-cranium']})` : '',
       '',

@@ -5,17 +5,24 @@ import { createModel, encoderSpec, projectionModelSpec, scoreFromEncoder, scoreM
 import type { EncoderPreset, Model } from '@tomosort/models';
 import { SORTING_AUGMENTATION, loadPrepared, phantomSources, prepareVolume } from '@tomosort/pretext';
 import type { PreparedVolume } from '@tomosort/pretext';
-import { PHANTOM_ORGAN_ID, phantomSubject } from '@tomosort/samples';
+import { PHANTOM_ORGAN_ID, mixSeed, mulberry32, phantomSubject } from '@tomosort/samples';
+import type { Rng } from '@tomosort/samples';
 import type { PhantomSubject } from '@tomosort/samples';
 import { dicePerClass, finetune, predictVolume, prepareAnnotation } from '@tomosort/segment';
+import { interpolateAnnotation } from '@tomosort/segment/node';
 import type { SegmentClass } from '@tomosort/segment';
 import { asTrainable, train, withTrainable } from '@tomosort/train';
 import type { MethodConfig } from '@tomosort/train';
 import { reorient } from '@tomosort/volume';
 import type { HuWindow, Volume } from '@tomosort/volume';
+import { meanInterval } from '../stats';
+import type { MeanInterval } from '../stats';
 
-export const EXPERIMENT_METHODS = ['scratch', 'simclr', 'barlow', 'sorting'] as const;
+export const EXPERIMENT_METHODS = ['scratch', 'interpolation', 'simclr', 'barlow', 'sorting'] as const;
 export type ExperimentMethod = (typeof EXPERIMENT_METHODS)[number];
+
+/** Methods that train no network: Dice only (no pre-training, scores or localization). */
+const NO_NETWORK: readonly ExperimentMethod[] = ['interpolation'];
 
 export interface ExperimentConfig {
   readonly seed: number;
@@ -23,13 +30,17 @@ export interface ExperimentConfig {
   readonly size: number;
   readonly window: HuWindow;
   readonly methods: readonly ExperimentMethod[];
-  /** Pre-training on phantom cohort `seed` (unlabelled), the same slices per step for every method. */
+  /**
+   * Pre-training on phantom cohort `seed` (unlabelled), the same *source* slices per step for every
+   * method: SortingLoss encodes each once, SimCLR and Barlow Twins two augmented views of each.
+   */
   readonly pretrain: { readonly subjects: number; readonly steps: number; readonly slicesPerStep: number; readonly learningRate: number };
   /** Fine-tuning per (method, budget, decoder seed, subject). */
   readonly finetune: { readonly frozenSteps: number; readonly steps: number; readonly batch: number; readonly learningRate: number };
   /** Annotated slices per subject. */
   readonly budgets: readonly number[];
-  readonly decoderSeeds: readonly number[];
+  /** Fine-tuning seeds: each gives the decoder's initialisation, the batches and the choice of annotated slices. */
+  readonly seeds: readonly number[];
   /** Held-out phantom subjects (cohort seed + 1) for Dice. */
   readonly phantomSubjects: number;
   readonly localization: {
@@ -43,17 +54,16 @@ export interface ExperimentConfig {
   readonly cranium: boolean;
 }
 
-export interface MeanSd {
-  readonly mean: number;
-  readonly sd: number;
-  readonly n: number;
+/** Held-out Dice of one method and budget over its units (seed × subject), with the units' values in order (seed-major) for paired differences. */
+export interface DiceStats extends MeanInterval {
+  readonly samples: readonly number[];
 }
 
 export interface ExperimentResult {
   readonly config: ExperimentConfig;
   readonly backend: string;
-  /** Mean held-out Dice over classes; mean ± sd over decoder seeds (each the mean over subjects). */
-  readonly dice: Record<string, Record<string, MeanSd>>;
+  /** Mean held-out Dice over classes, per unit (seed × subject): mean, sd and 95% interval over units. */
+  readonly dice: Record<string, Record<string, DiceStats>>;
   /** Median absolute localization error of held-out stacks (mm); null where no reference could be fitted. */
   readonly localizationMm: Record<string, Record<string, number | null>>;
   /** References whose score map could be fitted (|ρ| ≥ 0.5), of those tried: the medians rest on these. */
@@ -64,7 +74,7 @@ export interface ExperimentResult {
   /** tf.memory peak bytes during pre-training. */
   readonly peakBytes: Record<string, number>;
   readonly cranium?: {
-    readonly dice: Record<string, Record<string, MeanSd>>;
+    readonly dice: Record<string, Record<string, DiceStats>>;
     readonly localizationMm: Record<string, Record<string, number | null>>;
     readonly spearman: Record<string, number>;
   };
@@ -80,18 +90,20 @@ export const PHANTOM_CLASSES: readonly SegmentClass[] = [
   { value: PHANTOM_ORGAN_ID.liver, name: 'liver' },
 ];
 
-export function meanSd(xs: readonly number[]): MeanSd {
-  const n = xs.length;
-  const mean = xs.reduce((s, x) => s + x, 0) / Math.max(1, n);
-  const sd = n > 1 ? Math.sqrt(xs.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1)) : 0;
-  return { mean, sd, n };
+/**
+ * `k` annotated slices over `range` = [first, last]: one in each of k equal parts, all at the same
+ * random offset within their part — spread evenly, as a radiologist annotates, the choice varying
+ * with `rng`.
+ */
+export function chooseSlices(k: number, [first, last]: readonly [number, number], rng: Rng): number[] {
+  const span = last - first + 1;
+  const m = Math.min(k, span);
+  const u = rng();
+  return [...new Set(Array.from({ length: m }, (_, i) => first + Math.floor(((i + u) * span) / m)))];
 }
 
-/** `k` slice indices spread evenly over `range` = [first, last] (centres of k equal parts). */
-export function spreadSlices(k: number, [first, last]: readonly [number, number]): number[] {
-  const span = last - first + 1;
-  return [...new Set(Array.from({ length: Math.min(k, span) }, (_, i) => first + Math.floor(((i + 0.5) * span) / Math.min(k, span))))];
-}
+/** A stable 32-bit hash of a case id (FNV-1a), to seed its slice choice. */
+const idHash = (id: string): number => [...id].reduce((h, ch) => Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0, 0x811c9dc5);
 
 /** Slices where any of `classes` is present: [first, last] (the organs' extent a radiologist would annotate). */
 function labelledRange(labels: Volume<Uint8Array>, classes: readonly SegmentClass[]): [number, number] {
@@ -123,8 +135,8 @@ export function heldOutDiceSubjects(config: ExperimentConfig): PhantomSubject[] 
 
 function pretrainMethod(method: ExperimentMethod, slices: number): MethodConfig | undefined {
   if (method === 'sorting') return { kind: 'sorting', volumesPerBatch: Math.max(1, slices / 8), slicesPerVolume: 8, gapMm: [5, 40], augmentation: SORTING_AUGMENTATION };
-  if (method === 'simclr') return { kind: 'simclr', slices: slices / 2 };
-  if (method === 'barlow') return { kind: 'barlow', slices: slices / 2 };
+  if (method === 'simclr') return { kind: 'simclr', slices };
+  if (method === 'barlow') return { kind: 'barlow', slices };
   return undefined;
 }
 
@@ -210,28 +222,36 @@ interface DiceCase {
   readonly classes: readonly SegmentClass[];
 }
 
-/** Mean held-out Dice per budget: mean over subjects per decoder seed, then mean ± sd over seeds. */
-async function diceByBudget(pretrained: Model, cases: readonly DiceCase[], config: ExperimentConfig, log: ExperimentLog, tag: string): Promise<Record<string, MeanSd>> {
-  const out: Record<string, MeanSd> = {};
+/**
+ * Held-out Dice per budget over units (seed × case): each unit chooses its annotated slices (the
+ * same for every method: paired), fine-tunes `pretrained` on them — or, without a network,
+ * interpolates them — and scores the mean Dice over classes on every other slice.
+ */
+async function diceByBudget(pretrained: Model | undefined, cases: readonly DiceCase[], config: ExperimentConfig, log: ExperimentLog, tag: string): Promise<Record<string, DiceStats>> {
+  const out: Record<string, DiceStats> = {};
   for (const k of config.budgets) {
-    const perSeed: number[] = [];
-    for (const seed of config.decoderSeeds) {
-      let total = 0;
+    const samples: number[] = [];
+    for (const seed of config.seeds) {
       for (const c of cases) {
-        const annotated = spreadSlices(k, labelledRange(c.labels, c.classes));
+        const annotated = chooseSlices(k, labelledRange(c.labels, c.classes), mulberry32(mixSeed(config.seed, seed, k, idHash(c.id))));
         const heldOut = [...Array(c.volume.dims[2]).keys()].filter((z) => !annotated.includes(z));
-        const data = [prepareAnnotation({ id: c.id, volume: c.volume, labels: c.labels, slices: annotated }, config.size, c.classes)];
-        const unet = unetFromEncoder(pretrained, { classes: c.classes.length + 1, seed: config.seed + 100 + seed });
-        const net = asTrainable(unet);
-        await finetune({ model: net, data, config: { window: config.window, ...config.finetune, seed: config.seed + seed } });
-        const dice = dicePerClass(await predictVolume(net, c.volume, { size: config.size, window: config.window, classes: c.classes }), c.labels, c.classes, heldOut);
-        unet.dispose();
-        total += Object.values(dice).reduce((s, d) => s + d, 0) / c.classes.length;
+        const annotation = { id: c.id, volume: c.volume, labels: c.labels, slices: annotated };
+        let predicted: Volume<Uint8Array>;
+        if (pretrained === undefined) predicted = await interpolateAnnotation(annotation, c.classes);
+        else {
+          const unet = unetFromEncoder(pretrained, { classes: c.classes.length + 1, seed: config.seed + 100 + seed });
+          const net = asTrainable(unet);
+          await finetune({ model: net, data: [prepareAnnotation(annotation, config.size, c.classes)], config: { window: config.window, ...config.finetune, seed: config.seed + seed } });
+          predicted = await predictVolume(net, c.volume, { size: config.size, window: config.window, classes: c.classes });
+          unet.dispose();
+        }
+        const dice = dicePerClass(predicted, c.labels, c.classes, heldOut);
+        samples.push(Object.values(dice).reduce((s, d) => s + d, 0) / c.classes.length);
       }
-      perSeed.push(total / cases.length);
     }
-    out[String(k)] = meanSd(perSeed);
-    log(`  ${tag}: ${k} slices → Dice ${out[String(k)]!.mean.toFixed(3)} ± ${out[String(k)]!.sd.toFixed(3)}`);
+    const stats = { ...meanInterval(samples), samples };
+    out[String(k)] = stats;
+    log(`  ${tag}: ${k} slices → Dice ${stats.mean.toFixed(3)} [${stats.ci95[0].toFixed(3)}, ${stats.ci95[1].toFixed(3)}] (n ${stats.n})`);
   }
   return out;
 }
@@ -275,7 +295,13 @@ export async function runExperiment(config: ExperimentConfig, backend: string, l
     seconds: 0,
   };
   for (const method of config.methods) {
-    log(`${method}: pre-training${method === 'scratch' ? ' (none: random weights)' : ` ${config.pretrain.steps} steps × ${config.pretrain.slicesPerStep} slices`}`);
+    if (NO_NETWORK.includes(method)) {
+      log(`${method}: no network (contour interpolation of the annotated slices)`);
+      result.dice[method] = await diceByBudget(undefined, cases, config, log, `${method} phantom`);
+      if (craniumCase && result.cranium) result.cranium.dice[method] = await diceByBudget(undefined, [craniumCase], config, log, `${method} cranium`);
+      continue;
+    }
+    log(`${method}: pre-training${method === 'scratch' ? ' (none: random weights)' : ` ${config.pretrain.steps} steps × ${config.pretrain.slicesPerStep} source slices`}`);
     const { model, seconds, peakBytes } = await pretrain(method, config, volumes, log);
     result.pretrainSeconds[method] = seconds;
     result.peakBytes[method] = peakBytes;
@@ -307,11 +333,14 @@ export function axialCase(volume: Volume, labels: Volume<Uint8Array>, classes: r
 
 /** One result from per-method results of the same configuration (run in parallel processes). */
 export function mergeResults(config: ExperimentConfig, parts: readonly ExperimentResult[], seconds: number): ExperimentResult {
+  // Methods in config order; a method a part does not report (interpolation has no scores) stays absent.
+  const byMethod = <T>(blocks: readonly Record<string, T>[]): Record<string, T> =>
+    Object.fromEntries(config.methods.flatMap((m) => blocks.filter((b) => m in b).map((b) => [m, b[m]!] as const).slice(0, 1)));
   const pick = <K extends 'dice' | 'localizationMm' | 'localizationReferences' | 'spearman' | 'pretrainSeconds' | 'peakBytes'>(key: K): ExperimentResult[K] =>
-    Object.assign({}, ...config.methods.map((m) => ({ [m]: parts.find((p) => m in p[key])?.[key][m] }))) as ExperimentResult[K];
+    byMethod(parts.map((p) => p[key] as Record<string, unknown>)) as ExperimentResult[K];
   const cr = parts.map((p) => p.cranium).filter((c) => c !== undefined);
   const pickCr = <K extends 'dice' | 'localizationMm' | 'spearman'>(key: K) =>
-    Object.assign({}, ...config.methods.map((m) => ({ [m]: cr.find((c) => m in c[key])?.[key][m] }))) as NonNullable<ExperimentResult['cranium']>[K];
+    byMethod(cr.map((c) => c[key] as Record<string, unknown>)) as NonNullable<ExperimentResult['cranium']>[K];
   return {
     config,
     backend: parts[0]?.backend ?? '',
