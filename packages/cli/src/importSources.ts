@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { readInv3, readNifti, readSeries, writeSeries } from '@tomosort/dicom';
+import { readInv3, readNifti, readSeriesAsync, writeSeries } from '@tomosort/dicom';
 import { groupDicomFiles, listFiles } from '@tomosort/dicom/node';
 import type { SeriesMetadata } from '@tomosort/dicom';
 import { loadCranium, phantomCohort } from '@tomosort/samples';
@@ -29,17 +29,20 @@ export interface PrepareOptions {
 }
 
 /** Validates each series of a DICOM folder or file; the bytes are uploaded unchanged, in slice order. */
-function prepareDicomFiles(paths: readonly string[], root: string, warn: (w: string) => void): PreparedSeries[] {
-  return groupDicomFiles(paths, root, warn).map((inputs) => {
-    const s = readSeries(inputs);
+async function prepareDicomFiles(paths: readonly string[], root: string, warn: (w: string) => void): Promise<PreparedSeries[]> {
+  const prepared: PreparedSeries[] = [];
+  for (const inputs of groupDicomFiles(paths, root, warn)) {
+    // Compressed files are decoded to validate them; the stored bytes are what is uploaded.
+    const s = await readSeriesAsync(inputs);
     const byName = new Map(inputs.map((i) => [i.name, i.bytes]));
-    return {
+    prepared.push({
       label: root,
       studyInstanceUID: s.studyInstanceUID,
       seriesInstanceUID: s.seriesInstanceUID,
       files: s.sources.map((n) => byName.get(n)!),
-    };
-  });
+    });
+  }
+  return prepared;
 }
 
 /** Fixed UIDs and date for a sample, so importing it again changes nothing in the PACS. */

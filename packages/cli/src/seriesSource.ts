@@ -1,4 +1,4 @@
-import { readNifti, readSeries } from '@tomosort/dicom';
+import { readNifti, readSeriesAsync } from '@tomosort/dicom';
 import type { DicomInput, SeriesVolume } from '@tomosort/dicom';
 import { groupDicomFiles, listFiles } from '@tomosort/dicom/node';
 import { fetchSeriesFiles, seriesUid } from '@tomosort/pacs';
@@ -35,7 +35,7 @@ export async function studyOfSeries(pacs: PacsClient, uid: string): Promise<Stud
 export async function loadPacsSeries(pacs: PacsClient, uid: string): Promise<LoadedSeries> {
   const studyUid = await studyOfSeries(pacs, uid);
   const files = await fetchSeriesFiles(pacs, studyUid, seriesUid(uid));
-  const series = readSeries(files);
+  const series = await readSeriesAsync(files);
   return { id: `series ${uid}`, volume: series.volume, dicom: { series, files }, studyUid };
 }
 
@@ -89,6 +89,6 @@ export async function loadSeriesSpec(spec: string, opts: { readonly pacs: () => 
   const groups = stat.isDirectory() ? groupDicomFiles(listFiles(path), path) : groupDicomFiles([path], dirname(path));
   if (groups.length !== 1) throw new CliError(`${spec}: holds ${groups.length} DICOM series; pass one series (a folder or a UID)`);
   const files = groups[0]!;
-  const series = readSeries(files);
+  const series = await readSeriesAsync(files);
   return { id: path, volume: series.volume, dicom: { series, files } };
 }

@@ -53,6 +53,22 @@ export class UnsupportedEncodingError extends DicomError {
   }
 }
 
+/**
+ * A compressed transfer syntax whose decoder was not loaded: the synchronous readers decode
+ * RLE (and uncompressed or deflated files) themselves, the others need `readSeriesAsync` (or
+ * decoders from `loadPixelDecoders` passed in).
+ */
+export class DecoderNotLoadedError extends DicomError {
+  override readonly name = 'DecoderNotLoadedError';
+  constructor(
+    source: string,
+    readonly transferSyntaxUID: string,
+    readonly transferSyntaxName: string,
+  ) {
+    super(source, `transfer syntax ${transferSyntaxName} (${transferSyntaxUID}) needs its decoder loaded first: read with readSeriesAsync`);
+  }
+}
+
 /** The inputs belong to more than one series. */
 export class MixedSeriesError extends DicomError {
   override readonly name = 'MixedSeriesError';
@@ -110,4 +126,6 @@ export class NonUniformSpacingError extends DicomError {
 export const isDicomError = (e: unknown): e is DicomError => e instanceof DicomError;
 
 /** Human-readable list of the transfer syntaxes readSeries decodes. */
-export const SUPPORTED_ENCODINGS_TEXT = 'implicit VR little endian, explicit VR little endian, explicit VR big endian';
+export const SUPPORTED_ENCODINGS_TEXT =
+  'implicit VR little endian, explicit VR little endian, explicit VR big endian, deflated explicit VR little endian, ' +
+  'RLE lossless, JPEG baseline and extended (8-bit), JPEG lossless, JPEG-LS, JPEG 2000';

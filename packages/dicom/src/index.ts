@@ -1,5 +1,6 @@
 export {
   CorruptFileError,
+  DecoderNotLoadedError,
   DicomError,
   InconsistentSeriesError,
   MissingAttributeError,
@@ -16,6 +17,9 @@ export type { DicomInput, ImageHeader, ParsedImage } from './parseImage';
 export { parseImage, sopInstanceUidOf } from './parseImage';
 export type { ReadSeriesOptions, SeriesVolume } from './readSeries';
 export { readSeries } from './readSeries';
+export { readSeriesAsync } from './readSeriesAsync';
+export type { CodecName, FrameDecoder, FrameLayout, PixelDecoders } from './decode';
+export { ENCAPSULATED_SYNTAXES, loadPixelDecoders } from './decode';
 export type { SeriesMetadata, WrittenSeries } from './writeSeries';
 export { writeSeries } from './writeSeries';
 export { newUid } from './uid';

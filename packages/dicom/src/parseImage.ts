@@ -8,6 +8,8 @@ import {
   TruncatedFileError,
   UnsupportedEncodingError,
 } from './errors';
+import { decodeEncapsulatedPixels, inflateDataset, isEncapsulatedSyntax } from './decode';
+import type { PixelDecoders } from './decode';
 import { NON_VOLUME_SOP_CLASSES, TAG, TRANSFER_SYNTAXES } from './tags';
 
 /** One DICOM Part-10 file (or the bytes of one instance from DICOMweb). `name` is used in errors. */
@@ -74,7 +76,7 @@ function optionalNumber(ds: DataSet, tag: string): number | undefined {
 
 function parseBytes(input: DicomInput): DataSet {
   try {
-    return dicomParser.parseDicom(input.bytes);
+    return dicomParser.parseDicom(input.bytes, { inflater: inflateDataset });
   } catch (e) {
     // dicom-parser throws strings, Errors, or `{ exception, dataSet }` objects.
     const reason =
@@ -87,8 +89,10 @@ function parseBytes(input: DicomInput): DataSet {
 /**
  * Parses one single-frame grayscale image and checks what series assembly relies on:
  * geometry attributes present, a decodable transfer syntax, pixel data as long as it must be.
+ * Compressed pixel data is decoded by `readPixels` with `decoders` (RLE needs none; the
+ * others come from loadPixelDecoders, else readPixels throws DecoderNotLoadedError).
  */
-export function parseImage(input: DicomInput): ParsedImage {
+export function parseImage(input: DicomInput, decoders?: PixelDecoders): ParsedImage {
   const ds = parseBytes(input);
   const source = input.name;
   const sopClassUID = str(ds, TAG.SOPClassUID);
@@ -99,7 +103,8 @@ export function parseImage(input: DicomInput): ParsedImage {
 
   const transferSyntaxUID = str(ds, TAG.TransferSyntaxUID) || '1.2.840.10008.1.2';
   const ts = TRANSFER_SYNTAXES[transferSyntaxUID];
-  if (ts === undefined || !ts.decoded || pixelElement.encapsulatedPixelData) {
+  const encapsulated = Boolean(pixelElement.encapsulatedPixelData);
+  if (ts === undefined || !ts.decoded || encapsulated !== isEncapsulatedSyntax(transferSyntaxUID)) {
     throw new UnsupportedEncodingError(source, transferSyntaxUID, ts?.name ?? 'unknown');
   }
   const frames = optionalNumber(ds, TAG.NumberOfFrames) ?? 1;
@@ -125,10 +130,11 @@ export function parseImage(input: DicomInput): ParsedImage {
 
   const bytesPerPixel = bitsAllocated / 8;
   const expected = rows * columns * bytesPerPixel;
-  if (pixelElement.length < expected || pixelElement.dataOffset + expected > input.bytes.length) {
+  // ds.byteArray: the file as read (for a deflated file, with its data set inflated).
+  if (!encapsulated && (pixelElement.length < expected || pixelElement.dataOffset + expected > ds.byteArray.length)) {
     throw new TruncatedFileError(
       source,
-      `pixel data holds ${Math.min(pixelElement.length, input.bytes.length - pixelElement.dataOffset)} bytes, ` +
+      `pixel data holds ${Math.min(pixelElement.length, ds.byteArray.length - pixelElement.dataOffset)} bytes, ` +
         `${rows}×${columns}×${bytesPerPixel} = ${expected} expected (file truncated?)`,
     );
   }
@@ -164,8 +170,9 @@ export function parseImage(input: DicomInput): ParsedImage {
   return {
     header,
     readPixels() {
+      if (encapsulated) return decodeEncapsulatedPixels(source, ds, pixelElement, transferSyntaxUID, header, decoders);
       // Copy into a fresh, aligned buffer (the element may start at an odd offset).
-      const raw = input.bytes.slice(pixelElement.dataOffset, pixelElement.dataOffset + expected);
+      const raw = ds.byteArray.slice(pixelElement.dataOffset, pixelElement.dataOffset + expected);
       if (bytesPerPixel === 1) return signed ? new Int8Array(raw.buffer) : raw;
       if (ts.bigEndian) {
         for (let n = 0; n < raw.length; n += 2) {
@@ -182,7 +189,7 @@ export function parseImage(input: DicomInput): ParsedImage {
 /** SOPInstanceUID of a Part-10 file, parsing only up to that tag (cheap); '' when absent. */
 export function sopInstanceUidOf(bytes: Uint8Array): string {
   try {
-    return (dicomParser.parseDicom(bytes, { untilTag: TAG.SOPInstanceUID }).string(TAG.SOPInstanceUID) ?? '').trim();
+    return (dicomParser.parseDicom(bytes, { untilTag: TAG.SOPInstanceUID, inflater: inflateDataset }).string(TAG.SOPInstanceUID) ?? '').trim();
   } catch {
     return '';
   }

@@ -9,6 +9,7 @@ import {
 } from './errors';
 import { parseImage } from './parseImage';
 import type { DicomInput, ImageHeader, ParsedImage } from './parseImage';
+import type { PixelDecoders } from './decode';
 
 /** A series read into a volume, with the identifiers needed to refer back to it. */
 export interface SeriesVolume
@@ -42,6 +43,11 @@ export interface ReadSeriesOptions {
   readonly spacingToleranceMm?: number;
   /** Cosine tolerance when comparing orientations (default 1e-4). */
   readonly orientationTolerance?: number;
+  /**
+   * Decoders of compressed pixel data (from loadPixelDecoders). Without them only RLE among the
+   * compressed syntaxes is read; readSeriesAsync loads the ones the inputs need.
+   */
+  readonly decoders?: PixelDecoders;
 }
 
 const fmt = (v: readonly number[]) => `[${v.map((x) => +x.toFixed(6)).join(', ')}]`;
@@ -157,12 +163,12 @@ function sortAndSpacing(images: ParsedImage[], normal: Vec3, source: string, tol
  * normal], origin at the first slice's ImagePositionPatient.
  *
  * Throws (all DicomError): CorruptFileError, TruncatedFileError, NotAnImageError,
- * UnsupportedEncodingError, MissingAttributeError, MixedSeriesError, InconsistentSeriesError,
+ * UnsupportedEncodingError, DecoderNotLoadedError, MissingAttributeError, MixedSeriesError, InconsistentSeriesError,
  * MissingSliceError, NonUniformSpacingError.
  */
 export function readSeries(inputs: readonly DicomInput[], opts: ReadSeriesOptions = {}): SeriesVolume {
   if (inputs.length === 0) throw new DicomError('(no files)', 'no DICOM files were given');
-  const images = inputs.map(parseImage);
+  const images = inputs.map((input) => parseImage(input, opts.decoders));
   checkSameSeries(images, inputs);
   const first0 = images[0]!.header;
   const source = seriesLabel(inputs, first0.seriesInstanceUID);

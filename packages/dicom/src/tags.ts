@@ -28,21 +28,29 @@ export const TAG = {
   PixelData: 'x7fe00010',
 } as const;
 
-/** Transfer syntaxes by UID, with the ones readSeries decodes marked. */
+/** Transfer syntaxes by UID, with the ones readSeries decodes marked (the compressed ones through decode/, see its codecs). */
 export const TRANSFER_SYNTAXES: Readonly<Record<string, { name: string; decoded: boolean; bigEndian?: boolean }>> = {
   '1.2.840.10008.1.2': { name: 'Implicit VR Little Endian', decoded: true },
   '1.2.840.10008.1.2.1': { name: 'Explicit VR Little Endian', decoded: true },
   '1.2.840.10008.1.2.2': { name: 'Explicit VR Big Endian', decoded: true, bigEndian: true },
-  '1.2.840.10008.1.2.1.99': { name: 'Deflated Explicit VR Little Endian', decoded: false },
-  '1.2.840.10008.1.2.4.50': { name: 'JPEG Baseline', decoded: false },
-  '1.2.840.10008.1.2.4.51': { name: 'JPEG Extended', decoded: false },
-  '1.2.840.10008.1.2.4.57': { name: 'JPEG Lossless', decoded: false },
-  '1.2.840.10008.1.2.4.70': { name: 'JPEG Lossless SV1', decoded: false },
-  '1.2.840.10008.1.2.4.80': { name: 'JPEG-LS Lossless', decoded: false },
-  '1.2.840.10008.1.2.4.81': { name: 'JPEG-LS Near-Lossless', decoded: false },
-  '1.2.840.10008.1.2.4.90': { name: 'JPEG 2000 Lossless', decoded: false },
-  '1.2.840.10008.1.2.4.91': { name: 'JPEG 2000', decoded: false },
-  '1.2.840.10008.1.2.5': { name: 'RLE Lossless', decoded: false },
+  '1.2.840.10008.1.2.1.99': { name: 'Deflated Explicit VR Little Endian', decoded: true },
+  '1.2.840.10008.1.2.4.50': { name: 'JPEG Baseline', decoded: true },
+  '1.2.840.10008.1.2.4.51': { name: 'JPEG Extended', decoded: true },
+  '1.2.840.10008.1.2.4.57': { name: 'JPEG Lossless', decoded: true },
+  '1.2.840.10008.1.2.4.70': { name: 'JPEG Lossless SV1', decoded: true },
+  '1.2.840.10008.1.2.4.80': { name: 'JPEG-LS Lossless', decoded: true },
+  '1.2.840.10008.1.2.4.81': { name: 'JPEG-LS Near-Lossless', decoded: true },
+  '1.2.840.10008.1.2.4.90': { name: 'JPEG 2000 Lossless', decoded: true },
+  '1.2.840.10008.1.2.4.91': { name: 'JPEG 2000', decoded: true },
+  '1.2.840.10008.1.2.5': { name: 'RLE Lossless', decoded: true },
+  '1.2.840.10008.1.2.4.100': { name: 'MPEG2 Main Profile / Main Level', decoded: false },
+  '1.2.840.10008.1.2.4.102': { name: 'MPEG-4 AVC/H.264 High Profile', decoded: false },
+  '1.2.840.10008.1.2.4.110': { name: 'JPEG XL Lossless', decoded: false },
+  '1.2.840.10008.1.2.4.111': { name: 'JPEG XL JPEG Recompression', decoded: false },
+  '1.2.840.10008.1.2.4.112': { name: 'JPEG XL', decoded: false },
+  '1.2.840.10008.1.2.4.201': { name: 'High-Throughput JPEG 2000 Lossless', decoded: false },
+  '1.2.840.10008.1.2.4.202': { name: 'High-Throughput JPEG 2000 with RPCL Options Lossless', decoded: false },
+  '1.2.840.10008.1.2.4.203': { name: 'High-Throughput JPEG 2000', decoded: false },
 };
 
 /** SOP classes that hold no pixel volume even when they look like images. */

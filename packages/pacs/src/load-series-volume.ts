@@ -1,4 +1,4 @@
-import { readSeries } from '@tomosort/dicom';
+import { readSeriesAsync } from '@tomosort/dicom';
 import type { ReadSeriesOptions, SeriesVolume } from '@tomosort/dicom';
 import type { PacsClient } from './client';
 import type { FetchSeriesOptions } from './series-files';
@@ -12,7 +12,8 @@ export interface LoadSeriesVolumeOptions extends FetchSeriesOptions {
 
 /**
  * Downloads a series from the PACS ({@link fetchSeriesFiles}: QIDO-RS, then WADO-RS per instance,
- * `concurrency` default 6) and assembles it with `readSeries` from @tomosort/dicom. Input names are
+ * `concurrency` default 6) and assembles it with `readSeriesAsync` from @tomosort/dicom (WADO-RS with
+ * `transfer-syntax=*` returns the stored files unchanged, so compressed ones are decoded here). Input names are
  * `${seriesUid}/${sopInstanceUID}`, so reader errors name the instance. Throws Pacs* errors for
  * transport problems and @tomosort/dicom's DicomError subclasses for content problems.
  */
@@ -23,5 +24,5 @@ export async function loadSeriesVolume(
   opts: LoadSeriesVolumeOptions = {},
 ): Promise<SeriesVolume> {
   const files = await fetchSeriesFiles(client, studyUid, seriesUid, opts);
-  return readSeries(files, opts.read);
+  return readSeriesAsync(files, opts.read);
 }

@@ -4,13 +4,25 @@ import { dirname, join } from 'node:path';
 
 const require = createRequire(import.meta.url);
 
+/**
+ * The wasm builds of the DICOM pixel decoders (JPEG baseline, JPEG-LS, JPEG 2000) that
+ * @tomosort/dicom imports on first use; in the worker they load their `.wasm` from beside the
+ * worker bundle, by these names.
+ */
+export const DECODER_WASM = {
+  '@cornerstonejs/codec-libjpeg-turbo-8bit': 'libjpegturbowasm_decode.wasm',
+  '@cornerstonejs/codec-charls': 'charlswasm_decode.wasm',
+  '@cornerstonejs/codec-openjpeg': 'openjpegwasm_decode.wasm',
+} as const;
+
 /** The bundles OHIF imports at run time, by file name under the assets folder. */
 export const BUNDLES = { extension: 'extension.mjs', mode: 'mode.mjs', worker: 'worker.mjs' } as const;
 
 /**
  * Builds into `outDir` the extension and the mode (ES modules OHIF loads with a native import();
  * React inside, the host's is not exposed), the training worker (tfjs, our packages) and
- * `wasm/` with tfjs' wasm binaries (the worker's CPU fallback).
+ * `wasm/` with tfjs' wasm binaries (the worker's CPU fallback), and beside the worker the DICOM
+ * decoders' wasm files ({@link DECODER_WASM}).
  */
 export async function buildExtensionBundles(outDir: string): Promise<void> {
   // Loaded on use: only the viewer command needs the bundler.
@@ -53,4 +65,6 @@ export async function buildExtensionBundles(outDir: string): Promise<void> {
   const wasmDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json', { paths: [backendDir, dirname(dirname(require.resolve('@tomosort/backend')))] }));
   mkdirSync(join(outDir, 'wasm'), { recursive: true });
   for (const f of readdirSync(join(wasmDir, 'dist')).filter((n) => n.endsWith('.wasm'))) copyFileSync(join(wasmDir, 'dist', f), join(outDir, 'wasm', f));
+  const dicomDir = dirname(require.resolve('@tomosort/dicom', { paths: [dirname(require.resolve('@tomosort/pacs'))] }));
+  for (const [pkg, file] of Object.entries(DECODER_WASM)) copyFileSync(require.resolve(`${pkg}/decodewasm`, { paths: [dicomDir] }), join(outDir, file));
 }

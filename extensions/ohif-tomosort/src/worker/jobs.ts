@@ -1,4 +1,4 @@
-import { readSeries, writeSegmentation } from '@tomosort/dicom';
+import { readSeriesAsync, writeSegmentation } from '@tomosort/dicom';
 import type { DicomInput, SeriesVolume } from '@tomosort/dicom';
 import { checkSliceOrder, fitScoreMap, localizeStack, scoreVolume } from '@tomosort/localize';
 import { spearman } from '@tomosort/losses';
@@ -28,7 +28,7 @@ export interface LoadedSeries {
 /** The series' instances through WADO-RS, assembled into a volume (slices by position). */
 export async function loadSeries(pacs: PacsClient, study: string, series: string): Promise<LoadedSeries> {
   const files = await fetchSeriesFiles(pacs, studyUid(study), seriesUid(series));
-  return { series: readSeries(files), files };
+  return { series: await readSeriesAsync(files), files };
 }
 
 /** A label volume on the series' grid holding `slices` (by SOP instance); the k indices filled. */
