@@ -153,3 +153,50 @@ describe('an import cut off after 40 of 108 instances, the PACS down for the rol
     await direct.deleteSeries(seriesUid(cranium.seriesInstanceUID));
   });
 });
+
+describe('Orthanc killed (SIGKILL) during an import, then started again on the same port and storage', () => {
+  it('the import says what may be left, ls marks the series incomplete, and pacs status rolls it back', async () => {
+    const dir = join(scratch, 'killed-orthanc');
+    const first = await startOrthanc({ dir });
+    let second: LocalOrthanc | undefined;
+    try {
+      const url = first.url;
+      let settled = false;
+      const importing = runTomosort(['import', 'sample:cranium', '--pacs', url, '--concurrency', '1', '--json'], env()).finally(() => (settled = true));
+      // Kill Orthanc once part of the series is stored.
+      let count = 0;
+      while (count < 20 && !settled) {
+        await new Promise((r) => setTimeout(r, 25));
+        const stats = await fetch(`${url}/statistics`).then((r) => r.json() as Promise<{ CountInstances: number }>, () => ({ CountInstances: 0 }));
+        count = stats.CountInstances;
+      }
+      process.kill(first.pid, 'SIGKILL');
+      const run = await importing;
+      expect(count, 'the import ended before Orthanc was killed').toBeGreaterThanOrEqual(20);
+      expect(run.code).toBe(1);
+      const lines = run.stderr.split('\n').filter(Boolean);
+      expect(lines).toHaveLength(1);
+      const said = new RegExp(`; series ${cranium.seriesInstanceUID.replaceAll('.', '\\.')}: (\\d+) of 108 instances may be stored in ${url}; run \`tomosort pacs status\` \\(or the next import\\) to finish the rollback$`).exec(lines[0]!);
+      expect(said, lines[0]).not.toBeNull();
+      expect(Number(said![1])).toBeGreaterThanOrEqual(20);
+      expect(Number(said![1])).toBeLessThan(108);
+      expect(journal()).toHaveLength(1);
+
+      second = await startOrthanc({ dir, port: first.port });
+      const back = new PacsClient({ baseUrl: second.url });
+      const stored = await storedInstances(back, cranium);
+      expect(stored).toBeGreaterThanOrEqual(20);
+      expect(stored).toBeLessThan(108);
+      const ls = await runTomosort(['ls', '--pacs', url, '--json'], env());
+      expect(JSON.parse(ls.stdout)).toEqual([expect.objectContaining({ seriesInstanceUID: cranium.seriesInstanceUID, instances: stored, incomplete: true, expectedInstances: 108 })]);
+
+      const status = await runTomosort(['pacs', 'status', '--json'], env());
+      expect(JSON.parse(status.stdout)).toMatchObject({ pendingImports: [{ outcome: 'rolled-back', pacsUrl: url, removed: stored }] });
+      expect(await storedInstances(back, cranium)).toBe(0);
+      expect(journal()).toEqual([]);
+    } finally {
+      await second?.stop();
+      await first.stop();
+    }
+  });
+});
