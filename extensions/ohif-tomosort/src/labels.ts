@@ -1,4 +1,5 @@
 import type { JobClass } from './worker/protocol';
+import { AnnotationError } from './errors';
 
 /**
  * The labels (segments) of the sparse annotation: label value = segment index in OHIF's labelmap
@@ -19,11 +20,11 @@ export function voxelsPerClass(labels: ArrayLike<number>, classes: readonly JobC
 /** A new label: the next free value, and a name that is not taken (names are what the SEG carries). */
 export function addClass(classes: readonly JobClass[], name: string): JobClass[] {
   const trimmed = name.trim();
-  if (!trimmed) throw new Error('Give the new label a name (e.g. "liver").');
-  if (classes.some((c) => c.name.toLowerCase() === trimmed.toLowerCase())) throw new Error(`There is already a label called "${trimmed}".`);
+  if (!trimmed) throw new AnnotationError('Give the new label a name (e.g. "liver").', { label: name });
+  if (classes.some((c) => c.name.toLowerCase() === trimmed.toLowerCase())) throw new AnnotationError(`There is already a label called "${trimmed}".`, { label: trimmed });
   const value = classes.reduce((m, c) => Math.max(m, c.value), 0) + 1;
   // A SEG segment number and a uint8 labelmap both cap the count.
-  if (value > 255) throw new Error('At most 255 labels.');
+  if (value > 255) throw new AnnotationError('At most 255 labels.', { label: trimmed });
   return [...classes, { value, name: trimmed }];
 }
 

@@ -1,4 +1,5 @@
 import { EXTENSION_ID, MODE_ID, MODE_ROUTE, PANEL_NAME } from './ids';
+import { HostError } from './errors';
 
 /** What OHIF passes to modeFactory: loadModules imports modules by name (here: the basic mode). */
 interface ModeFactoryArgs {
@@ -41,10 +42,10 @@ const mode = {
   id: MODE_ID,
   async modeFactory({ modeConfiguration, loadModules }: ModeFactoryArgs) {
     const [basic] = await loadModules(['@ohif/mode-basic']);
-    if (!basic) throw new Error('tomosort: the host has no @ohif/mode-basic to build on');
+    if (!basic) throw new HostError('@ohif/mode-basic', 'tomosort: the host has no @ohif/mode-basic to build on');
     const base = await basic.modeFactory({ modeConfiguration, loadModules });
     const route = base.routes[0];
-    if (!route) throw new Error('tomosort: @ohif/mode-basic has no route');
+    if (!route) throw new HostError('@ohif/mode-basic route', 'tomosort: @ohif/mode-basic has no route');
     return {
       ...base,
       id: MODE_ID,

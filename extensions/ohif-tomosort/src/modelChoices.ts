@@ -1,6 +1,8 @@
 import { useEffect, useState } from 'react';
+import { ModelChoiceError } from './errors';
 import { MODELS_PATH } from './ids';
 import type { StoredModel } from './ohif';
+import { oneLine } from './panelMessage';
 import type { ModelRef, ModelSummary } from './worker/protocol';
 
 /**
@@ -50,14 +52,14 @@ export function rememberBrowserModel(name: string, url: string, summary: ModelSu
  */
 export async function pickedModel(files: readonly File[]): Promise<ModelChoice> {
   const json = files.filter((f) => f.name.endsWith('.json'));
-  if (json.length !== 1) throw new Error(`Choose one model.json together with its weights file(s); got ${json.length} .json file(s).`);
+  if (json.length !== 1) throw new ModelChoiceError(`Choose one model.json together with its weights file(s); got ${json.length} .json file(s).`);
   let manifest: StoredModel['manifest'];
   try {
     manifest = (JSON.parse(await json[0]!.text()) as { modelTopology?: StoredModel['manifest'] }).modelTopology ?? null;
   } catch (e) {
-    throw new Error(`${json[0]!.name} is not JSON: ${e instanceof Error ? e.message : String(e)}`);
+    throw new ModelChoiceError(`${json[0]!.name} is not JSON: ${e instanceof Error ? e.message : String(e)}`, { file: json[0]!.name }, { cause: e });
   }
-  if (!manifest || typeof manifest !== 'object' || !('inputSize' in manifest)) throw new Error(`${json[0]!.name} is not a tomosort model (its model.json has no manifest).`);
+  if (!manifest || typeof manifest !== 'object' || !('inputSize' in manifest)) throw new ModelChoiceError(`${json[0]!.name} is not a tomosort model (its model.json has no manifest).`, { file: json[0]!.name });
   const name = json[0]!.name === 'model.json' ? `${files.length} file(s) from disk` : json[0]!.name;
   return { id: `file:${name}`, origin: 'file', model: { name, manifest }, ref: { kind: 'files', files: [...files] } };
 }
@@ -70,10 +72,10 @@ export function useModelChoices(picked: ModelChoice | undefined): Listed {
   useEffect(() => {
     fetch(`${MODELS_PATH}/index.json`)
       .then(async (r) => {
-        if (!r.ok) throw new Error(`the model store answered HTTP ${r.status}`);
+        if (!r.ok) throw new ModelChoiceError(`the model store answered HTTP ${r.status}`, { status: r.status });
         setStore({ state: 'ok', models: (await r.json()) as StoredModel[] });
       })
-      .catch((e: unknown) => setStore({ state: 'error', message: `Could not list the model store: ${e instanceof Error ? e.message : String(e)}` }));
+      .catch((e: unknown) => setStore({ state: 'error', message: `Could not list the model store: ${oneLine(e instanceof Error ? e.message : String(e))}` }));
   }, []);
   if (store.state === 'loading') return store;
   const fromStore: ModelChoice[] =

@@ -2,6 +2,7 @@ import { createElement as h, useEffect, useRef, useState } from 'react';
 import type { ReactElement } from 'react';
 import { createRoot } from 'react-dom/client';
 import type { Root } from 'react-dom/client';
+import { HostError, ModelChoiceError, StepMissingError } from './errors';
 import { ASSETS_PATH } from './ids';
 import { addClass, describeCounts, voxelsPerClass } from './labels';
 import { LossChart } from './lossChart';
@@ -9,6 +10,7 @@ import { pickedModel, rememberBrowserModel, useModelChoices } from './modelChoic
 import type { ModelChoice } from './modelChoices';
 import { activeSeries, describeModel, otherSeriesViewports } from './ohif';
 import type { ActiveSeries, ServicesManagerLike } from './ohif';
+import { oneLine, panelMessage } from './panelMessage';
 import { addLabel, annotatedSlices, clearSlice, createSegmentation, sopOfImageId, stackIndexBySop, thresholdSlice, writeSlices } from './segmentation';
 import type { CornerstoneLibraries, SegServices } from './segmentation';
 import type { Compute, FromWorker, JobClass, ModelRef, OrderFindingMessage, SliceLabels, SliceMatch, ToWorker } from './worker/protocol';
@@ -35,7 +37,7 @@ export function setManagers(sm: ServicesManagerLike, em?: ExtensionManagerLike):
 
 function cornerstone(): CornerstoneLibraries {
   const libs = extensions?.getModuleEntry('@ohif/extension-cornerstone.utilityModule.common')?.exports?.getCornerstoneLibraries?.();
-  if (!libs) throw new Error('the cornerstone extension is not loaded in this viewer');
+  if (!libs) throw new HostError('@ohif/extension-cornerstone', 'the cornerstone extension is not loaded in this viewer');
   return libs;
 }
 
@@ -78,7 +80,7 @@ function useWebGpu(): Loaded<string> {
         if (!a) setGpu({ state: 'error', message: 'No WebGPU adapter: training will run on the CPU (wasm), more slowly.' });
         else setGpu({ state: 'ok', value: [a.info?.vendor, a.info?.architecture, a.info?.description].filter(Boolean).join(' ') || 'adapter found' });
       })
-      .catch((e: unknown) => setGpu({ state: 'error', message: `WebGPU failed: ${e instanceof Error ? e.message : String(e)}` }));
+      .catch((e: unknown) => setGpu({ state: 'error', message: `WebGPU failed: ${oneLine(e instanceof Error ? e.message : String(e))}` }));
   }, []);
   return gpu;
 }
@@ -157,7 +159,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
     setError(undefined);
     Promise.resolve()
       .then(fn)
-      .catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)));
+      .catch((e: unknown) => setError(panelMessage(e)));
   };
   const worker = useWorker((m) => {
     if (m.type === 'status') setTraining((t) => (t.state === 'running' ? { ...t, message: m.message } : { state: 'running', message: m.message, step: 0, steps: 0, loss: Number.NaN, eta: 0, stepsPerSecond: 0, losses: [] }));
@@ -400,7 +402,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
           () =>
             attempt(() => {
               const slices = trainingSlices();
-              if (slices.length === 0) throw new Error('Label (or mark done) at least one slice first.');
+              if (slices.length === 0) throw new StepMissingError('finetune', 'Label (or mark done) at least one slice first.');
               setPredicted([]);
               setExported(undefined);
               worker.post({
@@ -489,7 +491,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
       () =>
         attempt(() => {
           const other = otherSeriesViewports(services!.services, series)[0];
-          if (!other) throw new Error('Show a second series in another viewport first (change the layout to 1×2, then drag a series into the new viewport).');
+          if (!other) throw new StepMissingError('sync', 'Show a second series in another viewport first (change the layout to 1×2, then drag a series into the new viewport).');
           const model = scoreModel(choice);
           syncTarget.current = { viewportId: other.viewportId, description: `${other.description} (${other.modality})` };
           setSync(undefined);
@@ -569,8 +571,8 @@ export function describeOrder(order: readonly OrderFindingMessage[]): string {
 
 /** The chosen model's reference, if it has a slice-score head (order check, positions, sync). */
 function scoreModel(choice: ModelChoice | undefined): ModelRef {
-  if (!choice) throw new Error('Choose a SortingLoss model under "Start from" (or pre-train one on this series) first.');
-  if (choice.model.manifest?.architecture?.kind !== 'score') throw new Error(`"${choice.model.name}" has no slice-score head (it is a ${choice.model.manifest?.method ?? 'unknown'} model): choose a SortingLoss model.`);
+  if (!choice) throw new StepMissingError('score', 'Choose a SortingLoss model under "Start from" (or pre-train one on this series) first.');
+  if (choice.model.manifest?.architecture?.kind !== 'score') throw new ModelChoiceError(`"${choice.model.name}" has no slice-score head (it is a ${choice.model.manifest?.method ?? 'unknown'} model): choose a SortingLoss model.`, { model: choice.model.name });
   return choice.ref;
 }
 

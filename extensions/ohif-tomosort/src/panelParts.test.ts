@@ -1,6 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { AnnotationError, HostError, ModelChoiceError, StepMissingError, isExtensionError } from './errors';
 import { addClass, describeCounts, voxelsPerClass } from './labels';
 import { lossPath } from './lossChart';
+import { panelMessage } from './panelMessage';
 import { pickedModel, storedFromSummary } from './modelChoices';
 import { describeModel } from './ohif';
 import { annotatedSlices, thresholdSlice } from './segmentation';
@@ -20,6 +22,15 @@ describe('labels', () => {
     expect(addClass(classes, ' kidney ')).toEqual([...classes, { value: 4, name: 'kidney' }]);
     expect(() => addClass(classes, '  ')).toThrow('Give the new label a name');
     expect(() => addClass(classes, 'Liver')).toThrow('There is already a label called "Liver".');
+    const taken = (() => {
+      try {
+        addClass(classes, 'Liver');
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(taken).toBeInstanceOf(AnnotationError);
+    expect((taken as AnnotationError).context).toEqual({ label: 'Liver' });
   });
 });
 
@@ -44,6 +55,9 @@ describe('a model picked from disk', () => {
     await expect(pickedModel([new File([''], 'weights.bin')])).rejects.toThrow('Choose one model.json together with its weights file(s); got 0 .json file(s).');
     await expect(pickedModel([new File(['{"modelTopology": {"class_name": "Sequential"}}'], 'keras.json')])).rejects.toThrow('keras.json is not a tomosort model');
     await expect(pickedModel([new File(['{oops'], 'model.json')])).rejects.toThrow(/^model\.json is not JSON/);
+    const notOurs = await pickedModel([new File(['{}'], 'other.json')]).catch((e: unknown) => e);
+    expect(notOurs).toBeInstanceOf(ModelChoiceError);
+    expect((notOurs as ModelChoiceError).context).toEqual({ file: 'other.json' });
   });
   it('a browser model’s summary reads like a store entry', () => {
     const s = storedFromSummary('mine', { method: 'sorting', kind: 'score', encoder: 'small', inputSize: 32, huWindow: { center: 40, width: 400 }, steps: 3 });
@@ -88,3 +102,36 @@ describe('annotatedSlices: the set training and export use', () => {
     expect(() => annotatedSlices(services(['l0', 'gone', 'l2']), cs, 's', new Set([1]))).toThrow('slice 2 is not loaded yet: scroll to it first');
   });
 });
+
+describe('the panel shows a failure as one line', () => {
+  const cases: [string, ExtensionErrorCase][] = [
+    ['a step missing: its message as written', { error: new StepMissingError('finetune', 'Label (or mark done) at least one slice first.'), shown: 'Label (or mark done) at least one slice first.' }],
+    ['the host lacking a piece, message on two lines: joined on the first', { error: new HostError('IndexedDB', 'this browser offers no IndexedDB\n  to keep the model in'), shown: 'this browser offers no IndexedDB' }],
+    ['an annotation problem, whitespace collapsed', { error: new AnnotationError('slice 7  is not loaded yet: scroll to it first', { slice: 7 }), shown: 'slice 7 is not loaded yet: scroll to it first' }],
+  ];
+  it.each(cases)('%s', (_, { error, shown }) => {
+    const log = vi.fn();
+    expect(isExtensionError(error)).toBe(true);
+    expect(panelMessage(error, log)).toBe(shown);
+    expect(log).not.toHaveBeenCalled();
+  });
+
+  it('a bug (TypeError with a stack) → "Unexpected error…" with its first line; the whole error goes to the console, not the panel', () => {
+    const bug = new TypeError('services.displaySetService is undefined\nsecond line');
+    const log = vi.fn();
+    const shown = panelMessage(bug, log);
+    expect(shown).toBe('Unexpected error in the tomosort panel: services.displaySetService is undefined (details in the browser console).');
+    expect(shown).not.toContain('\n');
+    expect(shown).not.toMatch(/\bat \S+ \(/);
+    expect(log).toHaveBeenCalledWith(bug);
+  });
+
+  it('a thrown non-Error value is shown as text', () => {
+    expect(panelMessage('boom', () => {})).toBe('Unexpected error in the tomosort panel: boom (details in the browser console).');
+  });
+});
+
+interface ExtensionErrorCase {
+  readonly error: Error;
+  readonly shown: string;
+}

@@ -1,5 +1,6 @@
 import type { OhifServices } from './ohif';
 import type { SliceLabels } from './worker/protocol';
+import { AnnotationError } from './errors';
 
 /**
  * Glue to OHIF's segmentation service and cornerstone's image cache (OHIF 3.13): a labelmap
@@ -38,7 +39,7 @@ export function sopOfImageId(imageId: string): string | undefined {
 
 function labelmap(services: SegServices, segmentationId: string): { imageIds: readonly string[]; referencedImageIds: readonly string[] } {
   const lm = services.segmentationService.getSegmentation(segmentationId)?.representationData.Labelmap;
-  if (!lm) throw new Error(`segmentation ${segmentationId} is not a labelmap (or was removed)`);
+  if (!lm) throw new AnnotationError(`segmentation ${segmentationId} is not a labelmap (or was removed)`, { segmentationId });
   return lm;
 }
 
@@ -51,7 +52,7 @@ export async function createSegmentation(
   classes: readonly { value: number; name: string }[],
 ): Promise<string> {
   const ds = services.displaySetService.getDisplaySetByUID(displaySetInstanceUID);
-  if (!ds) throw new Error('the series is no longer loaded');
+  if (!ds) throw new AnnotationError('the series is no longer loaded');
   const segments = Object.fromEntries(classes.map((c, n) => [c.value, { label: c.name, active: n === 0 }]));
   const id = await services.segmentationService.createLabelmapForDisplaySet(ds, { label, segments });
   await services.segmentationService.addSegmentationRepresentation(viewportId, { segmentationId: id });
@@ -80,7 +81,7 @@ export function annotatedSlices(services: SegServices, cs: CornerstoneLibraries,
   lm.imageIds.forEach((_, index) => {
     const slice = readSlice(lm, cs, index);
     if (slice && (slice.voxels > 0 || done.has(index))) out.push({ ...slice, done: done.has(index) });
-    else if (!slice && done.has(index)) throw new Error(`slice ${index + 1} is not loaded yet: scroll to it first`);
+    else if (!slice && done.has(index)) throw new AnnotationError(`slice ${index + 1} is not loaded yet: scroll to it first`, { segmentationId, slice: index + 1 });
   });
   return out;
 }
@@ -113,7 +114,7 @@ export function thresholdSlice(services: SegServices, cs: CornerstoneLibraries, 
   const source = cs.cornerstone.cache.getImage(referencedImageIds[index] ?? '');
   const target = cs.cornerstone.cache.getImage(imageIds[index] ?? '')?.voxelManager;
   const raw = source?.voxelManager?.getScalarData();
-  if (!source || !raw || !target) throw new Error(`slice ${index + 1} is not loaded yet: scroll to it first`);
+  if (!source || !raw || !target) throw new AnnotationError(`slice ${index + 1} is not loaded yet: scroll to it first`, { segmentationId, slice: index + 1 });
   // Scalar data are already in modality units when the loader pre-scaled them.
   const slope = source.preScale?.scaled ? 1 : (source.slope ?? 1);
   const intercept = source.preScale?.scaled ? 0 : (source.intercept ?? 0);

@@ -9,6 +9,7 @@ import { isPretextError } from '@tomosort/pretext';
 import { isSampleError } from '@tomosort/samples';
 import { SegmentError } from '@tomosort/segment';
 import { TrainError } from '@tomosort/train';
+import { isViewerError } from '@tomosort/viewer';
 import { isVolumeError } from '@tomosort/volume';
 import { CliError } from './errors';
 
@@ -30,4 +31,5 @@ export const isKnownError = (e: unknown): e is Error =>
   isNativeError(e) ||
   isLossError(e) ||
   isModelError(e) ||
-  isPretextError(e);
+  isPretextError(e) ||
+  isViewerError(e);

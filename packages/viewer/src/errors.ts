@@ -2,3 +2,6 @@
 export class ViewerError extends Error {
   override readonly name = 'ViewerError';
 }
+
+/** True for every error @tomosort/viewer raises on purpose (its message is for the user). */
+export const isViewerError = (e: unknown): e is ViewerError => e instanceof ViewerError;

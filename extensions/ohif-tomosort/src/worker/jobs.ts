@@ -13,6 +13,7 @@ import type { TrainEvent } from '@tomosort/train';
 import { createVolume } from '@tomosort/volume';
 import type { Volume } from '@tomosort/volume';
 import type { ExportJob, FinetuneJob, FromWorker, MatchJob, ModelRef, ModelSummary, PretrainJob, ScoreJob, SliceLabels, SliceMatch } from './protocol';
+import { AnnotationError, ModelChoiceError, StepMissingError } from '../errors';
 
 /**
  * The work the training worker does, as plain functions over a PACS client (same-origin
@@ -40,8 +41,8 @@ export function labelVolume(series: SeriesVolume, slices: readonly SliceLabels[]
   const filled: number[] = [];
   for (const s of slices) {
     const k = index.get(s.sopInstanceUID);
-    if (k === undefined) throw new Error(`slice ${s.sopInstanceUID} is not an instance of series ${series.seriesInstanceUID}`);
-    if (s.labels.length !== plane) throw new Error(`slice ${s.sopInstanceUID}: ${s.labels.length} label values for a ${v.dims[0]}×${v.dims[1]} image`);
+    if (k === undefined) throw new AnnotationError(`slice ${s.sopInstanceUID} is not an instance of series ${series.seriesInstanceUID}`, { sopInstanceUID: s.sopInstanceUID, seriesInstanceUID: series.seriesInstanceUID });
+    if (s.labels.length !== plane) throw new AnnotationError(`slice ${s.sopInstanceUID}: ${s.labels.length} label values for a ${v.dims[0]}×${v.dims[1]} image`, { sopInstanceUID: s.sopInstanceUID, seriesInstanceUID: series.seriesInstanceUID });
     data.set(s.labels, k * plane);
     filled.push(k);
   }
@@ -91,7 +92,7 @@ export async function runFinetune(pacs: PacsClient, job: FinetuneJob, post: (m: 
   post({ type: 'status', message: 'Loading the series from the PACS…' });
   const { series } = await loadSeries(pacs, job.studyInstanceUID, job.seriesInstanceUID);
   const { labels, filled } = labelVolume(series, job.annotated);
-  if (filled.length === 0) throw new Error('no annotated slice: draw on at least one slice first');
+  if (filled.length === 0) throw new StepMissingError('finetune', 'no annotated slice: draw on at least one slice first');
   const { model: source, size, window } = await startingModel(job);
   const unet = unetFromEncoder(source, { classes: job.classes.length + 1, seed: job.seed });
   source.dispose();
@@ -128,7 +129,7 @@ export async function runExport(pacs: PacsClient, job: ExportJob, post: (m: From
   post({ type: 'status', message: 'Writing the DICOM SEG…' });
   const { series, files } = await loadSeries(pacs, job.studyInstanceUID, job.seriesInstanceUID);
   const { labels, filled } = labelVolume(series, job.slices);
-  if (filled.length === 0) throw new Error('nothing to export: no slice holds a label');
+  if (filled.length === 0) throw new StepMissingError('export', 'nothing to export: no slice holds a label');
   const seg = writeSegmentation({
     source: series,
     sourceInstances: files,
@@ -205,7 +206,7 @@ async function openScorer(ref: ModelRef): Promise<Scorer> {
   const { model, manifest } = await openModel(ref);
   if (model.spec.kind !== 'score') {
     model.dispose();
-    throw new Error(`the model is a ${model.spec.kind} model (${manifest.method}); localization needs one with a slice-score head (SortingLoss)`);
+    throw new ModelChoiceError(`the model is a ${model.spec.kind} model (${manifest.method}); localization needs one with a slice-score head (SortingLoss)`, { model: manifest.method });
   }
   return { net: expectKind(model, 'score'), manifest };
 }
@@ -238,7 +239,7 @@ export async function runPretrain(pacs: PacsClient, job: PretrainJob, post: (m: 
   const { series } = await loadSeries(pacs, job.studyInstanceUID, job.seriesInstanceUID);
   const prepared = prepareVolume(job.seriesInstanceUID, series.volume, { plane: 'axial', size: job.size });
   if (prepared.slices < job.slicesPerVolume) {
-    throw new Error(`this series has ${prepared.slices} axial slice(s); pre-training draws ${job.slicesPerVolume} at a time: open a longer series`);
+    throw new AnnotationError(`this series has ${prepared.slices} axial slice(s); pre-training draws ${job.slicesPerVolume} at a time: open a longer series`, { seriesInstanceUID: job.seriesInstanceUID });
   }
   const spacing = prepared.spacingMm;
   const model = createModel(scoreModelSpec(encoderSpec('small')), { seed: job.seed });

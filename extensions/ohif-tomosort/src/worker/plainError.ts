@@ -1,15 +1,16 @@
 import { isModelError } from '@tomosort/models';
 import { isPacsConnectionError, isPacsError, isPacsHttpError, isPacsTimeoutError } from '@tomosort/pacs';
+import { oneLine } from '../panelMessage';
 
 /** What the panel adds to every failure: the annotation lives in the viewer, not in the job. */
 const KEPT = 'Nothing you annotated is lost.';
 
 /**
  * A failed job in words a radiologist can act on: which part failed (the PACS, the model, the
- * series) and what to do; the technical detail follows in brackets for IT.
+ * series) and what to do; the technical detail follows in brackets for IT. Always one line.
  */
 export function plainError(e: unknown): string {
-  const detail = e instanceof Error ? e.message : String(e);
+  const detail = oneLine(e instanceof Error ? e.message : String(e));
   if (isPacsConnectionError(e) || isPacsTimeoutError(e)) {
     return `The PACS (Orthanc) cannot be reached. ${KEPT} Try again when it is back. (${detail})`;
   }

@@ -7,6 +7,7 @@ import { runExport, runFinetune, runMatch, runPretrain, runScore } from './jobs'
 import type { SaveModel } from './jobs';
 import { plainError } from './plainError';
 import type { FromWorker, ToWorker } from './protocol';
+import { HostError } from '../errors';
 
 /**
  * The training worker: everything heavy runs here, off the viewer's thread. It reads the series
@@ -28,7 +29,7 @@ const saveToIndexedDb: SaveModel = async (model, init) => {
   const name = `tomosort-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   const url = `indexeddb://${name}`;
   const handler = tf.io.getSaveHandlers(url)[0];
-  if (!handler) throw new Error('this browser offers no IndexedDB to keep the model in');
+  if (!handler) throw new HostError('IndexedDB', 'this browser offers no IndexedDB to keep the model in');
   const { manifest } = await saveModel(model, init, handler);
   return { url, name, manifest };
 };

@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../files';
 import { prepareImport } from '../importSources';
 import { JSON_OPTION, PACS_OPTION, intOption, oneOfOption, parse } from '../parse';
 import { formatTable } from '../table';
-import { OHIF_DIST, VIEWER_ASSETS } from './viewer';
+import { VIEWER_ASSETS, ohifDist } from './viewer';
 
 export const BENCH_VIEWER_USAGE = `usage: pnpm tomosort bench viewer [--frozen N] [--steps N] [--size S] [--annotate K] [--compute auto|webgpu|wasm] [--no-webgpu] [--pacs URL] [--out FILE] [--json]
 
@@ -43,7 +43,8 @@ export async function benchViewer(args: readonly string[]): Promise<number> {
   const size = intOption('size', values.size, 32, 8);
   const annotate = intOption('annotate', values.annotate, 3, 1);
   const compute = oneOfOption('compute', values.compute, ['auto', 'webgpu', 'wasm'] as const, 'auto');
-  if (!existsSync(join(OHIF_DIST, 'index.html'))) throw new CliError(`the OHIF viewer is not installed at ${OHIF_DIST}: run ./scripts/fetch-ohif.sh`);
+  const ohifDir = ohifDist();
+  if (!existsSync(join(ohifDir, 'index.html'))) throw new CliError(`the OHIF viewer is not installed at ${ohifDir}: run ./scripts/fetch-ohif.sh`);
   // Test tooling (playwright-core) loads only for this benchmark.
   const { annotateByThreshold, fineTuneAndPredict, launchChromium, openInSparseMode, CHROMIUM } = await import('@tomosort/viewer/testing');
   if (!existsSync(CHROMIUM)) throw new CliError(`no Chromium at ${CHROMIUM}: apt-get install chromium (or set TOMOSORT_CHROMIUM)`);
@@ -58,7 +59,7 @@ export async function benchViewer(args: readonly string[]): Promise<number> {
     const [ct] = await prepareImport('sample:cranium');
     await pacs.uploadInstances(ct!.files, { concurrency: 4 });
     await buildExtensionBundles(VIEWER_ASSETS);
-    server = await startViewerServer({ ohifDir: OHIF_DIST, assetsDir: VIEWER_ASSETS, modelsDir: models, pacs: pacs.proxyTarget(), port: 0 });
+    server = await startViewerServer({ ohifDir, assetsDir: VIEWER_ASSETS, modelsDir: models, pacs: pacs.proxyTarget(), port: 0 });
     browser = await launchChromium({ webgpu: !values['no-webgpu'] });
     const page = await browser.context.newPage();
     log(`opening the sample CT in ${server.url} …`);

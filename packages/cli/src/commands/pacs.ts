@@ -6,6 +6,7 @@ import { tomosortHome, userPath } from '../env';
 import { UsageError } from '../errors';
 import { JSON_OPTION, intOption, parse } from '../parse';
 import { clearPacsState, readPacsState, writePacsState } from '../pacsState';
+import { describeReconciled, reconcileAllPendingImports } from '../pendingImports';
 
 const USAGE = `usage: pnpm tomosort pacs <up|down|status> [options]
 
@@ -14,7 +15,9 @@ const USAGE = `usage: pnpm tomosort pacs <up|down|status> [options]
             --dir D    storage folder (default: $TOMOSORT_HOME/orthanc, kept between runs)
             --json     print {"url","pid","dir"}
   down    stop it
-  status  say whether it runs and answers`;
+  status  say whether it runs and answers; then finish every import an earlier run left
+          pending (in any PACS; see \`tomosort import\`): a partial series is rolled back,
+          a complete one kept`;
 
 const print = (json: boolean, value: object, text: string) =>
   process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${text}\n`);
@@ -61,11 +64,22 @@ async function status(args: readonly string[]): Promise<number> {
   const state = readPacsState();
   const running = state !== undefined && isPidAlive(state.pid);
   const ok = running && (await answers(state.url));
-  print(
-    values.json,
-    { running: ok, ...(state ? { url: state.url, pid: state.pid, dir: state.dir } : {}) },
+  const reconciled = await reconcileAllPendingImports();
+  const text = [
     ok ? `Orthanc running at ${state!.url} (pid ${state!.pid}, storage ${state!.dir})` : running ? `Orthanc pid ${state!.pid} is alive but ${state!.url} does not answer` : 'no local Orthanc running',
-  );
+    ...reconciled.map((r) => `import: ${describeReconciled(r)}`),
+  ].join('\n');
+  const pendingImports = reconciled.map((r) => ({
+    outcome: r.outcome,
+    pacsUrl: r.entry.pacsUrl,
+    studyInstanceUID: r.entry.studyInstanceUID,
+    seriesInstanceUID: r.entry.seriesInstanceUID,
+    expectedInstances: r.entry.expectedInstances,
+    source: r.entry.source,
+    startedAt: r.entry.startedAt,
+    ...(r.outcome === 'rolled-back' ? { removed: r.removed } : r.outcome === 'complete' || r.outcome === 'needs-import' ? { stored: r.stored } : {}),
+  }));
+  print(values.json, { running: ok, ...(state ? { url: state.url, pid: state.pid, dir: state.dir } : {}), pendingImports }, text);
   return ok ? 0 : 1;
 }
 

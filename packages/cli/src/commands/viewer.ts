@@ -10,7 +10,8 @@ import { connectPacs } from '../pacsConnection';
 
 /** The repository root (the CLI runs from its sources). */
 const ROOT = resolve(import.meta.dirname, '..', '..', '..', '..');
-export const OHIF_DIST = join(ROOT, '.cache', 'ohif', '3.13.2', 'dist');
+/** The OHIF dist served: $TOMOSORT_OHIF_DIST, else the one ./scripts/fetch-ohif.sh puts in .cache. */
+export const ohifDist = (): string => (process.env.TOMOSORT_OHIF_DIST ? userPath(process.env.TOMOSORT_OHIF_DIST) : join(ROOT, '.cache', 'ohif', '3.13.2', 'dist'));
 /** Where the extension bundles are built (esbuild) for the server. */
 export const VIEWER_ASSETS = join(ROOT, '.cache', 'viewer-assets');
 
@@ -31,6 +32,8 @@ Runs until Ctrl-C.
                 (no credentials in it: they come from the environment)
   --max-upload MB  the largest STOW-RS upload (SEG export) forwarded to the PACS, default 512
 
+The OHIF dist served is $TOMOSORT_OHIF_DIST when set, else .cache/ohif/3.13.2/dist.
+
 The proxy forwards DICOMweb only (QIDO-RS and WADO-RS reads, STOW-RS to /studies from the
 viewer's own pages); the rest of the PACS's API is not reachable through it.`;
 
@@ -40,14 +43,15 @@ export const viewerCommand: Command = {
   async run(args) {
     const { values } = parse(args, { port: { type: 'string' }, host: { type: 'string' }, models: { type: 'string' }, 'max-upload': { type: 'string' }, ...PACS_OPTION }, USAGE, false);
     const [host, ...names] = (values.host ?? '127.0.0.1').split(',').map((h) => h.trim()).filter(Boolean);
-    if (!existsSync(join(OHIF_DIST, 'index.html'))) {
-      throw new CliError(`the OHIF viewer is not installed at ${OHIF_DIST}: run ./scripts/fetch-ohif.sh (part of ./scripts/setup.sh)`);
+    const ohifDir = ohifDist();
+    if (!existsSync(join(ohifDir, 'index.html'))) {
+      throw new CliError(`the OHIF viewer is not installed at ${ohifDir}: run ./scripts/fetch-ohif.sh (part of ./scripts/setup.sh), or set TOMOSORT_OHIF_DIST to an OHIF 3.13 dist`);
     }
     const pacs = connectPacs(values.pacs);
     await buildExtensionBundles(VIEWER_ASSETS);
     const models = values.models ? userPath(values.models) : join(tomosortHome(), 'models');
     const server = await startViewerServer({
-      ohifDir: OHIF_DIST,
+      ohifDir,
       assetsDir: VIEWER_ASSETS,
       modelsDir: models,
       pacs: pacs.proxyTarget(),
