@@ -11,7 +11,7 @@ const plane = N * N;
 function annotation(nz: number, slices: number[], value: (i: number, j: number, k: number) => number): SparseAnnotation {
   const data = new Uint8Array(plane * nz);
   for (let k = 0; k < nz; k++) for (let j = 0; j < N; j++) for (let i = 0; i < N; i++) data[i + N * (j + N * k)] = value(i, j, k);
-  const geometry = { dims: [N, N, nz] as const, spacing: [1, 1, 2] as const, origin: [0, 0, 0] as const, direction: [1, 0, 0, 0, 1, 0, 0, 0, 1] as const };
+  const geometry = { dims: [N, N, nz] as const, spacing: [1, 1, 2] as const, origin: [0, 0, 0] as const, direction: [[1, 0, 0], [0, 1, 0], [0, 0, 1]] as const };
   return { id: 'test', volume: createVolume({ ...geometry, data: new Float32Array(plane * nz) }), labels: createVolume({ ...geometry, data, modality: 'SEG' }), slices };
 }
 
