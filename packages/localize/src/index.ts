@@ -1,6 +1,6 @@
 export { LocalizeError } from './errors';
-export type { OrderFinding } from './order';
-export { GAP_FACTOR, ORDER_MIN_RHO, REVERSED_RHO, SHUFFLE_Z, checkSliceOrder } from './order';
+export type { OrderCheck, OrderCheckOptions, OrderFinding } from './order';
+export { ORDER_ALPHA, ORDER_MIN_SLICES, RELIABLE_RHO, REVERSED_RHO, RHO_SPREAD, checkSliceOrder, normalQuantile, studentQuantile } from './order';
 export type { SliceScorer, VolumeScores } from './score';
 export { BLANK_FRACTION, BLANK_LEVEL, isBlankSlice, scoreVolume } from './score';
 export type { ScoreMap } from './scoreMap';
