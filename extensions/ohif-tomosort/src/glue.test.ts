@@ -113,7 +113,11 @@ describe('describeOrder (the slice-order check in words)', () => {
   it('says each finding with 1-based slice numbers', () => {
     expect(describeOrder([])).toBe('the slice order looks right.');
     expect(describeOrder([{ kind: 'reversed', rho: -0.95 }])).toBe('REVERSED: the slices run against the order their positions claim.');
-    expect(describeOrder([{ kind: 'shuffled', slices: [9, 10] }, { kind: 'missing', after: 29, estimated: 4 }])).toBe('slices 10, 11 look out of place. about 4 slice(s) missing after slice 30.');
-    expect(describeOrder([{ kind: 'inconclusive', rho: 0.3 }])).toMatch(/^not judged/);
+    expect(describeOrder([{ kind: 'shuffled', extent: 'slices', slices: [9, 10] }, { kind: 'missing', after: 29, estimated: 4, z: 6.1 }])).toBe(
+      'slices 10, 11 look out of place. about 4 slice(s) missing after slice 30.',
+    );
+    expect(describeOrder([{ kind: 'shuffled', extent: 'series', rho: 0.04, expectedRho: 0.93 }])).toBe('SHUFFLED: ρ = 0.04, far below the 0.93 this model gives intact series.');
+    expect(describeOrder([{ kind: 'inconclusive', rho: 0.3, expectedRho: 0.2, reason: 'unreliable-model' }])).toBe('not judged: this model does not order even intact series.');
+    expect(describeOrder([{ kind: 'inconclusive', rho: 0.1, expectedRho: null, reason: 'unordered' }])).toMatch(/^not judged: the scores do not order this series/);
   });
 });

@@ -152,7 +152,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
   const [predicted, setPredicted] = useState<(SliceLabels & { index: number; voxels: number })[]>([]);
   const [rejected, setRejected] = useState<ReadonlySet<string>>(new Set());
   const [exported, setExported] = useState<string | undefined>(undefined);
-  const [scored, setScored] = useState<{ rho: number; order: readonly OrderFindingMessage[]; bySop: Map<string, { score: number; rank: number }>; n: number } | undefined>(undefined);
+  const [scored, setScored] = useState<{ rho: number; order: readonly OrderFindingMessage[]; blank: number; bySop: Map<string, { score: number; rank: number }>; n: number } | undefined>(undefined);
   const [sync, setSync] = useState<{ viewportId: string; description: string; bySop: Map<string, SliceMatch> } | undefined>(undefined);
   const syncTarget = useRef<{ viewportId: string; description: string } | undefined>(undefined);
   const attempt = (fn: () => void | Promise<void>) => {
@@ -200,7 +200,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
     if (m.type === 'scored') {
       const ranked = [...m.scores].sort((a, b) => a.score - b.score);
       const bySop = new Map(ranked.filter((x) => x.sopInstanceUID).map((x, rank) => [x.sopInstanceUID, { score: x.score, rank }]));
-      setScored({ rho: m.rho, order: m.order, bySop, n: m.scores.length });
+      setScored({ rho: m.rho, order: m.order, blank: m.blankSlices, bySop, n: m.scores.length });
       finish(`Scored ${m.scores.length} axial slice(s).`);
     }
     if (m.type === 'matched' && syncTarget.current) {
@@ -505,7 +505,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
     sync && target
       ? h('div', { 'data-testid': 'tomosort-sync-status' }, `${sync.description} follows: this slice ≈ its slice ${targetIndex + 1} of ${targetIds.length}, ${target.mm.toFixed(0)} ± ${target.sdMm.toFixed(0)} mm into it${target.extrapolated ? ' (beyond its range)' : ''}.`)
       : null,
-    scored ? h('div', { 'data-testid': 'tomosort-order' }, `Score vs position ρ = ${scored.rho.toFixed(2)}: ${describeOrder(scored.order)}`) : null,
+    scored ? h('div', { 'data-testid': 'tomosort-order' }, `Score vs position ρ = ${scored.rho.toFixed(2)}: ${describeOrder(scored.order)}${scored.blank > 0 ? ` (${scored.blank} blank slice(s) left out of the check.)` : ''}`) : null,
     scored && series.currentSlice >= 0
       ? (() => {
           if (scored.bySop.size === 0) return h('div', { 'data-testid': 'tomosort-position' }, `This series is not axial: its ${scored.n} body-axis positions were scored from axial reslices, so no slice on screen has one.`);
@@ -561,10 +561,16 @@ export function describeOrder(order: readonly OrderFindingMessage[]): string {
       f.kind === 'reversed'
         ? `REVERSED: the slices run against the order their positions claim.`
         : f.kind === 'shuffled'
-          ? `slices ${f.slices.map((k) => k + 1).join(', ')} look out of place.`
+          ? f.extent === 'series'
+            ? `SHUFFLED: ρ = ${f.rho.toFixed(2)}, far below the ${f.expectedRho.toFixed(2)} this model gives intact series.`
+            : `slices ${f.slices.map((k) => k + 1).join(', ')} look out of place.`
           : f.kind === 'missing'
             ? `about ${f.estimated} slice(s) missing after slice ${f.after + 1}.`
-            : `not judged: the model orders this series too loosely (needs |ρ| ≥ 0.8).`,
+            : f.reason === 'unreliable-model'
+              ? `not judged: this model does not order even intact series.`
+              : f.reason === 'few-slices'
+                ? `not judged: too few non-blank slices.`
+                : `not judged: the scores do not order this series, and the model's reliability does not allow calling it shuffled.`,
     )
     .join(' ');
 }

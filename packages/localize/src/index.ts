@@ -1,8 +1,8 @@
 export { LocalizeError } from './errors';
-export type { OrderFinding } from './order';
-export { GAP_FACTOR, ORDER_MIN_RHO, REVERSED_RHO, SHUFFLE_Z, checkSliceOrder } from './order';
-export type { SliceScorer } from './score';
-export { scoreVolume } from './score';
+export type { OrderCheck, OrderCheckOptions, OrderFinding } from './order';
+export { ORDER_ALPHA, ORDER_MIN_SLICES, RELIABLE_RHO, REVERSED_RHO, RHO_SPREAD, checkSliceOrder, normalQuantile, studentQuantile } from './order';
+export type { SliceScorer, VolumeScores } from './score';
+export { BLANK_FRACTION, BLANK_LEVEL, isBlankSlice, scoreVolume } from './score';
 export type { ScoreMap } from './scoreMap';
 export { MIN_REFERENCE_RHO, fitScoreMap, isotonic, median } from './scoreMap';
 export type { StackLocation } from './stack';

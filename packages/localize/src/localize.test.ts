@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '@tomosort/samples';
-import { checkSliceOrder, fitScoreMap, isotonic, localizeStack } from './index';
+import { fitScoreMap, isotonic, localizeStack } from './index';
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
@@ -59,35 +59,5 @@ describe('localizeStack', () => {
     const loc = localizeStack(map, [10, 10.3, 10.6], 3);
     expect(loc.centreMm).toBeCloseTo(loc.startMm + 3, 9);
     expect(() => localizeStack(map, [], 3)).toThrow('nothing to localize');
-  });
-});
-
-describe('checkSliceOrder', () => {
-  const rng = mulberry32(11);
-  const positions = range(80).map((k) => 2 * k);
-  const scores = positions.map((z) => z / 10 + 0.02 * (rng() - 0.5));
-
-  it('finds nothing wrong in a clean noisy series', () => {
-    expect(checkSliceOrder(positions, scores)).toEqual([]);
-  });
-  it('reversed', () => {
-    const f = checkSliceOrder(positions, [...scores].reverse());
-    expect(f[0]?.kind).toBe('reversed');
-  });
-  it('two swapped slices', () => {
-    const s = [...scores];
-    [s[30], s[40]] = [s[40]!, s[30]!];
-    const f = checkSliceOrder(positions, s);
-    expect(f.find((x) => x.kind === 'shuffled')).toMatchObject({ slices: expect.arrayContaining([39, 40]) });
-  });
-  it('inconclusive, not a list of false alarms, when the scores barely follow the positions', () => {
-    const noisy = positions.map((z) => z / 10 + 30 * (rng() - 0.5));
-    const f = checkSliceOrder(positions, noisy);
-    expect(f).toHaveLength(1);
-    expect(f[0]?.kind).toBe('inconclusive');
-  });
-  it('missing slices: 5 slices cut out after slice 49', () => {
-    const s = [...scores.slice(0, 50), ...scores.slice(55)];
-    expect(checkSliceOrder(positions.slice(0, 75), s)).toEqual([{ kind: 'missing', after: 49, estimated: 5 }]);
   });
 });

@@ -146,18 +146,22 @@ export async function runExport(pacs: PacsClient, job: ExportJob, post: (m: From
 
 /**
  * Scores every axial slice of the series with a SortingLoss model and checks the order its
- * geometry claims (reversed, shuffled, missing; inconclusive when the scores are too loose).
+ * geometry claims (reversed, shuffled, missing; inconclusive when the model cannot tell), blank
+ * slices left out.
  */
 export async function runScore(pacs: PacsClient, job: ScoreJob, post: (m: FromWorker) => void): Promise<void> {
   post({ type: 'status', message: 'Scoring the slices…' });
   const scorer = await openScorer(job.model);
   try {
-    const { positionsMm, scores, sops } = await scoreSeries(pacs, scorer, job.studyInstanceUID, job.seriesInstanceUID);
+    const { positionsMm, scores, blank, sops } = await scoreSeries(pacs, scorer, job.studyInstanceUID, job.seriesInstanceUID);
+    const expectedRho = scorer.manifest.metrics.heldOutSpearman;
+    const check = checkSliceOrder(positionsMm, scores, { blank, ...(expectedRho === undefined ? {} : { expectedRho }) });
     post({
       type: 'scored',
       scores: Array.from(scores, (score, k) => ({ sopInstanceUID: sops[k]!, score, positionMm: positionsMm[k]! })),
       rho: spearman(scores, positionsMm),
-      order: checkSliceOrder(positionsMm, scores),
+      order: check.findings,
+      blankSlices: check.excluded.length,
     });
   } finally {
     scorer.net.dispose();
@@ -212,15 +216,21 @@ async function openScorer(ref: ModelRef): Promise<Scorer> {
 }
 
 /** Scores every axial slice; `sops[k]` is the instance of slice k when the series is axial, else ''. */
-async function scoreSeries(pacs: PacsClient, { net, manifest }: Scorer, study: string, seriesUid: string): Promise<{ positionsMm: Float32Array; scores: Float32Array; sops: string[]; spacingMm: number }> {
+async function scoreSeries(
+  pacs: PacsClient,
+  { net, manifest }: Scorer,
+  study: string,
+  seriesUid: string,
+): Promise<{ positionsMm: Float32Array; scores: Float32Array; blank: Uint8Array; sops: string[]; spacingMm: number }> {
   const { series } = await loadSeries(pacs, study, seriesUid);
   const prepared = prepareVolume(seriesUid, series.volume, { plane: 'axial', size: manifest.inputSize });
-  const { positionsMm, scores } = await scoreVolume({ apply: (x, training) => net.apply(x, { training }) }, prepared, manifest.huWindow);
+  const { positionsMm, scores, blank } = await scoreVolume({ apply: (x, training) => net.apply(x, { training }) }, prepared, manifest.huWindow);
   // Axial slices in position order are the series' instances only when the series is axial.
   const axial = prepared.slices === series.volume.dims[2];
   return {
     positionsMm: Float32Array.from(positionsMm),
     scores: Float32Array.from(scores),
+    blank,
     sops: Array.from({ length: scores.length }, (_, k) => (axial ? series.sopInstanceUIDs[k]! : '')),
     spacingMm: prepared.spacingMm,
   };

@@ -101,9 +101,10 @@ export interface ModelSummary {
 /** One finding of the slice-order check (see @tomosort/localize checkSliceOrder). */
 export type OrderFindingMessage =
   | { readonly kind: 'reversed'; readonly rho: number }
-  | { readonly kind: 'shuffled'; readonly slices: readonly number[] }
-  | { readonly kind: 'missing'; readonly after: number; readonly estimated: number }
-  | { readonly kind: 'inconclusive'; readonly rho: number };
+  | { readonly kind: 'shuffled'; readonly extent: 'series'; readonly rho: number; readonly expectedRho: number }
+  | { readonly kind: 'shuffled'; readonly extent: 'slices'; readonly slices: readonly number[] }
+  | { readonly kind: 'missing'; readonly after: number; readonly estimated: number; readonly z: number }
+  | { readonly kind: 'inconclusive'; readonly rho: number; readonly expectedRho: number | null; readonly reason: 'few-slices' | 'unreliable-model' | 'unordered' };
 
 /**
  * Where training runs. `auto`: WebGPU on a real GPU, else wasm — a software WebGPU adapter
@@ -140,6 +141,8 @@ export type FromWorker =
       readonly scores: readonly { readonly sopInstanceUID: string; readonly score: number; readonly positionMm: number }[];
       readonly rho: number;
       readonly order: readonly OrderFindingMessage[];
+      /** Blank slices (air, padding) the order check left out. */
+      readonly blankSlices: number;
     }
   | { readonly type: 'exported'; readonly seriesInstanceUID: string; readonly sopInstanceUID: string; readonly frames: number }
   | {

@@ -1,7 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { checkSliceOrder, fitScoreMap, localizeStack, scoreVolume } from '@tomosort/localize';
 import type { OrderFinding, StackLocation } from '@tomosort/localize';
-import { spearman } from '@tomosort/losses';
 import { expectKind } from '@tomosort/models';
 import type { ModelManifest } from '@tomosort/models';
 import { loadModelFromDir } from '@tomosort/models/node';
@@ -22,12 +21,17 @@ const USAGE = `usage: pnpm tomosort localize --model DIR --series S [--reference
                    folder, a NIfTI file, sample:phantom:N or sample:cranium
   --reference R    place --series inside this volume (same forms as --series)
   --seed N         phantom cohort seed for sample:phantom:N (default 0)
+  --expected-rho R the model's Spearman ρ on intact volumes like this one, for the order check
+                   (default: the model manifest's metrics.heldOutSpearman, when it has one)
 ${BACKEND_USAGE}
-  --json           print {"series","slices","firstMm","rho","order":[…],"location"?:{"startMm",
-                   "centreMm","sdMm","extrapolated","reference","referenceRho","sameFrame"}}
+  --json           print {"series","slices","firstMm","rho","judged","blankSlices":[…],
+                   "expectedRho","order":[…],"location"?:{"startMm","centreMm","sdMm",
+                   "extrapolated","reference","referenceRho","sameFrame"}}
 
 Scores every axial slice of --series with the model. Without --reference it checks the slice
-order the series' geometry claims against the scores (reversed, shuffled, missing slices).
+order the series' geometry claims against the scores (reversed, shuffled, missing slices), leaving
+blank slices (air, padding) out; without an expected ρ a series the scores do not order is
+"not judged" rather than "shuffled".
 With --reference it fits a monotone score→position map on the reference and reports where the
 series' first slice lies in the reference's frame (mm, with an uncertainty).`;
 
@@ -37,8 +41,14 @@ export interface LocalizeSummary {
   readonly slices: number;
   /** The series' own position of its first (lowest) axial slice, mm in its own frame. */
   readonly firstMm: number;
-  /** Spearman ρ between score and the slices' own positions (1 or −1: scores follow the geometry). */
+  /** Spearman ρ between score and the slices' own positions over the non-blank slices (1: scores follow the geometry). */
   readonly rho: number;
+  /** Slices the order check judged (all but the blank ones). */
+  readonly judged: number;
+  /** Blank slices (air, padding) left out of the order check. */
+  readonly blankSlices: readonly number[];
+  /** The model's ρ on intact volumes the order check used (--expected-rho or the manifest), null if none. */
+  readonly expectedRho: number | null;
   readonly order: readonly OrderFinding[];
   readonly location?: StackLocation & {
     readonly reference: string;
@@ -50,8 +60,28 @@ export interface LocalizeSummary {
 
 async function scored(series: LoadedSeries, manifest: ModelManifest, apply: Parameters<typeof scoreVolume>[0]) {
   const prepared = prepareVolume(series.id, series.volume, { plane: 'axial', size: manifest.inputSize });
-  const { positionsMm, scores } = await scoreVolume(apply, prepared, manifest.huWindow);
-  return { prepared, positionsMm, scores };
+  const { positionsMm, scores, blank } = await scoreVolume(apply, prepared, manifest.huWindow);
+  return { prepared, positionsMm, scores, blank };
+}
+
+/** One order-check finding in words (slice indices as in --json: 0 = the lowest slice). */
+export function describeFinding(f: OrderFinding): string {
+  switch (f.kind) {
+    case 'reversed':
+      return `REVERSED (ρ = ${f.rho.toFixed(2)}): the slices run against the order their positions claim`;
+    case 'shuffled':
+      return f.extent === 'series'
+        ? `SHUFFLED: ρ = ${f.rho.toFixed(2)}, far below the ${f.expectedRho.toFixed(2)} this model gives intact volumes`
+        : `slices ${f.slices.join(', ')} look out of place`;
+    case 'missing':
+      return `about ${f.estimated} slice(s) missing after slice ${f.after}`;
+    case 'inconclusive':
+      return f.reason === 'few-slices'
+        ? 'not judged: too few non-blank slices'
+        : f.reason === 'unreliable-model'
+          ? `not judged: this model does not order even intact volumes (expected ρ ${f.expectedRho?.toFixed(2)})`
+          : `not judged: the scores do not order this series (ρ = ${f.rho.toFixed(2)}), and ${f.expectedRho === null ? "the model's ρ on intact volumes is unknown (--expected-rho)" : `that is not far enough below the model's ${f.expectedRho.toFixed(2)} to call it shuffled`}`;
+  }
 }
 
 /** Frame of reference UID of a DICOM series (undefined for samples and NIfTI). */
@@ -63,13 +93,15 @@ export const localizeCommand: Command = {
   async run(args) {
     const { values } = parse(
       args,
-      { model: { type: 'string' }, series: { type: 'string' }, reference: { type: 'string' }, seed: { type: 'string' }, ...BACKEND_OPTIONS, ...PACS_OPTION, ...JSON_OPTION },
+      { model: { type: 'string' }, series: { type: 'string' }, reference: { type: 'string' }, seed: { type: 'string' }, 'expected-rho': { type: 'string' }, ...BACKEND_OPTIONS, ...PACS_OPTION, ...JSON_OPTION },
       USAGE,
       false,
     );
     if (!values.model || !values.series) throw new UsageError(`--model and --series are required\n\n${USAGE}`);
     const seed = values.seed === undefined ? 0 : Number(values.seed);
     if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be an integer ≥ 0, got ${values.seed}`);
+    const givenRho = values['expected-rho'] === undefined ? undefined : Number(values['expected-rho']);
+    if (givenRho !== undefined && !(givenRho >= -1 && givenRho <= 1)) throw new UsageError(`--expected-rho must be a number in [−1, 1], got ${values['expected-rho']}`);
     const quiet = values.json || !process.stderr.isTTY;
     await startBackend(values, quiet);
     const { model, manifest } = await loadModelFromDir(userPath(values.model));
@@ -81,19 +113,17 @@ export const localizeCommand: Command = {
     const pacs = () => connectPacs(values.pacs);
     const series = await loadSeriesSpec(values.series, { pacs, seed });
     const target = await scored(series, manifest, apply);
-    const summary: {
-      series: string;
-      slices: number;
-      firstMm: number;
-      rho: number;
-      order: OrderFinding[];
-      location?: LocalizeSummary['location'];
-    } = {
+    const expectedRho = givenRho ?? manifest.metrics.heldOutSpearman;
+    const check = checkSliceOrder(target.positionsMm, target.scores, { blank: target.blank, ...(expectedRho === undefined ? {} : { expectedRho }) });
+    const summary: { -readonly [K in keyof LocalizeSummary]: LocalizeSummary[K] } = {
       series: series.id,
       slices: target.prepared.slices,
       firstMm: target.prepared.firstMm,
-      rho: spearman(target.scores, target.positionsMm),
-      order: checkSliceOrder(target.positionsMm, target.scores),
+      rho: check.rho,
+      judged: check.judged,
+      blankSlices: check.excluded,
+      expectedRho: expectedRho ?? null,
+      order: check.findings,
     };
     if (values.reference) {
       const reference = await loadSeriesSpec(values.reference, { pacs, seed });
@@ -114,14 +144,13 @@ export const localizeCommand: Command = {
       process.stdout.write(`${JSON.stringify(summary)}\n`);
       return 0;
     }
-    const out: string[] = [`${summary.series}: ${summary.slices} axial slices, score vs position Spearman ρ = ${summary.rho.toFixed(3)}`];
+    const blanks = summary.blankSlices.length;
+    const out: string[] = [
+      `${summary.series}: ${summary.slices} axial slices${blanks > 0 ? ` (${blanks} blank, left out of the order check: ${summary.blankSlices.join(', ')})` : ''}, ` +
+        `score vs position Spearman ρ = ${summary.rho.toFixed(3)}`,
+    ];
     if (summary.order.length === 0) out.push('slice order: consistent with the scores');
-    for (const f of summary.order) {
-      if (f.kind === 'reversed') out.push(`slice order: REVERSED (ρ = ${f.rho.toFixed(2)}): the slices run against the order their positions claim`);
-      if (f.kind === 'shuffled') out.push(`slice order: slices ${f.slices.join(', ')} look out of place`);
-      if (f.kind === 'missing') out.push(`slice order: about ${f.estimated} slice(s) missing after slice ${f.after}`);
-      if (f.kind === 'inconclusive') out.push(`slice order: not judged: the model's scores follow this series too loosely (ρ = ${f.rho.toFixed(2)}; needs |ρ| ≥ 0.8)`);
-    }
+    for (const f of summary.order) out.push(`slice order: ${describeFinding(f)}`);
     const loc = summary.location;
     if (loc) {
       out.push(
