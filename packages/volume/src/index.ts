@@ -28,5 +28,5 @@ export type { AxisMapping } from './slice';
 export { PLANE_FRAMES, axisMapping, getSlice, inPlaneAxes, planeAxis, reorient, slicePositionMm } from './slice';
 export type { AxisTarget, AxisWeights } from './resample';
 export { axisWeights, resample, resampleTo } from './resample';
-export type { HuWindow } from './window';
-export { HU_WINDOWS, applyWindow, zscore } from './window';
+export type { HuWindow, IntensityRule } from './window';
+export { DEFAULT_INTENSITY, HU_WINDOWS, applyWindow, intensityMap, percentiles, toWindowUnits, zscore } from './window';

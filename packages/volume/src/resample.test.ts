@@ -61,3 +61,34 @@ describe('resample', () => {
     expect(() => resampleTo(v, { width: 0 })).toThrow(/positive integer, got 0/);
   });
 });
+
+describe("resample to a fixed physical grid ('grid': size samples every mm, centred)", () => {
+  // One row of 4 voxels, 2 mm apart, values 10, 20, 30, 40 (centre between voxels 1 and 2).
+  const row = () => createVolume({ data: Float32Array.from([10, 20, 30, 40]), dims: [4, 1, 1], spacing: [2, 1, 1], origin: [100, 0, 0] as never });
+
+  it('pads: 8 samples every 2 mm keep the 4 voxels in the middle and fill the rest', () => {
+    const r = resample(row(), [{ kind: 'grid', size: 8, mm: 2 }, { kind: 'keep' }, { kind: 'keep' }], -1000);
+    expect([...r.data]).toEqual([-1000, -1000, 10, 20, 30, 40, -1000, -1000]);
+    expect(r.spacing[0]).toBe(2);
+    // Sample 2 reads voxel 0: the output's voxel 0 sits two samples (4 mm) before it.
+    expect(r.origin[0]).toBeCloseTo(96, 10);
+  });
+
+  it('crops and keeps patient positions: 2 samples every 2 mm are voxels 1 and 2', () => {
+    const r = resample(row(), [{ kind: 'grid', size: 2, mm: 2 }, { kind: 'keep' }, { kind: 'keep' }], 0);
+    expect([...r.data]).toEqual([20, 30]);
+    expect(voxelToPatient(r, voxelCoord(0, 0, 0))[0]).toBeCloseTo(102, 10);
+  });
+
+  it('halves the resolution about the centre: 4 samples every 1 mm interpolate between voxels', () => {
+    // Centre at input voxel 1.5; samples at −1.5, −0.5, 0.5, 1.5 mm from it = voxel 0.75, 1.25, 1.75, 2.25.
+    const r = resample(row(), [{ kind: 'grid', size: 4, mm: 1 }, { kind: 'keep' }, { kind: 'keep' }], 0);
+    const expected = [17.5, 22.5, 27.5, 32.5];
+    [...r.data].forEach((x, n) => expect(x).toBeCloseTo(expected[n]!, 5));
+  });
+
+  it('refuses a non-positive spacing or size', () => {
+    expect(() => resample(row(), [{ kind: 'grid', size: 4, mm: 0 }, { kind: 'keep' }, { kind: 'keep' }])).toThrow(/spacing must be positive/);
+    expect(() => resample(row(), [{ kind: 'grid', size: 0, mm: 1 }, { kind: 'keep' }, { kind: 'keep' }])).toThrow(/positive integer/);
+  });
+});

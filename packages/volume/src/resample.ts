@@ -21,13 +21,18 @@ export interface AxisWeights {
  * (anti-aliasing, as Pillow's bilinear resize does). `srcOf(o)` is output o's position in input
  * voxel units. Samples beyond the edges repeat the edge voxel.
  */
-export function axisWeights(nIn: number, nOut: number, ratio: number, srcOf: (o: number) => number): AxisWeights {
+export function axisWeights(nIn: number, nOut: number, ratio: number, srcOf: (o: number) => number, outside = false): AxisWeights {
   const support = Math.max(1, ratio);
   const offset = new Int32Array(nOut + 1);
   const index: number[] = [];
   const weight: number[] = [];
   for (let o = 0; o < nOut; o++) {
     const u = srcOf(o);
+    // With `outside`, a sample beyond the input's outer voxel edges reads nothing (an empty row).
+    if (outside && (u < -0.5 || u > nIn - 0.5)) {
+      offset[o + 1] = index.length;
+      continue;
+    }
     const lo = Math.ceil(u - support);
     const hi = Math.floor(u + support);
     const acc = new Map<number, number>();
@@ -78,13 +83,19 @@ export type AxisTarget =
   /** `size` samples covering the same field of view (voxel corners aligned, the image stretches to fit). */
   | { readonly kind: 'size'; readonly size: number }
   /** Samples every `mm` millimetres from the first voxel centre to (at most) the last one. */
-  | { readonly kind: 'spacing'; readonly mm: number };
+  | { readonly kind: 'spacing'; readonly mm: number }
+  /**
+   * `size` samples every `mm` millimetres centred on the axis' centre: a fixed physical field of
+   * view (size · mm), cropping or padding; samples beyond the input read the `fill` value.
+   */
+  | { readonly kind: 'grid'; readonly size: number; readonly mm: number };
 
 /**
  * Resamples a volume axis by axis with (anti-aliased) linear interpolation and updates spacing
  * and origin so every output voxel keeps its true patient position. Returns Float32 voxels.
+ * `fill` (default 0) is the value of 'grid' samples beyond the input.
  */
-export function resample(v: Volume, targets: readonly [AxisTarget, AxisTarget, AxisTarget]): Volume<Float32Array> {
+export function resample(v: Volume, targets: readonly [AxisTarget, AxisTarget, AxisTarget], fill = 0): Volume<Float32Array> {
   const dims = [...v.dims];
   const spacing: number[] = [...v.spacing];
   let origin: Vec3 = v.origin;
@@ -96,7 +107,16 @@ export function resample(v: Volume, targets: readonly [AxisTarget, AxisTarget, A
     let nOut: number;
     let sOut: number;
     let first: number;
-    if (t.kind === 'size') {
+    let outside = false;
+    if (t.kind === 'grid') {
+      if (!Number.isInteger(t.size) || t.size < 1) throw new InvalidGeometryError(`target size must be a positive integer, got ${t.size}`);
+      if (!(t.mm > 0)) throw new InvalidGeometryError(`target spacing must be positive, got ${t.mm} mm`);
+      nOut = t.size;
+      sOut = t.mm;
+      // Output and input share their centre: sample o sits at input voxel (nIn − 1)/2 + (o − (size − 1)/2)·mm/sIn.
+      first = (nIn - 1) / 2 - ((t.size - 1) / 2) * (t.mm / sIn);
+      outside = true;
+    } else if (t.kind === 'size') {
       if (!Number.isInteger(t.size) || t.size < 1) throw new InvalidGeometryError(`target size must be a positive integer, got ${t.size}`);
       nOut = t.size;
       sOut = (sIn * nIn) / nOut;
@@ -108,18 +128,25 @@ export function resample(v: Volume, targets: readonly [AxisTarget, AxisTarget, A
       first = 0;
     }
     const ratio = sOut / sIn;
-    passes.push({ axis, w: axisWeights(nIn, nOut, ratio, (o) => first + o * ratio), shrink: nOut / nIn });
+    passes.push({ axis, w: axisWeights(nIn, nOut, ratio, (o) => first + o * ratio, outside), shrink: nOut / nIn });
     dims[axis] = nOut;
     spacing[axis] = sOut;
     origin = add(origin, scale(v.direction[axis as 0 | 1 | 2], first * sIn));
   });
   // Shrinking passes first: later passes then touch fewer voxels.
   passes.sort((a, b) => a.shrink - b.shrink);
-  let buf: ArrayLike<number> = v.data;
+  // Empty rows (samples beyond the input) give 0: resampling (x − fill) and adding fill back
+  // makes them `fill` while leaving every other sample unchanged (its weights sum to 1).
+  const shifted = fill !== 0 && targets.some((t) => t.kind === 'grid');
+  let buf: ArrayLike<number> = shifted ? Float32Array.from(v.data, (x) => x - fill) : v.data;
   const cur = [...v.dims];
   for (const p of passes) {
     buf = applyAxis(buf, cur, p.axis, p.w);
     cur[p.axis] = p.w.nOut;
+  }
+  if (shifted) {
+    const b = buf as Float32Array;
+    for (let n = 0; n < b.length; n++) b[n] = b[n]! + fill;
   }
   const data = buf instanceof Float32Array && buf !== (v.data as VoxelArray) ? buf : Float32Array.from(buf);
   return createVolume({

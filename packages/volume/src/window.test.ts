@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyWindow, zscore } from './window';
+import { applyWindow, intensityMap, percentiles, toWindowUnits, zscore } from './window';
 
 describe('applyWindow', () => {
   it('center 40 width 400 maps −160 → 0, 40 → 0.5, 240 → 1 and clamps beyond', () => {
@@ -18,5 +18,30 @@ describe('zscore', () => {
     expect(z[0]).toBeCloseTo(-Math.sqrt(1.5), 6);
     expect(z[1]).toBeCloseTo(0, 6);
     expect(z[2]).toBeCloseTo(Math.sqrt(1.5), 6);
+  });
+});
+
+describe('intensity by modality (percentiles of non-CT volumes onto the window)', () => {
+  const ramp = Float32Array.from({ length: 1001 }, (_, n) => n); // 0..1000
+
+  it('percentiles interpolate between order statistics', () => {
+    expect(percentiles(ramp, [0, 50, 100, 0.5, 99.5])).toEqual([0, 500, 1000, 5, 995]);
+  });
+
+  it('CT values pass unchanged; MR maps its 0.5–99.5 percentiles onto the window ends', () => {
+    const w = { center: 40, width: 400 };
+    expect(intensityMap(ramp, 'CT', w)).toEqual({ a: 1, b: 0 });
+    const m = toWindowUnits(ramp, 'MR', w);
+    expect(m[5]).toBeCloseTo(-160, 4);
+    expect(m[995]).toBeCloseTo(240, 4);
+    expect(m[500]).toBeCloseTo(40, 4);
+    // The same anatomy at another MR gain maps to the same window units.
+    const brighter = toWindowUnits(ramp.map((x) => 3 * x + 50), 'MR', w);
+    for (const n of [0, 5, 250, 995, 1000]) expect(brighter[n]).toBeCloseTo(m[n]!, 3);
+  });
+
+  it('a constant MR volume maps to the window low end, and bad percentiles are refused', () => {
+    expect([...toWindowUnits(new Float32Array(10).fill(7), 'MR', { center: 0, width: 2 })]).toEqual(new Array(10).fill(-1));
+    expect(() => percentiles(ramp, [101])).toThrow(/percentile must be in 0..100/);
   });
 });

@@ -45,3 +45,53 @@ export function zscore(data: ArrayLike<number>, out = new Float32Array(data.leng
   for (let n = 0; n < data.length; n++) out[n] = (data[n]! - mean) * inv;
   return out;
 }
+
+/**
+ * How a volume's values reach a model's window (stored in the model's manifest):
+ * `modality`: CT values are HU and go through the window as they are; any other modality (MR, …)
+ * has no absolute unit, so its own `percentiles` [low, high] (robust per-volume range, in %) are
+ * mapped linearly onto the window's range [center − width/2, center + width/2] first.
+ */
+export interface IntensityRule {
+  readonly kind: 'modality';
+  readonly percentiles: readonly [number, number];
+}
+
+/** The rule every model uses unless its manifest says otherwise: CT as HU; others by their 0.5–99.5 percentiles. */
+export const DEFAULT_INTENSITY: IntensityRule = { kind: 'modality', percentiles: [0.5, 99.5] };
+
+/** Values at the given percentiles (0–100) of `data`, from a strided sample of at most ~1M values. */
+export function percentiles(data: ArrayLike<number>, ps: readonly number[]): number[] {
+  const step = Math.max(1, Math.floor(data.length / 1_000_000));
+  const sample = new Float32Array(Math.ceil(data.length / step));
+  for (let n = 0, m = 0; n < data.length; n += step, m++) sample[m] = data[n]!;
+  sample.sort();
+  return ps.map((p) => {
+    if (!(p >= 0 && p <= 100)) throw new InvalidGeometryError(`percentile must be in 0..100, got ${p}`);
+    const x = (p / 100) * (sample.length - 1);
+    const lo = Math.floor(x);
+    const hi = Math.min(sample.length - 1, lo + 1);
+    return sample[lo]! + (sample[hi]! - sample[lo]!) * (x - lo);
+  });
+}
+
+/**
+ * The linear map `x ↦ a·x + b` that takes a volume of `modality` into the window's units under
+ * `rule` (identity for CT). A volume whose robust range is empty (constant) maps to the window's low end.
+ */
+export function intensityMap(data: ArrayLike<number>, modality: string, window: HuWindow, rule: IntensityRule = DEFAULT_INTENSITY): { a: number; b: number } {
+  if (modality === 'CT') return { a: 1, b: 0 };
+  const [lo, hi] = percentiles(data, rule.percentiles) as [number, number];
+  const wLo = window.center - window.width / 2;
+  if (!(hi > lo)) return { a: 0, b: wLo };
+  const a = window.width / (hi - lo);
+  return { a, b: wLo - a * lo };
+}
+
+/** `data` mapped by {@link intensityMap} into a new Float32Array (the same values for CT). */
+export function toWindowUnits(data: ArrayLike<number>, modality: string, window: HuWindow, rule: IntensityRule = DEFAULT_INTENSITY): Float32Array {
+  const { a, b } = intensityMap(data, modality, window, rule);
+  const out = new Float32Array(data.length);
+  for (let n = 0; n < data.length; n++) out[n] = a * data[n]! + b;
+  return out;
+}
