@@ -1,7 +1,9 @@
 export {
   CorruptFileError,
   DicomError,
+  DuplicateInstanceError,
   InconsistentSeriesError,
+  InvalidAttributeError,
   MissingAttributeError,
   MissingSliceError,
   MixedSeriesError,
