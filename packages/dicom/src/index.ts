@@ -21,6 +21,7 @@ export { readSeries } from './readSeries';
 export type { SeriesMetadata, WrittenSeries } from './writeSeries';
 export { writeSeries } from './writeSeries';
 export { newUid } from './uid';
+export { MAX_POSITION_MM, MAX_SPACING_MM } from './limits';
 export { SOP_CLASS, TAG, TRANSFER_SYNTAXES } from './tags';
 export { FormatError, Inv3Error, NiftiError, isFormatError } from './formatErrors';
 export type { ReadNiftiOptions } from './nifti';

@@ -10,6 +10,7 @@ import {
   TruncatedFileError,
   UnsupportedEncodingError,
 } from './errors';
+import { MAX_POSITION_MM, MAX_SPACING_MM } from './limits';
 import { NON_VOLUME_SOP_CLASSES, TAG, TRANSFER_SYNTAXES } from './tags';
 
 /** One DICOM Part-10 file (or the bytes of one instance from DICOMweb). `name` is used in errors. */
@@ -65,10 +66,6 @@ export interface ParsedImage {
 
 const str = (ds: DataSet, tag: string): string => (ds.string(tag) ?? '').trim();
 
-/** Largest |coordinate| (mm) accepted in ImagePositionPatient: 1 km, far beyond any scanner's field. */
-export const MAX_POSITION_MM = 1e6;
-/** Largest PixelSpacing (mm) accepted: 10 m per pixel. */
-export const MAX_SPACING_MM = 1e4;
 /** Largest magnitude a Float32 voxel holds; a rescale that can exceed it is refused. */
 const FLOAT32_MAX = 3.4028234663852886e38;
 
