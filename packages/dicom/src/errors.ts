@@ -41,6 +41,36 @@ export class MissingAttributeError extends DicomError {
   }
 }
 
+/**
+ * An attribute is present but holds a value this reader refuses: out of range (Rows 0,
+ * RescaleSlope 0), not a number, or a valid value it cannot read correctly (PhotometricInterpretation
+ * RGB). `got` is the value as found, `expected` says what would be accepted.
+ */
+export class InvalidAttributeError extends DicomError {
+  override readonly name = 'InvalidAttributeError';
+  constructor(
+    source: string,
+    readonly attribute: string,
+    readonly got: string,
+    readonly expected: string,
+  ) {
+    super(source, `${attribute} is ${got} (${expected})`);
+  }
+}
+
+/** Two files of one series carry the same SOPInstanceUID (a PACS would keep only one of them). */
+export class DuplicateInstanceError extends DicomError {
+  override readonly name = 'DuplicateInstanceError';
+  constructor(
+    source: string,
+    readonly sopInstanceUID: string,
+    readonly first: string,
+    readonly second: string,
+  ) {
+    super(source, `${first} and ${second} have the same SOPInstanceUID (0008,0018) ${sopInstanceUID}`);
+  }
+}
+
 /** A transfer syntax (encoding) this reader does not decode. */
 export class UnsupportedEncodingError extends DicomError {
   override readonly name = 'UnsupportedEncodingError';

@@ -2,7 +2,9 @@ export {
   CorruptFileError,
   DecoderNotLoadedError,
   DicomError,
+  DuplicateInstanceError,
   InconsistentSeriesError,
+  InvalidAttributeError,
   MissingAttributeError,
   MissingSliceError,
   MixedSeriesError,
@@ -23,6 +25,7 @@ export { ENCAPSULATED_SYNTAXES, loadPixelDecoders } from './decode';
 export type { SeriesMetadata, WrittenSeries } from './writeSeries';
 export { writeSeries } from './writeSeries';
 export { newUid } from './uid';
+export { MAX_POSITION_MM, MAX_SPACING_MM } from './limits';
 export { SOP_CLASS, TAG, TRANSFER_SYNTAXES } from './tags';
 export { FormatError, Inv3Error, NiftiError, isFormatError } from './formatErrors';
 export type { ReadNiftiOptions } from './nifti';

@@ -253,6 +253,17 @@ describe('readInv3 errors', () => {
     );
   });
 
+  it.each([
+    [[0, 0.75, 2], '0, 0.75, 2'],
+    [[0.5, -0.75, 2], '0.5, -0.75, 2'],
+    [[0.5, 0.75, 20000.5], '0.5, 0.75, 20000.5'],
+  ])('spacing %j → names the file and main.plist spacing', (spacing, shown) => {
+    expectInv3Error(
+      tinyProject({ main: { spacing } }),
+      `bad.inv3: main.plist spacing = [${shown}]: each voxel size must be > 0 and ≤ 10000 mm`,
+    );
+  });
+
   it('main.plist that is not XML', () => {
     expectInv3Error(tinyProject({ files: { 'main.plist': 'not a plist' } }), /^bad\.inv3: main\.plist is not a valid XML plist/);
   });

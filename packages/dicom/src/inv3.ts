@@ -5,6 +5,7 @@ import type { Dims, Direction, Plane, Vec3, Volume, VolumeInit } from '@tomosort
 import { PLANE_FRAMES, createVolume } from '@tomosort/volume';
 import { Inv3Error } from './formatErrors';
 import { gunzipFile, isGzip } from './gzip';
+import { MAX_SPACING_MM } from './limits';
 
 /** One segmentation mask of an InVesalius project, aligned voxel for voxel with the project's CT. */
 export interface Inv3Mask {
@@ -57,7 +58,8 @@ type Entries = ReadonlyMap<string, Uint8Array>;
  * @param bytes the whole .inv3 file.
  * @param name file name, used in error messages.
  * @throws Inv3Error when the bytes are not a gzip'd tar, main.plist or a file it names is
- *   missing or malformed, a .dat size disagrees with its shape, or `orientation` is unknown.
+ *   missing or malformed, a .dat size disagrees with its shape, `orientation` is unknown, or a
+ *   `spacing` is ≤ 0 or beyond {@link MAX_SPACING_MM} mm.
  */
 export function readInv3(bytes: Uint8Array, name: string): Inv3Project {
   const entries = untar(gunzip(bytes, name), name);
@@ -76,6 +78,9 @@ export function readInv3(bytes: Uint8Array, name: string): Inv3Project {
   if (dtype !== 'int16') throw new Inv3Error(name, `main.plist matrix.dtype = '${dtype}': only int16 is supported`);
   const shape = matrix.shape('shape');
   const spacing = main.numbers('spacing', 3) as unknown as Vec3;
+  if (!spacing.every((x) => x > 0 && x <= MAX_SPACING_MM)) {
+    throw new Inv3Error(name, `main.plist spacing = [${spacing.join(', ')}]: each voxel size must be > 0 and ≤ ${MAX_SPACING_MM} mm`);
+  }
   const orientation = main.number('orientation');
   const plane = INV3_ORIENTATIONS[orientation];
   if (plane === undefined) {

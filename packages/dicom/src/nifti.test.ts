@@ -1,59 +1,11 @@
 import { gzipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { voxelCoord, voxelToPatient } from '@tomosort/volume';
-import type { Vec3 } from '@tomosort/volume';
 import { FormatError, NiftiError } from './formatErrors';
 import { readNifti } from './nifti';
+import { int16Bytes, niftiFile } from './testing/niftiFile';
+import type { HeaderSpec } from './testing/niftiFile';
 
-/** Fields of a hand-written NIfTI-1 header (defaults: int16, 3D, no transform, little endian). */
-interface HeaderSpec {
-  dim: number[];
-  datatype?: number;
-  bitpix?: number;
-  pixdim?: number[];
-  voxOffset?: number;
-  slope?: number;
-  inter?: number;
-  xyztUnits?: number;
-  qformCode?: number;
-  sformCode?: number;
-  quatern?: Vec3;
-  qoffset?: Vec3;
-  srow?: [number[], number[], number[]];
-  littleEndian?: boolean;
-}
-
-/** Writes the 348-byte header + 4 extension bytes + voxel bytes, as a NIfTI-1 writer would. */
-function niftiFile(spec: HeaderSpec, voxels: Uint8Array): Uint8Array {
-  const le = spec.littleEndian ?? true;
-  const voxOffset = spec.voxOffset ?? 352;
-  const out = new Uint8Array(voxOffset + voxels.length);
-  const v = new DataView(out.buffer);
-  v.setInt32(0, 348, le);
-  spec.dim.forEach((d, n) => v.setInt16(40 + 2 * n, d, le));
-  v.setInt16(70, spec.datatype ?? 4, le);
-  v.setInt16(72, spec.bitpix ?? 16, le);
-  (spec.pixdim ?? [1, 1, 1, 1]).forEach((p, n) => v.setFloat32(76 + 4 * n, p, le));
-  v.setFloat32(108, voxOffset, le);
-  v.setFloat32(112, spec.slope ?? 0, le);
-  v.setFloat32(116, spec.inter ?? 0, le);
-  out[123] = spec.xyztUnits ?? 2;
-  v.setInt16(252, spec.qformCode ?? 0, le);
-  v.setInt16(254, spec.sformCode ?? 0, le);
-  (spec.quatern ?? [0, 0, 0]).forEach((q, n) => v.setFloat32(256 + 4 * n, q, le));
-  (spec.qoffset ?? [0, 0, 0]).forEach((q, n) => v.setFloat32(268 + 4 * n, q, le));
-  (spec.srow ?? [[], [], []]).forEach((row, r) => row.forEach((x, c) => v.setFloat32(280 + 16 * r + 4 * c, x, le)));
-  out.set([0x6e, 0x2b, 0x31, 0], 344);
-  out.set(voxels, voxOffset);
-  return out;
-}
-
-const int16Bytes = (values: ArrayLike<number>, le = true): Uint8Array => {
-  const b = new Uint8Array(values.length * 2);
-  const v = new DataView(b.buffer);
-  for (let n = 0; n < values.length; n++) v.setInt16(2 * n, values[n]!, le);
-  return b;
-};
 const ramp = (n: number, from = 0): number[] => Array.from({ length: n }, (_, x) => from + x);
 
 /** 3×4×2 int16 ramp, sform RAS: x = −0.5 i + 90, y = 0.75 j − 120, z = 2.5 k − 60. */
@@ -226,7 +178,7 @@ describe('readNifti 4D', () => {
 
   it('dims=[3,4,2,3] without { volume } → NiftiError naming the file and dim[4]', () => {
     expect(() => readNifti(fourD(), 'fmri.nii')).toThrow(
-      'fmri.nii: holds 3 volumes (dim[4] = 3); pass { volume: t } to choose one',
+      'fmri.nii: holds 3 volumes (dim[4] = 3); choose one, t in 0..2: on the command line add #t=N to the file name (fmri.nii#t=0), in code pass readNifti(…, { volume: N })',
     );
   });
 
@@ -320,5 +272,50 @@ describe('readNifti errors', () => {
       ],
     };
     expect(() => readNifti(niftiFile(spec, int16Bytes(ramp(24))), 'shear.nii')).toThrow(/^shear\.nii: invalid geometry/);
+  });
+});
+
+describe('readNifti refuses geometry it cannot place correctly, naming the file and the field', () => {
+  const QFORM: HeaderSpec = { dim: [3, 3, 4, 2, 1, 1, 1, 1], pixdim: [1, 2, 3, 4], qformCode: 1, quatern: [0, 0, 0], qoffset: [10, 20, 30] };
+  const PLAIN: HeaderSpec = { dim: [3, 3, 4, 2, 1, 1, 1, 1], pixdim: [1, 1.5, 1.5, 5] };
+  const withExtension = (esize: number): Uint8Array => {
+    const f = niftiFile({ ...SFORM_SPEC, voxOffset: 400 }, int16Bytes(ramp(24)));
+    f[348] = 1;
+    new DataView(f.buffer).setInt32(352, esize, true);
+    return f;
+  };
+  const cases: [string, () => Uint8Array, string | RegExp][] = [
+    ['vox_offset 351 (voxels would shift one byte)', () => niftiFile({ ...SFORM_SPEC, voxOffset: 351 }, int16Bytes(ramp(24))), 'bad.nii: vox_offset = 351 must be an integer from 352 (header + extension flag) to the file length 399'],
+    ['vox_offset 352.5', () => niftiFile({ ...SFORM_SPEC, voxOffset: 352.5 }, int16Bytes(ramp(24))), /^bad\.nii: vox_offset = 352\.5 must be an integer/],
+    ['vox_offset beyond the file', () => { const f = sformFile(); new DataView(f.buffer).setFloat32(108, 1e6, true); return f; }, /^bad\.nii: vox_offset = 1000000 must be an integer from 352 .* to the file length 400$/],
+    ['an extension whose esize 20 is not a multiple of 16', () => withExtension(20), /^bad\.nii: extension at byte 352 has esize = 20: must be a positive multiple of 16/],
+    ['an extension running past vox_offset', () => withExtension(64), /^bad\.nii: extension at byte 352 has esize = 64/],
+    ['sform origin −Infinity', () => niftiFile({ ...SFORM_SPEC, srow: [[-0.5, 0, 0, -Infinity], [0, 0.75, 0, 0], [0, 0, 2.5, 0]] }, int16Bytes(ramp(24))), /^bad\.nii: the sform \(srow_x\/y\/z\) affine has a non-finite entry/],
+    ['sform origin 1e30 mm', () => niftiFile({ ...SFORM_SPEC, srow: [[-0.5, 0, 0, 1e30], [0, 0.75, 0, 0], [0, 0, 2.5, 0]] }, int16Bytes(ramp(24))), /^bad\.nii: the sform \(srow_x\/y\/z\) origin \[-1\.0\d*e\+30, 0, 0\] mm lies beyond ±1000000 mm$/],
+    ['sform voxel size 1e38 mm', () => niftiFile({ ...SFORM_SPEC, srow: [[1e38, 0, 0, 0], [0, 0.75, 0, 0], [0, 0, 2.5, 0]] }, int16Bytes(ramp(24))), /^bad\.nii: degenerate affine \(sform \(srow_x\/y\/z\)\): voxel sizes \[9\.99\d*e\+37, 0\.75, 2\.5\] mm must be > 0 and ≤ 10000$/],
+    ['qoffset_x NaN', () => niftiFile({ ...QFORM, qoffset: [NaN, 0, 0] }, int16Bytes(ramp(24))), /^bad\.nii: the qform \(quatern_\*, qoffset_\*\) affine has a non-finite entry/],
+    ['qform quaternion (0.9, 0.9, 0): b² + c² + d² = 1.62', () => niftiFile({ ...QFORM, quatern: [0.9, 0.9, 0] }, int16Bytes(ramp(24))), /^bad\.nii: qform quaternion \(quatern_b, c, d\) = \(0\.89\d*, 0\.89\d*, 0\) is invalid: b² \+ c² \+ d² = 1\.6\d* exceeds 1$/],
+    ['qform pixdim[2] 0 (was silently 1 mm)', () => niftiFile({ ...QFORM, pixdim: [1, 2, 0, 4] }, int16Bytes(ramp(24))), 'bad.nii: pixdim[2] = 0: a voxel size must be > 0 and ≤ 10000'],
+    ['method-1 pixdim[1] 0 (was silently 1 mm)', () => niftiFile({ ...PLAIN, pixdim: [1, 0, 1.5, 5] }, int16Bytes(ramp(24))), 'bad.nii: pixdim[1] = 0: a voxel size must be > 0 and ≤ 10000'],
+    ['method-1 pixdim[3] NaN', () => niftiFile({ ...PLAIN, pixdim: [1, 1.5, 1.5, NaN] }, int16Bytes(ramp(24))), 'bad.nii: pixdim[3] = NaN: a voxel size must be > 0 and ≤ 10000'],
+    ['method-1 pixdim[3] Infinity', () => niftiFile({ ...PLAIN, pixdim: [1, 1.5, 1.5, Infinity] }, int16Bytes(ramp(24))), 'bad.nii: pixdim[3] = Infinity: a voxel size must be > 0 and ≤ 10000'],
+    ['method-1 pixdim[2] −1.5', () => niftiFile({ ...PLAIN, pixdim: [1, 1.5, -1.5, 5] }, int16Bytes(ramp(24))), 'bad.nii: pixdim[2] = -1.5: a voxel size must be > 0 and ≤ 10000'],
+    ['qform pixdim[1] 1e38', () => niftiFile({ ...QFORM, pixdim: [1, 1e38, 3, 4] }, int16Bytes(ramp(24))), /^bad\.nii: pixdim\[1\] = 9\.99\d*e\+37: a voxel size must be > 0 and ≤ 10000$/],
+  ];
+  it.each(cases)('dims=[3,4,2] %s → NiftiError', (_label, make, message) => {
+    expect(() => readNifti(make(), 'bad.nii')).toThrow(NiftiError);
+    expect(() => readNifti(make(), 'bad.nii')).toThrow(message);
+  });
+
+  it('a .nii.gz whose CRC-32 is wrong (voxels silently wrong before) → NiftiError naming the file', () => {
+    const gz = gzipSync(sformFile());
+    const view = new DataView(gz.buffer, gz.byteOffset, gz.length);
+    view.setUint32(gz.length - 8, view.getUint32(gz.length - 8, true) ^ 0x100, true);
+    expect(() => readNifti(gz, 'crc.nii.gz')).toThrow(/^crc\.nii\.gz: truncated or corrupt gzip stream \(CRC-32 is/);
+  });
+
+  it('a 2D image (dim[0] = 2) with pixdim[3] = 0 still reads, its one slice 1 mm thick', () => {
+    const v = readNifti(niftiFile({ dim: [2, 3, 4, 1, 1, 1, 1, 1], pixdim: [1, 1.5, 1.5, 0] }, int16Bytes(ramp(12))), 'flat.nii');
+    expectVec(v.spacing, [1.5, 1.5, 1]);
   });
 });

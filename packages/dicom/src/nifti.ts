@@ -3,6 +3,7 @@ import type { Direction, Vec3, Volume, VoxelArray } from '@tomosort/volume';
 import { createVolume, isVolumeError, norm } from '@tomosort/volume';
 import { NiftiError } from './formatErrors';
 import { gunzipFile, isGzip } from './gzip';
+import { MAX_POSITION_MM, MAX_SPACING_MM } from './limits';
 
 /** Options of {@link readNifti}. */
 export interface ReadNiftiOptions {
@@ -19,6 +20,10 @@ const HEADER_BYTES = 348;
 const NIFTI2_HEADER_BYTES = 540;
 /** Where NIfTI-1 keeps srow_x, srow_y, srow_z (12 float32). */
 const SROW_OFFSET = 280;
+/** A single-file NIfTI-1 has the 348-byte header and the 4-byte extension flag before any voxel. */
+const MIN_VOX_OFFSET = 352;
+/** Largest b² + c² + d² of a qform quaternion accepted (float32 rounding of a unit quaternion stays far below). */
+const MAX_QUATERNION_NORM2 = 1 + 1e-4;
 
 /** How one NIfTI datatype code is read; `out` converts types a Volume cannot hold as they are. */
 interface DatatypeReader {
@@ -71,9 +76,13 @@ const MM_PER_UNIT: Readonly<Record<number, number>> = { 1: 1000, 2: 1, 3: 0.001 
  *
  * @param bytes the whole file.
  * @param name file name, used in error messages.
- * @throws NiftiError when the bytes are not NIfTI-1, are truncated, hold an unsupported datatype
- *   (RGB, complex, 64-bit integers), hold several volumes and `options.volume` is missing, or
- *   describe a sheared affine.
+ * @throws NiftiError when the bytes are not NIfTI-1, are truncated (a gzip stream whose CRC-32
+ *   or ISIZE disagrees included), hold an unsupported datatype (RGB, complex, 64-bit integers),
+ *   hold several volumes and `options.volume` is missing, or describe geometry that cannot be
+ *   right: vox_offset not an integer in 352..file length (or extensions that overrun it), a used
+ *   pixdim[1..3] that is not in (0, {@link MAX_SPACING_MM}] mm, a qform quaternion with
+ *   b² + c² + d² > 1, an affine with a non-finite entry, an origin beyond ±{@link MAX_POSITION_MM} mm,
+ *   voxel sizes of 0 or beyond {@link MAX_SPACING_MM} mm, or a sheared affine.
  */
 export function readNifti(bytes: Uint8Array, name: string, options: ReadNiftiOptions = {}): Volume {
   const file = isGzip(bytes) ? gunzipFile(bytes, name, NiftiError) : bytes;
@@ -86,10 +95,7 @@ export function readNifti(bytes: Uint8Array, name: string, options: ReadNiftiOpt
     const what = REFUSED[header.datatypeCode] ?? `unknown datatype code ${header.datatypeCode}`;
     throw new NiftiError(name, `unsupported datatype ${what} (datatype = ${header.datatypeCode})`);
   }
-  const voxOffset = Math.floor(header.vox_offset);
-  if (voxOffset < HEADER_BYTES) {
-    throw new NiftiError(name, `vox_offset = ${header.vox_offset} lies inside the ${HEADER_BYTES}-byte header`);
-  }
+  const voxOffset = checkVoxOffset(header.vox_offset, file, header.littleEndian, name);
   const count = dims[0] * dims[1] * dims[2];
   const start = voxOffset + t * count * type.bytes;
   const end = start + count * type.bytes;
@@ -112,6 +118,32 @@ export function readNifti(bytes: Uint8Array, name: string, options: ReadNiftiOpt
     if (isVolumeError(e)) throw new NiftiError(name, `invalid geometry: ${e.message}`, { cause: e });
     throw e;
   }
+}
+
+/**
+ * vox_offset of a single-file NIfTI-1: an integer (it is stored as a float), at least 352, within
+ * the file; the extensions between byte 352 and it (when byte 348 flags some) each have an
+ * esize that is a positive multiple of 16 and end at or before vox_offset.
+ */
+function checkVoxOffset(value: number, file: Uint8Array, littleEndian: boolean, name: string): number {
+  if (!Number.isInteger(value) || value < MIN_VOX_OFFSET || value > file.length) {
+    throw new NiftiError(
+      name,
+      `vox_offset = ${value} must be an integer from ${MIN_VOX_OFFSET} (header + extension flag) to the file length ${file.length}`,
+    );
+  }
+  if ((file[348] ?? 0) !== 0) {
+    const view = new DataView(file.buffer, file.byteOffset, file.length);
+    for (let at = MIN_VOX_OFFSET; at < value; ) {
+      if (at + 8 > value) throw new NiftiError(name, `extension at byte ${at} overruns vox_offset = ${value}`);
+      const esize = view.getInt32(at, littleEndian);
+      if (esize < 16 || esize % 16 !== 0 || at + esize > value) {
+        throw new NiftiError(name, `extension at byte ${at} has esize = ${esize}: must be a positive multiple of 16 ending by vox_offset = ${value}`);
+      }
+      at += esize;
+    }
+  }
+  return value;
 }
 
 function readHeader(file: Uint8Array, name: string): NIFTI1 {
@@ -156,7 +188,11 @@ function imageDims(header: NIFTI1, name: string): { dims: Vec3; volumes: number 
 function chooseVolume(volumes: number, wanted: number | undefined, name: string): number {
   if (wanted === undefined) {
     if (volumes > 1) {
-      throw new NiftiError(name, `holds ${volumes} volumes (dim[4] = ${volumes}); pass { volume: t } to choose one`);
+      throw new NiftiError(
+        name,
+        `holds ${volumes} volumes (dim[4] = ${volumes}); choose one, t in 0..${volumes - 1}: ` +
+          `on the command line add #t=N to the file name (${name}#t=0), in code pass readNifti(…, { volume: N })`,
+      );
     }
     return 0;
   }
@@ -185,38 +221,72 @@ function applyScaling(data: VoxelArray, slope: number, inter: number): VoxelArra
   return out;
 }
 
+/**
+ * pixdim[n] for n = 1..3, when the qform or "method 1" uses it: in (0, MAX_SPACING_MM]. An axis
+ * beyond dim[0] (a 2D image's third) may hold 0, read as 1.
+ */
+function pixdim(header: NIFTI1, n: 1 | 2 | 3, name: string): number {
+  const v = header.pixDims[n] ?? 0;
+  if (n > (header.dims[0] ?? 0) && v === 0) return 1;
+  if (!(v > 0 && v <= MAX_SPACING_MM)) {
+    throw new NiftiError(name, `pixdim[${n}] = ${v}: a voxel size must be > 0 and ≤ ${MAX_SPACING_MM}`);
+  }
+  return v;
+}
+
 /** The 3×4 voxel → RAS (mm) affine chosen as documented on {@link readNifti}. */
-function rasAffine(header: NIFTI1, file: Uint8Array): number[][] {
+function rasAffine(header: NIFTI1, file: Uint8Array, name: string): number[][] {
   if (header.sform_code > 0) {
     const view = new DataView(file.buffer, file.byteOffset, HEADER_BYTES);
     return [0, 1, 2].map((r) =>
       [0, 1, 2, 3].map((c) => view.getFloat32(SROW_OFFSET + (r * 4 + c) * 4, header.littleEndian)),
     );
   }
-  if (header.qform_code > 0) return header.getQformMat().slice(0, 3);
-  const px = (n: number): number => Math.abs(header.pixDims[n] ?? 0) || 1;
+  const px = [pixdim(header, 1, name), pixdim(header, 2, name), pixdim(header, 3, name)] as const;
+  if (header.qform_code > 0) {
+    const q = [header.quatern_b, header.quatern_c, header.quatern_d];
+    const norm2 = q[0]! ** 2 + q[1]! ** 2 + q[2]! ** 2;
+    if (!(norm2 <= MAX_QUATERNION_NORM2)) {
+      throw new NiftiError(
+        name,
+        `qform quaternion (quatern_b, c, d) = (${q.join(', ')}) is invalid: b² + c² + d² = ${norm2} exceeds 1`,
+      );
+    }
+    const qfac = (header.pixDims[0] ?? 1) < 0 ? -1 : 1;
+    return header
+      .convertNiftiQFormToNiftiSForm(q[0]!, q[1]!, q[2]!, header.qoffset_x, header.qoffset_y, header.qoffset_z, px[0], px[1], px[2], qfac)
+      .slice(0, 3);
+  }
   return [
-    [px(1), 0, 0, 0],
-    [0, px(2), 0, 0],
-    [0, 0, px(3), 0],
+    [px[0], 0, 0, 0],
+    [0, px[1], 0, 0],
+    [0, 0, px[2], 0],
   ];
 }
 
 function geometry(header: NIFTI1, file: Uint8Array, name: string): { spacing: Vec3; direction: Direction; origin: Vec3 } {
-  const a = rasAffine(header, file);
+  const a = rasAffine(header, file, name);
+  const which = header.sform_code > 0 ? 'sform (srow_x/y/z)' : header.qform_code > 0 ? 'qform (quatern_*, qoffset_*)' : 'pixdim';
+  if (a.some((row) => row.some((x) => !Number.isFinite(x)))) {
+    throw new NiftiError(name, `the ${which} affine has a non-finite entry: [${a.map((r) => r.join(', ')).join('; ')}]`);
+  }
   const unit = MM_PER_UNIT[header.xyzt_units & 7] ?? 1;
   const lps = [-unit, -unit, unit] as const;
   const at = (r: number, c: number): number => (a[r]?.[c] ?? 0) * lps[r as 0 | 1 | 2] + 0;
   const column = (c: number): Vec3 => [at(0, c), at(1, c), at(2, c)];
   const cols = [column(0), column(1), column(2)] as const;
   const spacing = cols.map(norm) as unknown as Vec3;
-  if (spacing.some((s) => !(s > 0) || !Number.isFinite(s))) {
-    throw new NiftiError(name, `degenerate affine: voxel sizes [${spacing.join(', ')}]`);
+  if (spacing.some((s) => !(s > 0) || !(s <= MAX_SPACING_MM))) {
+    throw new NiftiError(name, `degenerate affine (${which}): voxel sizes [${spacing.join(', ')}] mm must be > 0 and ≤ ${MAX_SPACING_MM}`);
+  }
+  const origin = column(3);
+  if (origin.some((x) => Math.abs(x) > MAX_POSITION_MM)) {
+    throw new NiftiError(name, `the ${which} origin [${origin.join(', ')}] mm lies beyond ±${MAX_POSITION_MM} mm`);
   }
   const unitCol = (c: 0 | 1 | 2): Vec3 => cols[c].map((x) => x / spacing[c] + 0) as unknown as Vec3;
   return {
     spacing,
     direction: [unitCol(0), unitCol(1), unitCol(2)],
-    origin: column(3),
+    origin,
   };
 }

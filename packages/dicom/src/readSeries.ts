@@ -1,6 +1,7 @@
 import { createVolume, cross, dot, norm } from '@tomosort/volume';
 import type { Direction, Vec3, Volume } from '@tomosort/volume';
 import {
+  DuplicateInstanceError,
   InconsistentSeriesError,
   MissingSliceError,
   MixedSeriesError,
@@ -63,6 +64,16 @@ function checkSameSeries(images: readonly ParsedImage[], inputs: readonly DicomI
   if (Object.keys(counts).length > 1) throw new MixedSeriesError(seriesLabel(inputs), counts);
 }
 
+/** Refuses two files with one SOPInstanceUID: a PACS stores one instance per UID and drops the other. */
+function checkUniqueInstances(images: readonly ParsedImage[], source: string): void {
+  const seen = new Map<string, string>();
+  for (const { header: h } of images) {
+    const other = seen.get(h.sopInstanceUID);
+    if (other !== undefined) throw new DuplicateInstanceError(source, h.sopInstanceUID, other, h.name);
+    seen.set(h.sopInstanceUID, h.name);
+  }
+}
+
 function checkConsistent(images: readonly ParsedImage[], source: string, cosTol: number): void {
   const first = images[0]!.header;
   const same: { attr: string; get: (h: ImageHeader) => string }[] = [
@@ -95,14 +106,11 @@ function checkConsistent(images: readonly ParsedImage[], source: string, cosTol:
   }
 }
 
-/** Unit row, column and normal directions of the first image; rejects a non-orthonormal orientation. */
+/** Unit row, column and normal directions of the first image (parseImage has checked they are orthonormal). */
 function frameOf(h: ImageHeader): Direction {
   const [row, col] = h.imageOrientationPatient;
   const nr = norm(row);
   const nc = norm(col);
-  if (Math.abs(nr - 1) > 1e-3 || Math.abs(nc - 1) > 1e-3 || Math.abs(dot(row, col)) > 1e-3) {
-    throw new DicomError(h.name, `ImageOrientationPatient ${fmt([...row, ...col])} is not two orthonormal directions`);
-  }
   const r: Vec3 = [row[0] / nr, row[1] / nr, row[2] / nr];
   const c: Vec3 = [col[0] / nc, col[1] / nc, col[2] / nc];
   return [r, c, cross(r, c)];
@@ -162,9 +170,12 @@ function sortAndSpacing(images: ParsedImage[], normal: Vec3, source: string, tol
  * RescaleSlope/RescaleIntercept. The volume's frame is [row direction, column direction,
  * normal], origin at the first slice's ImagePositionPatient.
  *
+ * Each file is checked by {@link parseImage} (which lists what it refuses); the series then
+ * must not repeat a SOPInstanceUID.
+ *
  * Throws (all DicomError): CorruptFileError, TruncatedFileError, NotAnImageError,
- * UnsupportedEncodingError, DecoderNotLoadedError, MissingAttributeError, MixedSeriesError, InconsistentSeriesError,
- * MissingSliceError, NonUniformSpacingError.
+ * UnsupportedEncodingError, DecoderNotLoadedError, MissingAttributeError, InvalidAttributeError, MixedSeriesError,
+ * DuplicateInstanceError, InconsistentSeriesError, MissingSliceError, NonUniformSpacingError.
  */
 export function readSeries(inputs: readonly DicomInput[], opts: ReadSeriesOptions = {}): SeriesVolume {
   if (inputs.length === 0) throw new DicomError('(no files)', 'no DICOM files were given');
@@ -172,6 +183,7 @@ export function readSeries(inputs: readonly DicomInput[], opts: ReadSeriesOption
   checkSameSeries(images, inputs);
   const first0 = images[0]!.header;
   const source = seriesLabel(inputs, first0.seriesInstanceUID);
+  checkUniqueInstances(images, source);
   checkConsistent(images, source, opts.orientationTolerance ?? 1e-4);
   const direction = frameOf(first0);
   const step = sortAndSpacing(images, direction[2], source, opts.spacingTolerance ?? 0.01, opts.spacingToleranceMm ?? 0.1);

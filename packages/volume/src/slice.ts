@@ -111,7 +111,16 @@ export const planeAxis = (v: Volume, plane: Plane): VoxelAxis => axisMapping(v.d
  * voxel axes, and the returned direction cosines still describe the true geometry.
  */
 export function reorient<T extends VoxelArray>(v: Volume<T>, plane: Plane): Volume<T> {
-  const { perm, sign } = axisMapping(v.direction, PLANE_FRAMES[plane]);
+  return reorientToFrame(v, PLANE_FRAMES[plane]);
+}
+
+/**
+ * The same voxels with axes permuted and flipped so that each voxel axis points as close as
+ * possible along `frame`'s (e.g. another volume's direction): {@link reorient} for any frame.
+ * Exact (no interpolation); the returned direction cosines still describe the true geometry.
+ */
+export function reorientToFrame<T extends VoxelArray>(v: Volume<T>, frame: Direction): Volume<T> {
+  const { perm, sign } = axisMapping(v.direction, frame);
   const srcStride = [1, v.dims[0], v.dims[0] * v.dims[1]] as const;
   const dims = [v.dims[perm[0]], v.dims[perm[1]], v.dims[perm[2]]] as const;
   const start = [0, 0, 0];

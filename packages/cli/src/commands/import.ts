@@ -12,7 +12,7 @@ import { progressBar } from '../progress';
 
 const USAGE = `usage: pnpm tomosort import <source> [options]
 
-  source   a DICOM folder or file, file.nii / file.nii.gz, file.inv3,
+  source   a DICOM folder or file, file.nii / file.nii.gz (file.nii.gz#t=N: volume N of a 4D file), file.inv3,
            sample:cranium (the Debian invesalius-examples head CT), or sample:phantom
   --subjects N   phantom subjects (default 4)
   --seed S       phantom seed (default 0)
