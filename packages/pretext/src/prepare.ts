@@ -1,10 +1,11 @@
-import { dot, reorient, resample } from '@tomosort/volume';
-import type { Plane, Volume } from '@tomosort/volume';
+import { DEFAULT_INTENSITY, HU_WINDOWS, dot, intensityMap, reorient, resampleInPlane, valueRange } from '@tomosort/volume';
+import type { HuWindow, IntensityRule, Plane, Volume } from '@tomosort/volume';
 import { PretextError } from './errors';
 
 /**
  * A volume made ready for slice sampling: stacked across `plane`, each slice resampled to
- * `size × size` (same field of view), values still in modality units (HU for CT), Float32.
+ * `size × size` (at `mmPerPixel` when given, else the same field of view stretched), values in
+ * window units (HU for CT; other modalities mapped by the intensity rule), Float32.
  * Slice k lies at `positionsMm[k]` along the plane normal, in patient coordinates, so
  * positions are comparable between volumes that share a patient frame.
  */
@@ -19,24 +20,42 @@ export interface PreparedVolume {
   /** Patient position (mm) of slice 0 along the plane normal; slice k is at first + k·spacing. */
   readonly firstMm: number;
   readonly plane: Plane;
+  /** Millimetres per pixel in-plane when the physical scale is fixed. */
+  readonly mmPerPixel?: number | undefined;
 }
 
 export interface PrepareOptions {
   readonly plane: Plane;
   readonly size: number;
+  /** Fixed physical scale (field of view size · mmPerPixel, centred); default: stretch each slice to size². */
+  readonly mmPerPixel?: number | undefined;
+  /** The model's window: non-CT volumes are mapped onto it by `intensity`. Default 40/400. */
+  readonly window?: HuWindow | undefined;
+  readonly intensity?: IntensityRule | undefined;
 }
 
-/** Reorients to `plane` and resamples in-plane to `size²` (anti-aliased linear). */
+/**
+ * Reorients to `plane`, resamples in-plane to `size²` (anti-aliased linear; at a fixed scale,
+ * padding with the volume's lowest value) and maps non-CT intensities onto the window.
+ */
 export function prepareVolume(id: string, v: Volume, opts: PrepareOptions): PreparedVolume {
   if (!Number.isInteger(opts.size) || opts.size < 4) throw new PretextError(`${id}: slice size must be an integer ≥ 4, got ${opts.size}`);
+  if (opts.mmPerPixel !== undefined && !(opts.mmPerPixel > 0 && Number.isFinite(opts.mmPerPixel))) {
+    throw new PretextError(`${id}: mm per pixel must be a positive number, got ${opts.mmPerPixel}`);
+  }
   const r = reorient(v, opts.plane);
   if (r.dims[2] < 2) throw new PretextError(`${id}: needs at least 2 slices across the ${opts.plane} plane, has ${r.dims[2]}`);
-  const s = resample(r, [{ kind: 'size', size: opts.size }, { kind: 'size', size: opts.size }, { kind: 'keep' }]);
+  const s = resampleInPlane(r, { size: opts.size, mmPerPixel: opts.mmPerPixel }, opts.mmPerPixel === undefined ? 0 : valueRange(r.data)[0]);
+  // The intensity map comes from the whole volume (not the padded grid), then applies in place.
+  const { a, b } = intensityMap(v.data, v.modality, opts.window ?? HU_WINDOWS.softTissue, opts.intensity ?? DEFAULT_INTENSITY);
+  const data = s.data;
+  if (a !== 1 || b !== 0) for (let n = 0; n < data.length; n++) data[n] = a * data[n]! + b;
   return {
     id,
     size: opts.size,
     slices: s.dims[2],
-    data: s.data,
+    data,
+    ...(opts.mmPerPixel === undefined ? {} : { mmPerPixel: opts.mmPerPixel }),
     spacingMm: s.spacing[2],
     firstMm: dot(s.origin, s.direction[2]),
     plane: opts.plane,

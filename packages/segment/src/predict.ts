@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { diceScore } from '@tomosort/losses';
-import { applyWindow, createVolume, resample } from '@tomosort/volume';
-import type { HuWindow, Volume } from '@tomosort/volume';
+import { applyWindow, createVolume, restoreInPlane } from '@tomosort/volume';
+import type { HuWindow, IntensityRule, Volume } from '@tomosort/volume';
 import type { SegmentClass } from './annotation';
 import { validateClasses } from './annotation';
 import { SegmentError } from './errors';
-import { resizeInPlane } from './prepare';
+import { toModelInput } from './prepare';
 
 /** Anything that maps windowed slices [N, S, S, 1] to class logits [N, S, S, C]. */
 export interface SegmentationModel {
@@ -16,6 +16,10 @@ export interface PredictOptions {
   /** Side of the model's input. */
   readonly size: number;
   readonly window: HuWindow;
+  /** The model's fixed physical scale (from its manifest); default: slices stretched to size². */
+  readonly mmPerPixel?: number | undefined;
+  /** How non-CT volumes reach the window (from the manifest); default `DEFAULT_INTENSITY`. */
+  readonly intensity?: IntensityRule | undefined;
   /** The model's classes (output channel c ≥ 1 ↔ classes[c − 1]). */
   readonly classes: readonly SegmentClass[];
   /** Slices per forward pass. Default 16. */
@@ -25,17 +29,18 @@ export interface PredictOptions {
 }
 
 /**
- * Labels every slice of `volume` (its own k axis): slices resized to the model's size, windowed,
- * class probabilities (softmax) computed there, resized back to the volume's in-plane grid
- * (linear), and the most probable class written as its label value. Returns a label map on the
- * volume's exact grid (modality 'SEG').
+ * Labels every slice of `volume` (its own k axis): slices brought onto the model's grid (size,
+ * physical scale, intensity: `toModelInput`), windowed, class probabilities (softmax) computed
+ * there, mapped back to the volume's in-plane grid (linear; background where a fixed-scale field
+ * of view does not reach), and the most probable class written as its label value. Returns a
+ * label map on the volume's exact grid (modality 'SEG').
  */
 export async function predictVolume(model: SegmentationModel, volume: Volume, opts: PredictOptions): Promise<Volume<Uint8Array>> {
   validateClasses(opts.classes);
   const { size } = opts;
   const batch = opts.batch ?? 16;
   const C = opts.classes.length + 1;
-  const small = resizeInPlane(volume, size);
+  const small = toModelInput(volume, size, { mmPerPixel: opts.mmPerPixel, window: opts.window, intensity: opts.intensity });
   const plane = size * size;
   const slices = volume.dims[2];
   // Channel-major probabilities so each class is a volume on the small grid.
@@ -64,7 +69,7 @@ export async function predictVolume(model: SegmentationModel, volume: Volume, op
   const best = new Float32Array(count).fill(-1);
   const labels = new Uint8Array(count);
   probs.forEach((p, c) => {
-    const up = resample(createVolume({ ...small, data: p }), [{ kind: 'size', size: nx }, { kind: 'size', size: ny }, { kind: 'keep' }]).data;
+    const up = restoreInPlane(createVolume({ ...small, data: p }), volume, { size, mmPerPixel: opts.mmPerPixel }, c === 0 ? 1 : 0).data;
     const value = c === 0 ? 0 : opts.classes[c - 1]!.value;
     for (let n = 0; n < count; n++) {
       if (up[n]! > best[n]!) {

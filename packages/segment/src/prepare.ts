@@ -1,7 +1,34 @@
-import { createVolume, resample } from '@tomosort/volume';
-import type { Volume } from '@tomosort/volume';
+import { DEFAULT_INTENSITY, createVolume, intensityMap, resample, resampleInPlane, valueRange } from '@tomosort/volume';
+import type { HuWindow, IntensityRule, SliceScale, Volume } from '@tomosort/volume';
+import { SegmentError } from './errors';
 import type { SegmentClass, SparseAnnotation } from './annotation';
 import { validateAnnotation, validateClasses } from './annotation';
+
+/** How a volume's slices reach the model besides its size: physical scale and intensity. */
+export interface ModelInputOptions {
+  /** Fixed physical scale (see `SliceScale`); default: each slice's field of view stretched to size². */
+  readonly mmPerPixel?: number | undefined;
+  /** The model's window: non-CT volumes are mapped onto it by `intensity` (needed for them). */
+  readonly window?: HuWindow | undefined;
+  readonly intensity?: IntensityRule | undefined;
+}
+
+/**
+ * `stack` (slices of `whole`) on the model's grid, in window units. Fixed-scale padding takes
+ * `whole`'s lowest value, and a non-CT volume's robust range (of `whole`, so that a slice maps the
+ * same alone or with its volume) is mapped onto the window.
+ */
+function onModelGrid(stack: Volume, whole: Volume, size: number, opts: ModelInputOptions, id: string): Volume<Float32Array> {
+  const small = resampleInPlane(stack, { size, mmPerPixel: opts.mmPerPixel }, opts.mmPerPixel === undefined ? 0 : valueRange(whole.data)[0]);
+  if (whole.modality === 'CT' || whole.modality === 'OT') return small;
+  if (!opts.window) throw new SegmentError(`${id}: a ${whole.modality} volume needs the model's window to map its intensities onto`);
+  const { a, b } = intensityMap(whole.data, whole.modality, opts.window, opts.intensity ?? DEFAULT_INTENSITY);
+  for (let n = 0; n < small.data.length; n++) small.data[n] = a * small.data[n]! + b;
+  return small;
+}
+
+/** Every slice of `v` on the model's grid, in window units (what prediction feeds the model). */
+export const toModelInput = (v: Volume, size: number, opts: ModelInputOptions = {}, id = 'volume'): Volume<Float32Array> => onModelGrid(v, v, size, opts, id);
 
 /** Annotated slices at the model's size: HU images and class indices (0 = background). */
 export interface PreparedAnnotation {
@@ -15,14 +42,14 @@ export interface PreparedAnnotation {
   readonly targets: Int32Array;
 }
 
-/** The listed slices of `v` as a volume of their own (in-plane geometry kept). */
+/** The listed slices of `v` as a volume of their own (in-plane geometry and modality kept). */
 function pickSlices<T extends Float32Array | Uint8Array | Int16Array>(v: Volume, slices: readonly number[], make: (n: number) => T): Volume<T> {
   const plane = v.dims[0] * v.dims[1];
   const data = make(plane * slices.length);
   slices.forEach((k, n) => {
     for (let p = 0; p < plane; p++) data[n * plane + p] = v.data[k * plane + p]!;
   });
-  return createVolume({ data, dims: [v.dims[0], v.dims[1], slices.length], spacing: v.spacing, origin: v.origin, direction: v.direction });
+  return createVolume({ data, dims: [v.dims[0], v.dims[1], slices.length], spacing: v.spacing, origin: v.origin, direction: v.direction, modality: v.modality });
 }
 
 /** In-plane resize of a stack to `size²` covering the same field of view (anti-aliased linear). */
@@ -34,11 +61,12 @@ export const resizeInPlane = (v: Volume, size: number): Volume<Float32Array> =>
  * resampled like the image, then the largest share wins, background included), so thin
  * structures neither vanish nor grow the way nearest-neighbour picking would make them.
  */
-export function prepareAnnotation(a: SparseAnnotation, size: number, classes: readonly SegmentClass[]): PreparedAnnotation {
+export function prepareAnnotation(a: SparseAnnotation, size: number, classes: readonly SegmentClass[], opts: ModelInputOptions = {}): PreparedAnnotation {
   validateAnnotation(a);
   validateClasses(classes);
   const slices = [...a.slices].sort((x, y) => x - y);
-  const images = resizeInPlane(pickSlices(a.volume, slices, (n) => new Float32Array(n)), size).data;
+  const images = onModelGrid(pickSlices(a.volume, slices, (n) => new Float32Array(n)), a.volume, size, opts, a.id).data;
+  const scale: SliceScale = { size, mmPerPixel: opts.mmPerPixel };
   const labels = pickSlices(a.labels, slices, (n) => new Uint8Array(n));
   const count = size * size * slices.length;
   const best = new Float32Array(count);
@@ -48,7 +76,7 @@ export function prepareAnnotation(a: SparseAnnotation, size: number, classes: re
   const shares = classes.map((c) => {
     const mask = new Float32Array(labels.data.length);
     for (let n = 0; n < mask.length; n++) mask[n] = labels.data[n] === c.value ? 1 : 0;
-    const r = resizeInPlane(createVolume({ ...labels, data: mask }), size).data;
+    const r = resampleInPlane(createVolume({ ...labels, data: mask }), scale, 0).data;
     for (let n = 0; n < count; n++) background[n] = background[n]! - r[n]!;
     return r;
   });

@@ -26,7 +26,7 @@ export {
 } from './volume';
 export type { AxisMapping } from './slice';
 export { PLANE_FRAMES, axisMapping, getSlice, inPlaneAxes, planeAxis, reorient, reorientToFrame, slicePositionMm } from './slice';
-export type { AxisTarget, AxisWeights } from './resample';
-export { axisWeights, resample, resampleTo } from './resample';
+export type { AxisTarget, AxisWeights, SliceScale } from './resample';
+export { axisWeights, resample, resampleInPlane, resampleTo, restoreInPlane } from './resample';
 export type { HuWindow, IntensityRule } from './window';
 export { DEFAULT_INTENSITY, HU_WINDOWS, applyWindow, intensityMap, percentiles, toWindowUnits, zscore } from './window';

@@ -170,3 +170,30 @@ export function resampleTo(
     opts.sliceSpacingMm === undefined ? { kind: 'keep' } : { kind: 'spacing', mm: opts.sliceSpacingMm },
   ]);
 }
+
+/**
+ * How slices reach a model in-plane: `size × size` pixels; with `mmPerPixel`, at that fixed
+ * physical scale (a field of view of size · mmPerPixel mm centred on the slice, cropping or
+ * padding), else the slice's whole field of view stretched to size² (models made before the
+ * physical scale existed).
+ */
+export interface SliceScale {
+  readonly size: number;
+  readonly mmPerPixel?: number | undefined;
+}
+
+/** The volume's slices (k kept) on a model's in-plane grid; `fill` beyond the volume (fixed scale only). */
+export function resampleInPlane(v: Volume, s: SliceScale, fill = 0): Volume<Float32Array> {
+  if (s.mmPerPixel === undefined) return resample(v, [{ kind: 'size', size: s.size }, { kind: 'size', size: s.size }, { kind: 'keep' }]);
+  return resample(v, [{ kind: 'grid', size: s.size, mm: s.mmPerPixel }, { kind: 'grid', size: s.size, mm: s.mmPerPixel }, { kind: 'keep' }], fill);
+}
+
+/**
+ * The inverse of {@link resampleInPlane}: a volume on a model's in-plane grid `s` back onto the
+ * in-plane grid of `like` (its dims and spacing; both grids share their centre). `fill` where the
+ * model's field of view did not reach.
+ */
+export function restoreInPlane(small: Volume, like: Pick<Volume, 'dims' | 'spacing'>, s: SliceScale, fill = 0): Volume<Float32Array> {
+  if (s.mmPerPixel === undefined) return resample(small, [{ kind: 'size', size: like.dims[0] }, { kind: 'size', size: like.dims[1] }, { kind: 'keep' }]);
+  return resample(small, [{ kind: 'grid', size: like.dims[0], mm: like.spacing[0] }, { kind: 'grid', size: like.dims[1], mm: like.spacing[1] }, { kind: 'keep' }], fill);
+}

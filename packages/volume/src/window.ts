@@ -48,9 +48,10 @@ export function zscore(data: ArrayLike<number>, out = new Float32Array(data.leng
 
 /**
  * How a volume's values reach a model's window (stored in the model's manifest):
- * `modality`: CT values are HU and go through the window as they are; any other modality (MR, …)
- * has no absolute unit, so its own `percentiles` [low, high] (robust per-volume range, in %) are
- * mapped linearly onto the window's range [center − width/2, center + width/2] first.
+ * `modality`: CT values are HU and go through the window as they are, as do 'OT' volumes (derived
+ * or synthetic data in units their maker chose); any other modality (MR, PT, US, …) has no
+ * absolute unit, so its own `percentiles` [low, high] (a robust per-volume range, in %) are mapped
+ * linearly onto the window's range [center − width/2, center + width/2] first.
  */
 export interface IntensityRule {
   readonly kind: 'modality';
@@ -80,7 +81,7 @@ export function percentiles(data: ArrayLike<number>, ps: readonly number[]): num
  * `rule` (identity for CT). A volume whose robust range is empty (constant) maps to the window's low end.
  */
 export function intensityMap(data: ArrayLike<number>, modality: string, window: HuWindow, rule: IntensityRule = DEFAULT_INTENSITY): { a: number; b: number } {
-  if (modality === 'CT') return { a: 1, b: 0 };
+  if (modality === 'CT' || modality === 'OT') return { a: 1, b: 0 };
   const [lo, hi] = percentiles(data, rule.percentiles) as [number, number];
   const wLo = window.center - window.width / 2;
   if (!(hi > lo)) return { a: 0, b: wLo };
@@ -88,7 +89,7 @@ export function intensityMap(data: ArrayLike<number>, modality: string, window: 
   return { a, b: wLo - a * lo };
 }
 
-/** `data` mapped by {@link intensityMap} into a new Float32Array (the same values for CT). */
+/** `data` mapped by {@link intensityMap} into a new Float32Array (the same values for CT and OT). */
 export function toWindowUnits(data: ArrayLike<number>, modality: string, window: HuWindow, rule: IntensityRule = DEFAULT_INTENSITY): Float32Array {
   const { a, b } = intensityMap(data, modality, window, rule);
   const out = new Float32Array(data.length);
