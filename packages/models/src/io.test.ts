@@ -103,6 +103,19 @@ describe('saveModel → loadModel through tf.io.withSaveHandler / tf.io.fromMemo
     m.dispose();
   });
 
+  it('the physical scale and the intensity rule travel with the model', async () => {
+    const m = trained(scoreModelSpec(small));
+    const artifacts = await saveToMemory(m, { ...INIT, mmPerPixel: 1.5, intensity: { kind: 'modality', percentiles: [1, 99] } });
+    const back = await loadModel(tf.io.fromMemory(artifacts));
+    expect(back.manifest.mmPerPixel).toBe(1.5);
+    expect(back.manifest.intensity).toEqual({ kind: 'modality', percentiles: [1, 99] });
+    const plain = await loadModel(tf.io.fromMemory(await saveToMemory(m)));
+    expect(plain.manifest.mmPerPixel).toBeUndefined();
+    m.dispose();
+    back.model.dispose();
+    plain.model.dispose();
+  });
+
   it('a U-Net needs one class per foreground channel; other models have none', async () => {
     const unet = trained(unetModelSpec(small, { classes: 3 }));
     await expect(saveToMemory(unet)).rejects.toThrow('a U-Net with 3 output channels needs 2 classes, got undefined');
@@ -131,6 +144,8 @@ describe('saveModel → loadModel through tf.io.withSaveHandler / tf.io.fromMemo
     [{ version: 2 }, 'version 2 is not supported (this build reads version 1)'],
     [{ method: 'dino' }, 'method "dino" is not one of sorting, simclr, barlow, scratch, finetune'],
     [{ architecture: { kind: 'score', encoder: { kind: 'vit' } } }, 'architecture: invalid encoder spec: kind must be "resnet", got "vit"'],
+    [{ mmPerPixel: 0 }, 'mmPerPixel is 0'],
+    [{ intensity: { kind: 'modality', percentiles: [99, 1] } }, 'intensity is {"kind":"modality","percentiles":[99,1]}, expected'],
   ])('a manifest with %j → ManifestError: %s', async (patch, message) => {
     const m = createModel(scoreModelSpec(small));
     const artifacts = await saveToMemory(m);

@@ -47,6 +47,8 @@ export async function modelArtifacts(model: Model, init: ManifestInit): Promise<
     architecture: model.spec,
     inputSize: init.inputSize,
     huWindow: { center: init.huWindow.center, width: init.huWindow.width },
+    ...(init.mmPerPixel === undefined ? {} : { mmPerPixel: init.mmPerPixel }),
+    ...(init.intensity === undefined ? {} : { intensity: { kind: init.intensity.kind, percentiles: [init.intensity.percentiles[0], init.intensity.percentiles[1]] as const } }),
     sliceSpacingMm: init.sliceSpacingMm,
     steps: init.steps,
     metrics: { ...(init.metrics ?? {}) },

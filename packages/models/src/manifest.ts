@@ -36,6 +36,18 @@ export interface ModelManifest {
   readonly inputSize: number;
   /** Intensity window applied to HU before the network (maps to [0, 1]). */
   readonly huWindow: { readonly center: number; readonly width: number };
+  /**
+   * In-plane millimetres per input pixel: slices reach the network at this fixed physical scale
+   * (field of view inputSize · mmPerPixel, centred). Absent (older models): each slice's field of
+   * view stretched to inputSize².
+   */
+  readonly mmPerPixel?: number;
+  /**
+   * How non-CT volumes reach the window: `{kind: 'modality', percentiles: [lo, hi]}` maps a
+   * volume's robust [lo, hi] percentile range onto it (CT stays in HU). Absent: the default
+   * rule (0.5–99.5), which is what older models' CT inputs got too.
+   */
+  readonly intensity?: { readonly kind: 'modality'; readonly percentiles: readonly [number, number] };
   /** Slice spacing the training volumes were resampled to (mm). */
   readonly sliceSpacingMm: number;
   /** Optimiser steps taken. */
@@ -67,6 +79,8 @@ export interface ManifestInit {
   readonly method: TrainingMethod;
   readonly inputSize: number;
   readonly huWindow: { readonly center: number; readonly width: number };
+  readonly mmPerPixel?: number | undefined;
+  readonly intensity?: { readonly kind: 'modality'; readonly percentiles: readonly [number, number] } | undefined;
   readonly sliceSpacingMm: number;
   readonly steps: number;
   /** Default `{}`. */
@@ -93,6 +107,13 @@ export function validateManifest(m: unknown): asserts m is ModelManifest {
   num('steps', (v) => Number.isInteger(v) && v >= 0);
   const w = x.huWindow as Record<string, unknown> | undefined;
   if (!w || typeof w.center !== 'number' || typeof w.width !== 'number' || !(w.width > 0)) bad(`huWindow is ${JSON.stringify(w)}, expected {center, width > 0}`);
+  if (x.mmPerPixel !== undefined) num('mmPerPixel', (v) => v > 0 && Number.isFinite(v));
+  if (x.intensity !== undefined) {
+    const i = x.intensity as Record<string, unknown> | null;
+    const p = i?.percentiles;
+    const ok = i?.kind === 'modality' && Array.isArray(p) && p.length === 2 && p.every((v) => typeof v === 'number' && v >= 0 && v <= 100) && (p[0] as number) < (p[1] as number);
+    if (!ok) bad(`intensity is ${JSON.stringify(x.intensity)}, expected {kind: "modality", percentiles: [lo, hi] with 0 ≤ lo < hi ≤ 100}`);
+  }
   if (!x.metrics || typeof x.metrics !== 'object' || Object.values(x.metrics).some((v) => typeof v !== 'number')) bad('metrics must map names to numbers');
   if (typeof x.createdAt !== 'string') bad('createdAt must be an ISO date string');
   if (typeof x.checksum !== 'string' || !/^[0-9a-f]{64}$/.test(x.checksum)) bad(`checksum ${JSON.stringify(x.checksum)} is not a sha-256 hex digest`);

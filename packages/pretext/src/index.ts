@@ -2,7 +2,7 @@ export { PretextError, isPretextError } from './errors';
 export type { Augmentation } from './augment';
 export { NO_AUGMENTATION, SORTING_AUGMENTATION, VIEW_AUGMENTATION, augmentSlice } from './augment';
 export type { PrepareOptions, PreparedVolume } from './prepare';
-export { extentMm, prepareVolume, sliceAtMm } from './prepare';
+export { extentMm, fitMmPerPixel, prepareVolume, sliceAtMm } from './prepare';
 export type { SortingBatch, SortingBatchConfig } from './sorting';
 export { sortingBatch } from './sorting';
 export type { ViewBatch, ViewBatchConfig } from './views';

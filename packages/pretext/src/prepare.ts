@@ -79,3 +79,14 @@ export function sliceAtMm(p: PreparedVolume, offsetMm: number, out = new Float32
   for (let n = 0; n < plane; n++) out[n] = p.data[a + n]! * (1 - t) + p.data[b + n]! * t;
   return out;
 }
+
+/**
+ * The physical scale that fits `v`'s larger in-plane extent across `plane` (undefined: its own
+ * slices) into `size` pixels (mm per pixel, rounded up to 0.01 mm): a default scale for a model
+ * trained on volumes like it.
+ */
+export function fitMmPerPixel(v: Volume, plane: Plane | undefined, size: number): number {
+  const r = plane === undefined ? v : reorient(v, plane);
+  const extent = Math.max(r.dims[0] * r.spacing[0], r.dims[1] * r.spacing[1]);
+  return Math.ceil((extent / size) * 100) / 100;
+}

@@ -3,14 +3,14 @@ import type { DicomInput, SeriesVolume } from '@tomosort/dicom';
 import { checkSliceOrder, fitScoreMap, localizeStack, scoreVolume } from '@tomosort/localize';
 import { spearman } from '@tomosort/losses';
 import { createModel, encoderSpec, expectKind, filesHandler, loadModel, scoreModelSpec, unetFromEncoder } from '@tomosort/models';
-import { prepareVolume } from '@tomosort/pretext';
+import { fitMmPerPixel, prepareVolume } from '@tomosort/pretext';
 import type { LoadedModel, ManifestInit, Model, ModelManifest } from '@tomosort/models';
 import { fetchSeriesFiles, seriesUid, studyUid } from '@tomosort/pacs';
 import type { PacsClient } from '@tomosort/pacs';
 import { finetune, predictVolume, prepareAnnotation } from '@tomosort/segment';
 import { asTrainable, train } from '@tomosort/train';
 import type { TrainEvent } from '@tomosort/train';
-import { createVolume } from '@tomosort/volume';
+import { DEFAULT_INTENSITY, createVolume } from '@tomosort/volume';
 import type { Volume } from '@tomosort/volume';
 import type { ExportJob, FinetuneJob, FromWorker, MatchJob, ModelRef, ModelSummary, PretrainJob, ScoreJob, SliceLabels, SliceMatch } from './protocol';
 import { AnnotationError, ModelChoiceError, StepMissingError } from '../errors';
@@ -77,11 +77,14 @@ function postProgress(post: (m: FromWorker) => void, phase: string, e: TrainEven
   if (e.type === 'step') post({ type: 'progress', phase, step: e.step, steps: e.steps, loss: e.loss, etaSeconds: e.etaSeconds, stepsPerSecond: e.ms > 0 ? 1000 / e.ms : 0 });
 }
 
-async function startingModel(job: FinetuneJob): Promise<{ model: Model; size: number; window: { center: number; width: number } }> {
-  if (job.model === null) return { model: createModel(scoreModelSpec(encoderSpec('small')), { seed: job.seed }), size: job.size, window: job.window };
+async function startingModel(job: FinetuneJob, volume: Volume): Promise<{ model: Model; size: number; window: { center: number; width: number }; mmPerPixel: number | undefined; intensity: ModelManifest['intensity'] }> {
+  if (job.model === null) {
+    // From scratch: the series' own field of view fits the input.
+    return { model: createModel(scoreModelSpec(encoderSpec('small')), { seed: job.seed }), size: job.size, window: job.window, mmPerPixel: fitMmPerPixel(volume, undefined, job.size), intensity: DEFAULT_INTENSITY };
+  }
   const { model, manifest } = await openModel(job.model);
-  // A pre-trained encoder saw slices at its own size and HU window: fine-tune it on the same.
-  return { model, size: manifest.inputSize, window: manifest.huWindow };
+  // A pre-trained encoder saw slices at its own size, physical scale and window: fine-tune it on the same.
+  return { model, size: manifest.inputSize, window: manifest.huWindow, mmPerPixel: manifest.mmPerPixel, intensity: manifest.intensity };
 }
 
 /**
@@ -93,12 +96,13 @@ export async function runFinetune(pacs: PacsClient, job: FinetuneJob, post: (m: 
   const { series } = await loadSeries(pacs, job.studyInstanceUID, job.seriesInstanceUID);
   const { labels, filled } = labelVolume(series, job.annotated);
   if (filled.length === 0) throw new StepMissingError('finetune', 'no annotated slice: draw on at least one slice first');
-  const { model: source, size, window } = await startingModel(job);
+  const { model: source, size, window, mmPerPixel, intensity } = await startingModel(job, series.volume);
+  const input = { mmPerPixel, window, intensity };
   const unet = unetFromEncoder(source, { classes: job.classes.length + 1, seed: job.seed });
   source.dispose();
   const net = asTrainable(unet);
   try {
-    const data = [prepareAnnotation({ id: job.seriesInstanceUID, volume: series.volume, labels, slices: filled }, size, job.classes)];
+    const data = [prepareAnnotation({ id: job.seriesInstanceUID, volume: series.volume, labels, slices: filled }, size, job.classes, input)];
     post({ type: 'status', message: `Fine-tuning on ${filled.length} annotated slice(s)…` });
     const t0 = performance.now();
     const result = await finetune({
@@ -110,7 +114,7 @@ export async function runFinetune(pacs: PacsClient, job: FinetuneJob, post: (m: 
     });
     const trainSeconds = (performance.now() - t0) / 1000;
     post({ type: 'status', message: 'Predicting the other slices…' });
-    const predicted = await predictVolume(net, series.volume, { size, window, classes: job.classes });
+    const predicted = await predictVolume(net, series.volume, { size, ...input, classes: job.classes });
     post({
       type: 'predicted',
       slices: slicesOf(series, predicted, new Set(filled)),
@@ -223,7 +227,7 @@ async function scoreSeries(
   seriesUid: string,
 ): Promise<{ positionsMm: Float32Array; scores: Float32Array; blank: Uint8Array; sops: string[]; spacingMm: number }> {
   const { series } = await loadSeries(pacs, study, seriesUid);
-  const prepared = prepareVolume(seriesUid, series.volume, { plane: 'axial', size: manifest.inputSize });
+  const prepared = prepareVolume(seriesUid, series.volume, { plane: 'axial', size: manifest.inputSize, mmPerPixel: manifest.mmPerPixel, window: manifest.huWindow, intensity: manifest.intensity });
   const { positionsMm, scores, blank } = await scoreVolume({ apply: (x, training) => net.apply(x, { training }) }, prepared, manifest.huWindow);
   // Axial slices in position order are the series' instances only when the series is axial.
   const axial = prepared.slices === series.volume.dims[2];
@@ -247,7 +251,8 @@ export type SaveModel = (model: Model, init: ManifestInit) => Promise<{ url: str
 export async function runPretrain(pacs: PacsClient, job: PretrainJob, post: (m: FromWorker) => void, save: SaveModel, signal?: AbortSignal): Promise<void> {
   post({ type: 'status', message: 'Loading the series from the PACS…' });
   const { series } = await loadSeries(pacs, job.studyInstanceUID, job.seriesInstanceUID);
-  const prepared = prepareVolume(job.seriesInstanceUID, series.volume, { plane: 'axial', size: job.size });
+  const mmPerPixel = fitMmPerPixel(series.volume, 'axial', job.size);
+  const prepared = prepareVolume(job.seriesInstanceUID, series.volume, { plane: 'axial', size: job.size, mmPerPixel, window: job.window, intensity: DEFAULT_INTENSITY });
   if (prepared.slices < job.slicesPerVolume) {
     throw new AnnotationError(`this series has ${prepared.slices} axial slice(s); pre-training draws ${job.slicesPerVolume} at a time: open a longer series`, { seriesInstanceUID: job.seriesInstanceUID });
   }
@@ -279,6 +284,8 @@ export async function runPretrain(pacs: PacsClient, job: PretrainJob, post: (m: 
       method: 'sorting',
       inputSize: job.size,
       huWindow: job.window,
+      mmPerPixel,
+      intensity: DEFAULT_INTENSITY,
       sliceSpacingMm: spacing,
       steps: result.step,
       metrics: { finalLoss: result.losses.at(-1) ?? Number.NaN, seriesSpearman: rho },

@@ -5,6 +5,8 @@ import type { EncoderPreset, Model } from '@tomosort/models';
 import { loadModelFromDir, saveModelToDir } from '@tomosort/models/node';
 import { dicePerClass, finetune, predictVolume, prepareAnnotation } from '@tomosort/segment';
 import { interpolateAnnotation } from '@tomosort/segment/node';
+import { fitMmPerPixel } from '@tomosort/pretext';
+import { DEFAULT_INTENSITY } from '@tomosort/volume';
 import type { SegmentClass } from '@tomosort/segment';
 import { asTrainable } from '@tomosort/train';
 import type { TrainEvent } from '@tomosort/train';
@@ -32,7 +34,10 @@ const USAGE = `usage: pnpm tomosort finetune --series S --out DIR [options]
   --encoder DIR     a pre-trained model folder (from \`pretrain\`); its input size and window are used
   --model A         without --encoder: small | resnet18 (default) from random weights (a baseline)
   --size S          slice size (default: the encoder's, else 128)
-  --window C,W      HU window (default: the encoder's, else 40,400)
+  --window C,W      HU window (default: the encoder's, else 40,400); MR and other non-CT series are
+                    mapped onto it by their 0.5–99.5 percentiles
+  --mm-per-pixel X  without --encoder: the in-plane physical scale (default: the series' larger
+                    in-plane extent ÷ size); with --encoder, the encoder's
   --frozen-steps N  decoder-only warm-up steps with the encoder frozen (default 50)
   --steps N         then steps of the whole network (default 200)
   --batch N         slices per step (default 8);  --lr X (default 0.001);  --seed S (default 0)
@@ -106,6 +111,7 @@ export const finetuneCommand: Command = {
         model: { type: 'string' },
         size: { type: 'string' },
         window: { type: 'string' },
+        'mm-per-pixel': { type: 'string' },
         'frozen-steps': { type: 'string' },
         steps: { type: 'string' },
         batch: { type: 'string' },
@@ -132,6 +138,7 @@ export const finetuneCommand: Command = {
     const size = intOption('size', values.size, encoderLoaded?.manifest.inputSize ?? 128, 8);
     const [center, width] = pairOption('window', values.window, encoderLoaded ? [encoderLoaded.manifest.huWindow.center, encoderLoaded.manifest.huWindow.width] : [40, 400]);
     const window = { center, width };
+    if (encoderLoaded && values['mm-per-pixel'] !== undefined) throw new UsageError('--mm-per-pixel: the encoder fixes the physical scale; leave it out with --encoder');
 
     const series = await loadSeriesSpec(values.series, { pacs, seed });
     const annotation = await loadAnnotation(series, {
@@ -151,7 +158,15 @@ export const finetuneCommand: Command = {
     const unet = unetFromEncoder(source, { classes: classes.length + 1, seed });
     source.dispose();
     const net = asTrainable(unet);
-    const data = [prepareAnnotation(annotation.annotation, size, classes)];
+    // An encoder made before the physical scale existed keeps its stretched input (no mmPerPixel).
+    const mmPerPixel = encoderLoaded
+      ? encoderLoaded.manifest.mmPerPixel
+      : values['mm-per-pixel'] === undefined
+        ? fitMmPerPixel(series.volume, undefined, size)
+        : numOption('mm-per-pixel', values['mm-per-pixel'], 1);
+    const intensity = encoderLoaded?.manifest.intensity ?? DEFAULT_INTENSITY;
+    const input = { mmPerPixel, window, intensity };
+    const data = [prepareAnnotation(annotation.annotation, size, classes, input)];
 
     mkdirSync(out, { recursive: true });
     const log = new TrainLog(join(out, 'train-log.jsonl'));
@@ -193,7 +208,7 @@ export const finetuneCommand: Command = {
     const metrics: Record<string, number> = { finalLoss: result.losses.at(-1) ?? Number.NaN };
     let evaluation: Evaluation | undefined;
     if (annotation.evaluationSlices.length > 0) {
-      const predicted = await predictVolume(net, series.volume, { size, window, classes });
+      const predicted = await predictVolume(net, series.volume, { size, ...input, classes });
       const interpolated = await interpolateAnnotation(annotation.annotation, classes);
       evaluation = evaluate(annotation.evaluationSlices, {
         model: dicePerClass(predicted, annotation.annotation.labels, classes, annotation.evaluationSlices),
@@ -207,7 +222,7 @@ export const finetuneCommand: Command = {
     const modelDir = join(out, 'model');
     const manifest = await saveModelToDir(
       expectKind(unet, 'unet'),
-      { method: encoderLoaded ? 'finetune' : 'scratch', inputSize: size, huWindow: window, sliceSpacingMm: series.volume.spacing[2], steps: result.losses.length, metrics, classes },
+      { method: encoderLoaded ? 'finetune' : 'scratch', inputSize: size, huWindow: window, mmPerPixel, intensity, sliceSpacingMm: series.volume.spacing[2], steps: result.losses.length, metrics, classes },
       modelDir,
     );
     unet.dispose();

@@ -59,7 +59,7 @@ export interface LocalizeSummary {
 }
 
 async function scored(series: LoadedSeries, manifest: ModelManifest, apply: Parameters<typeof scoreVolume>[0]) {
-  const prepared = prepareVolume(series.id, series.volume, { plane: 'axial', size: manifest.inputSize });
+  const prepared = prepareVolume(series.id, series.volume, { plane: 'axial', size: manifest.inputSize, mmPerPixel: manifest.mmPerPixel, window: manifest.huWindow, intensity: manifest.intensity });
   const { positionsMm, scores, blank } = await scoreVolume(apply, prepared, manifest.huWindow);
   return { prepared, positionsMm, scores, blank };
 }

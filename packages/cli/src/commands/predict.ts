@@ -52,6 +52,8 @@ export const predictCommand: Command = {
     const labels = await predictVolume({ apply: (x, training) => unet.apply(x, { training }) }, series.volume, {
       size: manifest.inputSize,
       window: manifest.huWindow,
+      mmPerPixel: manifest.mmPerPixel,
+      intensity: manifest.intensity,
       classes: manifest.classes,
       onProgress: (d, t) => bar.update(d, t),
     });

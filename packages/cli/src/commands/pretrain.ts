@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { createModel, encoderSpec, projectionModelSpec, scoreModelSpec } from '@tomosort/models';
 import type { EncoderPreset, Model } from '@tomosort/models';
 import { saveModelToDir } from '@tomosort/models/node';
-import { loadPrepared } from '@tomosort/pretext';
+import { fitMmPerPixel, loadPrepared } from '@tomosort/pretext';
+import { DEFAULT_INTENSITY } from '@tomosort/volume';
 import { asTrainable, evaluateSorting, train } from '@tomosort/train';
 import type { MethodConfig, TrainConfig, TrainEvent } from '@tomosort/train';
 import { FileCheckpointStore } from '@tomosort/train/node';
@@ -26,6 +27,8 @@ const USAGE = `usage: pnpm tomosort pretrain --out DIR [options]
   --model A         small | resnet18 (default) | resnet34 | resnet50;  --width W  channel multiplier (default 1)
   --size S          slice size in pixels (default 128)
   --plane P         axial (default) | coronal | sagittal: slices are taken across this plane
+  --mm-per-pixel X  in-plane physical scale of the input (default: the first volume's larger
+                    in-plane extent ÷ size); recorded in the model and used by everything after
   --steps N         optimiser steps (default 1000)
   --batch N         slices per step (default 32); sorting: N / --slices volumes of --slices slices
   --slices K        slices per volume for sorting (default 8)
@@ -57,6 +60,7 @@ export const pretrainCommand: Command = {
         width: { type: 'string' },
         size: { type: 'string' },
         plane: { type: 'string' },
+        'mm-per-pixel': { type: 'string' },
         steps: { type: 'string' },
         batch: { type: 'string' },
         slices: { type: 'string' },
@@ -126,8 +130,11 @@ export const pretrainCommand: Command = {
     const holdout = intOption('holdout', values.holdout, sources.length >= 4 ? 2 : 0, 0);
     if (holdout >= sources.length) throw new UsageError(`--holdout ${holdout} leaves no volume to train on (the source has ${sources.length})`);
     const loadBar = progressBar('load volumes', !quiet);
-    const volumes = await loadPrepared(sources, { plane, size, onProgress: (d, t) => loadBar.update(d, t) });
-    loadBar.done(`${volumes.length} volumes at ${size}²`);
+    const mmPerPixel =
+      values['mm-per-pixel'] === undefined ? fitMmPerPixel(await sources[0]!.load(), plane, size) : numOption('mm-per-pixel', values['mm-per-pixel'], 1);
+    if (!(mmPerPixel > 0)) throw new UsageError(`--mm-per-pixel must be positive, got ${mmPerPixel}`);
+    const volumes = await loadPrepared(sources, { plane, size, mmPerPixel, window: config.window, onProgress: (d, t) => loadBar.update(d, t) });
+    loadBar.done(`${volumes.length} volumes at ${size}², ${mmPerPixel} mm/pixel (field of view ${(size * mmPerPixel).toFixed(0)} mm)`);
     const trainVolumes = volumes.slice(0, volumes.length - holdout);
     const heldOut = volumes.slice(volumes.length - holdout);
 
@@ -160,7 +167,11 @@ export const pretrainCommand: Command = {
     if (method === 'sorting' && heldOut.length > 0) metrics.heldOutSpearman = (await evaluateSorting(trainable, heldOut, config.window)).spearman;
     const modelDir = join(out, 'model');
     const spacing = median(volumes.map((v) => v.spacingMm));
-    const manifest = await saveModelToDir(model, { method, inputSize: size, huWindow: { center, width }, sliceSpacingMm: spacing, steps: result.step, metrics }, modelDir);
+    const manifest = await saveModelToDir(
+      model,
+      { method, inputSize: size, huWindow: { center, width }, mmPerPixel, intensity: DEFAULT_INTENSITY, sliceSpacingMm: spacing, steps: result.step, metrics },
+      modelDir,
+    );
     const summary = { out, model: modelDir, method, backend: backend.label, status: result.status, steps: result.step, seconds: +result.seconds.toFixed(2), metrics, checksum: manifest.checksum };
     if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
     else {

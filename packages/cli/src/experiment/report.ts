@@ -59,6 +59,7 @@ export function experimentJson(r: ExperimentResult): Record<string, unknown> {
     pretrainSeconds: r.pretrainSeconds,
     peakBytes: r.peakBytes,
     ...(r.cranium ? { cranium: { dice: dice(r.cranium.dice), localizationMm: r.cranium.localizationMm, spearman: r.cranium.spearman } } : {}),
+    mmPerPixel: r.mmPerPixel,
     backend: r.backend,
     seconds: r.seconds,
     config: r.config,
@@ -153,7 +154,7 @@ export function experimentMarkdown(r: ExperimentResult, command: string, images:
     '',
     '## Settings',
     '',
-    `- Encoder ${c.model}, ${c.size}² slices, HU window ${c.window.center}/${c.window.width}, seed ${c.seed}.`,
+    `- Encoder ${c.model}, ${c.size}² slices at ${r.mmPerPixel} mm/pixel (field of view ${(c.size * r.mmPerPixel).toFixed(0)} mm), HU window ${c.window.center}/${c.window.width}, seed ${c.seed}.`,
     `- Pre-training on ${c.pretrain.subjects} unlabelled phantom subjects (cohort ${c.seed}): ${c.pretrain.steps} steps of ${c.pretrain.slicesPerStep} source slices each` +
       ` (SortingLoss ${c.pretrain.slicesPerStep / 8} volumes × 8 slices, each encoded once; SimCLR and Barlow Twins ${c.pretrain.slicesPerStep} slices × 2 augmented views), Adam ${c.pretrain.learningRate}, cosine.`,
     `- Fine-tuning: U-Net decoder on the encoder, ${c.finetune.frozenSteps} steps with the encoder frozen then ${c.finetune.steps} full, batch ${c.finetune.batch}, lr ${c.finetune.learningRate}.` +

@@ -3,7 +3,7 @@ import { meanSpearman, medianStackErrors, scoreVolume, stackLocalizationErrors }
 import type { ScoredVolume } from '@tomosort/localize';
 import { createModel, encoderSpec, projectionModelSpec, scoreFromEncoder, scoreModelSpec, unetFromEncoder } from '@tomosort/models';
 import type { EncoderPreset, Model } from '@tomosort/models';
-import { SORTING_AUGMENTATION, loadPrepared, phantomSources, prepareVolume } from '@tomosort/pretext';
+import { SORTING_AUGMENTATION, fitMmPerPixel, loadPrepared, phantomSources, prepareVolume } from '@tomosort/pretext';
 import type { PreparedVolume } from '@tomosort/pretext';
 import { PHANTOM_ORGAN_ID, mixSeed, mulberry32, phantomSubject } from '@tomosort/samples';
 import type { Rng } from '@tomosort/samples';
@@ -28,6 +28,8 @@ export interface ExperimentConfig {
   readonly seed: number;
   readonly model: EncoderPreset;
   readonly size: number;
+  /** In-plane physical scale of every input; default: fit the first pre-training subject into size². */
+  readonly mmPerPixel?: number | undefined;
   readonly window: HuWindow;
   readonly methods: readonly ExperimentMethod[];
   /**
@@ -61,6 +63,8 @@ export interface DiceStats extends MeanInterval {
 
 export interface ExperimentResult {
   readonly config: ExperimentConfig;
+  /** The physical scale used (the config's, or the fitted default). */
+  readonly mmPerPixel: number;
   readonly backend: string;
   /** Mean held-out Dice over classes, per unit (seed × subject): mean, sd and 95% interval over units. */
   readonly dice: Record<string, Record<string, DiceStats>>;
@@ -227,7 +231,14 @@ interface DiceCase {
  * same for every method: paired), fine-tunes `pretrained` on them — or, without a network,
  * interpolates them — and scores the mean Dice over classes on every other slice.
  */
-async function diceByBudget(pretrained: Model | undefined, cases: readonly DiceCase[], config: ExperimentConfig, log: ExperimentLog, tag: string): Promise<Record<string, DiceStats>> {
+async function diceByBudget(
+  pretrained: Model | undefined,
+  cases: readonly DiceCase[],
+  config: ExperimentConfig,
+  mmPerPixel: number,
+  log: ExperimentLog,
+  tag: string,
+): Promise<Record<string, DiceStats>> {
   const out: Record<string, DiceStats> = {};
   for (const k of config.budgets) {
     const samples: number[] = [];
@@ -241,8 +252,9 @@ async function diceByBudget(pretrained: Model | undefined, cases: readonly DiceC
         else {
           const unet = unetFromEncoder(pretrained, { classes: c.classes.length + 1, seed: config.seed + 100 + seed });
           const net = asTrainable(unet);
-          await finetune({ model: net, data: [prepareAnnotation(annotation, config.size, c.classes)], config: { window: config.window, ...config.finetune, seed: config.seed + seed } });
-          predicted = await predictVolume(net, c.volume, { size: config.size, window: config.window, classes: c.classes });
+          const input = { mmPerPixel, window: config.window };
+          await finetune({ model: net, data: [prepareAnnotation(annotation, config.size, c.classes, input)], config: { window: config.window, ...config.finetune, seed: config.seed + seed } });
+          predicted = await predictVolume(net, c.volume, { size: config.size, ...input, classes: c.classes });
           unet.dispose();
         }
         const dice = dicePerClass(predicted, c.labels, c.classes, heldOut);
@@ -270,20 +282,24 @@ export interface CraniumCase {
  */
 export async function runExperiment(config: ExperimentConfig, backend: string, log: ExperimentLog, cranium?: CraniumCase): Promise<ExperimentResult> {
   const t0 = performance.now();
-  log(`loading ${config.pretrain.subjects} phantom subjects (cohort ${config.seed}) at ${config.size}²`);
-  const volumes = await loadPrepared(phantomSources({ subjects: config.pretrain.subjects, seed: config.seed }), { plane: 'axial', size: config.size });
+  const sources = phantomSources({ subjects: config.pretrain.subjects, seed: config.seed });
+  const mmPerPixel = config.mmPerPixel ?? fitMmPerPixel(await sources[0]!.load(), 'axial', config.size);
+  log(`loading ${config.pretrain.subjects} phantom subjects (cohort ${config.seed}) at ${config.size}², ${mmPerPixel} mm/pixel`);
+  const prep = { plane: 'axial', size: config.size, mmPerPixel, window: config.window } as const;
+  const volumes = await loadPrepared(sources, prep);
   const cases: DiceCase[] = heldOutDiceSubjects(config).map((s) => ({ id: `${s.id}@${s.seed}`, volume: s.volume, labels: s.labels, classes: PHANTOM_CLASSES }));
   const locVolumes: { prepared: PreparedVolume; scale: number }[] = [];
   for (let n = 0; locVolumes.length < config.localization.subjects && n < 500; n++) {
     const s = phantomSubject(n, config.seed + 1, { size: config.size });
     if (s.zRangeMm[1] - s.zRangeMm[0] < 300) continue;
-    locVolumes.push({ prepared: prepareVolume(`${s.id}@${s.seed}`, s.volume, { plane: 'axial', size: config.size }), scale: 1 / s.params.height });
+    locVolumes.push({ prepared: prepareVolume(`${s.id}@${s.seed}`, s.volume, prep), scale: 1 / s.params.height });
   }
   const craniumCase: DiceCase | undefined = cranium && { id: 'sample:cranium', ...cranium };
-  const craniumPrepared = cranium && [{ prepared: prepareVolume('sample:cranium', cranium.volume, { plane: 'axial', size: config.size }), scale: 1 }];
+  const craniumPrepared = cranium && [{ prepared: prepareVolume('sample:cranium', cranium.volume, prep), scale: 1 }];
 
   const result: ExperimentResult = {
     config,
+    mmPerPixel,
     backend,
     dice: {},
     localizationMm: {},
@@ -297,8 +313,8 @@ export async function runExperiment(config: ExperimentConfig, backend: string, l
   for (const method of config.methods) {
     if (NO_NETWORK.includes(method)) {
       log(`${method}: no network (contour interpolation of the annotated slices)`);
-      result.dice[method] = await diceByBudget(undefined, cases, config, log, `${method} phantom`);
-      if (craniumCase && result.cranium) result.cranium.dice[method] = await diceByBudget(undefined, [craniumCase], config, log, `${method} cranium`);
+      result.dice[method] = await diceByBudget(undefined, cases, config, mmPerPixel, log, `${method} phantom`);
+      if (craniumCase && result.cranium) result.cranium.dice[method] = await diceByBudget(undefined, [craniumCase], config, mmPerPixel, log, `${method} cranium`);
       continue;
     }
     log(`${method}: pre-training${method === 'scratch' ? ' (none: random weights)' : ` ${config.pretrain.steps} steps × ${config.pretrain.slicesPerStep} source slices`}`);
@@ -319,8 +335,8 @@ export async function runExperiment(config: ExperimentConfig, backend: string, l
       result.cranium.localizationMm[method] = localizationErrors(own, config, config.localization.stacksPerPair * 4, true).medians;
     }
     if (scorer !== model) scorer.dispose();
-    result.dice[method] = await diceByBudget(model, cases, config, log, `${method} phantom`);
-    if (craniumCase && result.cranium) result.cranium.dice[method] = await diceByBudget(model, [craniumCase], config, log, `${method} cranium`);
+    result.dice[method] = await diceByBudget(model, cases, config, mmPerPixel, log, `${method} phantom`);
+    if (craniumCase && result.cranium) result.cranium.dice[method] = await diceByBudget(model, [craniumCase], config, mmPerPixel, log, `${method} cranium`);
     model.dispose();
   }
   return { ...result, seconds: (performance.now() - t0) / 1000 };
@@ -343,6 +359,7 @@ export function mergeResults(config: ExperimentConfig, parts: readonly Experimen
     byMethod(cr.map((c) => c[key] as Record<string, unknown>)) as NonNullable<ExperimentResult['cranium']>[K];
   return {
     config,
+    mmPerPixel: parts[0]?.mmPerPixel ?? Number.NaN,
     backend: parts[0]?.backend ?? '',
     dice: pick('dice'),
     localizationMm: pick('localizationMm'),
