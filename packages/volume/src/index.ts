@@ -26,7 +26,7 @@ export {
 } from './volume';
 export type { AxisMapping } from './slice';
 export { PLANE_FRAMES, axisMapping, getSlice, inPlaneAxes, planeAxis, reorient, slicePositionMm } from './slice';
-export type { AxisTarget, AxisWeights } from './resample';
-export { axisWeights, resample, resampleTo } from './resample';
+export type { AxisTarget, AxisWeights, Grid } from './resample';
+export { axisWeights, resample, resampleNearest, resampleTo } from './resample';
 export type { HuWindow } from './window';
 export { HU_WINDOWS, applyWindow, zscore } from './window';
