@@ -25,7 +25,7 @@ export {
   voxelToPatient,
 } from './volume';
 export type { AxisMapping } from './slice';
-export { PLANE_FRAMES, axisMapping, getSlice, inPlaneAxes, planeAxis, reorient, slicePositionMm } from './slice';
+export { PLANE_FRAMES, axisMapping, cutSlices, getSlice, inPlaneAxes, planeAxis, reorient, slicePositionMm } from './slice';
 export type { AxisTarget, AxisWeights, Grid } from './resample';
 export { axisWeights, resample, resampleNearest, resampleTo } from './resample';
 export type { HuWindow } from './window';
