@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { readInv3, readNifti, readSeriesAsync, writeSeries } from '@tomosort/dicom';
 import { groupDicomFiles, listFiles } from '@tomosort/dicom/node';
 import type { SeriesMetadata } from '@tomosort/dicom';
-import { loadCranium, phantomCohort } from '@tomosort/samples';
+import { COLIN27_SAMPLE, loadColin27, loadCranium, phantomCohort } from '@tomosort/samples';
 import type { Volume } from '@tomosort/volume';
 import { userPath } from './env';
 import { stableUid } from './stableUid';
@@ -68,7 +68,8 @@ function roundToInt16(v: Volume): Volume {
 
 /**
  * Turns an import argument into validated series: a folder or file of DICOM, a NIfTI file,
- * an InVesalius .inv3 project, `sample:cranium` or `sample:phantom`. Nothing is uploaded here.
+ * an InVesalius .inv3 project, `sample:cranium`, `sample:colin27[:better]` or `sample:phantom`.
+ * Nothing is uploaded here.
  */
 export async function prepareImport(spec: string, opts: PrepareOptions = {}): Promise<PreparedSeries[]> {
   const warn = opts.warn ?? (() => {});
@@ -81,6 +82,21 @@ export async function prepareImport(spec: string, opts: PrepareOptions = {}): Pr
         patientID: 'sample-cranium',
         studyDescription: 'sample:cranium (InVesalius example head CT)',
         seriesDescription: `${p.name} (coronal)`,
+      }),
+    ];
+  }
+  if (spec === COLIN27_SAMPLE.ch2 || spec === COLIN27_SAMPLE.ch2better) {
+    const s = await loadColin27({ image: spec === COLIN27_SAMPLE.ch2 ? 'ch2' : 'ch2better' });
+    return [
+      fromVolume(spec, s.volume, {
+        ...sampleUids(spec),
+        // One subject, one space: both images go to the same study and frame of reference.
+        studyInstanceUID: stableUid('sample:colin27/study'),
+        frameOfReferenceUID: stableUid('sample:colin27/frame'),
+        patientName: 'Colin27^Sample',
+        patientID: 'sample-colin27',
+        studyDescription: 'sample:colin27 (Colin27 T1 brain MR, MNI space)',
+        seriesDescription: spec === COLIN27_SAMPLE.ch2 ? 'ch2 T1 1 mm (axial)' : 'ch2better T1 0.5 mm, skull-stripped (axial)',
       }),
     ];
   }
@@ -97,7 +113,7 @@ export async function prepareImport(spec: string, opts: PrepareOptions = {}): Pr
       }),
     );
   }
-  if (spec.startsWith('sample:')) throw new CliError(`unknown sample "${spec}"; known: sample:cranium, sample:phantom`);
+  if (spec.startsWith('sample:')) throw new CliError(`unknown sample "${spec}"; known: sample:cranium, sample:colin27, sample:colin27:better, sample:phantom`);
 
   const path = userPath(spec);
   let stat;
