@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything tomosort needs on a fresh Debian 12 machine with Node 20 and npm:
-# Debian packages (Orthanc + DICOMweb, the sample head CT, test fixtures, g++ and oneDNN), pnpm,
+# Debian packages (Orthanc + DICOMweb, the sample head CT and brain MR, test fixtures, g++ and oneDNN), pnpm,
 # the workspace's npm dependencies from the lockfile, and builds the native kernels' addon from
 # source. Safe to run again: it skips what is there.
 set -euo pipefail
@@ -10,6 +10,7 @@ APT_PACKAGES=(
   orthanc              # the PACS tests and the demo talk to
   orthanc-dicomweb     # its DICOMweb plugin (QIDO/WADO/STOW)
   invesalius-examples  # Cranium.inv3: the real head CT behind sample:cranium (GPL-2, read at run time)
+  mricron-data         # Colin27 brain MR (ch2, ch2better) + AAL atlas behind sample:colin27 (read at run time)
   python3-pydicom      # real DICOM files in several encodings, used as test fixtures
   chromium             # headless browser tests; its SwiftShader Vulkan ICD gives WebGPU without a GPU
   libvulkan1           # the Vulkan loader Dawn (npm webgpu) needs for WebGPU in Node

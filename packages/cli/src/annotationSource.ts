@@ -104,7 +104,7 @@ export async function loadAnnotation(
   /** Slices the source labels (undefined: all of them). */
   let labelled: readonly number[] | undefined;
   if (spec === 'sample') {
-    if (!series.sampleLabels) throw new UsageError(`--labels sample needs a sample series (sample:phantom:N or sample:cranium), not ${series.id}`);
+    if (!series.sampleLabels) throw new UsageError(`--labels sample needs a sample series (sample:phantom:N, sample:cranium, sample:colin27[:better]), not ${series.id}`);
     labels = series.sampleLabels.labels;
     known = series.sampleLabels.classes;
     slices = needSlices(opts.slices, '--labels sample');

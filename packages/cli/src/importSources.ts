@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { readInv3, readNifti, readSeriesAsync, writeSeries } from '@tomosort/dicom';
 import { groupDicomFiles, listFiles } from '@tomosort/dicom/node';
 import type { SeriesMetadata } from '@tomosort/dicom';
-import { loadCranium, phantomCohort } from '@tomosort/samples';
+import { COLIN27_SAMPLE, loadColin27, loadCranium, phantomCohort } from '@tomosort/samples';
 import type { Volume } from '@tomosort/volume';
 import { userPath } from './env';
 import { stableUid } from './stableUid';
@@ -86,8 +86,8 @@ export function splitNiftiVolume(spec: string): NiftiSpec {
 
 /**
  * Turns an import argument into validated series: a folder or file of DICOM, a NIfTI file
- * (`file.nii.gz#t=N` for volume N of a 4D one),
- * an InVesalius .inv3 project, `sample:cranium` or `sample:phantom`. Nothing is uploaded here.
+ * (`file.nii.gz#t=N` for volume N of a 4D one), an InVesalius .inv3 project, `sample:cranium`,
+ * `sample:colin27[:better]` or `sample:phantom`. Nothing is uploaded here.
  */
 export async function prepareImport(spec: string, opts: PrepareOptions = {}): Promise<PreparedSeries[]> {
   const warn = opts.warn ?? (() => {});
@@ -100,6 +100,21 @@ export async function prepareImport(spec: string, opts: PrepareOptions = {}): Pr
         patientID: 'sample-cranium',
         studyDescription: 'sample:cranium (InVesalius example head CT)',
         seriesDescription: `${p.name} (coronal)`,
+      }),
+    ];
+  }
+  if (spec === COLIN27_SAMPLE.ch2 || spec === COLIN27_SAMPLE.ch2better) {
+    const s = await loadColin27({ image: spec === COLIN27_SAMPLE.ch2 ? 'ch2' : 'ch2better' });
+    return [
+      fromVolume(spec, s.volume, {
+        ...sampleUids(spec),
+        // One subject, one space: both images go to the same study and frame of reference.
+        studyInstanceUID: stableUid('sample:colin27/study'),
+        frameOfReferenceUID: stableUid('sample:colin27/frame'),
+        patientName: 'Colin27^Sample',
+        patientID: 'sample-colin27',
+        studyDescription: 'sample:colin27 (Colin27 T1 brain MR, MNI space)',
+        seriesDescription: spec === COLIN27_SAMPLE.ch2 ? 'ch2 T1 1 mm (axial)' : 'ch2better T1 0.5 mm, skull-stripped (axial)',
       }),
     ];
   }
@@ -116,7 +131,7 @@ export async function prepareImport(spec: string, opts: PrepareOptions = {}): Pr
       }),
     );
   }
-  if (spec.startsWith('sample:')) throw new CliError(`unknown sample "${spec}"; known: sample:cranium, sample:phantom`);
+  if (spec.startsWith('sample:')) throw new CliError(`unknown sample "${spec}"; known: sample:cranium, sample:colin27, sample:colin27:better, sample:phantom`);
 
   const nifti = splitNiftiVolume(spec);
   const path = userPath(nifti.path);

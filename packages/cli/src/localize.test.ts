@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSeries } from '@tomosort/dicom';
 import type { OrderFinding } from '@tomosort/localize';
 import { mulberry32, phantomSubject } from '@tomosort/samples';
+import { voxelCoord, voxelToPatient } from '@tomosort/volume';
 import type { PatientMm, Volume } from '@tomosort/volume';
 import { runTomosort } from './testing';
 
@@ -52,6 +53,22 @@ describe('tomosort localize (phantom subjects of another cohort seed)', () => {
     expect(s.location?.sameFrame).toBe(true);
     expect(Math.abs(s.location!.referenceRho)).toBeGreaterThanOrEqual(0.5);
     expect(Math.abs(s.location!.startMm - s.firstMm)).toBeLessThan(50);
+  }, 60_000);
+
+  it('a #slices= cut placed in its full volume shares its frame: localize reports where the cut truly lies', async () => {
+    // Truth: slice 20 of sample:phantom:3 (seed 1), computed from the phantom itself, not by the CLI.
+    const full = phantomSubject(3, 1).volume;
+    const truthMm = voxelToPatient(full, voxelCoord(0, 0, 20))[2];
+    const run = await runTomosort(['localize', '--model', model, '--series', 'sample:phantom:3#slices=20-29', '--reference', 'sample:phantom:3', '--seed', '1', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const s = JSON.parse(run.stdout) as Summary;
+    expect(s.series).toBe('sample:phantom:3 (seed 1), slices 20-29');
+    expect(s.slices).toBe(10);
+    expect(s.firstMm).toBeCloseTo(truthMm, 6);
+    expect(s.location?.sameFrame).toBe(true);
+    const text = await runTomosort(['localize', '--model', model, '--series', 'sample:phantom:3#slices=20-29', '--reference', 'sample:phantom:3', '--seed', '1']);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain(`the series' own geometry says ${truthMm.toFixed(1)} mm (same frame of reference)`);
   }, 60_000);
 
   it('refuses, in plain words and without a stack trace, a reference the model does not order', async () => {

@@ -3,6 +3,7 @@ import type { PacsClient, SeriesUid, StudyUid } from '@tomosort/pacs';
 import { craniumSource, pacsSources, phantomSources } from '@tomosort/pretext';
 import type { VolumeSource } from '@tomosort/pretext';
 import { folderSources } from '@tomosort/pretext/node';
+import { COLIN27_SAMPLE, loadColin27 } from '@tomosort/samples';
 import { userPath } from './env';
 import { UsageError } from './errors';
 
@@ -10,6 +11,7 @@ import { UsageError } from './errors';
  * Parses a `--source` value into training volumes:
  *   sample:phantom[:N]         N phantom subjects (default 8), --seed picks the cohort
  *   sample:cranium             the sample head CT
+ *   sample:colin27[:better]    the sample brain MR (1 mm, or 0.5 mm)
  *   pacs:UID[,UID…]            series in the PACS, by SeriesInstanceUID
  *   pacs:*                     every CT/MR series in the PACS
  *   a folder or file           DICOM series and NIfTI files found there
@@ -22,6 +24,10 @@ export async function parseTrainSources(spec: string, opts: { seed: number; pacs
     return phantomSources({ subjects: n, seed: opts.seed });
   }
   if (spec === 'sample:cranium') return [craniumSource()];
+  if (spec === COLIN27_SAMPLE.ch2 || spec === COLIN27_SAMPLE.ch2better) {
+    const image = spec === COLIN27_SAMPLE.ch2 ? 'ch2' : 'ch2better';
+    return [{ id: spec, load: async () => (await loadColin27({ image })).volume }];
+  }
   if (spec.startsWith('pacs:')) {
     const client = opts.pacs();
     const wanted = spec.slice(5);
@@ -42,6 +48,6 @@ export async function parseTrainSources(spec: string, opts: { seed: number; pacs
     if (picked.length === 0) throw new UsageError('the PACS holds no CT or MR series to train on');
     return pacsSources(client, picked);
   }
-  if (spec.startsWith('sample:')) throw new UsageError(`unknown sample "${spec}"; known: sample:phantom[:N], sample:cranium`);
+  if (spec.startsWith('sample:')) throw new UsageError(`unknown sample "${spec}"; known: sample:phantom[:N], sample:cranium, sample:colin27, sample:colin27:better`);
   return folderSources(userPath(spec), opts.warn);
 }

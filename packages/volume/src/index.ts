@@ -25,8 +25,8 @@ export {
   voxelToPatient,
 } from './volume';
 export type { AxisMapping } from './slice';
-export { PLANE_FRAMES, axisMapping, getSlice, inPlaneAxes, planeAxis, reorient, reorientToFrame, slicePositionMm } from './slice';
-export type { AxisTarget, AxisWeights, SliceScale } from './resample';
-export { axisWeights, resample, resampleInPlane, resampleTo, restoreInPlane } from './resample';
+export { PLANE_FRAMES, axisMapping, cutSlices, getSlice, inPlaneAxes, planeAxis, reorient, reorientToFrame, slicePositionMm } from './slice';
+export type { AxisTarget, AxisWeights, Grid, SliceScale } from './resample';
+export { axisWeights, resample, resampleInPlane, resampleNearest, resampleTo, restoreInPlane } from './resample';
 export type { HuWindow, IntensityRule } from './window';
 export { DEFAULT_INTENSITY, HU_WINDOWS, applyWindow, intensityMap, percentiles, toWindowUnits, zscore } from './window';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { axisWeights, resample, resampleTo } from './resample';
+import { axisWeights, resample, resampleNearest, resampleTo } from './resample';
 import { voxelCoord } from './types';
 import { createVolume, voxelToPatient } from './volume';
 
@@ -90,5 +90,49 @@ describe("resample to a fixed physical grid ('grid': size samples every mm, cent
   it('refuses a non-positive spacing or size', () => {
     expect(() => resample(row(), [{ kind: 'grid', size: 4, mm: 0 }, { kind: 'keep' }, { kind: 'keep' }])).toThrow(/spacing must be positive/);
     expect(() => resample(row(), [{ kind: 'grid', size: 0, mm: 1 }, { kind: 'keep' }, { kind: 'keep' }])).toThrow(/positive integer/);
+  });
+});
+
+describe('resampleNearest', () => {
+  // Source: 4 voxels along i, 1 mm apart, at patient x = 0, 1, 2, 3 (labels 10, 20, 30, 40).
+  const src = createVolume({ data: Uint8Array.from([10, 20, 30, 40]), dims: [4, 1, 1], spacing: [1, 1, 1], modality: 'SEG' });
+  const flipX = [
+    [-1, 0, 0],
+    [0, -1, 0],
+    [0, 0, 1],
+  ] as const;
+  it.each([
+    // name, grid, expected values
+    ['same grid', { dims: [4, 1, 1], spacing: [1, 1, 1], origin: [0, 0, 0] }, [10, 20, 30, 40]],
+    ['0.5 mm along x (x.5 ties → higher index; x = 3.5 outside)', { dims: [8, 1, 1], spacing: [0.5, 1, 1], origin: [0, 0, 0] }, [10, 20, 20, 30, 30, 40, 40, 0]],
+    ['2 mm from x = 1', { dims: [2, 1, 1], spacing: [2, 1, 1], origin: [1, 0, 0] }, [20, 40]],
+    ['shifted 0.4 mm: nearest, not blended', { dims: [4, 1, 1], spacing: [1, 1, 1], origin: [0.4, 0, 0] }, [10, 20, 30, 40]],
+    ['x → −x from x = 3 (i → patient right)', { dims: [4, 1, 1], spacing: [1, 1, 1], origin: [3, 0, 0], direction: flipX }, [40, 30, 20, 10]],
+    ['i along patient z: one voxel inside, three outside', { dims: [4, 1, 1], spacing: [1, 1, 1], origin: [2, 0, 0], direction: [[0, 0, 1], [0, 1, 0], [-1, 0, 0]] }, [30, 0, 0, 0]],
+  ] as const)('%s', (_name, grid, expected) => {
+    const g = createVolume({ data: new Uint8Array(grid.dims[0]), dims: grid.dims, spacing: grid.spacing, origin: grid.origin, ...('direction' in grid ? { direction: grid.direction } : {}) });
+    const r = resampleNearest(src, g);
+    expect([...r.data]).toEqual(expected);
+    expect(r.data).toBeInstanceOf(Uint8Array);
+    expect(r.dims).toEqual(g.dims);
+    expect(r.origin).toEqual(g.origin);
+    expect(r.direction).toEqual(g.direction);
+    expect(r.modality).toBe('SEG');
+  });
+
+  it('fills voxels outside the source with `outside`', () => {
+    const g = createVolume({ data: new Uint8Array(3), dims: [3, 1, 1], spacing: [1, 1, 1], origin: [-1, 0, 0] });
+    expect([...resampleNearest(src, g, 255).data]).toEqual([255, 10, 20]);
+  });
+
+  it('a 3D grid: every output voxel holds the source voxel at its own patient position', () => {
+    const data = new Int16Array(5 * 4 * 3).map((_, n) => n);
+    const v = createVolume({ data, dims: [5, 4, 3], spacing: [2, 1.5, 3], origin: [-4, 7, 1] });
+    // Same voxel centres as v's even-i voxels, stored with i and k reversed.
+    const g = createVolume({ data: new Int16Array(3 * 4 * 3), dims: [3, 4, 3], spacing: [4, 1.5, 3], origin: [4, 7, 7], direction: [[-1, 0, 0], [0, 1, 0], [0, 0, -1]] });
+    const r = resampleNearest(v, g);
+    for (let k = 0; k < 3; k++) for (let j = 0; j < 4; j++) for (let i = 0; i < 3; i++) {
+      expect(r.data[i + 3 * (j + 4 * k)]).toBe(data[(4 - 2 * i) + 5 * (j + 4 * (2 - k))]);
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { InvalidGeometryError } from './errors';
 import type { Vec3, Volume, VoxelArray } from './types';
 import { patientMm } from './types';
-import { add, scale } from './vec';
+import { add, dot, scale } from './vec';
 import { createVolume } from './volume';
 
 /**
@@ -196,4 +196,46 @@ export function resampleInPlane(v: Volume, s: SliceScale, fill = 0): Volume<Floa
 export function restoreInPlane(small: Volume, like: Pick<Volume, 'dims' | 'spacing'>, s: SliceScale, fill = 0): Volume<Float32Array> {
   if (s.mmPerPixel === undefined) return resample(small, [{ kind: 'size', size: like.dims[0] }, { kind: 'size', size: like.dims[1] }, { kind: 'keep' }]);
   return resample(small, [{ kind: 'grid', size: like.dims[0], mm: like.spacing[0] }, { kind: 'grid', size: like.dims[1], mm: like.spacing[1] }, { kind: 'keep' }], fill);
+}
+
+/** Where a volume's voxels lie, without their values. */
+export type Grid = Pick<Volume, 'dims' | 'spacing' | 'origin' | 'direction'>;
+
+/** How far past x.5 (in source voxels) a position must lie to round down: ties go to the higher index. */
+const TIE_TOLERANCE = 1e-6;
+
+/**
+ * Nearest-neighbour resampling of `v` onto another voxel `grid`, by patient (mm) position: each
+ * output voxel takes the value of the source voxel whose centre is nearest to its own centre
+ * (per axis: `floor(u + 0.5)`, so a position exactly half-way between two centres — within 1e-6
+ * voxel — takes the higher index), and `outside` where that voxel lies outside the source. Values
+ * are copied, never blended, so label maps stay label maps; the array type is kept.
+ * Directions need not match (any orthonormal frames).
+ *
+ * @param outside value of output voxels that fall outside `v` (default 0).
+ */
+export function resampleNearest<T extends VoxelArray>(v: Volume<T>, grid: Grid, outside = 0): Volume<T> {
+  const [nx, ny, nz] = grid.dims;
+  const [sx, sy, sz] = v.dims;
+  // Source voxel coordinate u_a = base_a + i·step[0]_a + j·step[1]_a + k·step[2]_a.
+  const d: Vec3 = [grid.origin[0] - v.origin[0], grid.origin[1] - v.origin[1], grid.origin[2] - v.origin[2]];
+  const base = [0, 1, 2].map((a) => dot(d, v.direction[a as 0 | 1 | 2]) / v.spacing[a as 0 | 1 | 2]);
+  const step = [0, 1, 2].map((b) =>
+    [0, 1, 2].map((a) => (grid.spacing[b as 0 | 1 | 2] * dot(grid.direction[b as 0 | 1 | 2], v.direction[a as 0 | 1 | 2])) / v.spacing[a as 0 | 1 | 2]),
+  );
+  const out = new (v.data.constructor as { new (n: number): T })(nx * ny * nz);
+  const round = (u: number): number => Math.floor(u + 0.5 + TIE_TOLERANCE);
+  let o = 0;
+  for (let k = 0; k < nz; k++) {
+    for (let j = 0; j < ny; j++) {
+      const row = [0, 1, 2].map((a) => base[a]! + j * step[1]![a]! + k * step[2]![a]!);
+      for (let i = 0; i < nx; i++, o++) {
+        const u = round(row[0]! + i * step[0]![0]!);
+        const w = round(row[1]! + i * step[0]![1]!);
+        const t = round(row[2]! + i * step[0]![2]!);
+        out[o] = u < 0 || u >= sx || w < 0 || w >= sy || t < 0 || t >= sz ? outside : v.data[u + sx * (w + sy * t)]!;
+      }
+    }
+  }
+  return createVolume({ data: out, dims: grid.dims, spacing: grid.spacing, origin: grid.origin, direction: grid.direction, modality: v.modality });
 }

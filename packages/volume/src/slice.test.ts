@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { getSlice, planeAxis, reorient } from './slice';
+import { cutSlices, getSlice, planeAxis, reorient } from './slice';
+import { OutOfRangeError } from './errors';
 import { voxelCoord } from './types';
 import { createVolume, voxelIndex, voxelToPatient } from './volume';
 
@@ -29,6 +30,44 @@ describe('getSlice', () => {
   });
   it('rejects an index past the end, naming the axis', () => {
     expect(() => getSlice(v, 2, 4)).toThrow(/slice index along axis 2 = 4 is out of range \[0, 3\]/);
+  });
+});
+
+describe('cutSlices', () => {
+  const direction = [
+    [0, 0, 1],
+    [1, 0, 0],
+    [0, 1, 0],
+  ] as const;
+  const v = createVolume({ data: coded(), dims: [3, 2, 4], spacing: [1, 2, 3], origin: [5, -7, 11], direction, modality: 'MR' });
+  it.each([
+    [1, 2, [100, 212]],
+    [0, 0, [0, 12]],
+    [3, 3, [300, 312]],
+    [0, 3, [0, 312]],
+  ] as const)('slices %i..%i of dims [3,2,4]: same voxels, each at its old patient position', (first, last, [lo, hi]) => {
+    const c = cutSlices(v, first, last);
+    expect(c.dims).toEqual([3, 2, last - first + 1]);
+    expect([c.data[0], c.data[c.data.length - 1]]).toEqual([lo, hi]);
+    expect(c.data).toBeInstanceOf(Int16Array);
+    expect([c.spacing, c.direction, c.modality]).toEqual([v.spacing, v.direction, 'MR']);
+    for (let k = 0; k < c.dims[2]; k++) {
+      for (let j = 0; j < 2; j++) for (let i = 0; i < 3; i++) expect(voxelToPatient(c, voxelCoord(i, j, k))).toEqual(voxelToPatient(v, voxelCoord(i, j, k + first)));
+    }
+  });
+  it('copies: writing the cut leaves the source alone', () => {
+    const c = cutSlices(v, 1, 1);
+    c.data[0] = -1;
+    expect(v.data[6]).toBe(100);
+  });
+  it.each([
+    [-1, 2, 'first slice = -1 is out of range [0, 3]'],
+    [4, 4, 'first slice = 4 is out of range [0, 3]'],
+    [2, 1, 'last slice = 1 is out of range [2, 3]'],
+    [1, 4, 'last slice = 4 is out of range [1, 3]'],
+  ])('refuses %i..%i', (first, last, message) => {
+    expect(() => cutSlices(v, first, last)).toThrow(OutOfRangeError);
+    expect(() => cutSlices(v, first, last)).toThrow(message);
   });
 });
 

@@ -43,6 +43,27 @@ export function getSlice<T extends VoxelArray>(v: Volume<T>, axis: VoxelAxis, in
 }
 
 /**
+ * Slices `first..last` (inclusive) along k as a volume of their own with the same geometry: the
+ * origin moves to slice `first`, so every voxel keeps its patient position (and a series cut
+ * this way stays in its source's frame of reference). The voxels are copied.
+ * @throws OutOfRangeError when the range is empty or leaves the volume.
+ */
+export function cutSlices<T extends VoxelArray>(v: Volume<T>, first: number, last: number): Volume<T> {
+  const nz = v.dims[2];
+  if (!Number.isInteger(first) || first < 0 || first >= nz) throw new OutOfRangeError('first slice', first, 0, nz - 1);
+  if (!Number.isInteger(last) || last < first || last >= nz) throw new OutOfRangeError('last slice', last, first, nz - 1);
+  const plane = v.dims[0] * v.dims[1];
+  return createVolume({
+    data: v.data.slice(first * plane, (last + 1) * plane) as T,
+    dims: [v.dims[0], v.dims[1], last - first + 1],
+    spacing: v.spacing,
+    origin: voxelToPatient(v, voxelCoord(0, 0, first)),
+    direction: v.direction,
+    modality: v.modality,
+  });
+}
+
+/**
  * Signed position (mm) of slice `index` across `axis`, measured along that axis' direction from
  * voxel 0. Positions of a stack's slices sort like the slices themselves.
  */

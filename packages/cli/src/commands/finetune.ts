@@ -26,7 +26,8 @@ import { loadSeriesSpec } from '../seriesSource';
 const USAGE = `usage: pnpm tomosort finetune --series S --out DIR [options]
 
   --series S        the annotated volume: a series UID in the PACS (or pacs:UID), a DICOM folder,
-                    a NIfTI file, sample:cranium or sample:phantom:N
+                    a NIfTI file, sample:cranium, sample:colin27[:better] or sample:phantom:N;
+                    S#slices=A-B keeps slices A..B only (inclusive, along its slice axis)
   --labels L        sample (the sample's own labels; default for samples) | seg:UID (a DICOM SEG
                     in the PACS that references the series) | a NIfTI label map on the same grid
   --slices K,K,…    annotated slices (indices along the series' slice axis); default: the SEG's slices

@@ -13,7 +13,9 @@ import { progressBar } from '../progress';
 const USAGE = `usage: pnpm tomosort import <source> [options]
 
   source   a DICOM folder or file, file.nii / file.nii.gz (file.nii.gz#t=N: volume N of a 4D file), file.inv3,
-           sample:cranium (the Debian invesalius-examples head CT), or sample:phantom
+           sample:cranium (the Debian invesalius-examples head CT), sample:colin27 or
+           sample:colin27:better (the Debian mricron-data brain MR at 1 or 0.5 mm; one study
+           and frame of reference), or sample:phantom
   --subjects N   phantom subjects (default 4)
   --seed S       phantom seed (default 0)
   --concurrency C  parallel uploads (default 4)

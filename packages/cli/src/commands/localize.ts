@@ -18,7 +18,9 @@ const USAGE = `usage: pnpm tomosort localize --model DIR --series S [--reference
 
   --model DIR      a model with a slice-score head (from \`pretrain --method sorting\`)
   --series S       the series to check or place: a PACS series UID (or pacs:UID), a DICOM
-                   folder, a NIfTI file, sample:phantom:N or sample:cranium
+                   folder, a NIfTI file, sample:phantom:N, sample:cranium, sample:colin27 or
+                   sample:colin27:better; S#slices=A-B keeps slices A..B only (inclusive,
+                   along the volume's own slice axis) as a series in S's frame
   --reference R    place --series inside this volume (same forms as --series)
   --seed N         phantom cohort seed for sample:phantom:N (default 0)
   --expected-rho R the model's Spearman ρ on intact volumes like this one, for the order check
@@ -33,7 +35,10 @@ order the series' geometry claims against the scores (reversed, shuffled, missin
 blank slices (air, padding) out; without an expected ρ a series the scores do not order is
 "not judged" rather than "shuffled".
 With --reference it fits a monotone score→position map on the reference and reports where the
-series' first slice lies in the reference's frame (mm, with an uncertainty).`;
+series' first slice lies in the reference's frame (mm, with an uncertainty). When both share a
+frame (the same DICOM frame of reference, the same sample or file, sample:colin27 and
+sample:colin27:better, or a #slices= cut and its source) it also prints where that slice
+truly lies.`;
 
 /** What one series' scores say, as printed by --json. */
 export interface LocalizeSummary {
@@ -53,7 +58,7 @@ export interface LocalizeSummary {
   readonly location?: StackLocation & {
     readonly reference: string;
     readonly referenceRho: number;
-    /** Series and reference share a frame (same DICOM frame of reference, or the same input): compare startMm with firstMm. */
+    /** Series and reference share a frame (`LoadedSeries.frame`: same DICOM frame of reference, sample or file; a #slices= cut keeps its source's): compare startMm with firstMm. */
     readonly sameFrame: boolean;
   };
 }
@@ -84,8 +89,6 @@ export function describeFinding(f: OrderFinding): string {
   }
 }
 
-/** Frame of reference UID of a DICOM series (undefined for samples and NIfTI). */
-const frameOf = (s: LoadedSeries): string | undefined => s.dicom?.series.frameOfReferenceUID;
 
 export const localizeCommand: Command = {
   summary: 'check a series’ slice order, or place it inside a reference volume, from slice scores',
@@ -131,7 +134,7 @@ export const localizeCommand: Command = {
       const map = fitScoreMap(ref.positionsMm, ref.scores);
       // The stack's scores in rising position order, as localizeStack expects.
       const place = localizeStack(map, target.scores, target.prepared.spacingMm);
-      const sameFrame = values.reference === values.series || (frameOf(series) !== undefined && frameOf(series) === frameOf(reference));
+      const sameFrame = values.reference === values.series || (series.frame !== undefined && series.frame === reference.frame);
       summary.location = {
         ...place,
         reference: reference.id,

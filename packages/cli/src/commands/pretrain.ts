@@ -22,7 +22,7 @@ import { parseTrainSources } from '../trainSources';
 const USAGE = `usage: pnpm tomosort pretrain --out DIR [options]
 
   --method M        sorting (default) | simclr | barlow
-  --source S        sample:phantom[:N] (default sample:phantom:8) | sample:cranium | pacs:UID[,UID] | pacs:* | a folder
+  --source S        sample:phantom[:N] (default sample:phantom:8) | sample:cranium | sample:colin27[:better] | pacs:UID[,UID] | pacs:* | a folder
   --holdout H       volumes kept out of training to measure slice-order Spearman ρ (default 2 when the source has ≥ 4)
   --model A         small | resnet18 (default) | resnet34 | resnet50;  --width W  channel multiplier (default 1)
   --size S          slice size in pixels (default 128)
