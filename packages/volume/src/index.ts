@@ -25,7 +25,7 @@ export {
   voxelToPatient,
 } from './volume';
 export type { AxisMapping } from './slice';
-export { PLANE_FRAMES, axisMapping, getSlice, inPlaneAxes, planeAxis, reorient, slicePositionMm } from './slice';
+export { PLANE_FRAMES, axisMapping, getSlice, inPlaneAxes, planeAxis, reorient, reorientTo, slicePlane, slicePositionMm } from './slice';
 export type { AxisTarget, AxisWeights } from './resample';
 export { axisWeights, resample, resampleTo } from './resample';
 export type { HuWindow } from './window';
