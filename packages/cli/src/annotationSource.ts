@@ -1,9 +1,10 @@
 import { readNifti, readSegmentation } from '@tomosort/dicom';
 import { fetchSeriesFiles, seriesUid } from '@tomosort/pacs';
 import type { PacsClient } from '@tomosort/pacs';
+import { stackAcross } from '@tomosort/segment';
 import type { SegmentClass, SparseAnnotation } from '@tomosort/segment';
-import { createVolume, dot, reorientToFrame } from '@tomosort/volume';
-import type { Volume } from '@tomosort/volume';
+import { createVolume, dot, reorientTo, slicePlane } from '@tomosort/volume';
+import type { Plane, Volume } from '@tomosort/volume';
 import { readFileSync } from 'node:fs';
 import { userPath } from './env';
 import { CliError, UsageError } from './errors';
@@ -11,7 +12,10 @@ import type { LoadedSeries } from './seriesSource';
 import { studyOfSeries } from './seriesSource';
 
 export interface LoadedAnnotation {
+  /** The volume and labels stacked across the chosen plane; `slices` index that stack. */
   readonly annotation: SparseAnnotation;
+  /** The plane the annotation is stacked across. */
+  readonly plane: Plane;
   /** Names known for label values (from the sample or the SEG). */
   readonly known: readonly SegmentClass[];
   /** Classes whose value occurs on the annotated slices, by value. */
@@ -54,7 +58,7 @@ const ORIGIN_TOLERANCE = 0.1;
  * CliError naming both files: labels on another grid would land on the wrong voxels.
  */
 export function alignLabelMap<T extends Volume>(labels: T, image: Volume, labelName: string, imageName: string): T {
-  const r = reorientToFrame(labels, image.direction);
+  const r = reorientTo(labels, image.direction);
   const refuse = (what: string, got: string, want: string): never => {
     throw new CliError(
       `${labelName}: label map is not on the grid of ${imageName}: ${what} ${got} (label map, in the image's axis order) vs ${want} (image)`,
@@ -91,11 +95,17 @@ function niftiLabels(path: string, series: LoadedSeries): Volume<Uint8Array> {
  *   sample       the sample's own labels (needs --slices)
  *   seg:UID      a DICOM SEG in the PACS referencing the series; its frames give the slices
  *   a file       a NIfTI label map on the series' grid (needs --slices)
+ * stacked across `plane` (default: the series' own slice plane, where its slice indices and a
+ * SEG's frames are). Another plane reorients volume and labels (`stackAcross`), so `slices` index
+ * that plane's stack; it needs a label map complete in 3D (a sample's or a NIfTI file), since a
+ * SEG labels whole slices of the series' own plane only.
  */
 export async function loadAnnotation(
   series: LoadedSeries,
-  opts: { readonly labels: string | undefined; readonly slices: readonly number[] | undefined; readonly pacs: () => PacsClient },
+  opts: { readonly labels: string | undefined; readonly slices: readonly number[] | undefined; readonly pacs: () => PacsClient; readonly plane?: Plane },
 ): Promise<LoadedAnnotation> {
+  const own = slicePlane(series.volume);
+  const plane = opts.plane ?? own;
   const spec = opts.labels ?? (series.sampleLabels ? 'sample' : undefined);
   if (spec === undefined) throw new UsageError(`--labels is required for ${series.id}: seg:UID (a SEG in the PACS) or a NIfTI label map`);
   let labels: Volume<Uint8Array>;
@@ -109,6 +119,9 @@ export async function loadAnnotation(
     known = series.sampleLabels.classes;
     slices = needSlices(opts.slices, '--labels sample');
   } else if (spec.startsWith('seg:')) {
+    if (plane !== own) {
+      throw new UsageError(`--labels seg:UID labels whole ${own} slices of ${series.id}; fine-tuning across ${plane} slices needs a label map complete in 3D (a NIfTI file or a sample's labels), or leave --plane at ${own}`);
+    }
     if (!series.dicom) throw new UsageError(`--labels seg:UID needs a DICOM series (a UID or a folder), not ${series.id}`);
     const uid = spec.slice(4);
     const pacs = opts.pacs();
@@ -125,7 +138,9 @@ export async function loadAnnotation(
     labels = niftiLabels(userPath(spec), series);
     slices = needSlices(opts.slices, 'a label map file');
   }
-  const annotation: SparseAnnotation = { id: series.id, volume: series.volume, labels, slices };
+  const volume = stackAcross(series.volume, plane);
+  labels = stackAcross(labels, plane);
+  const annotation: SparseAnnotation = { id: series.id, volume, labels, slices };
   const evaluationSlices = (labelled ?? [...Array(labels.dims[2]).keys()]).filter((k) => !slices.includes(k));
-  return { annotation, known, present: presentClasses(labels, slices, known), evaluationSlices };
+  return { annotation, plane, known, present: presentClasses(labels, slices, known), evaluationSlices };
 }

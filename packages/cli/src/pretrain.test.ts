@@ -30,8 +30,8 @@ describe('tomosort pretrain (small net, 32², 12 steps; native by default)', () 
     expect(summary.backend).toMatch(/^native \(oneDNN 2\.\d+\.\d+, \d+ threads?; other ops on wasm/);
     expect(run.stderr).not.toMatch(/native kernels unavailable/);
     expect(Number.isFinite(summary.metrics.heldOutSpearman)).toBe(true);
-    const manifest = JSON.parse(readFileSync(join(out, 'model', 'model.json'), 'utf8')) as { modelTopology: { method: string; inputSize: number; steps: number } };
-    expect(manifest.modelTopology).toMatchObject({ method: 'sorting', inputSize: 32, steps: 12 });
+    const manifest = JSON.parse(readFileSync(join(out, 'model', 'model.json'), 'utf8')) as { modelTopology: { method: string; inputSize: number; plane: string; steps: number } };
+    expect(manifest.modelTopology).toMatchObject({ method: 'sorting', inputSize: 32, plane: 'axial', steps: 12 });
     const log = readFileSync(join(out, 'train-log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string });
     expect(log.filter((e) => e.type === 'step')).toHaveLength(12);
   }, 120_000);

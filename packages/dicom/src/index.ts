@@ -30,6 +30,8 @@ export { SOP_CLASS, TAG, TRANSFER_SYNTAXES } from './tags';
 export { FormatError, Inv3Error, NiftiError, isFormatError } from './formatErrors';
 export type { ReadNiftiOptions } from './nifti';
 export { readNifti } from './nifti';
+export type { WriteNiftiOptions } from './writeNifti';
+export { writeNifti } from './writeNifti';
 export type { Inv3Mask, Inv3Project, Inv3Window } from './inv3';
 export { INV3_ORIENTATIONS, readInv3 } from './inv3';
 export type { ReadSegmentation, SegmentInfo, WriteSegmentationOptions, WrittenSegmentation } from './seg';

@@ -22,7 +22,7 @@ const picked = () => readdirSync(dir).map((name) => new File([readFileSync(join(
 describe('filesHandler: a model from files the user picked', () => {
   it('loads what saveModelToDir wrote, checksum checked, with the same outputs', async () => {
     const model = expectKind(createModel(scoreModelSpec(encoderSpec('small')), { seed: 4 }), 'score');
-    await saveModelToDir(model, { method: 'sorting', inputSize: 16, huWindow: { center: 40, width: 400 }, sliceSpacingMm: 2, steps: 7, metrics: {} }, dir);
+    await saveModelToDir(model, { method: 'sorting', inputSize: 16, plane: 'axial', huWindow: { center: 40, width: 400 }, sliceSpacingMm: 2, steps: 7, metrics: {} }, dir);
     const { model: loaded, manifest } = await loadModel(filesHandler(picked()));
     expect(manifest.steps).toBe(7);
     const x = tf.randomNormal([2, 16, 16, 1], 0, 1, 'float32', 3) as tf.Tensor4D;

@@ -54,8 +54,8 @@ export {
 } from './model';
 export type { ForwardCost, LayerCost, MapShape } from './cost';
 export { forwardCost } from './cost';
-export type { ManifestInit, ModelClass, ModelManifest, TrainingMethod } from './manifest';
-export { MANIFEST_FORMAT, MANIFEST_VERSION, TRAINING_METHODS, validateManifest } from './manifest';
+export type { ManifestInit, ManifestPlane, ModelClass, ModelManifest, ModelPlane, TrainingMethod } from './manifest';
+export { MANIFEST_FORMAT, MANIFEST_VERSION, MODEL_PLANES, TRAINING_METHODS, manifestPlane, validateManifest } from './manifest';
 export type { LoadedModel, ModelSource } from './io';
 export { GENERATED_BY, loadModel, loadWeightsInto, modelArtifacts, saveModel, sha256Hex } from './io';
 export type { NamedBlob } from './filesHandler';

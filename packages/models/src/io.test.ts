@@ -3,7 +3,8 @@ import { initNodeBackend } from '@tomosort/backend/node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ChecksumError, ManifestError, ModelIOError, WeightsMismatchError } from './errors';
 import { loadModel, loadWeightsInto, saveModel, sha256Hex } from './io';
-import type { ManifestInit } from './manifest';
+import { manifestPlane } from './manifest';
+import type { ManifestInit, ModelManifest } from './manifest';
 import { createModel, projectionModelSpec, scoreModelSpec, unetModelSpec } from './model';
 import type { Model, ModelSpec } from './model';
 import { encoderSpec } from './resnet';
@@ -15,6 +16,7 @@ beforeAll(async () => {
 const INIT: ManifestInit = {
   method: 'sorting',
   inputSize: 16,
+  plane: 'coronal',
   huWindow: { center: 40, width: 400 },
   sliceSpacingMm: 1.5,
   steps: 3,
@@ -80,7 +82,7 @@ describe('saveModel → loadModel through tf.io.withSaveHandler / tf.io.fromMemo
     model.dispose();
   });
 
-  it('writes the manifest as modelTopology: format, version, method, window, spacing, steps, metrics, createdAt, checksum', async () => {
+  it('writes the manifest as modelTopology: format, version, method, size, plane, window, spacing, steps, metrics, createdAt, checksum', async () => {
     const m = trained(scoreModelSpec(small));
     const artifacts = await saveToMemory(m);
     const bytes = tf.io.CompositeArrayBuffer.join(artifacts.weightData!);
@@ -90,6 +92,7 @@ describe('saveModel → loadModel through tf.io.withSaveHandler / tf.io.fromMemo
       method: 'sorting',
       architecture: scoreModelSpec(small),
       inputSize: 16,
+      plane: 'coronal',
       huWindow: { center: 40, width: 400 },
       sliceSpacingMm: 1.5,
       steps: 3,
@@ -114,6 +117,29 @@ describe('saveModel → loadModel through tf.io.withSaveHandler / tf.io.fromMemo
     m.dispose();
     back.model.dispose();
     plain.model.dispose();
+  });
+
+  it('the plane written (coronal) is read back; manifestPlane reports it as recorded', async () => {
+    const m = createModel(scoreModelSpec(small));
+    const { manifest } = await loadModel(tf.io.fromMemory(await saveToMemory(m)));
+    expect(manifest.plane).toBe('coronal');
+    expect(manifestPlane(manifest)).toEqual({ plane: 'coronal', recorded: true });
+    m.dispose();
+  });
+
+  it.each([
+    ['score', scoreModelSpec(small), undefined, 'axial'],
+    ['projection', projectionModelSpec(small), undefined, 'axial'],
+    ['unet', unetModelSpec(small, { classes: 2 }), [{ value: 1, name: 'fg' }], undefined],
+  ] as const)('a %s manifest saved before planes were recorded loads; manifestPlane → %s, not recorded', async (_, spec, classes, plane) => {
+    const m = createModel(spec);
+    const artifacts = await saveToMemory(m, classes ? { ...INIT, classes } : INIT);
+    const { plane: _dropped, ...old } = artifacts.modelTopology as ModelManifest;
+    const { manifest, model } = await loadModel(tf.io.fromMemory({ ...artifacts, modelTopology: old }));
+    expect(manifest.plane).toBeUndefined();
+    expect(manifestPlane(manifest)).toEqual({ plane, recorded: false });
+    m.dispose();
+    model.dispose();
   });
 
   it('a U-Net needs one class per foreground channel; other models have none', async () => {
@@ -143,6 +169,7 @@ describe('saveModel → loadModel through tf.io.withSaveHandler / tf.io.fromMemo
     [{ format: 'layers-model' }, 'format is "layers-model", expected "tomosort-model"'],
     [{ version: 2 }, 'version 2 is not supported (this build reads version 1)'],
     [{ method: 'dino' }, 'method "dino" is not one of sorting, simclr, barlow, scratch, finetune'],
+    [{ plane: 'oblique' }, 'plane "oblique" is not one of axial, coronal, sagittal'],
     [{ architecture: { kind: 'score', encoder: { kind: 'vit' } } }, 'architecture: invalid encoder spec: kind must be "resnet", got "vit"'],
     [{ mmPerPixel: 0 }, 'mmPerPixel is 0'],
     [{ intensity: { kind: 'modality', percentiles: [99, 1] } }, 'intensity is {"kind":"modality","percentiles":[99,1]}, expected'],

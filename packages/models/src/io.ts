@@ -46,6 +46,7 @@ export async function modelArtifacts(model: Model, init: ManifestInit): Promise<
     method: init.method,
     architecture: model.spec,
     inputSize: init.inputSize,
+    plane: init.plane,
     huWindow: { center: init.huWindow.center, width: init.huWindow.width },
     ...(init.mmPerPixel === undefined ? {} : { mmPerPixel: init.mmPerPixel }),
     ...(init.intensity === undefined ? {} : { intensity: { kind: init.intensity.kind, percentiles: [init.intensity.percentiles[0], init.intensity.percentiles[1]] as const } }),

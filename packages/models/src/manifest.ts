@@ -23,6 +23,20 @@ export type TrainingMethod =
 export const TRAINING_METHODS: readonly TrainingMethod[] = ['sorting', 'simclr', 'barlow', 'scratch', 'finetune'];
 
 /**
+ * The anatomical plane a model's input slices are cut across (the words of `Plane` in
+ * @tomosort/volume): its slice normal is the patient's z (axial), y (coronal) or x (sagittal) axis.
+ */
+export type ModelPlane =
+  /** Slices across the body's long axis (normal: patient z, feet → head). */
+  | 'axial'
+  /** Front-to-back stack (normal: patient y, anterior → posterior). */
+  | 'coronal'
+  /** Right-to-left stack (normal: patient x, right → left). */
+  | 'sagittal';
+
+export const MODEL_PLANES: readonly ModelPlane[] = ['axial', 'coronal', 'sagittal'];
+
+/**
  * What a saved model says about itself: stored as `modelTopology` of the tfjs artifacts
  * (model.json), beside `weightsManifest`.
  */
@@ -34,6 +48,11 @@ export interface ModelManifest {
   readonly architecture: ModelSpec;
   /** Side of the square slices the model was trained on (pixels). */
   readonly inputSize: number;
+  /**
+   * The plane its training slices were cut across. Absent only from manifests written before the
+   * plane was recorded; read it through {@link manifestPlane}, which says what such a model means.
+   */
+  readonly plane?: ModelPlane;
   /** Intensity window applied to HU before the network (maps to [0, 1]). */
   readonly huWindow: { readonly center: number; readonly width: number };
   /**
@@ -78,6 +97,8 @@ export interface ManifestInit {
   readonly classes?: readonly ModelClass[];
   readonly method: TrainingMethod;
   readonly inputSize: number;
+  /** The plane the training slices were cut across (no default: a model must say). */
+  readonly plane: ModelPlane;
   readonly huWindow: { readonly center: number; readonly width: number };
   readonly mmPerPixel?: number | undefined;
   readonly intensity?: { readonly kind: 'modality'; readonly percentiles: readonly [number, number] } | undefined;
@@ -103,6 +124,7 @@ export function validateManifest(m: unknown): asserts m is ModelManifest {
     if (typeof x[k] !== 'number' || !ok(x[k] as number)) bad(`${k} is ${JSON.stringify(x[k])}`);
   };
   num('inputSize', (v) => Number.isInteger(v) && v > 0);
+  if (x.plane !== undefined && !MODEL_PLANES.includes(x.plane as ModelPlane)) bad(`plane ${JSON.stringify(x.plane)} is not one of ${MODEL_PLANES.join(', ')}`);
   num('sliceSpacingMm', (v) => v > 0);
   num('steps', (v) => Number.isInteger(v) && v >= 0);
   const w = x.huWindow as Record<string, unknown> | undefined;
@@ -137,4 +159,24 @@ export function validateManifest(m: unknown): asserts m is ModelManifest {
       values.add(value as number);
     }
   } else if (x.classes !== undefined) bad(`only U-Net models have classes, this is a ${spec.kind} model`);
+}
+
+/** What {@link manifestPlane} found. */
+export interface ManifestPlane {
+  /** The plane, or undefined where it cannot be known (a U-Net saved before planes were recorded). */
+  readonly plane: ModelPlane | undefined;
+  /** False when the manifest does not record it and `plane` is what such a model meant. */
+  readonly recorded: boolean;
+}
+
+/**
+ * The plane a model's training slices were cut across. Manifests written before the plane was
+ * recorded lack it: an encoder (score or projection model) of that time was pre-trained on axial
+ * slices (the default of `tomosort pretrain` and the viewer's only plane), so it reads as axial; a
+ * U-Net of that time was trained along its series' own slice axis, which the manifest does not
+ * name, so its plane is undefined. `recorded` tells the caller to say that it assumed.
+ */
+export function manifestPlane(m: ModelManifest): ManifestPlane {
+  if (m.plane !== undefined) return { plane: m.plane, recorded: true };
+  return { plane: m.architecture.kind === 'unet' ? undefined : 'axial', recorded: false };
 }

@@ -3,6 +3,7 @@ export { validateAnnotation, validateClasses } from './annotation';
 export { SegmentError, isSegmentError } from './errors';
 export type { FinetuneConfig, FinetuneOptions, FinetunePhase, FinetuneResult } from './finetune';
 export { finetune } from './finetune';
+export { stackAcross } from './plane';
 export type { PreparedAnnotation } from './prepare';
 export type { ModelInputOptions } from './prepare';
 export { prepareAnnotation, resizeInPlane, toModelInput } from './prepare';

@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { diceScore } from '@tomosort/losses';
-import { applyWindow, createVolume, restoreInPlane } from '@tomosort/volume';
-import type { HuWindow, IntensityRule, Volume } from '@tomosort/volume';
+import { applyWindow, createVolume, reorientTo, restoreInPlane } from '@tomosort/volume';
+import type { HuWindow, IntensityRule, Plane, Volume } from '@tomosort/volume';
 import type { SegmentClass } from './annotation';
 import { validateClasses } from './annotation';
 import { SegmentError } from './errors';
+import { stackAcross } from './plane';
 import { toModelInput } from './prepare';
 
 /** Anything that maps windowed slices [N, S, S, 1] to class logits [N, S, S, C]. */
@@ -22,6 +23,12 @@ export interface PredictOptions {
   readonly intensity?: IntensityRule | undefined;
   /** The model's classes (output channel c ≥ 1 ↔ classes[c − 1]). */
   readonly classes: readonly SegmentClass[];
+  /**
+   * The plane the model was trained across. Where the volume's own slices are not `plane` slices,
+   * the volume is stacked across `plane` ({@link stackAcross}), labelled there and the labels put
+   * back on the volume's grid. Default: the volume's own slices.
+   */
+  readonly plane?: Plane;
   /** Slices per forward pass. Default 16. */
   readonly batch?: number;
   /** Called after each batch with slices done so far. */
@@ -29,14 +36,27 @@ export interface PredictOptions {
 }
 
 /**
- * Labels every slice of `volume` (its own k axis): slices brought onto the model's grid (size,
- * physical scale, intensity: `toModelInput`), windowed, class probabilities (softmax) computed
- * there, mapped back to the volume's in-plane grid (linear; background where a fixed-scale field
- * of view does not reach), and the most probable class written as its label value. Returns a
- * label map on the volume's exact grid (modality 'SEG').
+ * Labels every slice of `volume` across `opts.plane` (default: its own k axis): slices brought
+ * onto the model's grid (size, physical scale, intensity: `toModelInput`), windowed, class
+ * probabilities (softmax) computed there, mapped back to the stack's in-plane grid (linear;
+ * background where a fixed-scale field of view does not reach), and the most probable class
+ * written as its label value. Returns a label map on the volume's exact grid (modality 'SEG'),
+ * whichever plane it was labelled across.
  */
 export async function predictVolume(model: SegmentationModel, volume: Volume, opts: PredictOptions): Promise<Volume<Uint8Array>> {
   validateClasses(opts.classes);
+  const stack = opts.plane === undefined ? volume : stackAcross(volume, opts.plane);
+  const labels = await predictStack(model, stack, opts);
+  if (stack === volume) return labels;
+  const back = reorientTo(labels, volume.direction);
+  if (back.dims.some((d, a) => d !== volume.dims[a])) {
+    throw new SegmentError(`labels across the ${opts.plane} plane came back as [${back.dims.join(', ')}], not the volume's [${volume.dims.join(', ')}]`);
+  }
+  return createVolume({ data: back.data, dims: volume.dims, spacing: volume.spacing, origin: volume.origin, direction: volume.direction, modality: 'SEG' });
+}
+
+/** predictVolume across the stack's own k axis. */
+async function predictStack(model: SegmentationModel, volume: Volume, opts: PredictOptions): Promise<Volume<Uint8Array>> {
   const { size } = opts;
   const batch = opts.batch ?? 16;
   const C = opts.classes.length + 1;

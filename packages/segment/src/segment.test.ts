@@ -5,7 +5,7 @@ import { createModel, encoderSpec, scoreModelSpec, unetFromEncoder } from '@tomo
 import { NO_AUGMENTATION } from '@tomosort/pretext';
 import { mulberry32, phantomSubject } from '@tomosort/samples';
 import { MemoryCheckpointStore, asTrainable } from '@tomosort/train';
-import { createVolume } from '@tomosort/volume';
+import { PLANE_FRAMES, createVolume } from '@tomosort/volume';
 import type { Volume } from '@tomosort/volume';
 import { dicePerClass, finetune, predictVolume, prepareAnnotation, segmentationTask } from './index';
 
@@ -72,6 +72,30 @@ describe('predictVolume', () => {
     expect(pred.dims).toEqual(v.dims);
     expect(pred.spacing).toEqual(v.spacing);
     expect(dicePerClass(pred, truth, [{ value: 4, name: 'disc' }]).disc).toBeGreaterThan(0.95);
+  });
+
+  it.each([
+    [undefined, 4],
+    ['coronal', 4],
+    ['axial', 5],
+    ['sagittal', 6],
+  ] as const)('coronal stack [6,5,4] labelled across plane %s: the model sees %i slices; labels land exactly on the coronal grid', async (plane, seen) => {
+    // Coronal frame: i → left, j → feet, k → back. 200 HU on the two top rows (j < 2), −100 below:
+    // every axial slice is constant, and across the other planes the edge runs between two rows,
+    // which resizing there and back keeps: labels across any plane reproduce the threshold exactly.
+    const v = createVolume({ ...vol([6, 5, 4], (_i, j) => (j < 2 ? 200 : -100)), direction: PLANE_FRAMES.coronal, origin: [3, -4, 5] });
+    const truth = createVolume({ ...v, data: Uint8Array.from(v.data, (x) => (x > 0 ? 4 : 0)) });
+    let slices = 0;
+    const net = {
+      apply: (x: tf.Tensor4D) => {
+        slices += x.shape[0];
+        return tf.concat([tf.zerosLike(x), tf.mul(40, tf.sub(x, 0.5))], 3);
+      },
+    };
+    const pred = await predictVolume(net, v, { size: 6, window: { center: 50, width: 300 }, classes: [{ value: 4, name: 'top' }], ...(plane ? { plane } : {}) });
+    expect(slices).toBe(seen);
+    expect([pred.dims, pred.spacing, pred.origin, pred.direction]).toEqual([v.dims, v.spacing, v.origin, v.direction]);
+    expect([...pred.data]).toEqual([...truth.data]);
   });
 
   it('says what the model should output when its classes do not fit', async () => {

@@ -32,7 +32,7 @@ beforeAll(async () => {
   const pacs = new PacsClient({ baseUrl: orthanc.url, auth: { kind: 'basic', username: USER, password: PASSWORD } });
   await pacs.uploadInstance(readBytes(CT_SMALL.path));
   const model = createModel(scoreModelSpec(encoderSpec('small')), { seed: 0 });
-  await saveModelToDir(expectKind(model, 'score'), { method: 'sorting', inputSize: 32, huWindow: { center: 40, width: 400 }, sliceSpacingMm: 3, steps: 7, metrics: {} }, join(scratch, 'models', 'sorting-small'));
+  await saveModelToDir(expectKind(model, 'score'), { method: 'sorting', inputSize: 32, plane: 'axial', huWindow: { center: 40, width: 400 }, sliceSpacingMm: 3, steps: 7, metrics: {} }, join(scratch, 'models', 'sorting-small'));
   model.dispose();
   await buildExtensionBundles(join(scratch, 'assets'));
   viewer = await startViewerServer({

@@ -25,7 +25,7 @@ export {
   voxelToPatient,
 } from './volume';
 export type { AxisMapping } from './slice';
-export { PLANE_FRAMES, axisMapping, cutSlices, getSlice, inPlaneAxes, planeAxis, reorient, reorientToFrame, slicePositionMm } from './slice';
+export { PLANE_FRAMES, axisMapping, cutSlices, getSlice, inPlaneAxes, planeAxis, reorient, reorientTo, slicePlane, slicePositionMm } from './slice';
 export type { AxisTarget, AxisWeights, Grid, SliceScale } from './resample';
 export { axisWeights, resample, resampleInPlane, resampleNearest, resampleTo, restoreInPlane } from './resample';
 export type { HuWindow, IntensityRule } from './window';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cutSlices, getSlice, planeAxis, reorient } from './slice';
+import { PLANE_FRAMES, cutSlices, getSlice, planeAxis, reorient, reorientTo, slicePlane } from './slice';
 import { OutOfRangeError } from './errors';
 import { voxelCoord } from './types';
 import { createVolume, voxelIndex, voxelToPatient } from './volume';
@@ -105,10 +105,31 @@ describe('reorient', () => {
         }
   });
 
+  it.each(['axial', 'coronal', 'sagittal'] as const)('to %s and back with reorientTo(…, direction) is the same volume, voxel for voxel', (plane) => {
+    const back = reorientTo(reorient(coronal, plane), coronal.direction);
+    expect([...back.data]).toEqual([...coronal.data]);
+    expect([back.dims, back.spacing, back.direction]).toEqual([coronal.dims, coronal.spacing, coronal.direction]);
+    for (let c = 0; c < 3; c++) expect(back.origin[c]).toBeCloseTo(coronal.origin[c]!, 9);
+  });
+
   it('to axial stacks feet → head: direction[2] = +z, 2 slices of 0.7 mm', () => {
     const r = reorient(coronal, 'axial');
     expect(r.direction[2]).toEqual([0, 0, 1]);
     expect(r.dims).toEqual([3, 4, 2]);
     expect(r.spacing).toEqual([0.5, 1.5, 0.7]);
+  });
+});
+
+describe('slicePlane', () => {
+  const cos = Math.cos(0.3);
+  const sin = Math.sin(0.3);
+  it.each([
+    ['axial frame', PLANE_FRAMES.axial, 'axial'],
+    ['coronal frame', PLANE_FRAMES.coronal, 'coronal'],
+    ['sagittal frame', PLANE_FRAMES.sagittal, 'sagittal'],
+    ['axial stacked head → feet (k = −z)', [[1, 0, 0], [0, -1, 0], [0, 0, -1]], 'axial'],
+    ['coronal tilted 0.3 rad about x (k = (0, cos, sin))', [[1, 0, 0], [0, -sin, cos], [0, cos, sin]], 'coronal'],
+  ] as const)('%s → %s', (_, direction, plane) => {
+    expect(slicePlane({ direction })).toBe(plane);
   });
 });

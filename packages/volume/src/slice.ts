@@ -126,21 +126,38 @@ export function axisMapping(direction: Direction, frame: Direction): AxisMapping
 /** The voxel axis whose direction is closest to a plane's slice normal. */
 export const planeAxis = (v: Volume, plane: Plane): VoxelAxis => axisMapping(v.direction, PLANE_FRAMES[plane]).perm[2];
 
+/** Each plane's slice normal as a patient (LPS) axis: x for sagittal, y for coronal, z for axial. */
+const NORMAL_AXIS: Readonly<Record<Plane, 0 | 1 | 2>> = { sagittal: 0, coronal: 1, axial: 2 };
+
+/**
+ * The anatomical plane of a volume's own slices (across voxel axis k): the plane whose normal is
+ * the patient axis closest to `direction[2]` (a tie goes to axial, then coronal). An oblique stack
+ * is named by its nearest plane.
+ */
+export function slicePlane(v: Pick<Volume, 'direction'>): Plane {
+  const n = v.direction[2];
+  const planes: readonly Plane[] = ['axial', 'coronal', 'sagittal'];
+  let best: Plane = 'axial';
+  for (const p of planes) if (Math.abs(n[NORMAL_AXIS[p]]) > Math.abs(n[NORMAL_AXIS[best]]) + 1e-9) best = p;
+  return best;
+}
+
 /**
  * The same voxels with axes permuted and flipped so the volume is stacked as `plane`
  * (see PLANE_FRAMES). Exact (no interpolation); for an oblique volume it picks the nearest
  * voxel axes, and the returned direction cosines still describe the true geometry.
  */
 export function reorient<T extends VoxelArray>(v: Volume<T>, plane: Plane): Volume<T> {
-  return reorientToFrame(v, PLANE_FRAMES[plane]);
+  return reorientTo(v, PLANE_FRAMES[plane]);
 }
 
 /**
- * The same voxels with axes permuted and flipped so that each voxel axis points as close as
- * possible along `frame`'s (e.g. another volume's direction): {@link reorient} for any frame.
- * Exact (no interpolation); the returned direction cosines still describe the true geometry.
+ * The same voxels with axes permuted and flipped to align best with `frame` (largest summed
+ * |cos|; see {@link axisMapping}). Exact. `reorientTo(reorient(v, plane), v.direction)` gives `v`
+ * back voxel for voxel, with its own dims, spacing and direction (origin to rounding): the way
+ * back onto a volume's grid from any plane.
  */
-export function reorientToFrame<T extends VoxelArray>(v: Volume<T>, frame: Direction): Volume<T> {
+export function reorientTo<T extends VoxelArray>(v: Volume<T>, frame: Direction): Volume<T> {
   const { perm, sign } = axisMapping(v.direction, frame);
   const srcStride = [1, v.dims[0], v.dims[0] * v.dims[1]] as const;
   const dims = [v.dims[perm[0]], v.dims[perm[1]], v.dims[perm[2]]] as const;

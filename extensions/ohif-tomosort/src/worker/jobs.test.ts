@@ -89,7 +89,7 @@ describe('the worker’s score job (a SortingLoss model over HTTP, the real MR)'
   it('scores every axial slice by SOP instance and reports ρ and the order check', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tomosort-score-'));
     const model = createModel(scoreModelSpec(encoderSpec('small')), { seed: 3 });
-    await saveModelToDir(expectKind(model, 'score'), { method: 'sorting', inputSize: 32, huWindow: { center: 300, width: 1200 }, sliceSpacingMm: 5, steps: 1, metrics: {} }, dir);
+    await saveModelToDir(expectKind(model, 'score'), { method: 'sorting', inputSize: 32, plane: 'axial', huWindow: { center: 300, width: 1200 }, sliceSpacingMm: 5, steps: 1, metrics: {} }, dir);
     model.dispose();
     // A plain static file server: the model store as the browser sees it.
     const server = createServer((req, res) => res.end(readFileSync(join(dir, (req.url ?? '/').slice(1)))));
@@ -180,7 +180,7 @@ describe('failures the panel shows in plain words', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tomosort-proj-'));
     try {
       const model = createModel(projectionModelSpec(encoderSpec('small')), { seed: 1 });
-      await saveModelToDir(model, { method: 'simclr', inputSize: 32, huWindow: { center: 40, width: 400 }, sliceSpacingMm: 5, steps: 1, metrics: {} }, dir);
+      await saveModelToDir(model, { method: 'simclr', inputSize: 32, plane: 'axial', huWindow: { center: 40, width: 400 }, sliceSpacingMm: 5, steps: 1, metrics: {} }, dir);
       model.dispose();
       const job = { studyInstanceUID: BRAIN.study, seriesInstanceUID: BRAIN.series };
       await expect(runScore(pacs, { ...job, model: { kind: 'files', files: picked(dir) } }, () => {})).rejects.toThrow('the model is a projection model (simclr); localization needs one with a slice-score head (SortingLoss)');

@@ -283,6 +283,7 @@ export async function runPretrain(pacs: PacsClient, job: PretrainJob, post: (m: 
     const saved = await save(model, {
       method: 'sorting',
       inputSize: job.size,
+      plane: 'axial',
       huWindow: job.window,
       mmPerPixel,
       intensity: DEFAULT_INTENSITY,

@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createModel, encoderSpec, expectKind, scoreModelSpec, unetFromEncoder } from '@tomosort/models';
+import { MODEL_PLANES, createModel, encoderSpec, expectKind, scoreModelSpec, unetFromEncoder } from '@tomosort/models';
 import type { EncoderPreset, Model } from '@tomosort/models';
-import { loadModelFromDir, saveModelToDir } from '@tomosort/models/node';
+import { saveModelToDir } from '@tomosort/models/node';
 import { dicePerClass, finetune, predictVolume, prepareAnnotation } from '@tomosort/segment';
 import { interpolateAnnotation } from '@tomosort/segment/node';
 import { fitMmPerPixel } from '@tomosort/pretext';
@@ -11,6 +11,7 @@ import type { SegmentClass } from '@tomosort/segment';
 import { asTrainable } from '@tomosort/train';
 import type { TrainEvent } from '@tomosort/train';
 import { FileCheckpointStore } from '@tomosort/train/node';
+import { slicePlane } from '@tomosort/volume';
 import type { Command } from '../cli';
 import { BACKEND_OPTIONS, BACKEND_USAGE, startBackend } from '../backendOption';
 import { userPath } from '../env';
@@ -22,6 +23,7 @@ import { progressBar } from '../progress';
 import { TrainLog, reportResume } from '../trainLog';
 import { formatTable } from '../table';
 import { loadSeriesSpec } from '../seriesSource';
+import { loadModelFolder, modelPlane, warnLine } from '../modelFolder';
 
 const USAGE = `usage: pnpm tomosort finetune --series S --out DIR [options]
 
@@ -30,11 +32,19 @@ const USAGE = `usage: pnpm tomosort finetune --series S --out DIR [options]
                     S#slices=A-B keeps slices A..B only (inclusive, along its slice axis)
   --labels L        sample (the sample's own labels; default for samples) | seg:UID (a DICOM SEG
                     in the PACS that references the series) | a NIfTI label map on the same grid
-  --slices K,K,…    annotated slices (indices along the series' slice axis); default: the SEG's slices
+  --slices K,K,…    annotated slices (indices along the --plane stack: by default the series' own slice
+                    axis); default: the SEG's slices
   --classes V[:name],…  label values to learn (default: every value on the annotated slices)
-  --encoder DIR     a pre-trained model folder (from \`pretrain\`); its input size and window are used
+  --plane P         axial | coronal | sagittal: the slices to train across (default: the series' own
+                    slice plane, where its slice indices and a SEG's frames are). Another plane
+                    reorients the series (slices in its canonical order: axial feet → head, coronal
+                    front → back, sagittal right → left) and needs a label map complete in 3D.
+                    With --encoder, a plane other than the encoder's pre-training plane is refused
+                    unless --plane names it (then a warning)
+  --encoder DIR     a pre-trained model: its folder, or the --out folder of \`pretrain\`; its input
+                    size, window and plane are used
   --model A         without --encoder: small | resnet18 (default) from random weights (a baseline)
-  --size S          slice size (default: the encoder's, else 128)
+  --size S          slice size (default: the encoder's, which is the only size it takes; else 128)
   --window C,W      HU window (default: the encoder's, else 40,400); MR and other non-CT series are
                     mapped onto it by their 0.5–99.5 percentiles
   --mm-per-pixel X  without --encoder: the in-plane physical scale (default: the series' larger
@@ -46,7 +56,7 @@ ${BACKEND_USAGE}
   --resume          continue from DIR's checkpoints
   --json            print a JSON summary at the end (and no progress bar)
 
-Writes DIR/model (a U-Net with its classes in the manifest), DIR/frozen and DIR/full (checkpoints)
+Writes DIR/model (a U-Net with its classes and plane in the manifest), DIR/frozen and DIR/full (checkpoints)
 and DIR/train-log.jsonl. Where the labels are known beyond the annotated slices (a sample's or a
 NIfTI file's complete label map, a SEG's other slices), the report gives the Dice there of the model
 and of morphological contour interpolation of the same annotated slices (what OHIF offers), and says
@@ -108,6 +118,7 @@ export const finetuneCommand: Command = {
         labels: { type: 'string' },
         slices: { type: 'string' },
         classes: { type: 'string' },
+        plane: { type: 'string' },
         encoder: { type: 'string' },
         model: { type: 'string' },
         size: { type: 'string' },
@@ -135,17 +146,36 @@ export const finetuneCommand: Command = {
     const backend = await startBackend(values, quiet);
     const pacs = () => connectPacs(values.pacs);
 
-    const encoderLoaded = values.encoder ? await loadModelFromDir(userPath(values.encoder)) : undefined;
+    const requestedPlane = values.plane === undefined ? undefined : oneOfOption('plane', values.plane, MODEL_PLANES, 'axial');
+    const encoderLoaded = values.encoder ? await loadModelFolder(values.encoder) : undefined;
     const size = intOption('size', values.size, encoderLoaded?.manifest.inputSize ?? 128, 8);
+    if (encoderLoaded && size !== encoderLoaded.manifest.inputSize) {
+      const n = encoderLoaded.manifest.inputSize;
+      throw new UsageError(`--size ${size} differs from the input size of the encoder ${encoderLoaded.dir} (${n}): it learned its features on ${n}² slices of the whole field of view; leave --size out, or pre-train at ${size}`);
+    }
     const [center, width] = pairOption('window', values.window, encoderLoaded ? [encoderLoaded.manifest.huWindow.center, encoderLoaded.manifest.huWindow.width] : [40, 400]);
     const window = { center, width };
     if (encoderLoaded && values['mm-per-pixel'] !== undefined) throw new UsageError('--mm-per-pixel: the encoder fixes the physical scale; leave it out with --encoder');
 
     const series = await loadSeriesSpec(values.series, { pacs, seed });
+    const own = slicePlane(series.volume);
+    const plane = requestedPlane ?? own;
+    const encoderPlane = encoderLoaded && modelPlane(encoderLoaded.manifest, encoderLoaded.dir, warnLine);
+    if (encoderLoaded && encoderPlane !== undefined && encoderPlane !== plane) {
+      if (requestedPlane === undefined) {
+        throw new UsageError(
+          `${series.id} is stacked as ${own} slices but the encoder ${encoderLoaded.dir} was pre-trained on ${encoderPlane} slices: ` +
+            `pass --plane ${encoderPlane} to fine-tune across ${encoderPlane} slices (--slices then index that stack; needs a label map complete in 3D), ` +
+            `or --plane ${own} to fine-tune across the series' own slices anyway`,
+        );
+      }
+      warnLine(`fine-tuning across ${plane} slices (--plane) with an encoder pre-trained on ${encoderPlane} slices: its features may not carry over`);
+    }
     const annotation = await loadAnnotation(series, {
       labels: values.labels,
       slices: values.slices === undefined ? undefined : intListOption('slices', values.slices),
       pacs,
+      plane,
     });
     const classes = values.classes ? parseClasses(values.classes, annotation.known) : annotation.present;
     if (classes.length === 0) throw new UsageError(`${series.id}: the annotated slices hold no labels; draw some or pass --classes`);
@@ -163,7 +193,7 @@ export const finetuneCommand: Command = {
     const mmPerPixel = encoderLoaded
       ? encoderLoaded.manifest.mmPerPixel
       : values['mm-per-pixel'] === undefined
-        ? fitMmPerPixel(series.volume, undefined, size)
+        ? fitMmPerPixel(annotation.annotation.volume, undefined, size)
         : numOption('mm-per-pixel', values['mm-per-pixel'], 1);
     const intensity = encoderLoaded?.manifest.intensity ?? DEFAULT_INTENSITY;
     const input = { mmPerPixel, window, intensity };
@@ -209,7 +239,7 @@ export const finetuneCommand: Command = {
     const metrics: Record<string, number> = { finalLoss: result.losses.at(-1) ?? Number.NaN };
     let evaluation: Evaluation | undefined;
     if (annotation.evaluationSlices.length > 0) {
-      const predicted = await predictVolume(net, series.volume, { size, ...input, classes });
+      const predicted = await predictVolume(net, annotation.annotation.volume, { size, ...input, classes });
       const interpolated = await interpolateAnnotation(annotation.annotation, classes);
       evaluation = evaluate(annotation.evaluationSlices, {
         model: dicePerClass(predicted, annotation.annotation.labels, classes, annotation.evaluationSlices),
@@ -223,14 +253,14 @@ export const finetuneCommand: Command = {
     const modelDir = join(out, 'model');
     const manifest = await saveModelToDir(
       expectKind(unet, 'unet'),
-      { method: encoderLoaded ? 'finetune' : 'scratch', inputSize: size, huWindow: window, mmPerPixel, intensity, sliceSpacingMm: series.volume.spacing[2], steps: result.losses.length, metrics, classes },
+      { method: encoderLoaded ? 'finetune' : 'scratch', inputSize: size, plane, huWindow: window, mmPerPixel, intensity, sliceSpacingMm: annotation.annotation.volume.spacing[2], steps: result.losses.length, metrics, classes },
       modelDir,
     );
     unet.dispose();
-    const summary = { out, model: modelDir, backend: backend.label, status: result.status, steps: result.losses.length, seconds: +result.seconds.toFixed(2), classes, slices: annotation.annotation.slices, metrics, ...(evaluation ? { evaluation } : {}), checksum: manifest.checksum };
+    const summary = { out, model: modelDir, plane, backend: backend.label, status: result.status, steps: result.losses.length, seconds: +result.seconds.toFixed(2), classes, slices: annotation.annotation.slices, metrics, ...(evaluation ? { evaluation } : {}), checksum: manifest.checksum };
     if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
     else {
-      process.stdout.write(`${result.status}: ${result.losses.length} steps on ${backend.label} in ${result.seconds.toFixed(1)} s (${annotation.annotation.slices.length} annotated slices, ${classes.map((c) => c.name).join(', ')})\n`);
+      process.stdout.write(`${result.status}: ${result.losses.length} steps on ${backend.label} in ${result.seconds.toFixed(1)} s (${annotation.annotation.slices.length} annotated ${plane} slices, ${classes.map((c) => c.name).join(', ')})\n`);
       process.stdout.write(`  final loss: ${metrics.finalLoss!.toFixed(4)}\n`);
       if (evaluation) process.stdout.write(evaluationText(evaluation));
       process.stdout.write(`model written to ${modelDir}\n`);

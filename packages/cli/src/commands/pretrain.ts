@@ -26,7 +26,8 @@ const USAGE = `usage: pnpm tomosort pretrain --out DIR [options]
   --holdout H       volumes kept out of training to measure slice-order Spearman ρ (default 2 when the source has ≥ 4)
   --model A         small | resnet18 (default) | resnet34 | resnet50;  --width W  channel multiplier (default 1)
   --size S          slice size in pixels (default 128)
-  --plane P         axial (default) | coronal | sagittal: slices are taken across this plane
+  --plane P         axial (default) | coronal | sagittal: slices are taken across this plane (recorded in
+                    the manifest; finetune and localize use it)
   --mm-per-pixel X  in-plane physical scale of the input (default: the first volume's larger
                     in-plane extent ÷ size); recorded in the model and used by everything after
   --steps N         optimiser steps (default 1000)
@@ -169,13 +170,13 @@ export const pretrainCommand: Command = {
     const spacing = median(volumes.map((v) => v.spacingMm));
     const manifest = await saveModelToDir(
       model,
-      { method, inputSize: size, huWindow: { center, width }, mmPerPixel, intensity: DEFAULT_INTENSITY, sliceSpacingMm: spacing, steps: result.step, metrics },
+      { method, inputSize: size, plane, huWindow: { center, width }, mmPerPixel, intensity: DEFAULT_INTENSITY, sliceSpacingMm: spacing, steps: result.step, metrics },
       modelDir,
     );
-    const summary = { out, model: modelDir, method, backend: backend.label, status: result.status, steps: result.step, seconds: +result.seconds.toFixed(2), metrics, checksum: manifest.checksum };
+    const summary = { out, model: modelDir, method, plane, backend: backend.label, status: result.status, steps: result.step, seconds: +result.seconds.toFixed(2), metrics, checksum: manifest.checksum };
     if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
     else {
-      process.stdout.write(`${result.status}: ${result.step}/${steps} steps on ${backend.label} in ${result.seconds.toFixed(1)} s\n`);
+      process.stdout.write(`${result.status}: ${result.step}/${steps} steps across ${plane} slices on ${backend.label} in ${result.seconds.toFixed(1)} s\n`);
       for (const [k, v] of Object.entries(metrics)) process.stdout.write(`  ${k}: ${v.toFixed(4)}\n`);
       process.stdout.write(`model written to ${modelDir}\n`);
     }

@@ -12,9 +12,9 @@ import type { ManifestInit } from '../manifest';
 import { createModel, scoreModelSpec, unetModelSpec } from '../model';
 import type { Model } from '../model';
 import { encoderSpec } from '../resnet';
-import { MODEL_JSON, WEIGHTS_BIN, fileHandler, loadModelFromDir, saveModelToDir } from './file';
+import { MODEL_JSON, WEIGHTS_BIN, fileHandler, findModelDir, loadModelFromDir, saveModelToDir } from './file';
 
-const INIT: ManifestInit = { method: 'simclr', inputSize: 16, huWindow: { center: 0, width: 2000 }, sliceSpacingMm: 2, steps: 10, metrics: { loss: 1.5 } };
+const INIT: ManifestInit = { method: 'simclr', inputSize: 16, plane: 'axial', huWindow: { center: 0, width: 2000 }, sliceSpacingMm: 2, steps: 10, metrics: { loss: 1.5 } };
 /** U-Nets must name their classes in the manifest. */
 const initFor = (m: { spec: { kind: string } }): ManifestInit => (m.spec.kind === 'unet' ? { ...INIT, classes: [{ value: 1, name: 'fg' }] } : INIT);
 const small = encoderSpec('small');
@@ -111,6 +111,20 @@ describe('fileHandler', () => {
     const dir = join(root, 'absent');
     await expect(loadModel(fileHandler(dir))).rejects.toThrow(ModelIOError);
     await expect(loadModel(fileHandler(dir))).rejects.toThrow(`cannot read ${join(dir, MODEL_JSON)}`);
+  });
+
+  it('findModelDir: a model folder is itself, a run folder (DIR/model) leads to DIR/model, anything else names both places', async () => {
+    const run = join(root, 'run');
+    const m = createModel(scoreModelSpec(small));
+    await saveModelToDir(m, initFor(m), join(run, 'model'));
+    m.dispose();
+    await mkdir(join(run, 'checkpoint'));
+    expect(await findModelDir(join(run, 'model'))).toBe(join(run, 'model'));
+    expect(await findModelDir(run)).toBe(join(run, 'model'));
+    await expect(findModelDir(join(run, 'checkpoint'))).rejects.toThrow(ModelIOError);
+    await expect(findModelDir(join(run, 'checkpoint'))).rejects.toThrow(
+      `${join(run, 'checkpoint')} holds no model: neither ${join(run, 'checkpoint', MODEL_JSON)} nor ${join(run, 'checkpoint', 'model', MODEL_JSON)} exists`,
+    );
   });
 
   it('the folder served over HTTP loads with loadModel("http://…/model.json") (tf.io.http, as in a browser)', async () => {

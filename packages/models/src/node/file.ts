@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, mkdtemp, open, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { ManifestError, ModelIOError } from '../errors';
@@ -32,6 +32,33 @@ export function fileHandler(dir: string): tf.io.IOHandler {
 /** `saveModel(model, init, fileHandler(dir))`; returns the manifest written. */
 export async function saveModelToDir(model: Model, init: ManifestInit, dir: string): Promise<ModelManifest> {
   return (await saveModel(model, init, fileHandler(dir))).manifest;
+}
+
+/** The subfolder of a training run's folder (`tomosort pretrain/finetune --out DIR`) that holds its model. */
+export const RUN_MODEL_DIR = 'model';
+
+/**
+ * The model folder that `dir` names: `dir` itself when it holds model.json, else `dir/model` when
+ * that does (the --out folder of a training run, which keeps checkpoints and a log beside its
+ * model). Throws {@link ModelIOError} naming `dir` and both places looked at when neither holds
+ * a model.
+ */
+export async function findModelDir(dir: string): Promise<string> {
+  const at = resolve(dir);
+  const candidates = [at, join(at, RUN_MODEL_DIR)];
+  for (const c of candidates) if (await isFile(join(c, MODEL_JSON))) return c;
+  throw new ModelIOError(
+    `${dir} holds no model: neither ${join(candidates[0]!, MODEL_JSON)} nor ${join(candidates[1]!, MODEL_JSON)} exists (pass a model folder, or the --out folder of a pretrain or finetune run)`,
+    at,
+  );
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** `loadModel(fileHandler(dir))`. */
