@@ -58,6 +58,7 @@ export function experimentJson(r: ExperimentResult): Record<string, unknown> {
     spearman: r.spearman,
     pretrainSeconds: r.pretrainSeconds,
     peakBytes: r.peakBytes,
+    pretrainLoss: r.pretrainLoss,
     ...(r.cranium ? { cranium: { dice: dice(r.cranium.dice), localizationMm: r.cranium.localizationMm, spearman: r.cranium.spearman } } : {}),
     mmPerPixel: r.mmPerPixel,
     backend: r.backend,
@@ -91,12 +92,38 @@ export function localizationPlot(title: string, loc: ExperimentResult['localizat
   };
 }
 
+/**
+ * The pretext loss of each method over pre-training, divided by its first bin's value (the
+ * methods' losses have different scales): flat at the end means the loss has plateaued.
+ */
+export function lossPlot(r: ExperimentResult): LinePlot {
+  return {
+    title: 'Pre-training: pretext loss (÷ its first value) vs step',
+    xLabel: 'step',
+    yLabel: 'loss ÷ first-bin loss',
+    series: Object.entries(r.pretrainLoss).map(([m, pts]) => ({ name: name(m), points: pts.map((p) => ({ x: p.step, y: p.loss / (pts[0]!.loss || 1) })) })),
+  };
+}
+
+/**
+ * Relative change of the loss over the last fifth of the run: (mean of the last 10% of bins −
+ * mean of the 10% before) ÷ |mean of the first 10%|. Near 0: plateaued.
+ */
+export function lateLossChange(pts: readonly { loss: number }[]): number {
+  const n = pts.length;
+  const w = Math.max(1, Math.floor(n / 10));
+  if (n < 3 * w) return Number.NaN;
+  const mean = (a: number, b: number) => pts.slice(a, b).reduce((t, p) => t + p.loss, 0) / (b - a);
+  return (mean(n - w, n) - mean(n - 2 * w, n - w)) / Math.abs(mean(0, w) || 1);
+}
+
 /** The plots of a result, by file name (SVG text). */
 export function experimentPlots(r: ExperimentResult): Record<string, string> {
   const plots: Record<string, string> = {
     'dice-phantom': linePlotSvg(dicePlot('Phantom: Dice vs annotated slices', r.dice)),
     'localization-phantom': linePlotSvg(localizationPlot('Phantom: stack localization error', r.localizationMm)),
   };
+  if (Object.keys(r.pretrainLoss ?? {}).length > 0) plots['pretrain-loss'] = linePlotSvg(lossPlot(r));
   if (r.cranium) {
     plots['dice-cranium'] = linePlotSvg(dicePlot('Head CT: Dice vs annotated slices', r.cranium.dice));
     plots['localization-cranium'] = linePlotSvg(localizationPlot('Head CT: stack localization (within the volume)', r.cranium.localizationMm));
@@ -105,7 +132,7 @@ export function experimentPlots(r: ExperimentResult): Record<string, string> {
 }
 
 /** Step time and peak memory at equal source slices per step, with ratios to SortingLoss (the paper's "2× faster, 1.5× less memory" than SimCLR). */
-function costSection(r: ExperimentResult): string[] {
+function costSection(r: ExperimentResult, images: Record<string, string>): string[] {
   const pre = Object.keys(r.pretrainSeconds).filter((m) => (r.pretrainSeconds[m] ?? 0) > 0);
   const ref = r.pretrainSeconds.sorting ? 'sorting' : undefined;
   if (pre.length === 0) return [];
@@ -115,12 +142,15 @@ function costSection(r: ExperimentResult): string[] {
     '',
     'Mean step time over the whole run (wall clock, this machine) and the tf.memory peak of a step.' + (ref ? ' Ratios: the method ÷ SortingLoss.' : ''),
     '',
-    `| method | step (ms) | tf.memory peak |${ref ? ' time ÷ SortingLoss | memory ÷ SortingLoss |' : ''}`,
-    `|---|---|---|${ref ? '---|---|' : ''}`,
+    `| method | step (ms) | tf.memory peak | loss change, last 20% of steps |${ref ? ' time ÷ SortingLoss | memory ÷ SortingLoss |' : ''}`,
+    `|---|---|---|---|${ref ? '---|---|' : ''}`,
     ...pre.map((m) => {
       const ratios = ref ? ` ${(stepMs(m) / stepMs(ref)).toFixed(2)}× | ${((r.peakBytes[m] ?? 0) / (r.peakBytes[ref] ?? 1)).toFixed(2)}× |` : '';
-      return `| ${name(m)} | ${stepMs(m).toFixed(0)} | ${mb(r.peakBytes[m] ?? 0)} |${ratios}`;
+      const late = lateLossChange(r.pretrainLoss?.[m] ?? []);
+      return `| ${name(m)} | ${stepMs(m).toFixed(0)} | ${mb(r.peakBytes[m] ?? 0)} | ${Number.isFinite(late) ? `${(100 * late).toFixed(1)}%` : '–'} |${ratios}`;
     }),
+    '',
+    images['pretrain-loss'] ? `![Pretext loss vs step](${images['pretrain-loss']})` : '',
     '',
   ];
 }
@@ -186,7 +216,7 @@ export function experimentMarkdown(r: ExperimentResult, command: string, images:
     '',
     images['localization-phantom'] ? `![Localization error by stack size](${images['localization-phantom']})` : '',
     '',
-    ...costSection(r),
+    ...costSection(r, images),
   ];
   if (r.cranium) {
     const cr = r.cranium;

@@ -77,6 +77,8 @@ export interface ExperimentResult {
   readonly pretrainSeconds: Record<string, number>;
   /** tf.memory peak bytes during pre-training. */
   readonly peakBytes: Record<string, number>;
+  /** The pretext loss during pre-training, binned by step (mean per bin, ≤ 100 bins), to show where it plateaus. */
+  readonly pretrainLoss: Record<string, readonly { readonly step: number; readonly loss: number }[]>;
   readonly cranium?: {
     readonly dice: Record<string, Record<string, DiceStats>>;
     readonly localizationMm: Record<string, Record<string, number | null>>;
@@ -149,7 +151,7 @@ async function pretrain(method: ExperimentMethod, config: ExperimentConfig, volu
   const m = pretrainMethod(method, config.pretrain.slicesPerStep);
   const build = () => createModel(m === undefined || m.kind === 'sorting' ? scoreModelSpec(encoder) : projectionModelSpec(encoder), { seed: config.seed + 1 });
   const model = build();
-  if (m === undefined) return { model, seconds: 0, peakBytes: 0 };
+  if (m === undefined) return { model, seconds: 0, peakBytes: 0, losses: [] };
   const run = (net: Model, steps: number, onEvent?: Parameters<typeof train>[0]['onEvent']) =>
     train({
       model: asTrainable(net),
@@ -176,13 +178,26 @@ async function pretrain(method: ExperimentMethod, config: ExperimentConfig, volu
   probe.dispose();
   const t0 = performance.now();
   let last = 0;
+  const losses: number[] = [];
   await run(model, config.pretrain.steps, (e) => {
+    if (e.type === 'step') losses.push(e.loss);
     if (e.type === 'step' && performance.now() - last > 15_000) {
       last = performance.now();
       log(`  ${method}: step ${e.step}/${e.steps}, loss ${e.loss.toFixed(4)}`);
     }
   });
-  return { model, seconds: (performance.now() - t0) / 1000, peakBytes: info.peakBytes };
+  return { model, seconds: (performance.now() - t0) / 1000, peakBytes: info.peakBytes, losses: binLosses(losses, 100) };
+}
+
+/** Mean loss per bin of consecutive steps (≤ `bins` bins), each at its bin's last step (1-based). */
+export function binLosses(losses: readonly number[], bins: number): { step: number; loss: number }[] {
+  const per = Math.max(1, Math.ceil(losses.length / bins));
+  const out: { step: number; loss: number }[] = [];
+  for (let a = 0; a < losses.length; a += per) {
+    const part = losses.slice(a, a + per);
+    out.push({ step: a + part.length, loss: part.reduce((t, x) => t + x, 0) / part.length });
+  }
+  return out;
 }
 
 /** The model's slice scorer: its own score head, or a score-head probe trained on its frozen encoder. */
@@ -307,6 +322,7 @@ export async function runExperiment(config: ExperimentConfig, backend: string, l
     spearman: {},
     pretrainSeconds: {},
     peakBytes: {},
+    pretrainLoss: {},
     ...(cranium ? { cranium: { dice: {}, localizationMm: {}, spearman: {} } } : {}),
     seconds: 0,
   };
@@ -318,7 +334,8 @@ export async function runExperiment(config: ExperimentConfig, backend: string, l
       continue;
     }
     log(`${method}: pre-training${method === 'scratch' ? ' (none: random weights)' : ` ${config.pretrain.steps} steps × ${config.pretrain.slicesPerStep} source slices`}`);
-    const { model, seconds, peakBytes } = await pretrain(method, config, volumes, log);
+    const { model, seconds, peakBytes, losses } = await pretrain(method, config, volumes, log);
+    if (losses.length > 0) result.pretrainLoss[method] = losses;
     result.pretrainSeconds[method] = seconds;
     result.peakBytes[method] = peakBytes;
     const scorer = await scorerFor(method, model, config, volumes);
@@ -352,7 +369,7 @@ export function mergeResults(config: ExperimentConfig, parts: readonly Experimen
   // Methods in config order; a method a part does not report (interpolation has no scores) stays absent.
   const byMethod = <T>(blocks: readonly Record<string, T>[]): Record<string, T> =>
     Object.fromEntries(config.methods.flatMap((m) => blocks.filter((b) => m in b).map((b) => [m, b[m]!] as const).slice(0, 1)));
-  const pick = <K extends 'dice' | 'localizationMm' | 'localizationReferences' | 'spearman' | 'pretrainSeconds' | 'peakBytes'>(key: K): ExperimentResult[K] =>
+  const pick = <K extends 'dice' | 'localizationMm' | 'localizationReferences' | 'spearman' | 'pretrainSeconds' | 'peakBytes' | 'pretrainLoss'>(key: K): ExperimentResult[K] =>
     byMethod(parts.map((p) => p[key] as Record<string, unknown>)) as ExperimentResult[K];
   const cr = parts.map((p) => p.cranium).filter((c) => c !== undefined);
   const pickCr = <K extends 'dice' | 'localizationMm' | 'spearman'>(key: K) =>
@@ -367,6 +384,7 @@ export function mergeResults(config: ExperimentConfig, parts: readonly Experimen
     spearman: pick('spearman'),
     pretrainSeconds: pick('pretrainSeconds'),
     peakBytes: pick('peakBytes'),
+    pretrainLoss: pick('pretrainLoss'),
     ...(cr.length ? { cranium: { dice: pickCr('dice'), localizationMm: pickCr('localizationMm'), spearman: pickCr('spearman') } } : {}),
     seconds,
   };
