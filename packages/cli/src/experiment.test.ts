@@ -29,7 +29,7 @@ describe('tomosort experiment (a quick subset: scratch, interpolation and Sortin
   it('prints the JSON the issue names and writes report.md, result.json and PNG plots', async () => {
     const out = join(scratch, 'report');
     const run = await runTomosort([
-      'experiment', '--quick', '--methods', 'scratch,interpolation,sorting', '--budgets', '2,5', '--steps', '20', '--seeds', '2', '--no-cranium', '--jobs', '2', '--out', out, '--json',
+      'experiment', '--quick', '--methods', 'scratch,interpolation,sorting', '--budgets', '2,5', '--steps', '20', '--seeds', '2', '--no-cranium', '--no-colin27', '--jobs', '2', '--out', out, '--json',
     ]);
     expect(run.code, run.stderr).toBe(0);
     const r = JSON.parse(run.stdout) as ExperimentJson;

@@ -31,7 +31,7 @@ export const FULL_EXPERIMENT: ExperimentConfig = {
   seeds: [1, 2, 3, 4, 5],
   phantomSubjects: 3,
   localization: { subjects: 6, stacks: [1, 3, 10], stacksPerPair: 4, probeSteps: 100 },
-  cranium: true,
+  real: ['cranium', 'colin27'],
 };
 
 /** A few minutes here (CI): the small encoder at 32², fewer steps, one seed, one subject. Same code path. */
@@ -62,11 +62,11 @@ The full run (ResNet-18 at 128², 2000 pre-training steps, 5 seeds) takes hours 
   --methods LIST   subset of scratch,interpolation,simclr,barlow,sorting
   --budgets LIST   annotated slices per subject (default 2,5,10,20)
   --steps N        pre-training steps;  --seeds N  fine-tuning seeds;  --seed N  data and init seed
-  --no-cranium     skip the head CT
+  --no-cranium     skip the head CT;  --no-colin27  skip the brain MR (sample:colin27)
   --jobs N         run the methods in N processes at once (default 1; wasm uses one core each)
 ${BACKEND_USAGE}
   --json           print {"dice":{method:{k:{mean,sd}}},"localizationMm":{method:{stack:median}},
-                   "pretrainSeconds":{…},"peakBytes":{…},"spearman":{…},"cranium":{…}}`;
+                   "pretrainSeconds":{…},"peakBytes":{…},"spearman":{…},"cranium":{…},"colin27":{…}}`;
 
 export const experimentCommand: Command = {
   summary: 'compare pre-training methods: sparse-slice Dice, localization, time and memory (report + plots)',
@@ -83,6 +83,7 @@ export const experimentCommand: Command = {
         seeds: { type: 'string' },
         seed: { type: 'string' },
         'no-cranium': { type: 'boolean', default: false },
+        'no-colin27': { type: 'boolean', default: false },
         jobs: { type: 'string' },
         child: { type: 'boolean', default: false },
         ...BACKEND_OPTIONS,
@@ -104,7 +105,7 @@ export const experimentCommand: Command = {
       budgets: values.budgets ? intListOption('budgets', values.budgets) : base.budgets,
       seeds: Array.from({ length: seeds }, (_, n) => n + 1),
       pretrain: { ...base.pretrain, steps: intOption('steps', values.steps, base.pretrain.steps, 1) },
-      cranium: base.cranium && !values['no-cranium'],
+      real: base.real.filter((n) => !(n === 'cranium' ? values['no-cranium'] : values['no-colin27'])),
     };
     if (config.budgets.some((k) => k < 1)) throw new UsageError('--budgets: each budget must be ≥ 1 annotated slice');
     const quiet = values.json;
@@ -134,18 +135,18 @@ export const experimentCommand: Command = {
 
 async function runHere(config: ExperimentConfig, backendValues: { backend?: string | undefined; threads?: string | undefined }, quiet: boolean, log: (m: string) => void): Promise<ExperimentResult> {
   const backend = await startBackend(backendValues, quiet);
-  let cranium;
-  if (config.cranium) {
-    const loaded = await loadSeriesSpec('sample:cranium', {
+  const cases = [];
+  for (const name of config.real) {
+    const loaded = await loadSeriesSpec(`sample:${name}`, {
       seed: 0,
       pacs: () => {
         throw new UsageError('the experiment needs no PACS');
       },
     });
     const sample = loaded.sampleLabels!;
-    cranium = axialCase(loaded.volume, sample.labels, sample.classes);
+    cases.push(axialCase(name, loaded.volume, sample.labels, sample.classes));
   }
-  return runExperiment(config, backend.label, log, cranium);
+  return runExperiment(config, backend.label, log, cases);
 }
 
 /** Runs `fn` over `items` with at most `limit` running at once, results in item order. */

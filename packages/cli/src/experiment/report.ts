@@ -1,4 +1,5 @@
-import type { DiceStats, ExperimentResult } from './run';
+import { REAL_CASE_TITLES } from './run';
+import type { DiceStats, ExperimentResult, RealCaseName } from './run';
 import { pairedDifference } from '../stats';
 import { linePlotSvg } from './plot';
 import type { LinePlot } from './plot';
@@ -6,6 +7,7 @@ import type { LinePlot } from './plot';
 const LABEL: Record<string, string> = { scratch: 'scratch', interpolation: 'interpolation (contour, OHIF)', simclr: 'SimCLR', barlow: 'Barlow Twins', sorting: 'SortingLoss' };
 const name = (m: string): string => LABEL[m] ?? m;
 const cell = (v: DiceStats | undefined): string => (v === undefined ? '–' : v.n > 1 ? `${v.mean.toFixed(3)} [${v.ci95[0].toFixed(3)}, ${v.ci95[1].toFixed(3)}]` : v.mean.toFixed(3));
+const SHORT: Record<RealCaseName, string> = { cranium: 'Head CT', colin27: 'Brain MR (Colin27)' };
 const signed = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(3)}`;
 
 /** What SortingLoss is compared with, in the paired-difference tables. */
@@ -32,7 +34,7 @@ function differenceRows(dice: ExperimentResult['dice'], budgets: readonly string
 const mm = (v: number | null | undefined): string => (v === null || v === undefined ? 'refused' : v.toFixed(1));
 const mb = (bytes: number): string => (bytes ? `${(bytes / 2 ** 20).toFixed(0)} MB` : '–');
 
-/** The JSON `--json` prints: the issue's shape plus the cranium block and the run's settings. */
+/** The JSON `--json` prints: the issue's shape plus a block per real case (cranium, colin27) and the run's settings. */
 export function experimentJson(r: ExperimentResult): Record<string, unknown> {
   const dice = (d: ExperimentResult['dice']) =>
     Object.fromEntries(Object.entries(d).map(([m, byK]) => [m, Object.fromEntries(Object.entries(byK).map(([k, v]) => [k, { mean: v.mean, sd: v.sd, n: v.n, ci95: v.ci95, samples: v.samples }]))]));
@@ -59,7 +61,7 @@ export function experimentJson(r: ExperimentResult): Record<string, unknown> {
     pretrainSeconds: r.pretrainSeconds,
     peakBytes: r.peakBytes,
     pretrainLoss: r.pretrainLoss,
-    ...(r.cranium ? { cranium: { dice: dice(r.cranium.dice), localizationMm: r.cranium.localizationMm, spearman: r.cranium.spearman } } : {}),
+    ...Object.fromEntries(Object.entries(r.real).map(([n, c]) => [n, { dice: dice(c.dice), localizationMm: c.localizationMm, spearman: c.spearman }])),
     mmPerPixel: r.mmPerPixel,
     backend: r.backend,
     seconds: r.seconds,
@@ -124,9 +126,10 @@ export function experimentPlots(r: ExperimentResult): Record<string, string> {
     'localization-phantom': linePlotSvg(localizationPlot('Phantom: stack localization error', r.localizationMm)),
   };
   if (Object.keys(r.pretrainLoss ?? {}).length > 0) plots['pretrain-loss'] = linePlotSvg(lossPlot(r));
-  if (r.cranium) {
-    plots['dice-cranium'] = linePlotSvg(dicePlot('Head CT: Dice vs annotated slices', r.cranium.dice));
-    plots['localization-cranium'] = linePlotSvg(localizationPlot('Head CT: stack localization (within the volume)', r.cranium.localizationMm));
+  for (const [n, c] of Object.entries(r.real)) {
+    const short = SHORT[n as RealCaseName];
+    plots[`dice-${n}`] = linePlotSvg(dicePlot(`${short}: Dice vs annotated slices`, c.dice));
+    plots[`localization-${n}`] = linePlotSvg(localizationPlot(`${short}: stack localization (within the volume)`, c.localizationMm));
   }
   return plots;
 }
@@ -218,12 +221,12 @@ export function experimentMarkdown(r: ExperimentResult, command: string, images:
     '',
     ...costSection(r, images),
   ];
-  if (r.cranium) {
-    const cr = r.cranium;
+  for (const [n, cr] of Object.entries(r.real)) {
+    const short = SHORT[n as RealCaseName];
     lines.push(
-      '## Head CT (sample:cranium, its masks head and bone)',
+      `## ${REAL_CASE_TITLES[n as RealCaseName]}`,
       '',
-      'The encoders pre-trained on the phantom, fine-tuned on k axial slices of the real head CT; localization of stacks within the volume itself (one real volume).',
+      `The encoders pre-trained on the phantom, fine-tuned on k axial slices of this real volume; localization of stacks within the volume itself (one real volume).`,
       '',
       `| method | ${budgets.map((k) => `Dice, ${k} slices`).join(' | ')} | ρ | ${stacks.map((n) => `${n}-slice (mm)`).join(' | ')} |`,
       `|---|${budgets.map(() => '---').join('|')}|---|${stacks.map(() => '---').join('|')}|`,
@@ -232,9 +235,9 @@ export function experimentMarkdown(r: ExperimentResult, command: string, images:
           `| ${name(m)} | ${budgets.map((k) => cell(cr.dice[m]?.[k])).join(' | ')} | ${m in cr.spearman ? cr.spearman[m]!.toFixed(3) : '–'} | ${stacks.map((n) => (m in cr.localizationMm ? mm(cr.localizationMm[m]?.[n]) : '–')).join(' | ')} |`,
       ),
       '',
-      ...differenceSection(cr.dice, budgets, 'Head CT: paired differences'),
-      images['dice-cranium'] ? `![Head CT Dice](${images['dice-cranium']})` : '',
-      images['localization-cranium'] ? `![Head CT localization](${images['localization-cranium']})` : '',
+      ...differenceSection(cr.dice, budgets, `${short}: paired differences`),
+      images[`dice-${n}`] ? `![${short} Dice](${images[`dice-${n}`]})` : '',
+      images[`localization-${n}`] ? `![${short} localization](${images[`localization-${n}`]})` : '',
       '',
     );
   }

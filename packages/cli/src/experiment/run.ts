@@ -53,8 +53,19 @@ export interface ExperimentConfig {
     /** Steps of a score-head probe on a frozen encoder for methods without a score head. */
     readonly probeSteps: number;
   };
-  readonly cranium: boolean;
+  /** Real volumes evaluated besides the phantoms (each: Dice by budget, ρ, localization within itself). */
+  readonly real: readonly RealCaseName[];
 }
+
+/** The real, labelled volumes the experiment knows. */
+export const REAL_CASES = ['cranium', 'colin27'] as const;
+export type RealCaseName = (typeof REAL_CASES)[number];
+
+/** What the report says of each real case. */
+export const REAL_CASE_TITLES: Record<RealCaseName, string> = {
+  cranium: 'Head CT (sample:cranium, its masks head and bone)',
+  colin27: 'Brain MR (sample:colin27: Colin27 T1, AAL merged into left/right cerebrum, cerebellum, deep grey nuclei)',
+};
 
 /** Held-out Dice of one method and budget over its units (seed × subject), with the units' values in order (seed-major) for paired differences. */
 export interface DiceStats extends MeanInterval {
@@ -79,11 +90,8 @@ export interface ExperimentResult {
   readonly peakBytes: Record<string, number>;
   /** The pretext loss during pre-training, binned by step (mean per bin, ≤ 100 bins), to show where it plateaus. */
   readonly pretrainLoss: Record<string, readonly { readonly step: number; readonly loss: number }[]>;
-  readonly cranium?: {
-    readonly dice: Record<string, Record<string, DiceStats>>;
-    readonly localizationMm: Record<string, Record<string, number | null>>;
-    readonly spearman: Record<string, number>;
-  };
+  /** Per real case (cranium, colin27): Dice by budget, score ρ and localization of stacks within the volume. */
+  readonly real: Partial<Record<RealCaseName, RealResult>>;
   readonly seconds: number;
 }
 
@@ -283,8 +291,15 @@ async function diceByBudget(
   return out;
 }
 
-/** The sample head CT, axial, with its masks: the second, real dataset. */
-export interface CraniumCase {
+export interface RealResult {
+  readonly dice: Record<string, Record<string, DiceStats>>;
+  readonly localizationMm: Record<string, Record<string, number | null>>;
+  readonly spearman: Record<string, number>;
+}
+
+/** A real labelled volume, axial (as the encoders were pre-trained), with its classes. */
+export interface RealCase {
+  readonly name: RealCaseName;
   readonly volume: Volume;
   readonly labels: Volume<Uint8Array>;
   readonly classes: readonly SegmentClass[];
@@ -295,7 +310,7 @@ export interface CraniumCase {
  * score held-out subjects (Spearman, stack localization), fine-tune on k annotated slices of
  * held-out subjects (Dice on the other slices), and the same on the head CT when given.
  */
-export async function runExperiment(config: ExperimentConfig, backend: string, log: ExperimentLog, cranium?: CraniumCase): Promise<ExperimentResult> {
+export async function runExperiment(config: ExperimentConfig, backend: string, log: ExperimentLog, realCases: readonly RealCase[] = []): Promise<ExperimentResult> {
   const t0 = performance.now();
   const sources = phantomSources({ subjects: config.pretrain.subjects, seed: config.seed });
   const mmPerPixel = config.mmPerPixel ?? fitMmPerPixel(await sources[0]!.load(), 'axial', config.size);
@@ -309,8 +324,11 @@ export async function runExperiment(config: ExperimentConfig, backend: string, l
     if (s.zRangeMm[1] - s.zRangeMm[0] < 300) continue;
     locVolumes.push({ prepared: prepareVolume(`${s.id}@${s.seed}`, s.volume, prep), scale: 1 / s.params.height });
   }
-  const craniumCase: DiceCase | undefined = cranium && { id: 'sample:cranium', ...cranium };
-  const craniumPrepared = cranium && [{ prepared: prepareVolume('sample:cranium', cranium.volume, prep), scale: 1 }];
+  const real = realCases.map((c) => ({
+    name: c.name,
+    dice: { id: `sample:${c.name}`, volume: c.volume, labels: c.labels, classes: c.classes } satisfies DiceCase,
+    prepared: [{ prepared: prepareVolume(`sample:${c.name}`, c.volume, prep), scale: 1 }],
+  }));
 
   const result: ExperimentResult = {
     config,
@@ -323,14 +341,14 @@ export async function runExperiment(config: ExperimentConfig, backend: string, l
     pretrainSeconds: {},
     peakBytes: {},
     pretrainLoss: {},
-    ...(cranium ? { cranium: { dice: {}, localizationMm: {}, spearman: {} } } : {}),
+    real: Object.fromEntries(real.map((c) => [c.name, { dice: {}, localizationMm: {}, spearman: {} }])),
     seconds: 0,
   };
   for (const method of config.methods) {
     if (NO_NETWORK.includes(method)) {
       log(`${method}: no network (contour interpolation of the annotated slices)`);
       result.dice[method] = await diceByBudget(undefined, cases, config, mmPerPixel, log, `${method} phantom`);
-      if (craniumCase && result.cranium) result.cranium.dice[method] = await diceByBudget(undefined, [craniumCase], config, mmPerPixel, log, `${method} cranium`);
+      for (const c of real) result.real[c.name]!.dice[method] = await diceByBudget(undefined, [c.dice], config, mmPerPixel, log, `${method} ${c.name}`);
       continue;
     }
     log(`${method}: pre-training${method === 'scratch' ? ' (none: random weights)' : ` ${config.pretrain.steps} steps × ${config.pretrain.slicesPerStep} source slices`}`);
@@ -345,23 +363,23 @@ export async function runExperiment(config: ExperimentConfig, backend: string, l
     result.localizationMm[method] = loc.medians;
     result.localizationReferences[method] = loc.references;
     log(`  ${method}: held-out ρ ${result.spearman[method]!.toFixed(3)}, localization ${JSON.stringify(result.localizationMm[method])} mm`);
-    if (craniumPrepared && result.cranium) {
-      const own = await scoreAll(scorer, craniumPrepared, config.window);
-      result.cranium.spearman[method] = meanSpearman(own);
+    for (const c of real) {
+      const own = await scoreAll(scorer, c.prepared, config.window);
+      result.real[c.name]!.spearman[method] = meanSpearman(own);
       // One real volume: stacks are placed within the volume itself (score self-consistency).
-      result.cranium.localizationMm[method] = localizationErrors(own, config, config.localization.stacksPerPair * 4, true).medians;
+      result.real[c.name]!.localizationMm[method] = localizationErrors(own, config, config.localization.stacksPerPair * 4, true).medians;
     }
     if (scorer !== model) scorer.dispose();
     result.dice[method] = await diceByBudget(model, cases, config, mmPerPixel, log, `${method} phantom`);
-    if (craniumCase && result.cranium) result.cranium.dice[method] = await diceByBudget(model, [craniumCase], config, mmPerPixel, log, `${method} cranium`);
+    for (const c of real) result.real[c.name]!.dice[method] = await diceByBudget(model, [c.dice], config, mmPerPixel, log, `${method} ${c.name}`);
     model.dispose();
   }
   return { ...result, seconds: (performance.now() - t0) / 1000 };
 }
 
-/** The head CT reoriented to axial slices (as the encoders were pre-trained), with its masks. */
-export function axialCase(volume: Volume, labels: Volume<Uint8Array>, classes: readonly SegmentClass[]): CraniumCase {
-  return { volume: reorient(volume, 'axial'), labels: reorient(labels, 'axial'), classes };
+/** A real volume reoriented to axial slices (as the encoders were pre-trained), with its labels. */
+export function axialCase(name: RealCaseName, volume: Volume, labels: Volume<Uint8Array>, classes: readonly SegmentClass[]): RealCase {
+  return { name, volume: reorient(volume, 'axial'), labels: reorient(labels, 'axial'), classes };
 }
 
 /** One result from per-method results of the same configuration (run in parallel processes). */
@@ -371,9 +389,9 @@ export function mergeResults(config: ExperimentConfig, parts: readonly Experimen
     Object.fromEntries(config.methods.flatMap((m) => blocks.filter((b) => m in b).map((b) => [m, b[m]!] as const).slice(0, 1)));
   const pick = <K extends 'dice' | 'localizationMm' | 'localizationReferences' | 'spearman' | 'pretrainSeconds' | 'peakBytes' | 'pretrainLoss'>(key: K): ExperimentResult[K] =>
     byMethod(parts.map((p) => p[key] as Record<string, unknown>)) as ExperimentResult[K];
-  const cr = parts.map((p) => p.cranium).filter((c) => c !== undefined);
-  const pickCr = <K extends 'dice' | 'localizationMm' | 'spearman'>(key: K) =>
-    byMethod(cr.map((c) => c[key] as Record<string, unknown>)) as NonNullable<ExperimentResult['cranium']>[K];
+  const pickReal = <K extends keyof RealResult>(name: RealCaseName, key: K) =>
+    byMethod(parts.map((p) => p.real[name]).filter((c) => c !== undefined).map((c) => c[key] as Record<string, unknown>)) as RealResult[K];
+  const realNames = REAL_CASES.filter((n) => parts.some((p) => p.real[n]));
   return {
     config,
     mmPerPixel: parts[0]?.mmPerPixel ?? Number.NaN,
@@ -385,7 +403,7 @@ export function mergeResults(config: ExperimentConfig, parts: readonly Experimen
     pretrainSeconds: pick('pretrainSeconds'),
     peakBytes: pick('peakBytes'),
     pretrainLoss: pick('pretrainLoss'),
-    ...(cr.length ? { cranium: { dice: pickCr('dice'), localizationMm: pickCr('localizationMm'), spearman: pickCr('spearman') } } : {}),
+    real: Object.fromEntries(realNames.map((n) => [n, { dice: pickReal(n, 'dice'), localizationMm: pickReal(n, 'localizationMm'), spearman: pickReal(n, 'spearman') }])),
     seconds,
   };
 }
