@@ -201,4 +201,20 @@ describe('errors name the file and the syntax', () => {
     expect(decode).toThrow(CorruptFileError);
     expect(decode).toThrow(new RegExp(`^${file.replace('.', '\\.')}: ${label}`));
   });
+
+  it.each([
+    ['MR_small_jpeg_ls_lossless.dcm', '1.2.840.10008.1.2.4.80'],
+    ['MR_small_jp2klossless.dcm', '1.2.840.10008.1.2.4.90'],
+  ])('%s cut in half is refused at once (no end-of-image marker), not after the codec spins', async (file, syntax) => {
+    const input = pydicom(file);
+    const ds = dicomParser.parseDicom(input.bytes);
+    const el = ds.elements['x7fe00010']!;
+    const frag = el.fragments![0]!;
+    const cut = { ...el, fragments: [{ ...frag, length: Math.floor(frag.length / 2) }] };
+    const decoders = await loadPixelDecoders([syntax]);
+    const t0 = performance.now();
+    expect(() => decodeEncapsulatedPixels(input.name, ds, cut, syntax, layoutOf(input), decoders)).toThrow(/does not end with its end-of-image marker/);
+    // A refusal, not a decode: well under the fuzz test's 2 s per case.
+    expect(performance.now() - t0).toBeLessThan(500);
+  });
 });

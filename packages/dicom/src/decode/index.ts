@@ -91,6 +91,10 @@ export function decodeEncapsulatedPixels(
   // libjpeg-turbo's 8-bit build reads 8-bit streams only; 12-bit JPEG Extended is refused by name.
   const precision = codec === 'jpeg-baseline' ? jpegPrecision(frame) : undefined;
   if (precision !== undefined && precision > 8) throw new UnsupportedEncodingError(source, transferSyntaxUID, `${name} (${precision}-bit)`);
+  // JPEG, JPEG-LS and JPEG 2000 codestreams end with FFD9 (EOI / EOC), give or take a few pad bytes.
+  // A frame without it was cut short; refusing here spares the codecs, which can spin for tens of
+  // seconds on a truncated stream (CharLS did, on a JPEG-LS stream cut in half).
+  if (codec !== 'rle' && !endsWithEoi(frame)) throw new CorruptFileError(source, `${name} frame does not end with its end-of-image marker (FFD9): the stream is cut short`);
   const decoded = decode(frame, layout, source);
   const pixels = layout.rows * layout.columns;
   const bytesPerPixel = layout.bitsAllocated / 8;
@@ -106,6 +110,18 @@ export function decodeEncapsulatedPixels(
   }
   if (bytesPerPixel === 1) return layout.signed ? new Int8Array(raw.buffer) : raw;
   return layout.signed ? new Int16Array(raw.buffer) : new Uint16Array(raw.buffer);
+}
+
+/**
+ * Whether a JPEG-family codestream ends with FFD9 within its last 16 bytes (real files carry a
+ * few pad or junk bytes after it). Entropy-coded data never holds FFD9 (JPEG stuffs FF with 00;
+ * JPEG-LS and JPEG 2000 forbid FF followed by a byte ≥ 0x90), so a stream cut short lacks it.
+ */
+function endsWithEoi(frame: Uint8Array): boolean {
+  for (let at = frame.length - 2; at >= Math.max(0, frame.length - 16); at--) {
+    if (frame[at] === 0xff && frame[at + 1] === 0xd9) return true;
+  }
+  return false;
 }
 
 /** Sample precision in the first start-of-frame marker (SOF0…SOF15 but DHT, JPG, DAC) of a JPEG stream. */
