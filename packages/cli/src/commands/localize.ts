@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { checkSliceOrder, fitScoreMap, localizeStack, scoreVolume } from '@tomosort/localize';
+import { calibrationFromMetrics, checkSliceOrder, fitScoreMap, localizeStack, scoreVolume } from '@tomosort/localize';
 import type { OrderFinding, StackLocation } from '@tomosort/localize';
 import { expectKind } from '@tomosort/models';
 import type { ModelManifest } from '@tomosort/models';
@@ -26,14 +26,18 @@ const USAGE = `usage: pnpm tomosort localize --model DIR --series S [--reference
 ${BACKEND_USAGE}
   --json           print {"series","slices","firstMm","rho","judged","blankSlices":[…],
                    "expectedRho","order":[…],"location"?:{"startMm","centreMm","sdMm",
-                   "extrapolated","reference","referenceRho","sameFrame"}}
+                   "within50Mm","within90Mm","uncertainty","extrapolated","reference",
+                   "referenceRho","sameFrame"}}
 
 Scores every axial slice of --series with the model. Without --reference it checks the slice
 order the series' geometry claims against the scores (reversed, shuffled, missing slices), leaving
 blank slices (air, padding) out; without an expected ρ a series the scores do not order is
 "not judged" rather than "shuffled".
 With --reference it fits a monotone score→position map on the reference and reports where the
-series' first slice lies in the reference's frame (mm, with an uncertainty).`;
+series' first slice lies in the reference's frame (mm), with 50 % and 90 % intervals: calibrated
+on held-out subjects when the model's manifest holds a localization calibration (metrics
+localizeSubjectSdMm, …), otherwise the reference's own spread ("reference-only"), which does not
+cover another subject's offset.`;
 
 /** What one series' scores say, as printed by --json. */
 export interface LocalizeSummary {
@@ -130,7 +134,7 @@ export const localizeCommand: Command = {
       const ref = await scored(reference, manifest, apply);
       const map = fitScoreMap(ref.positionsMm, ref.scores);
       // The stack's scores in rising position order, as localizeStack expects.
-      const place = localizeStack(map, target.scores, target.prepared.spacingMm);
+      const place = localizeStack(map, target.scores, target.prepared.spacingMm, calibrationFromMetrics(manifest.metrics));
       const sameFrame = values.reference === values.series || (frameOf(series) !== undefined && frameOf(series) === frameOf(reference));
       summary.location = {
         ...place,
@@ -155,7 +159,9 @@ export const localizeCommand: Command = {
     if (loc) {
       out.push(
         `in ${loc.reference} (reference ρ = ${loc.referenceRho.toFixed(3)}): first slice at ${loc.startMm.toFixed(1)} mm, ` +
-          `centre at ${loc.centreMm.toFixed(1)} mm, ± ${loc.sdMm.toFixed(1)} mm${loc.extrapolated ? ' (beyond the reference: extrapolated)' : ''}`,
+          `centre at ${loc.centreMm.toFixed(1)} mm, 50 % within ± ${loc.within50Mm.toFixed(1)} mm, 90 % within ± ${loc.within90Mm.toFixed(1)} mm` +
+          `${loc.uncertainty === 'reference-only' ? " (reference-only: the model has no localization calibration; another subject's offset is not covered)" : ' (calibrated on held-out subjects)'}` +
+          `${loc.extrapolated ? ' (beyond the reference: extrapolated)' : ''}`,
       );
       if (loc.sameFrame) out.push(`the series' own geometry says ${summary.firstMm.toFixed(1)} mm (same frame of reference)`);
     }
