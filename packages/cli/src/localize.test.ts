@@ -28,7 +28,7 @@ interface Summary {
   blankSlices: number[];
   expectedRho: number | null;
   order: OrderFinding[];
-  location?: { startMm: number; sdMm: number; referenceRho: number; sameFrame: boolean };
+  location?: { startMm: number; sdMm: number; within50Mm: number; within90Mm: number; uncertainty: 'calibrated' | 'reference-only'; referenceRho: number; sameFrame: boolean };
 }
 
 describe('tomosort localize (phantom subjects of another cohort seed)', () => {
@@ -46,35 +46,19 @@ describe('tomosort localize (phantom subjects of another cohort seed)', () => {
     expect(s.location).toBeUndefined();
   }, 60_000);
 
-  it('placed inside itself, a series lands at its own first-slice position', async () => {
-    const run = await runTomosort(['localize', '--model', model, '--series', 'sample:phantom:3', '--reference', 'sample:phantom:3', '--seed', '1', '--json']);
-    expect(run.code, run.stderr).toBe(0);
-    const s = JSON.parse(run.stdout) as Summary;
-    expect(s.location?.sameFrame).toBe(true);
-    expect(Math.abs(s.location!.referenceRho)).toBeGreaterThanOrEqual(0.5);
-    expect(Math.abs(s.location!.startMm - s.firstMm)).toBeLessThan(50);
-  }, 60_000);
-
-  it('a #slices= cut placed in its full volume shares its frame: localize reports where the cut truly lies', async () => {
-    // Truth: slice 20 of sample:phantom:3 (seed 1), computed from the phantom itself, not by the CLI.
-    const full = phantomSubject(3, 1).volume;
-    const truthMm = voxelToPatient(full, voxelCoord(0, 0, 20))[2];
-    const run = await runTomosort(['localize', '--model', model, '--series', 'sample:phantom:3#slices=20-29', '--reference', 'sample:phantom:3', '--seed', '1', '--json']);
-    expect(run.code, run.stderr).toBe(0);
-    const s = JSON.parse(run.stdout) as Summary;
-    expect(s.series).toBe('sample:phantom:3 (seed 1), slices 20-29');
-    expect(s.slices).toBe(10);
-    expect(s.firstMm).toBeCloseTo(truthMm, 6);
-    expect(s.location?.sameFrame).toBe(true);
-    const text = await runTomosort(['localize', '--model', model, '--series', 'sample:phantom:3#slices=20-29', '--reference', 'sample:phantom:3', '--seed', '1']);
-    expect(text.code, text.stderr).toBe(0);
-    expect(text.stdout).toContain(`the series' own geometry says ${truthMm.toFixed(1)} mm (same frame of reference)`);
-  }, 60_000);
-
-  it('refuses, in plain words and without a stack trace, a reference the model does not order', async () => {
-    const run = await runTomosort(['localize', '--model', model, '--series', 'sample:phantom:0', '--reference', 'sample:phantom:0', '--seed', '1']);
+  it('refuses, in plain words and without a stack trace, a reference whose content order carries no position (shuffled slices)', async () => {
+    // A random order of 77 slices has |ρ| ≥ 0.5 with probability < 1e-4 whatever the model scores.
+    const v = phantomSubject(3, 1, { size: 64 }).volume;
+    const rng = mulberry32(3);
+    const order = [...Array(v.dims[2]).keys()];
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(rng() * (i + 1));
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    const reference = seriesFolder('shuffled-reference', rearranged(v, order));
+    const run = await runTomosort(['localize', '--model', model, '--series', 'sample:phantom:3', '--reference', reference, '--seed', '1']);
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/^tomosort: the model's scores do not order the reference's slices \(Spearman ρ = /);
+    expect(run.stderr).toMatch(/^tomosort: the model's scores do not order the reference's slices \(Spearman ρ = -?0\.[0-4]\d, need \|ρ\| ≥ 0\.5\)/);
     expect(run.stderr).not.toContain('    at ');
   }, 60_000);
 });
@@ -134,6 +118,41 @@ describe('tomosort localize order check (a 600-step model; DICOM series of held-
     const text = await runTomosort(['localize', '--model', ordering, '--series', join(scratch, 'air-ends')]);
     expect(text.stdout).toContain(`${n + 5} axial slices (5 blank, left out of the order check: 0, 1, 2, ${n + 3}, ${n + 4})`);
   }, 120_000);
+
+  it("placed inside itself: the reference's ρ is the series' own, and the first slice lands inside the stated 90 % interval of its own position", async () => {
+    const dir = seriesFolder('self', subject.volume);
+    const alone = await check(dir);
+    const run = await runTomosort(['localize', '--model', ordering, '--series', dir, '--reference', dir, '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const s = JSON.parse(run.stdout) as Summary;
+    expect(s.location?.sameFrame).toBe(true);
+    // No blank slices: the map's ρ is over the same slices as the order check's.
+    expect(s.location!.referenceRho).toBeCloseTo(alone.rho, 9);
+    // pretrain writes no localization calibration: the interval is the reference's own spread,
+    // which is what a stack of the reference's own subject needs (one seeded draw at 90 %).
+    expect(s.location!.uncertainty).toBe('reference-only');
+    expect(s.location!.within90Mm).toBeGreaterThan(s.location!.within50Mm);
+    expect(Math.abs(s.location!.startMm - s.firstMm)).toBeLessThanOrEqual(s.location!.within90Mm);
+    const text = await runTomosort(['localize', '--model', ordering, '--series', dir, '--reference', dir]);
+    expect(text.stdout).toContain(`90 % within ± ${s.location!.within90Mm.toFixed(1)} mm (reference-only: the model has no localization calibration`);
+  }, 120_000);
+
+  it('a #slices= cut placed in its full volume shares its frame: localize reports where the cut truly lies', async () => {
+    // Truth: slice 20 of sample:phantom:10 (seed 1), computed from the phantom itself, not by the CLI;
+    // the 600-step model orders this subject, so its reference can be fitted.
+    const full = phantomSubject(10, 1).volume;
+    const truthMm = voxelToPatient(full, voxelCoord(0, 0, 20))[2];
+    const run = await runTomosort(['localize', '--model', ordering, '--series', 'sample:phantom:10#slices=20-29', '--reference', 'sample:phantom:10', '--seed', '1', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const s = JSON.parse(run.stdout) as Summary;
+    expect(s.series).toBe('sample:phantom:10 (seed 1), slices 20-29');
+    expect(s.slices).toBe(10);
+    expect(s.firstMm).toBeCloseTo(truthMm, 6);
+    expect(s.location?.sameFrame).toBe(true);
+    const text = await runTomosort(['localize', '--model', ordering, '--series', 'sample:phantom:10#slices=20-29', '--reference', 'sample:phantom:10', '--seed', '1']);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain(`the series' own geometry says ${truthMm.toFixed(1)} mm (same frame of reference)`);
+  }, 60_000);
 
   it('content reversed against its geometry: reversed', async () => {
     const s = await check(seriesFolder('reversed', rearranged(subject.volume, [...Array(n).keys()].reverse())));

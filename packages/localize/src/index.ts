@@ -7,5 +7,7 @@ export type { ScoreMap } from './scoreMap';
 export { MIN_REFERENCE_RHO, fitScoreMap, isotonic, median } from './scoreMap';
 export type { StackLocation } from './stack';
 export { localizeStack } from './stack';
+export type { LocalizationCalibration } from './calibration';
+export { calibratedSdMm, calibrationFromMetrics, calibrationToMetrics, fitCalibration } from './calibration';
 export type { ScoredVolume, StackErrors } from './evaluate';
-export { meanSpearman, medianStackErrors, stackLocalizationErrors } from './evaluate';
+export { CALIBRATION_STACKS, calibrateLocalization, meanSpearman, medianStackErrors, stackLocalizationErrors } from './evaluate';

@@ -39,13 +39,11 @@ describe('localizeStack', () => {
   const refPositions = range(200).map((k) => 2 * k);
   const map = fitScoreMap(refPositions, refPositions.map(noisy));
 
-  it('errors shrink with stack size and stay within 3 sd of the stated uncertainty', () => {
+  it('errors shrink with stack size', () => {
     const medianError = (n: number) => {
       const errors = range(200).map(() => {
         const start = 20 + rng() * 300;
-        const loc = localizeStack(map, range(n).map((i) => noisy(start + 3 * i)), 3);
-        expect(Math.abs(loc.startMm - start)).toBeLessThan(3 * loc.sdMm + 15);
-        return Math.abs(loc.startMm - start);
+        return Math.abs(localizeStack(map, range(n).map((i) => noisy(start + 3 * i)), 3).startMm - start);
       });
       return errors.sort((a, b) => a - b)[100]!;
     };
@@ -53,6 +51,14 @@ describe('localizeStack', () => {
     expect(e1).toBeLessThan(8);
     expect(e10).toBeLessThan(e3);
     expect(e3).toBeLessThan(e1);
+  });
+
+  it('with a calibration: sd = √(subjectSd² + sliceSd²/n), intervals z50 · sd and z90 · sd', () => {
+    const calibration = { subjectSdMm: 30, sliceSdMm: 40, z50: 0.7, z90: 1.8, stacks: 100, volumes: 8 };
+    const loc = localizeStack(map, [10, 10.3, 10.6, 10.9], 3, calibration);
+    expect(loc).toMatchObject({ sdMm: Math.sqrt(900 + 1600 / 4), uncertainty: 'calibrated' });
+    expect(loc.within50Mm).toBeCloseTo(0.7 * Math.sqrt(1300), 9);
+    expect(loc.within90Mm).toBeCloseTo(1.8 * Math.sqrt(1300), 9);
   });
 
   it('centre = start + half the stack', () => {

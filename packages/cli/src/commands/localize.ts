@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { checkSliceOrder, fitScoreMap, localizeStack, scoreVolume } from '@tomosort/localize';
+import { calibrationFromMetrics, checkSliceOrder, fitScoreMap, localizeStack, scoreVolume } from '@tomosort/localize';
 import type { OrderFinding, StackLocation } from '@tomosort/localize';
 import { MODEL_PLANES, expectKind } from '@tomosort/models';
 import type { ModelManifest, ModelPlane } from '@tomosort/models';
@@ -30,7 +30,8 @@ const USAGE = `usage: pnpm tomosort localize --model DIR --series S [--reference
 ${BACKEND_USAGE}
   --json           print {"series","plane","modelPlane","slices","firstMm","rho","judged","blankSlices":[…],
                    "expectedRho","order":[…],"location"?:{"startMm","centreMm","sdMm",
-                   "extrapolated","reference","referenceRho","sameFrame"}}
+                   "within50Mm","within90Mm","uncertainty","extrapolated","reference",
+                   "referenceRho","sameFrame"}}
 
 Scores every slice of --series across the plane (the series is reoriented to it, whatever its own
 slice axis) with the model. Without --reference it checks the slice order the series' geometry
@@ -38,10 +39,12 @@ claims against the scores (reversed, shuffled, missing slices), leaving blank sl
 padding) out; without an expected ρ a series the scores do not order is "not judged" rather
 than "shuffled".
 With --reference it fits a monotone score→position map on the reference and reports where the
-series' first slice lies in the reference's frame (mm, with an uncertainty). When both share a
-frame (the same DICOM frame of reference, the same sample or file, sample:colin27 and
-sample:colin27:better, or a #slices= cut and its source) it also prints where that slice
-truly lies.`;
+series' first slice lies in the reference's frame (mm), with 50 % and 90 % intervals: calibrated
+on held-out subjects when the model's manifest holds a localization calibration (metrics
+localizeSubjectSdMm, …), otherwise the reference's own spread ("reference-only"), which does not
+cover another subject's offset. When both share a frame (the same DICOM frame of reference, the
+same sample or file, sample:colin27 and sample:colin27:better, or a #slices= cut and its source)
+it also prints where that slice truly lies.`;
 
 /** What one series' scores say, as printed by --json. */
 export interface LocalizeSummary {
@@ -147,7 +150,7 @@ export const localizeCommand: Command = {
       const ref = await scored(reference, manifest, plane, apply);
       const map = fitScoreMap(ref.positionsMm, ref.scores);
       // The stack's scores in rising position order, as localizeStack expects.
-      const place = localizeStack(map, target.scores, target.prepared.spacingMm);
+      const place = localizeStack(map, target.scores, target.prepared.spacingMm, calibrationFromMetrics(manifest.metrics));
       const sameFrame = values.reference === values.series || (series.frame !== undefined && series.frame === reference.frame);
       summary.location = {
         ...place,
@@ -173,7 +176,9 @@ export const localizeCommand: Command = {
     if (loc) {
       out.push(
         `in ${loc.reference} (reference ρ = ${loc.referenceRho.toFixed(3)}): first slice at ${loc.startMm.toFixed(1)} mm, ` +
-          `centre at ${loc.centreMm.toFixed(1)} mm, ± ${loc.sdMm.toFixed(1)} mm${loc.extrapolated ? ' (beyond the reference: extrapolated)' : ''}`,
+          `centre at ${loc.centreMm.toFixed(1)} mm, 50 % within ± ${loc.within50Mm.toFixed(1)} mm, 90 % within ± ${loc.within90Mm.toFixed(1)} mm` +
+          `${loc.uncertainty === 'reference-only' ? " (reference-only: the model has no localization calibration; another subject's offset is not covered)" : ' (calibrated on held-out subjects)'}` +
+          `${loc.extrapolated ? ' (beyond the reference: extrapolated)' : ''}`,
       );
       if (loc.sameFrame) out.push(`the series' own geometry says ${summary.firstMm.toFixed(1)} mm (same frame of reference)`);
     }
