@@ -1,5 +1,6 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { syncDir } from '@tomosort/models/node';
 
 /** Writes a file atomically: a temp file in the same folder, then rename (readers never see half a file). */
 export function writeFileAtomic(path: string, content: string | Uint8Array): void {
@@ -9,15 +10,6 @@ export function writeFileAtomic(path: string, content: string | Uint8Array): voi
   renameSync(tmp, path);
 }
 
-/** fsync of a folder: makes a rename or removal in it survive a power cut. */
-function fsyncFolder(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /**
  * Writes a file atomically and durably: temp file, fsync, rename, fsync of the folder. Once it
@@ -34,14 +26,14 @@ export function writeFileDurable(path: string, content: string | Uint8Array): vo
     closeSync(fd);
   }
   renameSync(tmp, path);
-  fsyncFolder(dirname(path));
+  syncDir(dirname(path));
 }
 
 /** Removes a file (if there) and fsyncs its folder, so the removal itself is durable. */
 export function removeFileDurable(path: string): void {
   rmSync(path, { force: true });
   try {
-    fsyncFolder(dirname(path));
+    syncDir(dirname(path));
   } catch {
     // The folder is gone too: nothing left to make durable.
   }

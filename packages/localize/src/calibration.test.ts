@@ -3,7 +3,8 @@ import { mulberry32, phantomSubject } from '@tomosort/samples';
 import type { Rng } from '@tomosort/samples';
 import type { LocalizationCalibration, ScoredVolume } from './index';
 import { calibrateLocalization, calibratedSdMm, calibrationFromMetrics, calibrationToMetrics, fitCalibration, fitScoreMap, localizeStack, normalQuantile } from './index';
-import fixture from './fixtures/phantomScores.json';
+import { PHANTOM_SCORES as fixture } from './fixtures/phantomScores';
+import type { FixtureVolume } from './fixtures/phantomScores';
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const gauss = (rng: Rng) => Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
@@ -118,13 +119,6 @@ describe('localizeStack intervals on synthetic subjects (shared offset sd 30 mm 
   });
 });
 
-interface FixtureVolume {
-  readonly id: string;
-  readonly spacingMm: number;
-  readonly firstMm: number;
-  readonly scores: readonly number[];
-  readonly blank: readonly number[];
-}
 
 /** The fixture's volumes without their blank ends, in the shared frame 1/height (phantom subjects 0–15 of cohort seed 1). */
 const fixtureVolumes: ScoredVolume[] = (fixture.volumes as readonly FixtureVolume[]).map((v, n) => {

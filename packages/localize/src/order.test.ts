@@ -3,7 +3,8 @@ import { mulberry32 } from '@tomosort/samples';
 import type { Rng } from '@tomosort/samples';
 import type { OrderCheck, OrderFinding } from './index';
 import { ORDER_ALPHA, checkSliceOrder, normalQuantile, studentQuantile } from './index';
-import fixture from './fixtures/phantomScores.json';
+import { PHANTOM_SCORES as fixture } from './fixtures/phantomScores';
+import type { FixtureVolume } from './fixtures/phantomScores';
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const gauss = (rng: Rng) => Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
@@ -217,13 +218,6 @@ describe(`checkSliceOrder on synthetic series (${N} slices, ${SEEDS} seeds per r
   });
 });
 
-interface FixtureVolume {
-  readonly id: string;
-  readonly spacingMm: number;
-  readonly firstMm: number;
-  readonly scores: readonly number[];
-  readonly blank: readonly number[];
-}
 
 describe(`checkSliceOrder on real scores (${fixture.volumes.length} held-out phantoms scored by a ${fixture.model.steps}-step model, with ${fixture.blankEnds.join(' + ')} air slices at the ends)`, () => {
   const volumes = fixture.volumes as readonly FixtureVolume[];

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, openSync } from 'node:fs';
 import { lstat, mkdir, mkdtemp, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -96,7 +97,7 @@ async function saveArtifacts(dir: string, artifacts: tf.io.ModelArtifacts): Prom
     await rm(tmp, { recursive: true, force: true });
     throw e instanceof ModelIOError ? e : new ModelIOError(`writing the model to ${dir} failed: ${(e as Error).message}`, dir, { cause: e });
   }
-  await syncDir(parent);
+  syncDir(parent);
   return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
 }
 
@@ -174,16 +175,20 @@ async function writeDurably(path: string, data: Uint8Array | string): Promise<vo
   }
 }
 
-/** fsync a folder so a rename in it is durable; best effort (not every platform allows it). */
-async function syncDir(path: string): Promise<void> {
+/**
+ * fsync a folder so a rename or removal in it survives a power cut; best effort (not every
+ * platform allows it: the rename is still atomic there, only its durability is weaker). Shared by
+ * every atomic writer in the project (model folders, checkpoints, the CLI's files).
+ */
+export function syncDir(path: string): void {
   try {
-    const fh = await open(path, 'r');
+    const fd = openSync(path, 'r');
     try {
-      await fh.sync();
+      fsyncSync(fd);
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
   } catch {
-    /* not supported here (e.g. Windows): the rename is still atomic, only its durability is weaker */
+    /* not supported here (e.g. Windows) */
   }
 }

@@ -5,6 +5,7 @@ import { packBundle, unpackBundle } from '../bundle';
 import type { NamedArray, TensorBundleIndex } from '../bundle';
 import type { Checkpoint, CheckpointStore } from '../checkpoint';
 import { TrainError } from '../errors';
+import { syncDir } from '@tomosort/models/node';
 
 const DIR = 'checkpoint';
 const OLD = `${DIR}.old`;
@@ -35,15 +36,6 @@ function writeDurably(path: string, data: Uint8Array | string): void {
   }
 }
 
-/** Flushes a folder's entries (the renames in it) to the disk. */
-function syncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /**
  * Checkpoints in `<out>/checkpoint/`: trainer.json (step, config, optimizer index, checksums),
