@@ -30,7 +30,7 @@ export {
 } from './resnet';
 export type { ProjectionHeadSpec } from './heads';
 export { ProjectionHead, ScoreHead, validateProjectionHeadSpec } from './heads';
-export type { DecoderLevel, SkipSource, UNetDecoderSpec, Upsample } from './unet';
+export type { ClassifierInput, DecoderLevel, SkipSource, UNetDecoderSpec, Upsample } from './unet';
 export { UNetDecoder, decoderLevels, unetDecoderSpec, validateUNetDecoderSpec } from './unet';
 export type {
   CreateModelOptions,

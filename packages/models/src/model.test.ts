@@ -158,6 +158,58 @@ describe('unetFromEncoder', () => {
   });
 });
 
+describe('U-Net classifier input', () => {
+  // β = −100 on the last level's second batch norm puts every channel of every pixel below 0
+  // before its ReLU: the dead-feature state in which the small U-Net's rarer classes stayed.
+  const deadLastLevel = (m: Model) => {
+    const beta = m.params.get('decoder/level2/bn2/beta');
+    beta.assign(tf.fill(beta.shape, -100));
+  };
+  const x = () => tf.randomNormal([2, 16, 16, 1], 0, 1, 'float32', 7) as tf.Tensor4D;
+  const gradNorms = (m: Model): Record<string, number> =>
+    tf.tidy(() => {
+      const { value, grads } = m.params.grads(() => lossOf(m, x()));
+      value.dispose();
+      return Object.fromEntries(Object.entries(grads).map(([n, g]) => [n, tf.max(tf.abs(g)).dataSync()[0]!]));
+    });
+
+  it("'relu', and a spec saved without the field: all-zero features give the bias as logits and no weight a gradient (small, classes 3, x=[2,16,16,1])", () => {
+    const spec = unetModelSpec(small, { classes: 3, classifierInput: 'relu' });
+    const { classifierInput: _, ...decoder } = spec.decoder;
+    for (const s of [spec, { ...spec, decoder }]) {
+      const m = createModel(s, { seed: 1 });
+      deadLastLevel(m);
+      tf.tidy(() => {
+        const logits = m.apply(x(), { training: true });
+        const bias = m.params.get('decoder/classifier/b');
+        expect(tf.max(tf.abs(tf.sub(logits, bias))).dataSync()[0]).toBe(0);
+      });
+      const g = gradNorms(m);
+      expect(g['decoder/classifier/b']).toBeGreaterThan(0);
+      expect(Object.entries(g).filter(([n, v]) => n !== 'decoder/classifier/b' && v !== 0)).toEqual([]);
+      m.dispose();
+    }
+  });
+
+  it("'linear' (the default): the same state still sends a gradient to every trainable variable", () => {
+    const spec = unetModelSpec(small, { classes: 3 });
+    expect(spec.decoder.classifierInput).toBe('linear');
+    const m = createModel(spec, { seed: 1 });
+    deadLastLevel(m);
+    const g = gradNorms(m);
+    expect(Object.keys(g).length).toBe(Object.keys(m.params.trainable).length);
+    expect(Object.entries(g).filter(([, v]) => !(v > 0))).toEqual([]);
+    m.dispose();
+  });
+
+  it('any other classifierInput is refused', () => {
+    const spec = unetModelSpec(small, { classes: 3 });
+    expect(() => validateModelSpec({ ...spec, decoder: { ...spec.decoder, classifierInput: 'tanh' } })).toThrow(
+      'invalid U-Net decoder spec: classifierInput must be "linear" or "relu", got "tanh"',
+    );
+  });
+});
+
 describe('model specs', () => {
   it('expectKind narrows a loaded model and refuses another kind', () => {
     const m: Model = createModel(scoreModelSpec(small));

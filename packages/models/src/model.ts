@@ -8,7 +8,7 @@ import type { ConvGradients } from './params';
 import { ResNetEncoder, featureDim, validateEncoderSpec } from './resnet';
 import type { EncoderFeatures, EncoderSpec } from './resnet';
 import { UNetDecoder, unetDecoderSpec, validateUNetDecoderSpec } from './unet';
-import type { UNetDecoderSpec, Upsample } from './unet';
+import type { ClassifierInput, UNetDecoderSpec, Upsample } from './unet';
 
 /** Encoder + slice-score head: `[N, H, W, C]` → `[N, 1]`. */
 export interface ScoreModelSpec {
@@ -81,10 +81,10 @@ export function projectionModelSpec(encoder: EncoderSpec, options: { readonly ou
   return { kind: 'projection', encoder, head };
 }
 
-/** A U-Net model spec; see {@link unetDecoderSpec} for the default widths. Upsampling defaults to nearest. */
+/** A U-Net model spec; see {@link unetDecoderSpec} for the default widths. Upsampling defaults to nearest, the classifier input to 'linear'. */
 export function unetModelSpec(
   encoder: EncoderSpec,
-  options: { readonly classes: number; readonly upsample?: Upsample; readonly widths?: readonly number[] },
+  options: { readonly classes: number; readonly upsample?: Upsample; readonly widths?: readonly number[]; readonly classifierInput?: ClassifierInput },
 ): UNetModelSpec {
   return { kind: 'unet', encoder, decoder: unetDecoderSpec(encoder, options) };
 }
@@ -179,7 +179,13 @@ function withEncoderOf<S extends ModelSpec>(spec: S, pretrained: Model, seed: nu
  */
 export function unetFromEncoder(
   pretrained: Model,
-  options: { readonly classes: number; readonly upsample?: Upsample; readonly widths?: readonly number[]; readonly seed?: number },
+  options: {
+    readonly classes: number;
+    readonly upsample?: Upsample;
+    readonly widths?: readonly number[];
+    readonly classifierInput?: ClassifierInput;
+    readonly seed?: number;
+  },
 ): Model<UNetModelSpec> {
   return withEncoderOf(unetModelSpec(pretrained.spec.encoder, options), pretrained, options.seed ?? pretrained.params.seed);
 }

@@ -13,6 +13,23 @@ export type Upsample =
   /** Bilinear with half-pixel centres (`tf.image.resizeBilinear`), as PyTorch's align_corners=False. */
   | 'bilinear';
 
+/**
+ * What the 1×1 classifier reads: the last level's second conv + BN, with or without its ReLU.
+ *
+ * With ReLU, a pixel whose last-level channels are all ≤ 0 before the ReLU feeds the classifier
+ * zeros: its logits are the bias alone and no gradient from it reaches any weight, so a class
+ * whose pixels all fall there is never learned. The narrower the level, the likelier: the `small`
+ * encoder's last level has 8 channels, and fine-tuned on classes of 308, 50 and 13 pixels
+ * (phantom, 5 slices at 32²) it left the 13-pixel class unlearned in 5 of 5 seeds and the
+ * 50-pixel one in 2, their pixels' 8 features all 0. Without the ReLU every pixel's logits depend
+ * on the weights: a linear bottleneck, as in MobileNetV2 (Sandler et al. 2018).
+ */
+export type ClassifierInput =
+  /** BN output without ReLU: every pixel trains the classifier. The default of {@link unetDecoderSpec}. */
+  | 'linear'
+  /** After the ReLU, as U-Nets saved before `classifierInput` existed (a spec without it means this). */
+  | 'relu';
+
 /** A U-Net decoder over a ResNet encoder. Build one with {@link unetDecoderSpec}. */
 export interface UNetDecoderSpec {
   /** Output channels (segmentation classes; logits, no softmax). */
@@ -20,6 +37,8 @@ export interface UNetDecoderSpec {
   readonly upsample: Upsample;
   /** Channels of each decoder level, deep to shallow; one entry per level of {@link decoderLevels}. */
   readonly widths: readonly number[];
+  /** Absent: 'relu' (specs saved before the field existed rebuild exactly). See {@link ClassifierInput}. */
+  readonly classifierInput?: ClassifierInput;
 }
 
 /** Which encoder map a decoder level concatenates: a stage (0-based), the stem, or none. */
@@ -56,10 +75,12 @@ export function decoderLevels(encoder: EncoderSpec): DecoderLevel[] {
  * A decoder spec with default widths: a stage skip level gets the stage's base width, the stem
  * level the stem's channels, a level without skip half the previous one (≥ 8).
  * resnet18: [256, 128, 64, 64, 32]; resnet50: the same; small: [32, 16, 8].
+ * @param options.upsample default 'nearest'
+ * @param options.classifierInput default 'linear'
  */
 export function unetDecoderSpec(
   encoder: EncoderSpec,
-  options: { readonly classes: number; readonly upsample?: Upsample; readonly widths?: readonly number[] },
+  options: { readonly classes: number; readonly upsample?: Upsample; readonly widths?: readonly number[]; readonly classifierInput?: ClassifierInput },
 ): UNetDecoderSpec {
   const levels = decoderLevels(encoder);
   const widths: number[] = [];
@@ -67,7 +88,12 @@ export function unetDecoderSpec(
     const prev = widths.at(-1) ?? encoder.stem.channels;
     widths.push(l.skip.kind === 'stage' ? encoder.stages[l.skip.index]!.width : l.skip.kind === 'stem' ? encoder.stem.channels : Math.max(8, Math.floor(prev / 2)));
   }
-  const spec: UNetDecoderSpec = { classes: options.classes, upsample: options.upsample ?? 'nearest', widths: options.widths ? [...options.widths] : widths };
+  const spec: UNetDecoderSpec = {
+    classes: options.classes,
+    upsample: options.upsample ?? 'nearest',
+    widths: options.widths ? [...options.widths] : widths,
+    classifierInput: options.classifierInput ?? 'linear',
+  };
   validateUNetDecoderSpec(spec, encoder);
   return spec;
 }
@@ -78,6 +104,9 @@ export function validateUNetDecoderSpec(spec: unknown, encoder: EncoderSpec): as
   const posInt = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v > 0;
   if (!s || !posInt(s.classes)) throw new SpecError(`invalid U-Net decoder spec: classes must be a positive integer, got ${JSON.stringify(s?.classes)}`);
   if (s.upsample !== 'nearest' && s.upsample !== 'bilinear') throw new SpecError(`invalid U-Net decoder spec: upsample must be "nearest" or "bilinear", got ${JSON.stringify(s.upsample)}`);
+  if (s.classifierInput !== undefined && s.classifierInput !== 'linear' && s.classifierInput !== 'relu') {
+    throw new SpecError(`invalid U-Net decoder spec: classifierInput must be "linear" or "relu", got ${JSON.stringify(s.classifierInput)}`);
+  }
   const n = decoderLevels(encoder).length;
   if (!Array.isArray(s.widths) || s.widths.length !== n || !s.widths.every(posInt)) {
     throw new SpecError(`invalid U-Net decoder spec: widths must be ${n} positive integers (one per level for encoder ${encoder.name}), got ${JSON.stringify(s.widths)}`);
@@ -86,8 +115,9 @@ export function validateUNetDecoderSpec(spec: unknown, encoder: EncoderSpec): as
 
 /**
  * U-Net decoder (Ronneberger et al. 2015) over ResNet features: from the last stage, each level
- * upsamples to the skip's size, concatenates it and applies 2 × (conv 3×3 + BN + ReLU); a final
- * 1×1 conv gives `[N, H, W, classes]` logits at input resolution.
+ * upsamples to the skip's size, concatenates it and applies 2 × (conv 3×3 + BN + ReLU) — the last
+ * level's final ReLU only with `classifierInput: 'relu'`; a final 1×1 conv gives
+ * `[N, H, W, classes]` logits at input resolution.
  * Variables `decoder/level{k}/conv1/w`, `…/bn1/*`, `…/conv2/w`, `…/bn2/*`, `decoder/classifier/{w,b}`.
  */
 export class UNetDecoder {
@@ -122,12 +152,14 @@ export class UNetDecoder {
   apply(features: EncoderFeatures, size: readonly [number, number], options: ApplyOptions): tf.Tensor4D {
     let h = features.stages.at(-1);
     if (!h) throw new ModelError(`${this.prefix}: the encoder returned no stage features`);
-    for (const { level, conv1, bn1, conv2, bn2 } of this.#levels) {
+    const last = this.#levels.length - 1;
+    for (const [k, { level, conv1, bn1, conv2, bn2 }] of this.#levels.entries()) {
+      const relu = k < last || this.spec.classifierInput === 'relu' || this.spec.classifierInput === undefined;
       const skip = level.skip.kind === 'stem' ? features.stem : level.skip.kind === 'stage' ? features.stages[level.skip.index] : undefined;
       const target: [number, number] = skip ? [skip.shape[1], skip.shape[2]] : [size[0], size[1]];
       const up = this.#resize(h, target);
       const x = skip ? tf.concat([up, skip], 3) : up;
-      h = bn2.apply(conv2.apply(bn1.apply(conv1.apply(x), options, { relu: true })), options, { relu: true });
+      h = bn2.apply(conv2.apply(bn1.apply(conv1.apply(x), options, { relu: true })), options, { relu });
     }
     if (h.shape[1] !== size[0] || h.shape[2] !== size[1]) h = this.#resize(h, [size[0], size[1]]);
     return this.#classifier.apply(h);
