@@ -154,7 +154,7 @@ describe('tomosort import against a real Orthanc', () => {
   it('an unknown sample and a missing path give one-line errors', async () => {
     const a = await runTomosort(['import', 'sample:nope', '--pacs', orthanc.url]);
     expect(a.code).toBe(1);
-    expect(a.stderr).toBe('tomosort: unknown sample "sample:nope"; known: sample:cranium, sample:phantom\n');
+    expect(a.stderr).toBe('tomosort: unknown sample "sample:nope"; known: sample:cranium, sample:colin27, sample:colin27:better, sample:phantom\n');
     const b = await runTomosort(['import', join(scratch, 'absent'), '--pacs', orthanc.url]);
     expect(b.stderr).toMatch(/absent: no such file or folder/);
   });

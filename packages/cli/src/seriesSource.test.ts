@@ -44,7 +44,7 @@ describe('loadSeriesSpec #slices=A-B (a slice range as a series of its own)', ()
     ['sample:phantom:3#slices=70-77', 'sample:phantom:3#slices=70-77: #slices=70-77 runs past the end of sample:phantom:3 (seed 1), which has 77 slices (0..76)'],
     ['sample:phantom:3#slices=77', 'sample:phantom:3#slices=77: #slices=77-77 runs past the end of sample:phantom:3 (seed 1), which has 77 slices (0..76)'],
     ['sample:phantom:3#slices=9-3', 'sample:phantom:3#slices=9-3: #slices=9-3 ends before it starts'],
-    ['sample:phantom:3#slice=1', 'sample:phantom:3#slice=1: unknown suffix #slice=…; known: #slices=…'],
+    ['sample:phantom:3#slice=1', 'sample:phantom:3#slice=1: unknown suffix #slice=…; known: #slices=…, #t=…'],
   ])('refuses %s', async (spec, message) => {
     const error = await loadSeriesSpec(spec, opts).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UsageError);
