@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -9,6 +12,8 @@ export default defineConfig({
     // Test files run in parallel forks on a 2-core machine, beside Orthanc and Chromium: native
     // kernels get one thread each (tests of thread counts set theirs), and idle OpenMP threads
     // sleep instead of spinning, so no fork starves the servers the others talk to.
-    env: { TOMOSORT_THREADS: '1', OMP_WAIT_POLICY: 'PASSIVE' },
+    // TOMOSORT_HOME: tests keep the CLI's state (pending-import journal, local PACS record) out of
+    // the user's ~/.tomosort; tests of that state set their own.
+    env: { TOMOSORT_THREADS: '1', OMP_WAIT_POLICY: 'PASSIVE', TOMOSORT_HOME: mkdtempSync(join(tmpdir(), 'tomosort-test-home-')) },
   },
 });
