@@ -1,4 +1,4 @@
-import { DEFAULT_INTENSITY, HU_WINDOWS, dot, intensityMap, reorient, resampleInPlane, valueRange } from '@tomosort/volume';
+import { HU_WINDOWS, dot, reorient, toModelGrid } from '@tomosort/volume';
 import type { HuWindow, IntensityRule, Plane, Volume } from '@tomosort/volume';
 import { PretextError } from './errors';
 
@@ -45,11 +45,8 @@ export function prepareVolume(id: string, v: Volume, opts: PrepareOptions): Prep
   }
   const r = reorient(v, opts.plane);
   if (r.dims[2] < 2) throw new PretextError(`${id}: needs at least 2 slices across the ${opts.plane} plane, has ${r.dims[2]}`);
-  const s = resampleInPlane(r, { size: opts.size, mmPerPixel: opts.mmPerPixel }, opts.mmPerPixel === undefined ? 0 : valueRange(r.data)[0]);
-  // The intensity map comes from the whole volume (not the padded grid), then applies in place.
-  const { a, b } = intensityMap(v.data, v.modality, opts.window ?? HU_WINDOWS.softTissue, opts.intensity ?? DEFAULT_INTENSITY);
+  const s = toModelGrid(r, v, { size: opts.size, mmPerPixel: opts.mmPerPixel }, opts.window ?? HU_WINDOWS.softTissue, opts.intensity);
   const data = s.data;
-  if (a !== 1 || b !== 0) for (let n = 0; n < data.length; n++) data[n] = a * data[n]! + b;
   return {
     id,
     size: opts.size,

@@ -6,7 +6,7 @@ export { finetune } from './finetune';
 export { stackAcross } from './plane';
 export type { PreparedAnnotation } from './prepare';
 export type { ModelInputOptions } from './prepare';
-export { prepareAnnotation, resizeInPlane, toModelInput } from './prepare';
+export { prepareAnnotation, toModelInput } from './prepare';
 export type { PredictOptions, SegmentationModel } from './predict';
 export { dicePerClass, predictVolume } from './predict';
 export type { SegmentationBatch, SegmentationTaskOptions } from './task';

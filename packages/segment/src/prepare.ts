@@ -1,4 +1,4 @@
-import { DEFAULT_INTENSITY, createVolume, intensityMap, resample, resampleInPlane, valueRange } from '@tomosort/volume';
+import { HU_WINDOWS, createVolume, inWindowUnits, resampleInPlane, toModelGrid } from '@tomosort/volume';
 import type { HuWindow, IntensityRule, SliceScale, Volume } from '@tomosort/volume';
 import { SegmentError } from './errors';
 import type { SegmentClass, SparseAnnotation } from './annotation';
@@ -13,18 +13,11 @@ export interface ModelInputOptions {
   readonly intensity?: IntensityRule | undefined;
 }
 
-/**
- * `stack` (slices of `whole`) on the model's grid, in window units. Fixed-scale padding takes
- * `whole`'s lowest value, and a non-CT volume's robust range (of `whole`, so that a slice maps the
- * same alone or with its volume) is mapped onto the window.
- */
+/** `stack` (slices of `whole`) on the model's grid, in window units (`toModelGrid`); a non-HU volume needs the window. */
 function onModelGrid(stack: Volume, whole: Volume, size: number, opts: ModelInputOptions, id: string): Volume<Float32Array> {
-  const small = resampleInPlane(stack, { size, mmPerPixel: opts.mmPerPixel }, opts.mmPerPixel === undefined ? 0 : valueRange(whole.data)[0]);
-  if (whole.modality === 'CT' || whole.modality === 'OT') return small;
-  if (!opts.window) throw new SegmentError(`${id}: a ${whole.modality} volume needs the model's window to map its intensities onto`);
-  const { a, b } = intensityMap(whole.data, whole.modality, opts.window, opts.intensity ?? DEFAULT_INTENSITY);
-  for (let n = 0; n < small.data.length; n++) small.data[n] = a * small.data[n]! + b;
-  return small;
+  if (!opts.window && !inWindowUnits(whole.modality)) throw new SegmentError(`${id}: a ${whole.modality} volume needs the model's window to map its intensities onto`);
+  // Without a window the volume is in HU (or OT) units, which pass through unchanged: the default is never applied.
+  return toModelGrid(stack, whole, { size, mmPerPixel: opts.mmPerPixel }, opts.window ?? HU_WINDOWS.softTissue, opts.intensity);
 }
 
 /** Every slice of `v` on the model's grid, in window units (what prediction feeds the model). */
@@ -51,10 +44,6 @@ function pickSlices<T extends Float32Array | Uint8Array | Int16Array>(v: Volume,
   });
   return createVolume({ data, dims: [v.dims[0], v.dims[1], slices.length], spacing: v.spacing, origin: v.origin, direction: v.direction, modality: v.modality });
 }
-
-/** In-plane resize of a stack to `size²` covering the same field of view (anti-aliased linear). */
-export const resizeInPlane = (v: Volume, size: number): Volume<Float32Array> =>
-  resample(v, [{ kind: 'size', size }, { kind: 'size', size }, { kind: 'keep' }]);
 
 /**
  * Resizes the annotated slices to `size²`. Labels are resized class by class (each class mask

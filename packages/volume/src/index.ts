@@ -27,6 +27,6 @@ export {
 export type { AxisMapping } from './slice';
 export { PLANE_FRAMES, axisMapping, cutSlices, getSlice, inPlaneAxes, planeAxis, reorient, reorientTo, slicePlane, slicePositionMm } from './slice';
 export type { AxisTarget, AxisWeights, Grid, SliceScale } from './resample';
-export { axisWeights, resample, resampleInPlane, resampleNearest, resampleTo, restoreInPlane } from './resample';
+export { axisWeights, resample, resampleInPlane, resampleNearest, resampleTo, restoreInPlane, toModelGrid } from './resample';
 export type { HuWindow, IntensityRule } from './window';
-export { DEFAULT_INTENSITY, HU_WINDOWS, applyWindow, intensityMap, percentiles, toWindowUnits, zscore } from './window';
+export { DEFAULT_INTENSITY, HU_WINDOWS, applyWindow, inWindowUnits, intensityMap, percentiles, zscore } from './window';

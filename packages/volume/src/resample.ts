@@ -2,7 +2,9 @@ import { InvalidGeometryError } from './errors';
 import type { Vec3, Volume, VoxelArray } from './types';
 import { patientMm } from './types';
 import { add, dot, scale } from './vec';
-import { createVolume } from './volume';
+import { createVolume, valueRange } from './volume';
+import { DEFAULT_INTENSITY, intensityMap } from './window';
+import type { HuWindow, IntensityRule } from './window';
 
 /**
  * Sparse interpolation weights for one axis, in CSR form: output `o` reads inputs
@@ -238,4 +240,16 @@ export function resampleNearest<T extends VoxelArray>(v: Volume<T>, grid: Grid, 
     }
   }
   return createVolume({ data: out, dims: grid.dims, spacing: grid.spacing, origin: grid.origin, direction: grid.direction, modality: v.modality });
+}
+
+/**
+ * `stack` (slices of `whole`, or `whole` itself) on a model's in-plane grid, in window units: at a
+ * fixed scale, padding takes `whole`'s lowest value; a non-HU volume is mapped by `whole`'s robust
+ * range onto `window` ({@link intensityMap}), so a slice maps the same alone or with its volume.
+ */
+export function toModelGrid(stack: Volume, whole: Volume, s: SliceScale, window: HuWindow, rule: IntensityRule = DEFAULT_INTENSITY): Volume<Float32Array> {
+  const small = resampleInPlane(stack, s, s.mmPerPixel === undefined ? 0 : valueRange(whole.data)[0]);
+  const { a, b } = intensityMap(whole.data, whole.modality, window, rule);
+  if (a !== 1 || b !== 0) for (let n = 0; n < small.data.length; n++) small.data[n] = a * small.data[n]! + b;
+  return small;
 }

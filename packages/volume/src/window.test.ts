@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { applyWindow, intensityMap, percentiles, toWindowUnits, zscore } from './window';
+import { applyWindow, intensityMap, percentiles, zscore } from './window';
+import type { HuWindow } from './window';
+
+/** `data` through its intensity map (what toModelGrid applies). */
+const toWindowUnits = (data: Float32Array, modality: string, w: HuWindow): Float32Array => {
+  const { a, b } = intensityMap(data, modality, w);
+  return data.map((x) => a * x + b);
+};
 
 describe('applyWindow', () => {
   it('center 40 width 400 maps −160 → 0, 40 → 0.5, 240 → 1 and clamps beyond', () => {

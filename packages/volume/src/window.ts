@@ -58,6 +58,9 @@ export interface IntensityRule {
   readonly percentiles: readonly [number, number];
 }
 
+/** Whether a modality's values go through the window as they are (CT in HU, OT in its maker's units). */
+export const inWindowUnits = (modality: string): boolean => modality === 'CT' || modality === 'OT';
+
 /** The rule every model uses unless its manifest says otherwise: CT as HU; others by their 0.5–99.5 percentiles. */
 export const DEFAULT_INTENSITY: IntensityRule = { kind: 'modality', percentiles: [0.5, 99.5] };
 
@@ -81,18 +84,10 @@ export function percentiles(data: ArrayLike<number>, ps: readonly number[]): num
  * `rule` (identity for CT). A volume whose robust range is empty (constant) maps to the window's low end.
  */
 export function intensityMap(data: ArrayLike<number>, modality: string, window: HuWindow, rule: IntensityRule = DEFAULT_INTENSITY): { a: number; b: number } {
-  if (modality === 'CT' || modality === 'OT') return { a: 1, b: 0 };
+  if (inWindowUnits(modality)) return { a: 1, b: 0 };
   const [lo, hi] = percentiles(data, rule.percentiles) as [number, number];
   const wLo = window.center - window.width / 2;
   if (!(hi > lo)) return { a: 0, b: wLo };
   const a = window.width / (hi - lo);
   return { a, b: wLo - a * lo };
-}
-
-/** `data` mapped by {@link intensityMap} into a new Float32Array (the same values for CT and OT). */
-export function toWindowUnits(data: ArrayLike<number>, modality: string, window: HuWindow, rule: IntensityRule = DEFAULT_INTENSITY): Float32Array {
-  const { a, b } = intensityMap(data, modality, window, rule);
-  const out = new Float32Array(data.length);
-  for (let n = 0; n < data.length; n++) out[n] = a * data[n]! + b;
-  return out;
 }
