@@ -198,6 +198,40 @@ describe('pooling kernels equal the cpu backend (signed inputs: padding never wi
   });
 });
 
+/** Nearest-neighbour upsampling's gradient by hand: each input pixel sums its f × g block of dy. */
+function blockSums(dy: Float32Array, [n, h, w, c]: readonly number[], f: number, g: number): Float32Array {
+  const out = new Float32Array(n * h * w * c);
+  for (let b = 0; b < n; b++)
+    for (let y = 0; y < h * f; y++)
+      for (let x = 0; x < w * g; x++)
+        for (let k = 0; k < c; k++) out[((b * h + Math.floor(y / f)) * w + Math.floor(x / g)) * c + k]! += dy[((b * h * f + y) * w * g + x) * c + k]!;
+  return out;
+}
+
+describe('ResizeNearestNeighborGrad: whole factors on the addon, the rest on the original kernel', () => {
+  // tfjs 4.22's cpu kernel is wrong for batch > 1 (train/src/native.test.ts): batches compare with the hand sums.
+  it.each([
+    { x: [1, 3, 4, 5], out: [6, 8] },
+    { x: [3, 4, 4, 16], out: [8, 8] },
+    { x: [2, 2, 3, 3], out: [6, 6] },
+    { x: [2, 5, 5, 2], out: [5, 10] },
+  ])('x=$x → $out equals the block sums', async (c) => {
+    const dyShape = [c.x[0]!, c.out[0]!, c.out[1]!, c.x[3]!];
+    const dy = values(size(dyShape), 3);
+    const { cpu, native } = await onBoth(() => tf.engine().runKernel('ResizeNearestNeighborGrad', { images: tf.zeros(c.x), dy: tf.tensor(dy, dyShape) }, { alignCorners: false, halfPixelCenters: false }) as Tensor);
+    const want = blockSums(dy, c.x, c.out[0]! / c.x[1]!, c.out[1]! / c.x[2]!);
+    expect(relError(native[0]!, want)).toBeLessThanOrEqual(TOL);
+    if (c.x[0] === 1) expect(relError(cpu[0]!, want)).toBeLessThanOrEqual(TOL);
+  });
+  it.each([
+    { x: [1, 2, 2, 3], out: [3, 5], attrs: { alignCorners: false, halfPixelCenters: false } },
+    { x: [1, 3, 3, 2], out: [6, 6], attrs: { alignCorners: true, halfPixelCenters: false } },
+    { x: [1, 3, 3, 2], out: [6, 6], attrs: { alignCorners: false, halfPixelCenters: true } },
+  ])('x=$x → $out $attrs runs the original kernel, equal to cpu', async (c) => {
+    await expectKernelAgrees('ResizeNearestNeighborGrad', { images: { shape: c.x, seed: 1 }, dy: { shape: [1, c.out[0]!, c.out[1]!, c.x[3]!], seed: 3 } }, c.attrs);
+  });
+});
+
 describe('BatchMatMul equals the cpu backend', () => {
   it.each([
     { a: [2, 3, 4], b: [2, 4, 5], ta: false, tb: false },
