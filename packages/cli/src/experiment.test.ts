@@ -84,6 +84,37 @@ describe('tomosort experiment (a quick subset: scratch, interpolation and Sortin
     expect(pngSize(readFileSync(join(out, 'localization-phantom.png')))).toEqual([640, 420]);
   }, 300_000);
 
+  it('a stopped run continues with --resume: finished units are reused, and the result equals an uninterrupted run', async () => {
+    // Without --json, so that the progress log shows what is run and what is reused.
+    const common = ['experiment', '--quick', '--methods', 'interpolation,sorting', '--steps', '20', '--seeds', '2', '--no-cranium', '--no-colin27'];
+    const dir = join(scratch, 'resumed');
+    // The first sitting stops after budget 2 (as if the session ended there).
+    const first = await runTomosort([...common, '--budgets', '2', '--out', dir]);
+    expect(first.code, first.stderr).toBe(0);
+    const again = await runTomosort([...common, '--budgets', '2,5', '--out', dir]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/holds \d+ finished units of this configuration: add --resume/);
+    const resumed = await runTomosort([...common, '--budgets', '2,5', '--out', dir, '--resume']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(/resuming: \d+ finished units/);
+    // The pre-training is not run again: no step lines, no resumed training.
+    expect(resumed.stderr).not.toMatch(/sorting: step \d+\/20/);
+    expect(resumed.stderr).not.toContain('resuming pre-training');
+    const whole = await runTomosort([...common, '--budgets', '2,5', '--out', join(scratch, 'whole')]);
+    expect(whole.code, whole.stderr).toBe(0);
+    type WithQuality = ExperimentJson & { timeToQuality: Record<string, { step: number; dice: { samples: number[] } }[]> };
+    const r = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')) as WithQuality;
+    const w = JSON.parse(readFileSync(join(scratch, 'whole', 'result.json'), 'utf8')) as WithQuality;
+    expect(r.dice).toEqual(w.dice);
+    expect(r.spearman).toEqual(w.spearman);
+    // (Times differ between runs; the Dice of each snapshot does not.)
+    const quality = (x: WithQuality) => Object.fromEntries(Object.entries(x.timeToQuality).map(([m, pts]) => [m, pts.map((p) => ({ step: p.step, dice: p.dice }))]));
+    expect(quality(r)).toEqual(quality(w));
+    // Time to quality: the snapshot at half the steps, then the finished encoder.
+    expect(w.timeToQuality.sorting!.map((p) => p.step)).toEqual([10, 20]);
+    expect(w.timeToQuality.sorting![1]!.dice.samples).toEqual([w.dice.sorting!['2']!.samples[0]]);
+  }, 600_000);
+
   it('refuses an unknown method with exit code 2', async () => {
     const run = await runTomosort(['experiment', '--quick', '--methods', 'sorting,mae']);
     expect(run.code).toBe(2);

@@ -11,13 +11,15 @@ import { EXPERIMENT_METHODS, axialCase, mergeResults, runExperiment } from '../e
 import type { ExperimentConfig, ExperimentMethod, ExperimentResult } from '../experiment/run';
 import { experimentJson, experimentMarkdown, experimentPlots } from '../experiment/report';
 import { svgToPng } from '../experiment/plot';
+import { ExperimentStore, codeCommit } from '../experiment/store';
 import { JSON_OPTION, intListOption, intOption, parse } from '../parse';
 import { loadSeriesSpec } from '../seriesSource';
 
 /**
  * The full comparison at the scale the question needs: ResNet-18 at 128², pre-training long
- * enough to plateau (the report shows the curve), 5 seeds. Hours on a 2-core CPU (native kernels);
- * split it over processes with --jobs, or machines with --methods.
+ * enough to plateau (the report shows the curve), 5 seeds, each on its own held-out subject, and
+ * the time-to-quality snapshots. About 10 hours on this 2-core CPU (native kernels, --jobs 2):
+ * fine-tuning dominates (240 fine-tunings of ~2 min). Run it with --resume across sittings.
  */
 export const FULL_EXPERIMENT: ExperimentConfig = {
   seed: 0,
@@ -26,10 +28,12 @@ export const FULL_EXPERIMENT: ExperimentConfig = {
   window: { center: 40, width: 400 },
   methods: EXPERIMENT_METHODS,
   pretrain: { subjects: 24, steps: 2000, slicesPerStep: 32, learningRate: 1e-3 },
-  finetune: { frozenSteps: 50, steps: 150, batch: 8, learningRate: 1e-3 },
+  finetune: { frozenSteps: 30, steps: 120, batch: 8, learningRate: 1e-3 },
   budgets: [2, 5, 10, 20],
   seeds: [1, 2, 3, 4, 5],
-  phantomSubjects: 3,
+  phantomSubjects: 5,
+  subjectPerSeed: true,
+  timeToQuality: { budget: 5, seeds: 3, fractions: [0.125, 0.25, 0.5] },
   localization: { subjects: 6, stacks: [1, 3, 10], stacksPerPair: 4, probeSteps: 100 },
   real: ['cranium', 'colin27'],
 };
@@ -43,6 +47,7 @@ export const QUICK_EXPERIMENT: ExperimentConfig = {
   finetune: { frozenSteps: 20, steps: 20, batch: 8, learningRate: 3e-3 },
   seeds: [1],
   phantomSubjects: 1,
+  timeToQuality: { budget: 2, seeds: 1, fractions: [0.5] },
   localization: { ...FULL_EXPERIMENT.localization, subjects: 3, stacksPerPair: 3, probeSteps: 30 },
 };
 
@@ -55,7 +60,9 @@ annotated slices of held-out subjects (Dice on the other slices; seeds vary the 
 choice of slices; mean with 95% intervals and paired differences), scores held-out subjects
 (Spearman ρ) and localizes stacks of 1, 3 and 10 slices in held-out references; the same on the
 sample head CT. Writes report.md, result.json and PNG plots to --out; reproducible from --seed.
-The full run (ResNet-18 at 128², 2000 pre-training steps, 5 seeds) takes hours on a CPU.
+The full run (ResNet-18 at 128², 2000 pre-training steps, 5 seeds) takes ~10 hours on a 2-core CPU:
+stop it at any time and continue with --resume. Also: time to quality (Dice from pre-training
+snapshots at 12.5%, 25%, 50% of the steps, against the time they took).
 
   --quick          a few minutes (small encoder at 32², fewer steps, one seed, one subject)
   --out DIR        report folder (default experiment-out)
@@ -64,6 +71,8 @@ The full run (ResNet-18 at 128², 2000 pre-training steps, 5 seeds) takes hours 
   --steps N        pre-training steps;  --seeds N  fine-tuning seeds;  --seed N  data and init seed
   --no-cranium     skip the head CT;  --no-colin27  skip the brain MR (sample:colin27)
   --jobs N         run the methods in N processes at once (default 1; wasm uses one core each)
+  --resume         continue a stopped run: every finished unit (a fine-tuning's Dice, a method's
+                   scores, pre-training checkpoints) is kept in DIR/work/<settings hash>/ and reused
 ${BACKEND_USAGE}
   --json           print {"dice":{method:{k:{mean,sd}}},"localizationMm":{method:{stack:median}},
                    "pretrainSeconds":{…},"peakBytes":{…},"spearman":{…},"cranium":{…},"colin27":{…}}`;
@@ -85,6 +94,7 @@ export const experimentCommand: Command = {
         'no-cranium': { type: 'boolean', default: false },
         'no-colin27': { type: 'boolean', default: false },
         jobs: { type: 'string' },
+        resume: { type: 'boolean', default: false },
         child: { type: 'boolean', default: false },
         ...BACKEND_OPTIONS,
         ...JSON_OPTION,
@@ -113,6 +123,11 @@ export const experimentCommand: Command = {
       if (!quiet || values.child) process.stderr.write(`${m}\n`);
     };
     const jobs = intOption('jobs', values.jobs, 1, 1);
+    const store = new ExperimentStore(userPath(values.out ?? 'experiment-out'), config);
+    const done = store.count();
+    if (done > 0 && !values.resume && !values.child) {
+      throw new UsageError(`${store.dir} holds ${done} finished units of this configuration: add --resume to continue that run, or remove the folder to start over`);
+    }
     let result: ExperimentResult;
     if (jobs > 1 && config.methods.length > 1 && !values.child) {
       const t0 = performance.now();
@@ -122,7 +137,7 @@ export const experimentCommand: Command = {
       const parts = await inParallel(config.methods, jobs, (m) => runChild([...passOn, ...threads, '--methods', m, '--child'], m, log));
       result = mergeResults(config, parts, (performance.now() - t0) / 1000);
     } else {
-      result = await runHere(config, values, quiet || values.child, log);
+      result = await runHere(config, values, quiet || values.child, log, store);
     }
     if (values.child) {
       process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -133,7 +148,13 @@ export const experimentCommand: Command = {
   },
 };
 
-async function runHere(config: ExperimentConfig, backendValues: { backend?: string | undefined; threads?: string | undefined }, quiet: boolean, log: (m: string) => void): Promise<ExperimentResult> {
+async function runHere(
+  config: ExperimentConfig,
+  backendValues: { backend?: string | undefined; threads?: string | undefined },
+  quiet: boolean,
+  log: (m: string) => void,
+  store: ExperimentStore,
+): Promise<ExperimentResult> {
   const backend = await startBackend(backendValues, quiet);
   const cases = [];
   for (const name of config.real) {
@@ -146,7 +167,7 @@ async function runHere(config: ExperimentConfig, backendValues: { backend?: stri
     const sample = loaded.sampleLabels!;
     cases.push(axialCase(name, loaded.volume, sample.labels, sample.classes));
   }
-  return runExperiment(config, backend.label, log, cases);
+  return runExperiment(config, backend.label, log, cases, store);
 }
 
 /** Runs `fn` over `items` with at most `limit` running at once, results in item order. */
@@ -191,7 +212,7 @@ async function writeReport(result: ExperimentResult, args: readonly string[], ou
     images[name] = `${name}.png`;
   }
   const command = `pnpm tomosort experiment ${args.filter((a) => a !== '--json' && a !== '--child').join(' ')}`.trim();
-  writeFileAtomic(join(out, 'report.md'), experimentMarkdown(result, command, images));
+  writeFileAtomic(join(out, 'report.md'), experimentMarkdown(result, command, codeCommit(), images));
   const json = experimentJson(result);
   writeFileAtomic(join(out, 'result.json'), `${JSON.stringify(json, null, 2)}\n`);
   if (jsonOut) process.stdout.write(`${JSON.stringify(json)}\n`);

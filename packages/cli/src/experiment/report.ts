@@ -61,6 +61,8 @@ export function experimentJson(r: ExperimentResult): Record<string, unknown> {
     pretrainSeconds: r.pretrainSeconds,
     peakBytes: r.peakBytes,
     pretrainLoss: r.pretrainLoss,
+    timeToQuality: r.timeToQuality,
+    commits: r.commits,
     ...Object.fromEntries(Object.entries(r.real).map(([n, c]) => [n, { dice: dice(c.dice), localizationMm: c.localizationMm, spearman: c.spearman }])),
     mmPerPixel: r.mmPerPixel,
     backend: r.backend,
@@ -126,6 +128,7 @@ export function experimentPlots(r: ExperimentResult): Record<string, string> {
     'localization-phantom': linePlotSvg(localizationPlot('Phantom: stack localization error', r.localizationMm)),
   };
   if (Object.keys(r.pretrainLoss ?? {}).length > 0) plots['pretrain-loss'] = linePlotSvg(lossPlot(r));
+  if (Object.keys(r.timeToQuality ?? {}).some((m) => m !== 'scratch')) plots['time-to-quality'] = linePlotSvg(qualityPlot(r));
   for (const [n, c] of Object.entries(r.real)) {
     const short = SHORT[n as RealCaseName];
     plots[`dice-${n}`] = linePlotSvg(dicePlot(`${short}: Dice vs annotated slices`, c.dice));
@@ -158,6 +161,40 @@ function costSection(r: ExperimentResult, images: Record<string, string>): strin
   ];
 }
 
+/** Phantom Dice at the time-to-quality budget against pre-training seconds, per method. */
+export function qualityPlot(r: ExperimentResult): LinePlot {
+  const budget = r.config.timeToQuality?.budget ?? 0;
+  return {
+    title: `Time to quality: phantom Dice at ${budget} annotated slices vs pre-training time`,
+    xLabel: 'pre-training time (s, this machine)',
+    yLabel: 'held-out Dice (mean over organs)',
+    yRange: [0, 1],
+    series: Object.entries(r.timeToQuality)
+      .filter(([m]) => m !== 'scratch')
+      .map(([m, pts]) => ({ name: name(m), points: [...(r.timeToQuality.scratch ?? []), ...pts].map((p) => ({ x: p.seconds, y: p.dice.mean, sd: p.dice.sd })) })),
+  };
+}
+
+function timeToQualitySection(r: ExperimentResult, images: Record<string, string>): string[] {
+  const ttq = r.config.timeToQuality;
+  const methods = Object.keys(r.timeToQuality).filter((m) => m !== 'scratch');
+  if (!ttq || methods.length === 0) return [];
+  const scratch = r.timeToQuality.scratch?.[0];
+  return [
+    `## Time to quality (phantom, ${ttq.budget} annotated slices, ${ttq.seeds} seed(s))`,
+    '',
+    `Each pre-training's encoder at ${ttq.fractions.map((f) => `${(100 * f).toFixed(1)}%`).join(', ')} and 100% of its steps, fine-tuned as above; Dice against the pre-training wall-clock time it had had.` +
+      (scratch ? ` Scratch (0 s): ${cell(scratch.dice)}.` : ''),
+    '',
+    '| method | step | pre-training (s) | Dice |',
+    '|---|---|---|---|',
+    ...methods.flatMap((m) => r.timeToQuality[m]!.map((p) => `| ${name(m)} | ${p.step} | ${p.seconds.toFixed(0)} | ${cell(p.dice)} |`)),
+    '',
+    images['time-to-quality'] ? `![Time to quality](${images['time-to-quality']})` : '',
+    '',
+  ];
+}
+
 function differenceSection(dice: ExperimentResult['dice'], budgets: readonly string[], title = 'Phantom: paired differences'): string[] {
   const rows = differenceRows(dice, budgets);
   if (rows.length === 0) return [];
@@ -174,7 +211,7 @@ function differenceSection(dice: ExperimentResult['dice'], budgets: readonly str
 }
 
 /** The markdown report; `images` maps plot names to the paths written beside it. */
-export function experimentMarkdown(r: ExperimentResult, command: string, images: Record<string, string>): string {
+export function experimentMarkdown(r: ExperimentResult, command: string, commit: string, images: Record<string, string>): string {
   const c = r.config;
   const methods = Object.keys(r.dice);
   const trained = methods.filter((m) => m in r.spearman);
@@ -183,7 +220,8 @@ export function experimentMarkdown(r: ExperimentResult, command: string, images:
   const lines: string[] = [
     '# Experiment: pre-training methods compared on sparse-slice segmentation and slice localization',
     '',
-    `Made by \`${command}\` on ${new Date().toISOString().slice(0, 10)} (backend ${r.backend}; ${(r.seconds / 60).toFixed(1)} min).`,
+    `Made by \`${command}\` on ${new Date().toISOString().slice(0, 10)} at commit ${commit} (backend ${r.backend}; ${(r.seconds / 60).toFixed(1)} min in this run).` +
+      (r.commits.length > 0 ? ` Units computed at commit${r.commits.length > 1 ? 's' : ''} ${r.commits.join(', ')} (a run resumed with --resume keeps what earlier runs finished).` : ''),
     '',
     '## Settings',
     '',
@@ -193,7 +231,7 @@ export function experimentMarkdown(r: ExperimentResult, command: string, images:
     `- Fine-tuning: U-Net decoder on the encoder, ${c.finetune.frozenSteps} steps with the encoder frozen then ${c.finetune.steps} full, batch ${c.finetune.batch}, lr ${c.finetune.learningRate}.` +
       ` Annotated slices: one in each of k equal parts of the organs' extent, at an offset drawn per seed (the same slices for every method); Dice on every other slice.` +
       ` Interpolation: ITK's morphological contour interpolation of the same annotated slices (what OHIF offers), no network.`,
-    `- Phantom: ${c.phantomSubjects} held-out subjects (cohort ${c.seed + 1}), organs lungs, heart, liver; ${c.seeds.length} seed(s) × ${c.phantomSubjects} subject(s) = ${c.seeds.length * c.phantomSubjects} units per method and budget.` +
+    `- Phantom: ${c.phantomSubjects} held-out subjects (cohort ${c.seed + 1}), organs lungs, heart, liver; ${c.subjectPerSeed && c.phantomSubjects > 1 ? `${c.seeds.length} units per method and budget, each seed on its own subject (the n-th seed on the n-th subject)` : `${c.seeds.length} seed(s) × ${c.phantomSubjects} subject(s) = ${c.seeds.length * c.phantomSubjects} units per method and budget`}.` +
       ` Cells: mean Dice over units [95% t interval]. Each method is pre-trained once (seed ${c.seed}): the intervals cover fine-tuning and slice choice, not pre-training.`,
     `- Localization: ${c.localization.subjects} held-out subjects of ≥ 300 mm; each is the reference for stacks of ${c.localization.stacks.join(', ')} slices cut from the others` +
       ` (${c.localization.stacksPerPair} per pair and size), truth = the same anatomy in the reference (positions scaled by the subjects' heights).` +
@@ -220,6 +258,7 @@ export function experimentMarkdown(r: ExperimentResult, command: string, images:
     images['localization-phantom'] ? `![Localization error by stack size](${images['localization-phantom']})` : '',
     '',
     ...costSection(r, images),
+    ...timeToQualitySection(r, images),
   ];
   for (const [n, cr] of Object.entries(r.real)) {
     const short = SHORT[n as RealCaseName];

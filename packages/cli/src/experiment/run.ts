@@ -11,12 +11,14 @@ import type { PhantomSubject } from '@tomosort/samples';
 import { dicePerClass, finetune, predictVolume, prepareAnnotation } from '@tomosort/segment';
 import { interpolateAnnotation } from '@tomosort/segment/node';
 import type { SegmentClass } from '@tomosort/segment';
-import { asTrainable, train, withTrainable } from '@tomosort/train';
+import { MemoryCheckpointStore, asTrainable, train, withTrainable } from '@tomosort/train';
+import type { CheckpointStore } from '@tomosort/train';
 import type { MethodConfig } from '@tomosort/train';
-import { reorient } from '@tomosort/volume';
+import { DEFAULT_INTENSITY, reorient } from '@tomosort/volume';
 import type { HuWindow, Volume } from '@tomosort/volume';
 import { meanInterval } from '../stats';
 import type { MeanInterval } from '../stats';
+import type { ExperimentStore } from './store';
 
 export const EXPERIMENT_METHODS = ['scratch', 'interpolation', 'simclr', 'barlow', 'sorting'] as const;
 export type ExperimentMethod = (typeof EXPERIMENT_METHODS)[number];
@@ -45,6 +47,18 @@ export interface ExperimentConfig {
   readonly seeds: readonly number[];
   /** Held-out phantom subjects (cohort seed + 1) for Dice. */
   readonly phantomSubjects: number;
+  /**
+   * Each seed fine-tunes on its own held-out subject (the n-th seed on the n-th subject, cycling),
+   * rather than every seed on every subject: units = seeds, each a different subject and slice
+   * choice — the spread over subjects at a fifth of the cost of the full cross.
+   */
+  readonly subjectPerSeed?: boolean;
+  /**
+   * Time to quality: snapshots of each pre-training at these fractions of its steps, each
+   * fine-tuned on `budget` slices with the first `seeds` seeds (phantom), Dice against the
+   * pre-training time it took; with the finished encoder (and scratch at 0 s) as the curve's ends.
+   */
+  readonly timeToQuality?: { readonly budget: number; readonly seeds: number; readonly fractions: readonly number[] };
   readonly localization: {
     /** Held-out phantom subjects used as references and stack sources (each ≥ 300 mm long). */
     readonly subjects: number;
@@ -92,7 +106,17 @@ export interface ExperimentResult {
   readonly pretrainLoss: Record<string, readonly { readonly step: number; readonly loss: number }[]>;
   /** Per real case (cranium, colin27): Dice by budget, score ρ and localization of stacks within the volume. */
   readonly real: Partial<Record<RealCaseName, RealResult>>;
+  /** Phantom Dice at the time-to-quality budget after pre-training for `seconds` (`step` steps), per method. */
+  readonly timeToQuality: Record<string, readonly QualityPoint[]>;
+  /** Commits whose code computed the units (more than one when a run was resumed across changes). */
+  readonly commits: readonly string[];
   readonly seconds: number;
+}
+
+export interface QualityPoint {
+  readonly step: number;
+  readonly seconds: number;
+  readonly dice: DiceStats;
 }
 
 export type ExperimentLog = (message: string) => void;
@@ -154,47 +178,117 @@ function pretrainMethod(method: ExperimentMethod, slices: number): MethodConfig 
   return undefined;
 }
 
-async function pretrain(method: ExperimentMethod, config: ExperimentConfig, volumes: readonly PreparedVolume[], log: ExperimentLog) {
+interface Pretrained {
+  readonly model: Model;
+  /** Wall-clock seconds of the steps (summed over resumed runs). */
+  readonly seconds: number;
+  readonly peakBytes: number;
+  readonly losses: { step: number; loss: number }[];
+  /** Encoder snapshots for time to quality (score models holding a copy of the encoder). */
+  readonly snapshots: { readonly step: number; readonly seconds: number; readonly model: Model }[];
+}
+
+interface StepRecord {
+  readonly step: number;
+  readonly loss: number;
+  readonly ms: number;
+}
+
+/** The steps at which a pre-training of `steps` steps leaves a time-to-quality snapshot. */
+export function snapshotSteps(config: ExperimentConfig): number[] {
+  const steps = config.pretrain.steps;
+  return [...new Set((config.timeToQuality?.fractions ?? []).map((f) => Math.round(f * steps)).filter((s) => s > 0 && s < steps))].sort((a, b) => a - b);
+}
+
+/**
+ * Pre-trains one method (none for scratch: random weights). With a store, checkpoints every 50
+ * steps and resumes from the last one; each step's loss and time is logged, so the curve and the
+ * time survive a restart. Training stops at each snapshot step (a checkpoint), copies the encoder
+ * and goes on from that checkpoint: the same weights as an uninterrupted run.
+ */
+async function pretrain(method: ExperimentMethod, config: ExperimentConfig, volumes: readonly PreparedVolume[], mmPerPixel: number, log: ExperimentLog, store?: ExperimentStore): Promise<Pretrained> {
   const encoder = encoderSpec(config.model);
   const m = pretrainMethod(method, config.pretrain.slicesPerStep);
   const build = () => createModel(m === undefined || m.kind === 'sorting' ? scoreModelSpec(encoder) : projectionModelSpec(encoder), { seed: config.seed + 1 });
-  const model = build();
-  if (m === undefined) return { model, seconds: 0, peakBytes: 0, losses: [] };
-  const run = (net: Model, steps: number, onEvent?: Parameters<typeof train>[0]['onEvent']) =>
-    train({
-      model: asTrainable(net),
-      volumes,
-      config: {
-        method: m,
-        steps,
-        learningRate: config.pretrain.learningRate,
-        optimizer: { kind: 'adam' },
-        schedule: { kind: 'cosine', warmupSteps: Math.min(10, config.pretrain.steps) },
-        clipNorm: 5,
-        window: config.window,
-        seed: config.seed,
-        checkpointEvery: 0,
-      },
-      ...(onEvent ? { onEvent } : {}),
-    });
+  if (m === undefined) return { model: build(), seconds: 0, peakBytes: 0, losses: [], snapshots: [] };
+  const key = `pretrain-${method}`;
+  const manifest = (steps: number) => ({ method: m.kind as 'sorting', inputSize: config.size, plane: 'axial' as const, huWindow: config.window, mmPerPixel, intensity: DEFAULT_INTENSITY, sliceSpacingMm: volumes[0]?.spacingMm ?? 1, steps });
+  const trainConfig = {
+    method: m,
+    steps: config.pretrain.steps,
+    learningRate: config.pretrain.learningRate,
+    optimizer: { kind: 'adam' },
+    schedule: { kind: 'cosine', warmupSteps: Math.min(10, config.pretrain.steps) },
+    clipNorm: 5,
+    window: config.window,
+    seed: config.seed,
+    checkpointEvery: store ? 50 : 0,
+  } as const;
   // Peak memory from 3 profiled steps of a throwaway copy: a step's peak is the same at every
   // step, and profiling the whole run records every kernel (tf.profile then overflows the stack).
-  const probe = build();
-  const info = await tf.profile(async () => {
-    await run(probe, Math.min(3, config.pretrain.steps));
-  });
-  probe.dispose();
-  const t0 = performance.now();
-  let last = 0;
-  const losses: number[] = [];
-  await run(model, config.pretrain.steps, (e) => {
-    if (e.type === 'step') losses.push(e.loss);
-    if (e.type === 'step' && performance.now() - last > 15_000) {
-      last = performance.now();
-      log(`  ${method}: step ${e.step}/${e.steps}, loss ${e.loss.toFixed(4)}`);
+  const measurePeak = async () => {
+    const probe = build();
+    const info = await tf.profile(async () => {
+      await train({ model: asTrainable(probe), volumes, config: { ...trainConfig, steps: Math.min(3, config.pretrain.steps), checkpointEvery: 0 } });
+    });
+    probe.dispose();
+    return info.peakBytes;
+  };
+  const peakBytes = store ? await store.unit(`${key}/peak-bytes`, measurePeak) : await measurePeak();
+
+  let model: Model = build();
+  const checkpoints: CheckpointStore = store ? store.checkpoints(key) : new MemoryCheckpointStore();
+  const records = new Map<number, StepRecord>();
+  for (const r of store?.lines<StepRecord>(`${key}/steps`) ?? []) records.set(r.step, r);
+  const secondsTo = (step: number) => [...records.values()].filter((r) => r.step <= step).reduce((t, r) => t + r.ms, 0) / 1000;
+  const snapshots: Pretrained['snapshots'][number][] = [];
+  const finished = store ? await store.loadModel(`${key}/model`) : undefined;
+  for (const target of [...snapshotSteps(config), config.pretrain.steps]) {
+    const final = target === config.pretrain.steps;
+    const saved = store && !final ? await store.loadModel(`${key}/at-${target}`) : undefined;
+    if (saved) {
+      snapshots.push({ step: target, seconds: secondsTo(target), model: saved });
+      continue;
     }
-  });
-  return { model, seconds: (performance.now() - t0) / 1000, peakBytes: info.peakBytes, losses: binLosses(losses, 100) };
+    if (final && finished) {
+      model.dispose();
+      model = finished;
+      break;
+    }
+    const controller = new AbortController();
+    let last = 0;
+    await train({
+      model: asTrainable(model),
+      volumes,
+      config: trainConfig,
+      store: checkpoints,
+      resume: true,
+      signal: controller.signal,
+      onEvent: (e) => {
+        if (e.type === 'start' && e.resumed) log(`  ${method}: resuming pre-training at step ${e.fromStep}`);
+        // Killed after the snapshot's checkpoint but before the snapshot: take it now.
+        if (e.type === 'start' && e.fromStep >= target) controller.abort();
+        if (e.type !== 'step') return;
+        const r = { step: e.step, loss: e.loss, ms: e.ms };
+        records.set(e.step, r);
+        store?.append(`${key}/steps`, r);
+        if (e.step >= target) controller.abort();
+        if (performance.now() - last > 15_000) {
+          last = performance.now();
+          log(`  ${method}: step ${e.step}/${e.steps}, loss ${e.loss.toFixed(4)}`);
+        }
+      },
+    });
+    if (final) {
+      if (store) await store.saveModel(`${key}/model`, model, manifest(target));
+    } else {
+      const copy = scoreFromEncoder(model);
+      if (store) await store.saveModel(`${key}/at-${target}`, copy, manifest(target));
+      snapshots.push({ step: target, seconds: secondsTo(target), model: copy });
+    }
+  }
+  const steps = [...records.values()].sort((a, b) => a.step - b.step);
+  return { model, seconds: secondsTo(config.pretrain.steps), peakBytes, losses: binLosses(steps.map((r) => r.loss), 100), snapshots };
 }
 
 /** Mean loss per bin of consecutive steps (≤ `bins` bins), each at its bin's last step (1-based). */
@@ -249,24 +343,37 @@ interface DiceCase {
   readonly classes: readonly SegmentClass[];
 }
 
+/** A unit key part from a free-form name ("phantom:3@1" → "phantom_3@1"). */
+const keyPart = (s: string): string => s.replace(/[^\w.@-]/g, '_');
+
+interface DiceOptions {
+  readonly config: ExperimentConfig;
+  readonly mmPerPixel: number;
+  readonly log: ExperimentLog;
+  /** What the log line says ("sorting phantom"). */
+  readonly tag: string;
+  /** The unit key's method part ("sorting", "sorting@250" for a snapshot). */
+  readonly unitName: string;
+  readonly budgets?: readonly number[];
+  readonly seeds?: readonly number[];
+  readonly store?: ExperimentStore | undefined;
+}
+
 /**
- * Held-out Dice per budget over units (seed × case): each unit chooses its annotated slices (the
- * same for every method: paired), fine-tunes `pretrained` on them — or, without a network,
- * interpolates them — and scores the mean Dice over classes on every other slice.
+ * Held-out Dice per budget over units (seed × case, or seed ↔ case with `subjectPerSeed`): each
+ * unit chooses its annotated slices (the same for every method: paired), fine-tunes `pretrained`
+ * on them — or, without a network, interpolates them — and scores the mean Dice over classes on
+ * every other slice. With a store, each unit is computed once.
  */
-async function diceByBudget(
-  pretrained: Model | undefined,
-  cases: readonly DiceCase[],
-  config: ExperimentConfig,
-  mmPerPixel: number,
-  log: ExperimentLog,
-  tag: string,
-): Promise<Record<string, DiceStats>> {
+async function diceByBudget(pretrained: Model | undefined, cases: readonly DiceCase[], o: DiceOptions): Promise<Record<string, DiceStats>> {
+  const { config, mmPerPixel } = o;
   const out: Record<string, DiceStats> = {};
-  for (const k of config.budgets) {
+  const seeds = o.seeds ?? config.seeds;
+  const units = seeds.flatMap((seed, n) => (config.subjectPerSeed && cases.length > 1 ? [[seed, cases[n % cases.length]!] as const] : cases.map((c) => [seed, c] as const)));
+  for (const k of o.budgets ?? config.budgets) {
     const samples: number[] = [];
-    for (const seed of config.seeds) {
-      for (const c of cases) {
+    for (const [seed, c] of units) {
+      const compute = async (): Promise<number> => {
         const annotated = chooseSlices(k, labelledRange(c.labels, c.classes), mulberry32(mixSeed(config.seed, seed, k, idHash(c.id))));
         const heldOut = [...Array(c.volume.dims[2]).keys()].filter((z) => !annotated.includes(z));
         const annotation = { id: c.id, volume: c.volume, labels: c.labels, slices: annotated };
@@ -281,12 +388,13 @@ async function diceByBudget(
           unet.dispose();
         }
         const dice = dicePerClass(predicted, c.labels, c.classes, heldOut);
-        samples.push(Object.values(dice).reduce((s, d) => s + d, 0) / c.classes.length);
-      }
+        return Object.values(dice).reduce((s, d) => s + d, 0) / c.classes.length;
+      };
+      samples.push(o.store ? await o.store.unit(`dice/${keyPart(o.unitName)}/${keyPart(c.id)}/k${k}-s${seed}`, compute) : await compute());
     }
     const stats = { ...meanInterval(samples), samples };
     out[String(k)] = stats;
-    log(`  ${tag}: ${k} slices → Dice ${stats.mean.toFixed(3)} [${stats.ci95[0].toFixed(3)}, ${stats.ci95[1].toFixed(3)}] (n ${stats.n})`);
+    o.log(`  ${o.tag}: ${k} slices → Dice ${stats.mean.toFixed(3)} [${stats.ci95[0].toFixed(3)}, ${stats.ci95[1].toFixed(3)}] (n ${stats.n})`);
   }
   return out;
 }
@@ -310,7 +418,13 @@ export interface RealCase {
  * score held-out subjects (Spearman, stack localization), fine-tune on k annotated slices of
  * held-out subjects (Dice on the other slices), and the same on the head CT when given.
  */
-export async function runExperiment(config: ExperimentConfig, backend: string, log: ExperimentLog, realCases: readonly RealCase[] = []): Promise<ExperimentResult> {
+export async function runExperiment(
+  config: ExperimentConfig,
+  backend: string,
+  log: ExperimentLog,
+  realCases: readonly RealCase[] = [],
+  store?: ExperimentStore,
+): Promise<ExperimentResult> {
   const t0 = performance.now();
   const sources = phantomSources({ subjects: config.pretrain.subjects, seed: config.seed });
   const mmPerPixel = config.mmPerPixel ?? fitMmPerPixel(await sources[0]!.load(), 'axial', config.size);
@@ -329,6 +443,10 @@ export async function runExperiment(config: ExperimentConfig, backend: string, l
     dice: { id: `sample:${c.name}`, volume: c.volume, labels: c.labels, classes: c.classes } satisfies DiceCase,
     prepared: [{ prepared: prepareVolume(`sample:${c.name}`, c.volume, prep), scale: 1 }],
   }));
+  if (store) {
+    const done = store.count();
+    log(done > 0 ? `resuming: ${done} finished units in ${store.dir}` : `finished units go to ${store.dir} (rerun with --resume to continue a stopped run)`);
+  }
 
   const result: ExperimentResult = {
     config,
@@ -342,39 +460,67 @@ export async function runExperiment(config: ExperimentConfig, backend: string, l
     peakBytes: {},
     pretrainLoss: {},
     real: Object.fromEntries(real.map((c) => [c.name, { dice: {}, localizationMm: {}, spearman: {} }])),
+    timeToQuality: {},
+    commits: [],
     seconds: 0,
   };
+  const diceOptions = (method: string, on: string): DiceOptions => ({ config, mmPerPixel, log, tag: `${method} ${on}`, unitName: method, store });
+  const ttq = config.timeToQuality;
   for (const method of config.methods) {
     if (NO_NETWORK.includes(method)) {
       log(`${method}: no network (contour interpolation of the annotated slices)`);
-      result.dice[method] = await diceByBudget(undefined, cases, config, mmPerPixel, log, `${method} phantom`);
-      for (const c of real) result.real[c.name]!.dice[method] = await diceByBudget(undefined, [c.dice], config, mmPerPixel, log, `${method} ${c.name}`);
+      result.dice[method] = await diceByBudget(undefined, cases, diceOptions(method, 'phantom'));
+      for (const c of real) result.real[c.name]!.dice[method] = await diceByBudget(undefined, [c.dice], diceOptions(method, c.name));
       continue;
     }
     log(`${method}: pre-training${method === 'scratch' ? ' (none: random weights)' : ` ${config.pretrain.steps} steps × ${config.pretrain.slicesPerStep} source slices`}`);
-    const { model, seconds, peakBytes, losses } = await pretrain(method, config, volumes, log);
+    const { model, seconds, peakBytes, losses, snapshots } = await pretrain(method, config, volumes, mmPerPixel, log, store);
     if (losses.length > 0) result.pretrainLoss[method] = losses;
     result.pretrainSeconds[method] = seconds;
     result.peakBytes[method] = peakBytes;
-    const scorer = await scorerFor(method, model, config, volumes);
-    const scored = await scoreAll(scorer, locVolumes, config.window);
-    result.spearman[method] = meanSpearman(scored);
-    const loc = localizationErrors(scored, config, config.localization.stacksPerPair);
-    result.localizationMm[method] = loc.medians;
-    result.localizationReferences[method] = loc.references;
-    log(`  ${method}: held-out ρ ${result.spearman[method]!.toFixed(3)}, localization ${JSON.stringify(result.localizationMm[method])} mm`);
+    const scores = async () => {
+      const scorer = await scorerFor(method, model, config, volumes);
+      const scored = await scoreAll(scorer, locVolumes, config.window);
+      const loc = localizationErrors(scored, config, config.localization.stacksPerPair);
+      const own: Record<string, { spearman: number; localizationMm: Record<string, number | null> }> = {};
+      for (const c of real) {
+        const within = await scoreAll(scorer, c.prepared, config.window);
+        // One real volume: stacks are placed within the volume itself (score self-consistency).
+        own[c.name] = { spearman: meanSpearman(within), localizationMm: localizationErrors(within, config, config.localization.stacksPerPair * 4, true).medians };
+      }
+      if (scorer !== model) scorer.dispose();
+      return { spearman: meanSpearman(scored), localizationMm: loc.medians, references: loc.references, real: own };
+    };
+    const s = store ? await store.unit(`scores-${method}`, scores) : await scores();
+    result.spearman[method] = s.spearman;
+    result.localizationMm[method] = s.localizationMm;
+    result.localizationReferences[method] = s.references;
     for (const c of real) {
-      const own = await scoreAll(scorer, c.prepared, config.window);
-      result.real[c.name]!.spearman[method] = meanSpearman(own);
-      // One real volume: stacks are placed within the volume itself (score self-consistency).
-      result.real[c.name]!.localizationMm[method] = localizationErrors(own, config, config.localization.stacksPerPair * 4, true).medians;
+      const own = s.real[c.name];
+      if (!own) continue;
+      result.real[c.name]!.spearman[method] = own.spearman;
+      result.real[c.name]!.localizationMm[method] = own.localizationMm;
     }
-    if (scorer !== model) scorer.dispose();
-    result.dice[method] = await diceByBudget(model, cases, config, mmPerPixel, log, `${method} phantom`);
-    for (const c of real) result.real[c.name]!.dice[method] = await diceByBudget(model, [c.dice], config, mmPerPixel, log, `${method} ${c.name}`);
+    log(`  ${method}: held-out ρ ${s.spearman.toFixed(3)}, localization ${JSON.stringify(s.localizationMm)} mm`);
+    result.dice[method] = await diceByBudget(model, cases, diceOptions(method, 'phantom'));
+    for (const c of real) result.real[c.name]!.dice[method] = await diceByBudget(model, [c.dice], diceOptions(method, c.name));
+    if (ttq) {
+      const seeds = config.seeds.slice(0, ttq.seeds);
+      const points: QualityPoint[] = [];
+      for (const snap of snapshots) {
+        const at = `${method}@${snap.step}`;
+        const dice = await diceByBudget(snap.model, cases, { ...diceOptions(at, 'phantom'), unitName: at, budgets: [ttq.budget], seeds });
+        points.push({ step: snap.step, seconds: snap.seconds, dice: dice[String(ttq.budget)]! });
+        snap.model.dispose();
+      }
+      // The finished encoder on the same units (the first seeds of the main grid: stored, not run again).
+      const last = await diceByBudget(model, cases, { ...diceOptions(method, 'phantom'), budgets: [ttq.budget], seeds });
+      points.push({ step: method === 'scratch' ? 0 : config.pretrain.steps, seconds, dice: last[String(ttq.budget)]! });
+      result.timeToQuality[method] = points;
+    }
     model.dispose();
   }
-  return { ...result, seconds: (performance.now() - t0) / 1000 };
+  return { ...result, commits: store ? store.commits() : [], seconds: (performance.now() - t0) / 1000 };
 }
 
 /** A real volume reoriented to axial slices (as the encoders were pre-trained), with its labels. */
@@ -387,7 +533,7 @@ export function mergeResults(config: ExperimentConfig, parts: readonly Experimen
   // Methods in config order; a method a part does not report (interpolation has no scores) stays absent.
   const byMethod = <T>(blocks: readonly Record<string, T>[]): Record<string, T> =>
     Object.fromEntries(config.methods.flatMap((m) => blocks.filter((b) => m in b).map((b) => [m, b[m]!] as const).slice(0, 1)));
-  const pick = <K extends 'dice' | 'localizationMm' | 'localizationReferences' | 'spearman' | 'pretrainSeconds' | 'peakBytes' | 'pretrainLoss'>(key: K): ExperimentResult[K] =>
+  const pick = <K extends 'dice' | 'localizationMm' | 'localizationReferences' | 'spearman' | 'pretrainSeconds' | 'peakBytes' | 'pretrainLoss' | 'timeToQuality'>(key: K): ExperimentResult[K] =>
     byMethod(parts.map((p) => p[key] as Record<string, unknown>)) as ExperimentResult[K];
   const pickReal = <K extends keyof RealResult>(name: RealCaseName, key: K) =>
     byMethod(parts.map((p) => p.real[name]).filter((c) => c !== undefined).map((c) => c[key] as Record<string, unknown>)) as RealResult[K];
@@ -404,6 +550,8 @@ export function mergeResults(config: ExperimentConfig, parts: readonly Experimen
     peakBytes: pick('peakBytes'),
     pretrainLoss: pick('pretrainLoss'),
     real: Object.fromEntries(realNames.map((n) => [n, { dice: pickReal(n, 'dice'), localizationMm: pickReal(n, 'localizationMm'), spearman: pickReal(n, 'spearman') }])),
+    timeToQuality: pick('timeToQuality'),
+    commits: [...new Set(parts.flatMap((p) => p.commits))].sort(),
     seconds,
   };
 }
