@@ -19,6 +19,7 @@ interface ExperimentJson {
   differences: Record<string, Record<string, { mean: number; ci95: [number, number]; real: boolean }>>;
   localizationMm: Record<string, Record<string, number | null>>;
   localizationReferences: Record<string, { fitted: number; tried: number }>;
+  localizationCoverage: Record<string, Record<string, { stacks: number; pairs: number; calibrated50: number; calibrated90: number; referenceOnly50: number; referenceOnly90: number } | null>>;
   spearman: Record<string, number>;
   pretrainSeconds: Record<string, number>;
   peakBytes: Record<string, number>;
@@ -65,7 +66,16 @@ describe('tomosort experiment (a quick subset: scratch, interpolation and Sortin
     for (const m of ['scratch', 'sorting']) {
       expect(Object.keys(r.localizationMm[m]!)).toEqual(['1', '3', '10']);
       expect(Math.abs(r.spearman[m]!)).toBeLessThanOrEqual(1);
-      expect(r.localizationReferences[m]!.tried).toBe(3);
+      expect(r.localizationReferences[m]!.tried).toBe(5);
+      // Leave-two-out coverage on the 5 localization subjects: per size, null (no pair could be
+      // calibrated on the other 3 after 20 steps) or 3 stacks per pair with rates in [0, 1].
+      expect(Object.keys(r.localizationCoverage[m]!)).toEqual(['1', '3', '10']);
+      for (const c of Object.values(r.localizationCoverage[m]!)) {
+        if (c === null) continue;
+        expect(c.stacks).toBe(3 * c.pairs);
+        for (const x of [c.calibrated50, c.calibrated90, c.referenceOnly50, c.referenceOnly90]) expect(x >= 0 && x <= 1).toBe(true);
+        expect(c.calibrated90).toBeGreaterThanOrEqual(c.calibrated50);
+      }
     }
     // Scratch is not pre-trained: no time, no memory; SortingLoss is.
     expect(r.pretrainSeconds.scratch).toBe(0);

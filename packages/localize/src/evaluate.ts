@@ -18,7 +18,7 @@ export interface ScoredVolume {
 }
 
 /** A deterministic uniform integer draw in [0, n) (mulberry32), so evaluations repeat exactly. */
-function drawer(seed: number): (n: number) => number {
+export function drawer(seed: number): (n: number) => number {
   let a = seed >>> 0;
   return (n) => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -46,13 +46,21 @@ export interface StackErrors {
  */
 export function stackLocalizationErrors(
   volumes: readonly ScoredVolume[],
-  opts: { readonly stacks: readonly number[]; readonly perPair: number; readonly seed: number; readonly withinSelf?: boolean },
+  opts: {
+    readonly stacks: readonly number[];
+    readonly perPair: number;
+    readonly seed: number;
+    readonly withinSelf?: boolean;
+    /** Only these (reference, source) index pairs; default every pair. */
+    readonly pairs?: (reference: number, source: number) => boolean;
+  },
 ): StackErrors {
   const errors = new Map<number, number[]>(opts.stacks.map((n) => [n, []]));
   const draw = drawer(opts.seed);
   let references = 0;
   let refused = 0;
-  for (const ref of volumes) {
+  for (const [r, ref] of volumes.entries()) {
+    if (opts.pairs && !volumes.some((_, q) => opts.pairs!(r, q))) continue;
     let map: ScoreMap;
     try {
       map = fitScoreMap(ref.positionsMm, ref.scores);
@@ -64,8 +72,8 @@ export function stackLocalizationErrors(
     const last = ref.positionsMm.length - 1;
     const lo = ref.positionsMm[0]! * ref.scale;
     const hi = ref.positionsMm[last]! * ref.scale;
-    for (const src of volumes) {
-      if (src === ref && !opts.withinSelf) continue;
+    for (const [q, src] of volumes.entries()) {
+      if ((src === ref && !opts.withinSelf) || (opts.pairs && !opts.pairs(r, q))) continue;
       for (const n of opts.stacks) {
         const starts: number[] = [];
         for (let k = 0; k + n <= src.scores.length; k++) {

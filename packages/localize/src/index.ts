@@ -11,3 +11,5 @@ export type { LocalizationCalibration } from './calibration';
 export { calibratedSdMm, calibrationFromMetrics, calibrationToMetrics, fitCalibration } from './calibration';
 export type { ScoredVolume, StackErrors } from './evaluate';
 export { CALIBRATION_STACKS, calibrateLocalization, meanSpearman, medianStackErrors, stackLocalizationErrors } from './evaluate';
+export type { HeldOutCoverage } from './coverage';
+export { leaveTwoOutCoverage } from './coverage';

@@ -199,7 +199,8 @@ describe('pooling kernels equal the cpu backend (signed inputs: padding never wi
 });
 
 /** Nearest-neighbour upsampling's gradient by hand: each input pixel sums its f × g block of dy. */
-function blockSums(dy: Float32Array, [n, h, w, c]: readonly number[], f: number, g: number): Float32Array {
+function blockSums(dy: Float32Array, shape: readonly number[], f: number, g: number): Float32Array {
+  const [n, h, w, c] = shape as [number, number, number, number];
   const out = new Float32Array(n * h * w * c);
   for (let b = 0; b < n; b++)
     for (let y = 0; y < h * f; y++)

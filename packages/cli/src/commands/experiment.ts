@@ -14,6 +14,7 @@ import { svgToPng } from '../experiment/plot';
 import { ExperimentStore, codeCommit } from '../experiment/store';
 import { JSON_OPTION, intListOption, intOption, parse } from '../parse';
 import { loadSeriesSpec } from '../seriesSource';
+import { reorient } from '@tomosort/volume';
 
 /**
  * The full comparison at the scale the question needs: ResNet-18 at 128², pre-training long
@@ -34,8 +35,9 @@ export const FULL_EXPERIMENT: ExperimentConfig = {
   phantomSubjects: 5,
   subjectPerSeed: true,
   timeToQuality: { budget: 5, seeds: 3, fractions: [0.125, 0.25, 0.5] },
-  localization: { subjects: 6, stacks: [1, 3, 10], stacksPerPair: 4, probeSteps: 100 },
+  localization: { subjects: 12, stacks: [1, 3, 10], stacksPerPair: 4, probeSteps: 100 },
   real: ['cranium', 'colin27'],
+  sameSubject: { steps: 500, perPair: 20 },
 };
 
 /** A few minutes here (CI): the small encoder at 32², fewer steps, one seed, one subject. Same code path. */
@@ -48,7 +50,8 @@ export const QUICK_EXPERIMENT: ExperimentConfig = {
   seeds: [1],
   phantomSubjects: 1,
   timeToQuality: { budget: 2, seeds: 1, fractions: [0.5] },
-  localization: { ...FULL_EXPERIMENT.localization, subjects: 3, stacksPerPair: 3, probeSteps: 30 },
+  localization: { ...FULL_EXPERIMENT.localization, subjects: 5, stacksPerPair: 3, probeSteps: 30 },
+  sameSubject: { steps: 20, perPair: 5 },
 };
 
 const USAGE = `usage: pnpm tomosort experiment [--quick] [--json] [--out DIR] [options]
@@ -156,18 +159,23 @@ async function runHere(
   store: ExperimentStore,
 ): Promise<ExperimentResult> {
   const backend = await startBackend(backendValues, quiet);
-  const cases = [];
-  for (const name of config.real) {
-    const loaded = await loadSeriesSpec(`sample:${name}`, {
+  const load = (spec: string) =>
+    loadSeriesSpec(spec, {
       seed: 0,
       pacs: () => {
         throw new UsageError('the experiment needs no PACS');
       },
     });
+  const cases = [];
+  for (const name of config.real) {
+    const loaded = await load(`sample:${name}`);
     const sample = loaded.sampleLabels!;
     cases.push(axialCase(name, loaded.volume, sample.labels, sample.classes));
   }
-  return runExperiment(config, backend.label, log, cases, store);
+  // Colin27 has a second reconstruction of the same subject in the same frame: localization without a subject offset.
+  const colin = cases.find((c) => c.name === 'colin27');
+  const sameSubject = colin && config.sameSubject ? { ids: ['sample:colin27', 'sample:colin27:better'] as const, volumes: [colin.volume, reorient((await load('sample:colin27:better')).volume, 'axial')] as const } : undefined;
+  return runExperiment(config, backend.label, log, cases, store, sameSubject);
 }
 
 /** Runs `fn` over `items` with at most `limit` running at once, results in item order. */

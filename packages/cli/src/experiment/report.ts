@@ -62,6 +62,8 @@ export function experimentJson(r: ExperimentResult): Record<string, unknown> {
     peakBytes: r.peakBytes,
     pretrainLoss: r.pretrainLoss,
     timeToQuality: r.timeToQuality,
+    localizationCoverage: r.localizationCoverage,
+    ...(r.sameSubject ? { sameSubject: r.sameSubject } : {}),
     commits: r.commits,
     ...Object.fromEntries(Object.entries(r.real).map(([n, c]) => [n, { dice: dice(c.dice), localizationMm: c.localizationMm, spearman: c.spearman }])),
     mmPerPixel: r.mmPerPixel,
@@ -157,6 +159,50 @@ function costSection(r: ExperimentResult, images: Record<string, string>): strin
     }),
     '',
     images['pretrain-loss'] ? `![Pretext loss vs step](${images['pretrain-loss']})` : '',
+    '',
+  ];
+}
+
+/** Leave-two-out coverage of the stated 50 % / 90 % intervals on the localization subjects. */
+function coverageSection(r: ExperimentResult): string[] {
+  const methods = Object.keys(r.localizationCoverage ?? {}).filter((m) => Object.keys(r.localizationCoverage[m]!).length > 0);
+  if (methods.length === 0) return [];
+  const stacks = r.config.localization.stacks.map(String);
+  const pct = (x: number) => x.toFixed(2);
+  return [
+    '### Phantom: do the stated localization intervals hold?',
+    '',
+    'Leave two subjects out: each (reference, stack subject) pair placed with a calibration fitted on the other localization subjects only.' +
+      ' Cells: fraction of true starts inside the calibrated 50 % / 90 % intervals (nominal 0.50 / 0.90), then the reference-only intervals (no calibration); stacks in pairs.',
+    '',
+    `| method | ${stacks.map((n) => `${n}-slice: calibrated | reference-only`).join(' | ')} |`,
+    `|---|${stacks.map(() => '---|---').join('|')}|`,
+    ...methods.map((m) => {
+      const cells = stacks.map((n) => {
+        const c = r.localizationCoverage[m]![n];
+        return c ? `${pct(c.calibrated50)} / ${pct(c.calibrated90)} (${c.stacks} in ${c.pairs}) | ${pct(c.referenceOnly50)} / ${pct(c.referenceOnly90)}` : '– | –';
+      });
+      return `| ${name(m)} | ${cells.join(' | ')} |`;
+    }),
+    '',
+  ];
+}
+
+/** Stacks of one reconstruction of a subject placed in the other (no subject offset). */
+function sameSubjectSection(r: ExperimentResult): string[] {
+  const same = r.sameSubject;
+  if (!same) return [];
+  const stacks = r.config.localization.stacks.map(String);
+  return [
+    `## Same subject, other reconstruction (Colin27: ch2 and ch2better)`,
+    '',
+    `SortingLoss pre-trained ${same.steps} steps on sample:colin27 alone (axial, the same physical scale as above); ${r.config.sameSubject?.perPair ?? '?'} random stacks per size placed from one reconstruction into the other; truth from their shared frame. Median |error| (mm):`,
+    '',
+    `| placed | ${stacks.map((n) => `${n}-slice`).join(' | ')} |`,
+    `|---|${stacks.map(() => '---').join('|')}|`,
+    ...Object.entries(same.directions).map(([d, byN]) => `| ${d} | ${stacks.map((n) => mm(byN[n])).join(' | ')} |`),
+    '',
+    `Spearman ρ of the scores: ${Object.entries(same.spearman).map(([id, rho]) => `${id} ${rho.toFixed(3)}`).join(', ')}.`,
     '',
   ];
 }
@@ -257,6 +303,8 @@ export function experimentMarkdown(r: ExperimentResult, command: string, commit:
     '',
     images['localization-phantom'] ? `![Localization error by stack size](${images['localization-phantom']})` : '',
     '',
+    ...coverageSection(r),
+    ...sameSubjectSection(r),
     ...costSection(r, images),
     ...timeToQualitySection(r, images),
   ];

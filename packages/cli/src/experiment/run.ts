@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { meanSpearman, medianStackErrors, scoreVolume, stackLocalizationErrors } from '@tomosort/localize';
-import type { ScoredVolume } from '@tomosort/localize';
+import { leaveTwoOutCoverage, meanSpearman, medianStackErrors, scoreVolume, stackLocalizationErrors } from '@tomosort/localize';
+import type { HeldOutCoverage, ScoredVolume } from '@tomosort/localize';
 import { createModel, encoderSpec, projectionModelSpec, scoreFromEncoder, scoreModelSpec, unetFromEncoder } from '@tomosort/models';
 import type { EncoderPreset, Model } from '@tomosort/models';
 import { SORTING_AUGMENTATION, fitMmPerPixel, loadPrepared, phantomSources, prepareVolume } from '@tomosort/pretext';
@@ -69,6 +69,11 @@ export interface ExperimentConfig {
   };
   /** Real volumes evaluated besides the phantoms (each: Dice by budget, ρ, localization within itself). */
   readonly real: readonly RealCaseName[];
+  /**
+   * Same subject, two reconstructions (Colin27: ch2 and ch2better): SortingLoss pre-trained for
+   * `steps` on the first alone, stacks of each placed in the other (`perPair` per size and direction).
+   */
+  readonly sameSubject?: { readonly steps: number; readonly perPair: number };
 }
 
 /** The real, labelled volumes the experiment knows. */
@@ -108,9 +113,27 @@ export interface ExperimentResult {
   readonly real: Partial<Record<RealCaseName, RealResult>>;
   /** Phantom Dice at the time-to-quality budget after pre-training for `seconds` (`step` steps), per method. */
   readonly timeToQuality: Record<string, readonly QualityPoint[]>;
+  /** Leave-two-out coverage of the calibrated and reference-only intervals on the localization subjects, by method and stack size. */
+  readonly localizationCoverage: Record<string, Record<string, HeldOutCoverage | null>>;
+  /** Median error (mm) of stacks of one reconstruction placed in the other, by direction and stack size (with `sameSubject`). */
+  readonly sameSubject?: SameSubjectResult;
   /** Commits whose code computed the units (more than one when a run was resumed across changes). */
   readonly commits: readonly string[];
   readonly seconds: number;
+}
+
+export interface SameSubjectResult {
+  /** What was placed where, e.g. "sample:colin27:better in sample:colin27". */
+  readonly directions: Record<string, Record<string, number | null>>;
+  /** Spearman ρ of each reconstruction's scores. */
+  readonly spearman: Record<string, number>;
+  readonly steps: number;
+}
+
+/** Two reconstructions of one subject in one frame (ch2 and ch2better), axial. */
+export interface SameSubjectCase {
+  readonly ids: readonly [string, string];
+  readonly volumes: readonly [Volume, Volume];
 }
 
 export interface QualityPoint {
@@ -243,6 +266,7 @@ async function pretrain(method: ExperimentMethod, config: ExperimentConfig, volu
   const secondsTo = (step: number) => [...records.values()].filter((r) => r.step <= step).reduce((t, r) => t + r.ms, 0) / 1000;
   const snapshots: Pretrained['snapshots'][number][] = [];
   const finished = store ? await store.loadModel(`${key}/model`) : undefined;
+  let firstRun = true;
   for (const target of [...snapshotSteps(config), config.pretrain.steps]) {
     const final = target === config.pretrain.steps;
     const saved = store && !final ? await store.loadModel(`${key}/at-${target}`) : undefined;
@@ -265,7 +289,8 @@ async function pretrain(method: ExperimentMethod, config: ExperimentConfig, volu
       resume: true,
       signal: controller.signal,
       onEvent: (e) => {
-        if (e.type === 'start' && e.resumed) log(`  ${method}: resuming pre-training at step ${e.fromStep}`);
+        // (A continuation after a snapshot also "resumes": only the first run of a process says so.)
+        if (e.type === 'start' && e.resumed && firstRun) log(`  ${method}: resuming pre-training at step ${e.fromStep}`);
         // Killed after the snapshot's checkpoint but before the snapshot: take it now.
         if (e.type === 'start' && e.fromStep >= target) controller.abort();
         if (e.type !== 'step') return;
@@ -279,6 +304,7 @@ async function pretrain(method: ExperimentMethod, config: ExperimentConfig, volu
         }
       },
     });
+    firstRun = false;
     if (final) {
       if (store) await store.saveModel(`${key}/model`, model, manifest(target));
     } else {
@@ -424,6 +450,7 @@ export async function runExperiment(
   log: ExperimentLog,
   realCases: readonly RealCase[] = [],
   store?: ExperimentStore,
+  sameSubject?: SameSubjectCase,
 ): Promise<ExperimentResult> {
   const t0 = performance.now();
   const sources = phantomSources({ subjects: config.pretrain.subjects, seed: config.seed });
@@ -461,6 +488,7 @@ export async function runExperiment(
     pretrainLoss: {},
     real: Object.fromEntries(real.map((c) => [c.name, { dice: {}, localizationMm: {}, spearman: {} }])),
     timeToQuality: {},
+    localizationCoverage: {},
     commits: [],
     seconds: 0,
   };
@@ -489,12 +517,14 @@ export async function runExperiment(
         own[c.name] = { spearman: meanSpearman(within), localizationMm: localizationErrors(within, config, config.localization.stacksPerPair * 4, true).medians };
       }
       if (scorer !== model) scorer.dispose();
-      return { spearman: meanSpearman(scored), localizationMm: loc.medians, references: loc.references, real: own };
+      const coverage = locVolumes.length >= 5 ? leaveTwoOutCoverage(scored, { stacks: config.localization.stacks, perPair: config.localization.stacksPerPair, seed: config.seed + 11 }) : {};
+      return { spearman: meanSpearman(scored), localizationMm: loc.medians, references: loc.references, coverage, real: own };
     };
     const s = store ? await store.unit(`scores-${method}`, scores) : await scores();
     result.spearman[method] = s.spearman;
     result.localizationMm[method] = s.localizationMm;
     result.localizationReferences[method] = s.references;
+    result.localizationCoverage[method] = s.coverage;
     for (const c of real) {
       const own = s.real[c.name];
       if (!own) continue;
@@ -520,7 +550,54 @@ export async function runExperiment(
     }
     model.dispose();
   }
-  return { ...result, commits: store ? store.commits() : [], seconds: (performance.now() - t0) / 1000 };
+  const same = sameSubject && config.sameSubject && config.methods.includes('sorting') ? await sameSubjectLocalization(sameSubject, config, prep, log, store) : undefined;
+  return { ...result, ...(same ? { sameSubject: same } : {}), commits: store ? store.commits() : [], seconds: (performance.now() - t0) / 1000 };
+}
+
+/**
+ * Localization without a subject offset: SortingLoss pre-trained on one reconstruction of a
+ * subject, stacks of each reconstruction placed in the other (both at the same physical scale,
+ * positions in their shared frame). What a radiologist's prior scan of the same patient allows.
+ */
+async function sameSubjectLocalization(
+  c: SameSubjectCase,
+  config: ExperimentConfig,
+  prep: { readonly plane: 'axial'; readonly size: number; readonly mmPerPixel: number; readonly window: HuWindow },
+  log: ExperimentLog,
+  store?: ExperimentStore,
+): Promise<SameSubjectResult> {
+  const settings = config.sameSubject!;
+  const compute = async (): Promise<SameSubjectResult> => {
+    const prepared = c.volumes.map((v, i) => prepareVolume(c.ids[i]!, v, prep));
+    log(`same subject: SortingLoss pre-trained on ${c.ids[0]} for ${settings.steps} steps`);
+    const model = createModel(scoreModelSpec(encoderSpec(config.model)), { seed: config.seed + 1 });
+    await train({
+      model: asTrainable(model),
+      volumes: [prepared[0]!],
+      config: {
+        method: pretrainMethod('sorting', config.pretrain.slicesPerStep)!,
+        steps: settings.steps,
+        learningRate: config.pretrain.learningRate,
+        optimizer: { kind: 'adam' },
+        schedule: { kind: 'cosine', warmupSteps: Math.min(10, settings.steps) },
+        clipNorm: 5,
+        window: config.window,
+        seed: config.seed,
+        checkpointEvery: 0,
+      },
+    });
+    const scored = await scoreAll(model, prepared.map((p) => ({ prepared: p, scale: 1 })), config.window);
+    model.dispose();
+    const directions: Record<string, Record<string, number | null>> = {};
+    for (const [ref, src] of [[0, 1], [1, 0]] as const) {
+      const e = stackLocalizationErrors(scored, { stacks: config.localization.stacks, perPair: settings.perPair, seed: config.seed + ref, pairs: (r, q) => r === ref && q === src });
+      directions[`${c.ids[src]} in ${c.ids[ref]}`] = medianStackErrors(e);
+    }
+    const spearman = Object.fromEntries(c.ids.map((id, i) => [id, meanSpearman([scored[i]!])]));
+    log(`  same subject: ${JSON.stringify(directions)} mm`);
+    return { directions, spearman, steps: settings.steps };
+  };
+  return store ? store.unit('same-subject', compute) : compute();
 }
 
 /** A real volume reoriented to axial slices (as the encoders were pre-trained), with its labels. */
@@ -533,7 +610,7 @@ export function mergeResults(config: ExperimentConfig, parts: readonly Experimen
   // Methods in config order; a method a part does not report (interpolation has no scores) stays absent.
   const byMethod = <T>(blocks: readonly Record<string, T>[]): Record<string, T> =>
     Object.fromEntries(config.methods.flatMap((m) => blocks.filter((b) => m in b).map((b) => [m, b[m]!] as const).slice(0, 1)));
-  const pick = <K extends 'dice' | 'localizationMm' | 'localizationReferences' | 'spearman' | 'pretrainSeconds' | 'peakBytes' | 'pretrainLoss' | 'timeToQuality'>(key: K): ExperimentResult[K] =>
+  const pick = <K extends 'dice' | 'localizationMm' | 'localizationReferences' | 'spearman' | 'pretrainSeconds' | 'peakBytes' | 'pretrainLoss' | 'timeToQuality' | 'localizationCoverage'>(key: K): ExperimentResult[K] =>
     byMethod(parts.map((p) => p[key] as Record<string, unknown>)) as ExperimentResult[K];
   const pickReal = <K extends keyof RealResult>(name: RealCaseName, key: K) =>
     byMethod(parts.map((p) => p.real[name]).filter((c) => c !== undefined).map((c) => c[key] as Record<string, unknown>)) as RealResult[K];
@@ -551,6 +628,8 @@ export function mergeResults(config: ExperimentConfig, parts: readonly Experimen
     pretrainLoss: pick('pretrainLoss'),
     real: Object.fromEntries(realNames.map((n) => [n, { dice: pickReal(n, 'dice'), localizationMm: pickReal(n, 'localizationMm'), spearman: pickReal(n, 'spearman') }])),
     timeToQuality: pick('timeToQuality'),
+    localizationCoverage: pick('localizationCoverage'),
+    ...(parts.find((p) => p.sameSubject)?.sameSubject ? { sameSubject: parts.find((p) => p.sameSubject)!.sameSubject! } : {}),
     commits: [...new Set(parts.flatMap((p) => p.commits))].sort(),
     seconds,
   };
