@@ -1,4 +1,4 @@
-import { fillGaussian, mulberry32 } from '@tomosort/samples';
+import { fillGaussian, mulberry32 } from '@tomosort/random';
 import { describe, expect, it } from 'vitest';
 import { meanInterval, median, pairedDifference, tQuantile975 } from './stats';
 

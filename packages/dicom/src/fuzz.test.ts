@@ -1,10 +1,8 @@
 import dicomParser from 'dicom-parser';
 import { gzipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
-// The repository's seeded PRNG. @tomosort/samples depends on this package, so the test takes
-// the file itself (it imports nothing) rather than the package: no dependency cycle.
-import { mulberry32 } from '../../samples/src/prng';
-import type { Rng } from '../../samples/src/prng';
+import { mulberry32 } from '@tomosort/random';
+import type { Rng } from '@tomosort/random';
 import { DicomError } from './errors';
 import { FormatError } from './formatErrors';
 import { readNifti } from './nifti';

@@ -18,7 +18,8 @@ import { loadModelFromDir } from '@tomosort/models/node';
 import { initNativeBackend } from '@tomosort/native';
 import { prepareVolume } from '@tomosort/pretext';
 import type { PreparedVolume } from '@tomosort/pretext';
-import { fillGaussian, mulberry32, phantomSubject } from '@tomosort/samples';
+import { fillGaussian, mulberry32 } from '@tomosort/random';
+import { phantomSubject } from '@tomosort/samples';
 import { scoreVolume } from '../src/score';
 
 const BLANK_ENDS = [3, 2] as const;

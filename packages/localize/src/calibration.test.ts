@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { mulberry32, phantomSubject } from '@tomosort/samples';
-import type { Rng } from '@tomosort/samples';
+import { mulberry32 } from '@tomosort/random';
+import type { Rng } from '@tomosort/random';
+import { phantomSubject } from '@tomosort/samples';
 import type { LocalizationCalibration, ScoredVolume } from './index';
 import { calibrateLocalization, calibratedSdMm, calibrationFromMetrics, calibrationToMetrics, fitCalibration, fitScoreMap, leaveTwoOutCoverage, localizeStack, normalQuantile } from './index';
 import { PHANTOM_SCORES as fixture } from './fixtures/phantomScores';

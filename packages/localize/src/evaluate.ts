@@ -1,4 +1,5 @@
 import { spearman } from '@tomosort/losses';
+import { mulberry32 } from '@tomosort/random';
 import type { LocalizationCalibration } from './calibration';
 import { fitCalibration } from './calibration';
 import { fitScoreMap, median } from './scoreMap';
@@ -19,14 +20,8 @@ export interface ScoredVolume {
 
 /** A deterministic uniform integer draw in [0, n) (mulberry32), so evaluations repeat exactly. */
 export function drawer(seed: number): (n: number) => number {
-  let a = seed >>> 0;
-  return (n) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
+  const rng = mulberry32(seed);
+  return (n) => Math.floor(rng() * n);
 }
 
 /** Errors (mm) of stacks placed in references, by stack size; `references` counts fitted ones. */

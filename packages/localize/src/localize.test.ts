@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mulberry32 } from '@tomosort/samples';
+import { mulberry32 } from '@tomosort/random';
 import { fitScoreMap, isotonic, localizeStack } from './index';
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { mulberry32 } from '@tomosort/samples';
-import type { Rng } from '@tomosort/samples';
+import { mulberry32 } from '@tomosort/random';
+import type { Rng } from '@tomosort/random';
 import type { OrderCheck, OrderFinding } from './index';
 import { ORDER_ALPHA, checkSliceOrder, normalQuantile, studentQuantile } from './index';
 import { PHANTOM_SCORES as fixture } from './fixtures/phantomScores';

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { prepareVolume } from '@tomosort/pretext';
-import { fillGaussian, mulberry32, phantomSubject } from '@tomosort/samples';
+import { fillGaussian, mulberry32 } from '@tomosort/random';
+import { phantomSubject } from '@tomosort/samples';
 import { BLANK_FRACTION, isBlankSlice, scoreVolume } from './index';
 
 const S = 32;

@@ -20,7 +20,7 @@ import { it } from 'vitest';
 import type { SortingLossOptions } from '../src/sorting';
 import { sortingLoss, spearman } from '../src/sorting';
 import { seededNormal } from '../src/testing';
-import { mulberry32 } from '@tomosort/samples';
+import { mulberry32 } from '@tomosort/random';
 
 const VARIANTS: [string, SortingLossOptions][] = [
   ['listmle', { kind: 'listmle' }],

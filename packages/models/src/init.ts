@@ -16,7 +16,13 @@ export interface Random {
 /** Fills a Float32Array for a variable of the given shape. */
 export type Initializer = (shape: readonly number[], random: Random) => Float32Array;
 
-/** FNV-1a over UTF-16 code units, mixed with the seed (32-bit). */
+/**
+ * FNV-1a over UTF-16 code units, mixed with the seed (32-bit): the seed enters the offset basis
+ * (0x811c9dc5 ^ seed·0x9e3779b1) before the name is hashed. That is not `hashString` of
+ * `@tomosort/random` (whose basis is fixed) followed by any `mixSeed`, so the two cannot be
+ * composed into it; every seeded initial weight (and so every result an experiment stored)
+ * depends on these values, so the algorithm stays as it is (at seed 0 it equals `hashString(name)` for names within U+0000–U+FFFF).
+ */
 function hashName(seed: number, name: string): number {
   let h = (0x811c9dc5 ^ Math.imul(seed | 0, 0x9e3779b1)) >>> 0;
   for (let i = 0; i < name.length; i++) {

@@ -1,5 +1,5 @@
-import { fillGaussian, uniform } from '@tomosort/samples';
-import type { Rng } from '@tomosort/samples';
+import { fillGaussian, uniform } from '@tomosort/random';
+import type { Rng } from '@tomosort/random';
 import type { HuWindow } from '@tomosort/volume';
 
 /** Random changes applied to each sampled slice. Every field at 0 / false means none. */

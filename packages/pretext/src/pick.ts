@@ -1,4 +1,4 @@
-import type { Rng } from '@tomosort/samples';
+import type { Rng } from '@tomosort/random';
 import { PretextError } from './errors';
 
 /** `n` items drawn without replacement while possible (a fresh shuffle for each pass over the list). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mulberry32 } from '@tomosort/samples';
+import { mulberry32 } from '@tomosort/random';
 import { createVolume } from '@tomosort/volume';
 import { NO_AUGMENTATION, SORTING_AUGMENTATION, augmentSlice } from './augment';
 import { extentMm, prepareVolume, sliceAtMm } from './prepare';

@@ -1,5 +1,5 @@
-import type { Rng } from '@tomosort/samples';
-import { uniform } from '@tomosort/samples';
+import type { Rng } from '@tomosort/random';
+import { uniform } from '@tomosort/random';
 import type { HuWindow } from '@tomosort/volume';
 import { augmentSlice } from './augment';
 import type { Augmentation } from './augment';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { PreparedVolume } from '@tomosort/pretext';
-import { mixSeed, mulberry32 } from '@tomosort/samples';
+import { mixSeed, mulberry32 } from '@tomosort/random';
 import type { HuWindow } from '@tomosort/volume';
 import type { NamedArray } from './bundle';
 import { TrainError } from './errors';

@@ -3,7 +3,7 @@ import { barlowTwinsLoss, ntXentLoss, sortingLoss } from '@tomosort/losses';
 import type { SortingLossOptions } from '@tomosort/losses';
 import { SORTING_AUGMENTATION, VIEW_AUGMENTATION, sortingBatch, viewBatch } from '@tomosort/pretext';
 import type { Augmentation, PreparedVolume, SortingBatch, ViewBatch } from '@tomosort/pretext';
-import type { Rng } from '@tomosort/samples';
+import type { Rng } from '@tomosort/random';
 import type { HuWindow } from '@tomosort/volume';
 import type { TrainableModel } from './model';
 import { TrainError } from './errors';

@@ -5,8 +5,9 @@ import { createModel, encoderSpec, projectionModelSpec, scoreFromEncoder, scoreM
 import type { EncoderPreset, Model } from '@tomosort/models';
 import { SORTING_AUGMENTATION, fitMmPerPixel, loadPrepared, phantomSources, prepareVolume } from '@tomosort/pretext';
 import type { PreparedVolume } from '@tomosort/pretext';
-import { PHANTOM_ORGAN_ID, mixSeed, mulberry32, phantomSubject } from '@tomosort/samples';
-import type { Rng } from '@tomosort/samples';
+import { hashString, mixSeed, mulberry32 } from '@tomosort/random';
+import type { Rng } from '@tomosort/random';
+import { PHANTOM_ORGAN_ID, phantomSubject } from '@tomosort/samples';
 import type { PhantomSubject } from '@tomosort/samples';
 import { dicePerClass, finetune, predictVolume, prepareAnnotation } from '@tomosort/segment';
 import { interpolateAnnotation } from '@tomosort/segment/node';
@@ -162,9 +163,6 @@ export function chooseSlices(k: number, [first, last]: readonly [number, number]
   const u = rng();
   return [...new Set(Array.from({ length: m }, (_, i) => first + Math.floor(((i + u) * span) / m)))];
 }
-
-/** A stable 32-bit hash of a case id (FNV-1a), to seed its slice choice. */
-const idHash = (id: string): number => [...id].reduce((h, ch) => Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0, 0x811c9dc5);
 
 /** Slices where any of `classes` is present: [first, last] (the organs' extent a radiologist would annotate). */
 function labelledRange(labels: Volume<Uint8Array>, classes: readonly SegmentClass[]): [number, number] {
@@ -400,7 +398,7 @@ async function diceByBudget(pretrained: Model | undefined, cases: readonly DiceC
     const samples: number[] = [];
     for (const [seed, c] of units) {
       const compute = async (): Promise<number> => {
-        const annotated = chooseSlices(k, labelledRange(c.labels, c.classes), mulberry32(mixSeed(config.seed, seed, k, idHash(c.id))));
+        const annotated = chooseSlices(k, labelledRange(c.labels, c.classes), mulberry32(mixSeed(config.seed, seed, k, hashString(c.id))));
         const heldOut = [...Array(c.volume.dims[2]).keys()].filter((z) => !annotated.includes(z));
         const annotation = { id: c.id, volume: c.volume, labels: c.labels, slices: annotated };
         let predicted: Volume<Uint8Array>;

@@ -1,8 +1,8 @@
 import type { Volume } from '@tomosort/volume';
 import { PLANE_FRAMES, createVolume } from '@tomosort/volume';
 import { SampleOptionError } from '../errors';
-import type { Rng } from '../prng';
-import { fillGaussian, mixSeed, mulberry32, uniform, uniformInt } from '../prng';
+import type { Rng } from '@tomosort/random';
+import { fillGaussian, mixSeed, mulberry32, uniform, uniformInt } from '@tomosort/random';
 import type { PhantomOrgan } from './anatomy';
 import { CANONICAL_BODY_MM, LAYERS, PHANTOM_ORGANS, PHANTOM_ORGAN_ID } from './anatomy';
 import type { ImageFrame } from './raster';

@@ -1,3 +1,7 @@
+// The one seeded random source of tomosort. Every stream here is part of the reproducibility
+// contract (see README.md): results stored by experiments depend on these exact values, so no
+// function may change what it returns for a given input.
+
 /** A seeded generator of uniform numbers in [0, 1). */
 export type Rng = () => number;
 
@@ -16,7 +20,11 @@ export function mulberry32(seed: number): Rng {
   };
 }
 
-/** Mixes several integers into one 32-bit seed (murmur3 finaliser on each step). */
+/**
+ * Mixes several integers into one 32-bit seed: from the FNV offset basis 0x811c9dc5, each part
+ * (as `p >>> 0`: truncated, modulo 2³²) is xored in and the murmur3 finaliser (×0x85ebca6b, ^>>>13, ×0xc2b2ae35,
+ * ^>>>16) applied. `mixSeed()` is 0x811c9dc5.
+ */
 export function mixSeed(...parts: readonly number[]): number {
   let h = 0x811c9dc5;
   for (const p of parts) {
@@ -26,6 +34,19 @@ export function mixSeed(...parts: readonly number[]): number {
     h ^= h >>> 16;
   }
   return h >>> 0;
+}
+
+/**
+ * FNV-1a (32-bit: offset basis 0x811c9dc5, prime 0x01000193) of a string, one step per code
+ * point on that code point's first UTF-16 code unit (`for (const ch of s) … ch.charCodeAt(0)`).
+ * For text without characters beyond U+FFFF — every id tomosort hashes — that is plain FNV-1a over
+ * the UTF-16 code units; a character beyond U+FFFF contributes only its high surrogate. Kept so
+ * because the seeds of stored experiment results were derived that way.
+ */
+export function hashString(s: string): number {
+  let h = 0x811c9dc5;
+  for (const ch of s) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+  return h;
 }
 
 /** Uniform number in [lo, hi). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fillGaussian, mixSeed, mulberry32, uniformInt } from './prng';
+import { fillGaussian, hashString, mixSeed, mulberry32, uniformInt } from './index';
 
 describe('mulberry32', () => {
   it('seed 0 → the same first values on every run, all in [0, 1)', () => {
@@ -52,5 +52,29 @@ describe('mixSeed', () => {
     const seeds = new Set<number>();
     for (let s = 0; s < 10; s++) for (let i = 0; i < 100; i++) seeds.add(mixSeed(s, i));
     expect(seeds.size).toBe(1000);
+  });
+});
+
+// The reproducibility contract (README.md): stored experiment results depend on these exact
+// values. If one of these tests fails, the change is wrong — not the expected values.
+describe('pinned streams', () => {
+  it('mulberry32(1): its first outputs', () => {
+    const rng = mulberry32(1);
+    expect(Array.from({ length: 4 }, () => rng())).toEqual([0.6270739405881613, 0.002735721180215478, 0.5274470399599522, 0.9810509674716741]);
+    expect(mulberry32(0)()).toBe(0.26642920868471265);
+  });
+
+  it('mixSeed(1, 2, 3) and the empty mix', () => {
+    expect(mixSeed(1, 2, 3)).toBe(3959004553);
+    expect(mixSeed(1)).toBe(993615297);
+    expect(mixSeed()).toBe(0x811c9dc5);
+  });
+
+  it("hashString: FNV-1a 32-bit, 'phantom:3@1' and a character beyond U+FFFF", () => {
+    expect(hashString('phantom:3@1')).toBe(1532144294);
+    expect(hashString('')).toBe(0x811c9dc5);
+    // One step per code point, on its first UTF-16 code unit: the emoji's low surrogate is not hashed.
+    expect(hashString('é😀')).toBe(2406292091);
+    expect(hashString('é😀')).toBe(hashString('é\ud83d'));
   });
 });

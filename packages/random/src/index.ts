@@ -1,0 +1,2 @@
+export type { Rng } from './random';
+export { fillGaussian, hashString, mixSeed, mulberry32, uniform, uniformInt } from './random';
