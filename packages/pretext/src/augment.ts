@@ -1,5 +1,6 @@
 import { fillGaussian, uniform } from '@tomosort/random';
 import type { Rng } from '@tomosort/random';
+import { inWindowUnits } from '@tomosort/volume';
 import type { HuWindow } from '@tomosort/volume';
 
 /** Random changes applied to each sampled slice. Every field at 0 / false means none. */
@@ -27,6 +28,20 @@ export const SORTING_AUGMENTATION: Augmentation = {
   flip: true,
   cropScale: [1, 1],
 };
+
+/**
+ * SortingLoss on volumes whose values were mapped onto the window by percentiles (MR and other
+ * non-CT): their gain depends on what the field of view holds (Colin27's 99.5th percentile is 178
+ * over the whole head, 153–198 over 10-slice sub-stacks: ±15 %), so the net must not read position
+ * from brightness. With the CT defaults' ±5 %, a model pre-trained on Colin27 placed 10-slice
+ * sub-stacks of it in the whole volume 3–8 mm off; with these, 1.0–1.3 mm (3 sub-stacks).
+ */
+export const MAPPED_SORTING_AUGMENTATION: Augmentation = { ...SORTING_AUGMENTATION, huShift: 40, huScale: 0.25 };
+
+/** The SortingLoss augmentation for these volumes: the CT one when all hold HU, else {@link MAPPED_SORTING_AUGMENTATION}. */
+export function sortingAugmentationFor(volumes: readonly { readonly modality: string }[]): Augmentation {
+  return volumes.every((v) => inWindowUnits(v.modality)) ? SORTING_AUGMENTATION : MAPPED_SORTING_AUGMENTATION;
+}
 
 /** Strong augmentations for the two views of SimCLR / Barlow Twins (crop + intensity + noise). */
 export const VIEW_AUGMENTATION: Augmentation = {

@@ -1,6 +1,6 @@
 export { PretextError, isPretextError } from './errors';
 export type { Augmentation } from './augment';
-export { NO_AUGMENTATION, SORTING_AUGMENTATION, VIEW_AUGMENTATION, augmentSlice } from './augment';
+export { MAPPED_SORTING_AUGMENTATION, NO_AUGMENTATION, SORTING_AUGMENTATION, VIEW_AUGMENTATION, augmentSlice, sortingAugmentationFor } from './augment';
 export type { PrepareOptions, PreparedVolume } from './prepare';
 export { extentMm, fitMmPerPixel, prepareVolume, sliceAtMm } from './prepare';
 export type { SortingBatch, SortingBatchConfig } from './sorting';

@@ -22,6 +22,8 @@ export interface PreparedVolume {
   readonly plane: Plane;
   /** Millimetres per pixel in-plane when the physical scale is fixed. */
   readonly mmPerPixel?: number | undefined;
+  /** The source's modality (CT values are HU; others were mapped onto the window by the intensity rule). */
+  readonly modality: string;
 }
 
 export interface PrepareOptions {
@@ -56,6 +58,7 @@ export function prepareVolume(id: string, v: Volume, opts: PrepareOptions): Prep
     spacingMm: s.spacing[2],
     firstMm: dot(s.origin, s.direction[2]),
     plane: opts.plane,
+    modality: v.modality,
   };
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '@tomosort/random';
 import { createVolume } from '@tomosort/volume';
-import { NO_AUGMENTATION, SORTING_AUGMENTATION, augmentSlice } from './augment';
+import { MAPPED_SORTING_AUGMENTATION, NO_AUGMENTATION, SORTING_AUGMENTATION, augmentSlice, sortingAugmentationFor } from './augment';
 import { extentMm, prepareVolume, sliceAtMm } from './prepare';
 import { sortingBatch } from './sorting';
 import { viewBatch } from './views';
@@ -70,6 +70,18 @@ describe('sortingBatch B=3 K=4', () => {
   it('rejects K = 1 and an empty gap range', () => {
     expect(() => sortingBatch(vols, { ...cfg, slicesPerVolume: 1 }, mulberry32(0))).toThrow(/slicesPerVolume must be an integer ≥ 2, got 1/);
     expect(() => sortingBatch(vols, { ...cfg, gapMm: [3, 1] }, mulberry32(0))).toThrow(/gapMm must be a range/);
+  });
+});
+
+describe('sortingAugmentationFor', () => {
+  it('keeps the CT augmentation for HU volumes and widens the intensity one when any volume was percentile-mapped', () => {
+    const ct = prepareVolume('ct', zRamp(), { plane: 'axial', size: 4 });
+    const mr = prepareVolume('mr', createVolume({ data: new Int16Array(8 * 8 * 4).map((_, i) => i), dims: [8, 8, 4], spacing: [1, 1, 2], modality: 'MR' }), { plane: 'axial', size: 4 });
+    expect([ct.modality, mr.modality]).toEqual(['CT', 'MR']);
+    expect(sortingAugmentationFor([ct])).toBe(SORTING_AUGMENTATION);
+    expect(sortingAugmentationFor([ct, mr])).toBe(MAPPED_SORTING_AUGMENTATION);
+    expect(MAPPED_SORTING_AUGMENTATION.huScale).toBeGreaterThan(SORTING_AUGMENTATION.huScale);
+    expect({ ...MAPPED_SORTING_AUGMENTATION, huScale: 0, huShift: 0 }).toEqual({ ...SORTING_AUGMENTATION, huScale: 0, huShift: 0 });
   });
 });
 

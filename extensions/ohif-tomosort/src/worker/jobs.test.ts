@@ -112,6 +112,41 @@ describe('the worker’s score job (a SortingLoss model over HTTP, the real MR)'
   }, 60_000);
 });
 
+describe("scoring across the model's plane", () => {
+  it('a coronal model scores coronal slices of the axial MR (no instance is one of them); an axial model scores its instances in position order', async () => {
+    const { series } = await loadSeries(pacs, BRAIN.study, BRAIN.series);
+    const scoredWith = async (plane: 'axial' | 'coronal') => {
+      const dir = mkdtempSync(join(tmpdir(), `tomosort-${plane}-`));
+      try {
+        const model = createModel(scoreModelSpec(encoderSpec('small')), { seed: 3 });
+        await saveModelToDir(expectKind(model, 'score'), { method: 'sorting', inputSize: 32, plane, huWindow: { center: 300, width: 1200 }, sliceSpacingMm: 5, steps: 1, metrics: {} }, dir);
+        model.dispose();
+        const messages: FromWorker[] = [];
+        await runScore(pacs, { studyInstanceUID: BRAIN.study, seriesInstanceUID: BRAIN.series, model: { kind: 'files', files: picked(dir) } }, (m) => messages.push(m));
+        const scored = messages.find((m) => m.type === 'scored');
+        if (scored?.type !== 'scored') throw new Error('no scores');
+        return scored;
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    };
+    const coronal = await scoredWith('coronal');
+    // 20 axial slices of 256² at 5 mm: coronal slices run front to back, one per row of the 256.
+    expect(coronal.scores.length).toBeGreaterThan(100);
+    expect(coronal.scores.every((s) => s.sopInstanceUID === '')).toBe(true);
+    const axial = await scoredWith('axial');
+    expect(axial.scores).toHaveLength(series.sopInstanceUIDs.length);
+    // Canonical axial order is feet → head: each score's instance is the slice at its position
+    // (along the slice normal n, turned to point headwards: p_j = (origin · n + j · spacing)·sign(n_z)),
+    // whichever way the series is stored.
+    const v = series.volume;
+    const n = v.direction[2];
+    const zOf = (j: number) => (v.origin[0] * n[0] + v.origin[1] * n[1] + v.origin[2] * n[2] + j * v.spacing[2]) * Math.sign(n[2]);
+    for (const s of axial.scores) expect(Math.abs(zOf(series.sopInstanceUIDs.indexOf(s.sopInstanceUID)) - s.positionMm)).toBeLessThan(0.01);
+    expect(axial.scores.every((s, k) => k === 0 || s.positionMm > axial.scores[k - 1]!.positionMm)).toBe(true);
+  }, 60_000);
+});
+
 /** A saved model folder as a file picker hands it over. */
 const picked = (dir: string) => readdirSync(dir).map((name) => new File([readFileSync(join(dir, name))], name));
 

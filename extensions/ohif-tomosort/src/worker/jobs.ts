@@ -2,15 +2,15 @@ import { readSeriesAsync, writeSegmentation } from '@tomosort/dicom';
 import type { DicomInput, SeriesVolume } from '@tomosort/dicom';
 import { checkSliceOrder, fitScoreMap, localizeStack, scoreVolume } from '@tomosort/localize';
 import { spearman } from '@tomosort/losses';
-import { createModel, encoderSpec, expectKind, filesHandler, loadModel, scoreModelSpec, unetFromEncoder } from '@tomosort/models';
-import { fitMmPerPixel, prepareVolume } from '@tomosort/pretext';
+import { createModel, encoderSpec, expectKind, filesHandler, loadModel, manifestPlane, scoreModelSpec, unetFromEncoder } from '@tomosort/models';
+import { fitMmPerPixel, prepareVolume, sortingAugmentationFor } from '@tomosort/pretext';
 import type { LoadedModel, ManifestInit, Model, ModelManifest } from '@tomosort/models';
 import { fetchSeriesFiles, seriesUid, studyUid } from '@tomosort/pacs';
 import type { PacsClient } from '@tomosort/pacs';
 import { finetune, predictVolume, prepareAnnotation } from '@tomosort/segment';
 import { asTrainable, train } from '@tomosort/train';
 import type { TrainEvent } from '@tomosort/train';
-import { DEFAULT_INTENSITY, createVolume } from '@tomosort/volume';
+import { DEFAULT_INTENSITY, PLANE_FRAMES, axisMapping, createVolume } from '@tomosort/volume';
 import type { Volume } from '@tomosort/volume';
 import type { ExportJob, FinetuneJob, FromWorker, MatchJob, ModelRef, ModelSummary, PretrainJob, ScoreJob, SliceLabels, SliceMatch } from './protocol';
 import { AnnotationError, ModelChoiceError, StepMissingError } from '../errors';
@@ -149,7 +149,7 @@ export async function runExport(pacs: PacsClient, job: ExportJob, post: (m: From
 }
 
 /**
- * Scores every axial slice of the series with a SortingLoss model and checks the order its
+ * Scores every slice of the series across the model's plane with a SortingLoss model and checks the order its
  * geometry claims (reversed, shuffled, missing; inconclusive when the model cannot tell), blank
  * slices left out.
  */
@@ -219,7 +219,11 @@ async function openScorer(ref: ModelRef): Promise<Scorer> {
   return { net: expectKind(model, 'score'), manifest };
 }
 
-/** Scores every axial slice; `sops[k]` is the instance of slice k when the series is axial, else ''. */
+/**
+ * Scores every slice across the model's pre-training plane (its manifest's; a coronal model scores
+ * coronal slices); `sops[k]` is the instance of slice k when the series' own slices are in that
+ * plane (in the plane's canonical order, so reversed for a series stored the other way), else ''.
+ */
 async function scoreSeries(
   pacs: PacsClient,
   { net, manifest }: Scorer,
@@ -227,15 +231,18 @@ async function scoreSeries(
   seriesUid: string,
 ): Promise<{ positionsMm: Float32Array; scores: Float32Array; blank: Uint8Array; sops: string[]; spacingMm: number }> {
   const { series } = await loadSeries(pacs, study, seriesUid);
-  const prepared = prepareVolume(seriesUid, series.volume, { plane: 'axial', size: manifest.inputSize, mmPerPixel: manifest.mmPerPixel, window: manifest.huWindow, intensity: manifest.intensity });
+  // A score model always has a plane (axial when saved before planes were recorded).
+  const plane = manifestPlane(manifest).plane ?? 'axial';
+  const prepared = prepareVolume(seriesUid, series.volume, { plane, size: manifest.inputSize, mmPerPixel: manifest.mmPerPixel, window: manifest.huWindow, intensity: manifest.intensity });
   const { positionsMm, scores, blank } = await scoreVolume({ apply: (x, training) => net.apply(x, { training }) }, prepared, manifest.huWindow);
-  // Axial slices in position order are the series' instances only when the series is axial.
-  const axial = prepared.slices === series.volume.dims[2];
+  const { perm, sign } = axisMapping(series.volume.direction, PLANE_FRAMES[plane]);
+  const n = series.volume.dims[2];
+  const own = perm[2] === 2 && prepared.slices === n;
   return {
     positionsMm: Float32Array.from(positionsMm),
     scores: Float32Array.from(scores),
     blank,
-    sops: Array.from({ length: scores.length }, (_, k) => (axial ? series.sopInstanceUIDs[k]! : '')),
+    sops: Array.from({ length: scores.length }, (_, k) => (own ? series.sopInstanceUIDs[sign[2] === 1 ? k : n - 1 - k]! : '')),
     spacingMm: prepared.spacingMm,
   };
 }
@@ -265,7 +272,7 @@ export async function runPretrain(pacs: PacsClient, job: PretrainJob, post: (m: 
       model: net,
       volumes: [prepared],
       config: {
-        method: { kind: 'sorting', volumesPerBatch: job.volumesPerBatch, slicesPerVolume: job.slicesPerVolume, gapMm: [spacing, Math.max(spacing, 10 * spacing)], loss: { kind: 'listmle' } },
+        method: { kind: 'sorting', volumesPerBatch: job.volumesPerBatch, slicesPerVolume: job.slicesPerVolume, gapMm: [spacing, Math.max(spacing, 10 * spacing)], loss: { kind: 'listmle' }, augmentation: sortingAugmentationFor([prepared]) },
         steps: job.steps,
         learningRate: job.learningRate,
         optimizer: { kind: 'adam' },

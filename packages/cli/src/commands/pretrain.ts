@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { createModel, encoderSpec, projectionModelSpec, scoreModelSpec } from '@tomosort/models';
 import type { EncoderPreset, Model } from '@tomosort/models';
 import { saveModelToDir } from '@tomosort/models/node';
-import { fitMmPerPixel, loadPrepared } from '@tomosort/pretext';
+import { fitMmPerPixel, loadPrepared, sortingAugmentationFor } from '@tomosort/pretext';
 import { DEFAULT_INTENSITY } from '@tomosort/volume';
 import { asTrainable, evaluateSorting, train } from '@tomosort/train';
 import type { MethodConfig, TrainConfig, TrainEvent } from '@tomosort/train';
@@ -110,7 +110,7 @@ export const pretrainCommand: Command = {
       if (batch % 2 !== 0) throw new UsageError(`--batch ${batch} must be even for ${method} (two views per slice)`);
       methodConfig = method === 'simclr' ? { kind: 'simclr', slices: batch / 2 } : { kind: 'barlow', slices: batch / 2 };
     }
-    const config: TrainConfig = {
+    let config: TrainConfig = {
       method: methodConfig,
       steps,
       learningRate: numOption('lr', values.lr, 1e-3),
@@ -138,6 +138,8 @@ export const pretrainCommand: Command = {
     loadBar.done(`${volumes.length} volumes at ${size}², ${mmPerPixel} mm/pixel (field of view ${(size * mmPerPixel).toFixed(0)} mm)`);
     const trainVolumes = volumes.slice(0, volumes.length - holdout);
     const heldOut = volumes.slice(volumes.length - holdout);
+    // MR and other percentile-mapped volumes get a wider intensity augmentation (their gain varies with the field of view).
+    if (config.method.kind === 'sorting') config = { ...config, method: { ...config.method, augmentation: sortingAugmentationFor(trainVolumes) } };
 
     const encoder = encoderSpec(preset, values.width === undefined ? {} : { width: numOption('width', values.width, 1) });
     const model: Model = createModel(method === 'sorting' ? scoreModelSpec(encoder) : projectionModelSpec(encoder), { seed });

@@ -196,7 +196,7 @@ function sameSubjectSection(r: ExperimentResult): string[] {
   return [
     `## Same subject, other reconstruction (Colin27: ch2 and ch2better)`,
     '',
-    `SortingLoss pre-trained ${same.steps} steps on sample:colin27 alone (axial, the same physical scale as above); ${r.config.sameSubject?.perPair ?? '?'} random stacks per size placed from one reconstruction into the other; truth from their shared frame. Median |error| (mm):`,
+    `SortingLoss pre-trained ${same.steps} steps on both reconstructions (axial, the same physical scale as above, the wider intensity augmentation of percentile-mapped MR); ${r.config.sameSubject?.perPair ?? '?'} random stacks per size placed from one reconstruction into the other; truth from their shared frame. Median |error| (mm):`,
     '',
     `| placed | ${stacks.map((n) => `${n}-slice`).join(' | ')} |`,
     `|---|${stacks.map(() => '---').join('|')}|`,

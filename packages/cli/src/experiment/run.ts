@@ -3,7 +3,7 @@ import { leaveTwoOutCoverage, meanSpearman, medianStackErrors, scoreVolume, stac
 import type { HeldOutCoverage, ScoredVolume } from '@tomosort/localize';
 import { createModel, encoderSpec, projectionModelSpec, scoreFromEncoder, scoreModelSpec, unetFromEncoder } from '@tomosort/models';
 import type { EncoderPreset, Model } from '@tomosort/models';
-import { SORTING_AUGMENTATION, fitMmPerPixel, loadPrepared, phantomSources, prepareVolume } from '@tomosort/pretext';
+import { SORTING_AUGMENTATION, fitMmPerPixel, loadPrepared, phantomSources, prepareVolume, sortingAugmentationFor } from '@tomosort/pretext';
 import type { PreparedVolume } from '@tomosort/pretext';
 import { hashString, mixSeed, mulberry32 } from '@tomosort/random';
 import type { Rng } from '@tomosort/random';
@@ -553,9 +553,12 @@ export async function runExperiment(
 }
 
 /**
- * Localization without a subject offset: SortingLoss pre-trained on one reconstruction of a
- * subject, stacks of each reconstruction placed in the other (both at the same physical scale,
- * positions in their shared frame). What a radiologist's prior scan of the same patient allows.
+ * Localization without a subject offset: SortingLoss pre-trained on both reconstructions of a
+ * subject (Colin27's ch2 is the whole head with the neck, ch2better a 0.5 mm reconstruction of a
+ * smaller field of view, nothing below z ≈ −50 mm: a small net trained 300 steps on ch2 alone
+ * ordered ch2better's sub-stacks backwards, ρ ≈ −0.8), stacks of each placed in
+ * the other (the same physical scale, positions in their shared frame) — what a prior scan of the
+ * same patient allows.
  */
 async function sameSubjectLocalization(
   c: SameSubjectCase,
@@ -567,13 +570,13 @@ async function sameSubjectLocalization(
   const settings = config.sameSubject!;
   const compute = async (): Promise<SameSubjectResult> => {
     const prepared = c.volumes.map((v, i) => prepareVolume(c.ids[i]!, v, prep));
-    log(`same subject: SortingLoss pre-trained on ${c.ids[0]} for ${settings.steps} steps`);
+    log(`same subject: SortingLoss pre-trained on ${c.ids.join(' and ')} for ${settings.steps} steps`);
     const model = createModel(scoreModelSpec(encoderSpec(config.model)), { seed: config.seed + 1 });
     await train({
       model: asTrainable(model),
-      volumes: [prepared[0]!],
+      volumes: prepared,
       config: {
-        method: pretrainMethod('sorting', config.pretrain.slicesPerStep)!,
+        method: { ...pretrainMethod('sorting', config.pretrain.slicesPerStep)!, augmentation: sortingAugmentationFor(prepared) } as MethodConfig,
         steps: settings.steps,
         learningRate: config.pretrain.learningRate,
         optimizer: { kind: 'adam' },
