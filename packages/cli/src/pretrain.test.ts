@@ -30,10 +30,24 @@ describe('tomosort pretrain (small net, 32², 12 steps; native by default)', () 
     expect(summary.backend).toMatch(/^native \(oneDNN 2\.\d+\.\d+, \d+ threads?; other ops on wasm/);
     expect(run.stderr).not.toMatch(/native kernels unavailable/);
     expect(Number.isFinite(summary.metrics.heldOutSpearman)).toBe(true);
+    // On the phantom, the localization calibration on 12 subjects of the next cohort is stored (see localize's README).
+    expect(summary.metrics.localizeCalibrationVolumes).toBe(12);
+    expect(summary.metrics.localizeCalibrationStacks).toBeGreaterThanOrEqual(20);
+    expect(summary.metrics.localizeSubjectSdMm! + summary.metrics.localizeSliceSdMm!).toBeGreaterThan(0);
+    expect(summary.metrics.localizeZ90).toBeGreaterThan(summary.metrics.localizeZ50!);
     const manifest = JSON.parse(readFileSync(join(out, 'model', 'model.json'), 'utf8')) as { modelTopology: { method: string; inputSize: number; plane: string; steps: number } };
     expect(manifest.modelTopology).toMatchObject({ method: 'sorting', inputSize: 32, plane: 'axial', steps: 12 });
     const log = readFileSync(join(out, 'train-log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string });
     expect(log.filter((e) => e.type === 'step')).toHaveLength(12);
+  }, 120_000);
+
+  it('--calibrate outside the phantom is refused with the reason; --calibrate 0 stores none', async () => {
+    const refused = await runTomosort(['pretrain', '--out', join(scratch, 'cal'), ...ARGS, '--source', 'sample:cranium', '--calibrate', '12']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('--calibrate needs --method sorting on sample:phantom, axial');
+    const none = await runTomosort(['pretrain', '--out', join(scratch, 'nocal'), ...ARGS, '--steps', '2', '--calibrate', '0', '--json']);
+    expect(none.code, none.stderr).toBe(0);
+    expect(Object.keys((JSON.parse(none.stdout) as { metrics: Record<string, number> }).metrics).filter((k) => k.startsWith('localize'))).toEqual([]);
   }, 120_000);
 
   it('without the addon (TOMOSORT_NATIVE=off) it says why in one line and trains on wasm', async () => {

@@ -3,7 +3,12 @@ import { join } from 'node:path';
 import { createModel, encoderSpec, projectionModelSpec, scoreModelSpec } from '@tomosort/models';
 import type { EncoderPreset, Model } from '@tomosort/models';
 import { saveModelToDir } from '@tomosort/models/node';
-import { fitMmPerPixel, loadPrepared, sortingAugmentationFor } from '@tomosort/pretext';
+import { fitMmPerPixel, loadPrepared, prepareVolume, sortingAugmentationFor } from '@tomosort/pretext';
+import type { PrepareOptions } from '@tomosort/pretext';
+import { LocalizeError, calibrateLocalization, calibrationToMetrics, scoreVolume } from '@tomosort/localize';
+import type { ScoredVolume } from '@tomosort/localize';
+import { phantomSubject } from '@tomosort/samples';
+import type { TrainableModel } from '@tomosort/train';
 import { DEFAULT_INTENSITY } from '@tomosort/volume';
 import { asTrainable, evaluateSorting, train } from '@tomosort/train';
 import type { MethodConfig, TrainConfig, TrainEvent } from '@tomosort/train';
@@ -40,6 +45,11 @@ const USAGE = `usage: pnpm tomosort pretrain --out DIR [options]
   --optimizer O     adam (default) | sgd
   --seed S          seed of data, batches and initial weights (default 0)
   --checkpoint-every N  (default 50)
+  --calibrate N     sorting on sample:phantom, axial: score N phantom subjects of the next cohort (never
+                    trained on; default 12) and store the localization calibration (the error of
+                    stacks placed across subjects) in the manifest, so that \`localize\` states
+                    intervals that cover other subjects; 0 skips it. Other sources have no shared
+                    anatomical frame to calibrate in: their models state reference-only intervals
 ${BACKEND_USAGE}
   --resume          continue from DIR/checkpoint
   --json            print a JSON summary at the end (and no progress bar)
@@ -74,6 +84,7 @@ export const pretrainCommand: Command = {
         optimizer: { type: 'string' },
         seed: { type: 'string' },
         'checkpoint-every': { type: 'string' },
+        calibrate: { type: 'string' },
         ...BACKEND_OPTIONS,
         resume: { type: 'boolean', default: false },
         ...PACS_OPTION,
@@ -92,6 +103,12 @@ export const pretrainCommand: Command = {
     const batch = intOption('batch', values.batch, 32, 2);
     const K = intOption('slices', values.slices, 8, 2);
     const seed = intOption('seed', values.seed, 0);
+    const phantomSource = /^sample:phantom(:\d+)?$/.test(values.source ?? 'sample:phantom:8');
+    const calibrate = intOption('calibrate', values.calibrate, method === 'sorting' && phantomSource && plane === 'axial' ? 12 : 0, 0);
+    if (calibrate > 0 && (method !== 'sorting' || !phantomSource || plane !== 'axial')) {
+      throw new UsageError('--calibrate needs --method sorting on sample:phantom, axial: a calibration compares the same anatomy across subjects, which only the phantoms know (along their height)');
+    }
+    if (calibrate > 0 && calibrate < 5) throw new UsageError(`--calibrate ${calibrate}: a calibration needs at least 5 subjects (use 0 to skip it)`);
     const [center, width] = pairOption('window', values.window, [40, 400]);
     const quiet = values.json || !process.stderr.isTTY;
     const bar = progressBar('pretrain', !quiet);
@@ -168,6 +185,16 @@ export const pretrainCommand: Command = {
     bar.done(`${result.status} at step ${result.step} in ${result.seconds.toFixed(1)} s`);
     const metrics: Record<string, number> = { finalLoss: result.losses.at(-1) ?? Number.NaN };
     if (method === 'sorting' && heldOut.length > 0) metrics.heldOutSpearman = (await evaluateSorting(trainable, heldOut, config.window)).spearman;
+    if (calibrate > 0 && result.status === 'finished') {
+      try {
+        const calibration = await calibrateOnPhantoms(trainable, calibrate, seed + 1, { plane, size, mmPerPixel, window: config.window }, quiet);
+        Object.assign(metrics, calibrationToMetrics(calibration));
+      } catch (e) {
+        // A model that does not yet order other subjects cannot be calibrated: it states reference-only intervals.
+        if (!(e instanceof LocalizeError)) throw e;
+        process.stderr.write(`warning: localization not calibrated: ${e.message}\n`);
+      }
+    }
     const modelDir = join(out, 'model');
     const spacing = median(volumes.map((v) => v.spacingMm));
     const manifest = await saveModelToDir(
@@ -186,3 +213,23 @@ export const pretrainCommand: Command = {
     return result.status === 'finished' ? 0 : 130;
   },
 };
+
+/**
+ * The localization calibration of a slice-score model: `n` phantom subjects of cohort `cohort`
+ * (never trained on), scored, each the reference for stacks of the others ({@link calibrateLocalization});
+ * positions compared in the phantoms' shared frame (÷ each subject's height).
+ */
+async function calibrateOnPhantoms(model: TrainableModel, n: number, cohort: number, prep: PrepareOptions & { window: { center: number; width: number } }, quiet: boolean) {
+  const bar = progressBar('calibrate localization', !quiet);
+  const scored: ScoredVolume[] = [];
+  for (let k = 0; k < n; k++) {
+    const s = phantomSubject(k, cohort, { size: prep.size });
+    const prepared = prepareVolume(`${s.id}@${s.seed}`, s.volume, prep);
+    const v = await scoreVolume(model, prepared, prep.window);
+    scored.push({ positionsMm: v.positionsMm, scores: v.scores, spacingMm: prepared.spacingMm, scale: 1 / s.params.height });
+    bar.update(k + 1, n);
+  }
+  const calibration = calibrateLocalization(scored);
+  bar.done(`localization calibrated on ${n} subjects of cohort ${cohort}: subject sd ${calibration.subjectSdMm.toFixed(1)} mm, slice sd ${calibration.sliceSdMm.toFixed(1)} mm`);
+  return calibration;
+}
