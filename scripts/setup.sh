@@ -12,6 +12,7 @@ APT_PACKAGES=(
   invesalius-examples  # Cranium.inv3: the real head CT behind sample:cranium (GPL-2, read at run time)
   mricron-data         # Colin27 brain MR (ch2, ch2better) + AAL atlas behind sample:colin27 (read at run time)
   python3-pydicom      # real DICOM files in several encodings, used as test fixtures
+  dicom3tools          # dciodvfy: the tests check the SEGs and series tomosort writes against the standard
   chromium             # headless browser tests; its SwiftShader Vulkan ICD gives WebGPU without a GPU
   libvulkan1           # the Vulkan loader Dawn (npm webgpu) needs for WebGPU in Node
   fonts-dejavu-core    # the font the experiment's PNG plots are drawn with

@@ -14,6 +14,11 @@ declare module 'dcmjs' {
       denaturalizeDataset(dataset: Naturalized): Denaturalized;
       uid(): string;
     };
+    const Colors: {
+      /** sRGB in [0, 1] → DICOM scaled CIELab (0–65535 each). */
+      rgb2DICOMLAB(rgb: readonly number[]): number[];
+      dicomlab2RGB(lab: readonly number[]): number[];
+    };
     const DicomMessage: {
       readFile(buffer: ArrayBuffer, options?: { ignoreErrors?: boolean; untilTag?: string }): DicomDict;
     };

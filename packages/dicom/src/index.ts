@@ -15,7 +15,7 @@ export {
   UnsupportedEncodingError,
   isDicomError,
 } from './errors';
-export type { DicomInput, ImageHeader, ParsedImage } from './parseImage';
+export type { DicomInput, ImageHeader, ParsedImage, StudyAttributes } from './parseImage';
 export { parseImage, sopInstanceUidOf } from './parseImage';
 export type { ReadSeriesOptions, SeriesVolume } from './readSeries';
 export { readSeries } from './readSeries';

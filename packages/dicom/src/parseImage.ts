@@ -22,6 +22,17 @@ export interface DicomInput {
 }
 
 /** The header fields of one single-frame image that series assembly needs. */
+/** Study and patient attributes a derived object (a SEG) copies from its source, as stored (empty when absent). */
+export interface StudyAttributes {
+  readonly studyDate: string;
+  readonly studyTime: string;
+  readonly studyID: string;
+  readonly accessionNumber: string;
+  readonly referringPhysicianName: string;
+  readonly patientBirthDate: string;
+  readonly patientSex: string;
+}
+
 export interface ImageHeader {
   readonly name: string;
   readonly transferSyntaxUID: string;
@@ -35,6 +46,7 @@ export interface ImageHeader {
   readonly studyDescription: string;
   readonly patientName: string;
   readonly patientID: string;
+  readonly study: StudyAttributes;
   readonly instanceNumber: number | undefined;
   readonly rows: number;
   readonly columns: number;
@@ -278,6 +290,15 @@ export function parseImage(input: DicomInput, decoders?: PixelDecoders): ParsedI
     studyDescription: str(ds, TAG.StudyDescription),
     patientName: str(ds, TAG.PatientName),
     patientID: str(ds, TAG.PatientID),
+    study: {
+      studyDate: str(ds, TAG.StudyDate),
+      studyTime: str(ds, TAG.StudyTime),
+      studyID: str(ds, TAG.StudyID),
+      accessionNumber: str(ds, TAG.AccessionNumber),
+      referringPhysicianName: str(ds, TAG.ReferringPhysicianName),
+      patientBirthDate: str(ds, TAG.PatientBirthDate),
+      patientSex: str(ds, TAG.PatientSex),
+    },
     instanceNumber: optionalNumber(ds, TAG.InstanceNumber),
     rows,
     columns,

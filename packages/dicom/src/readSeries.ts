@@ -9,7 +9,7 @@ import {
   DicomError,
 } from './errors';
 import { parseImage } from './parseImage';
-import type { DicomInput, ImageHeader, ParsedImage } from './parseImage';
+import type { DicomInput, ImageHeader, ParsedImage, StudyAttributes } from './parseImage';
 import type { PixelDecoders } from './decode';
 
 /** A series read into a volume, with the identifiers needed to refer back to it. */
@@ -25,6 +25,8 @@ export interface SeriesVolume
     | 'patientName'
     | 'patientID'
   > {
+  /** The first instance's study and patient attributes (absent for volumes not read from DICOM). */
+  readonly study?: StudyAttributes;
   /** Voxels in modality units (HU for CT). Int16 when slope/intercept keep values integral and in range, else Float32. */
   readonly volume: Volume<Int16Array | Float32Array>;
   /** SOP Instance UIDs in slice order (k = 0 first). */
@@ -233,6 +235,7 @@ export function readSeries(inputs: readonly DicomInput[], opts: ReadSeriesOption
     studyDescription: first.studyDescription,
     patientName: first.patientName,
     patientID: first.patientID,
+    study: first.study,
     sopInstanceUIDs: images.map((im) => im.header.sopInstanceUID),
     sources: images.map((im) => im.header.name),
     transferSyntaxUIDs: [...new Set(images.map((im) => im.header.transferSyntaxUID))],

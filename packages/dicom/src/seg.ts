@@ -16,6 +16,59 @@ export interface SegmentInfo {
   readonly algorithmType: 'MANUAL' | 'SEMIAUTOMATIC' | 'AUTOMATIC';
   /** Required by the standard unless MANUAL; default 'tomosort'. */
   readonly algorithmName?: string;
+  /** Display colour, sRGB 0–255 (stored as RecommendedDisplayCIELabValue); default from {@link SEGMENT_COLORS}. */
+  readonly color?: readonly [number, number, number];
+}
+
+/**
+ * Default segment colours (sRGB), by segment number 1, 2, …, cycling: distinct on a grey image.
+ * (OHIF warns when a SEG has no recommended display colour and invents one.)
+ */
+export const SEGMENT_COLORS: readonly (readonly [number, number, number])[] = [
+  [221, 84, 84],
+  [77, 228, 121],
+  [166, 70, 235],
+  [189, 180, 116],
+  [94, 96, 225],
+  [246, 170, 58],
+  [54, 190, 228],
+  [229, 120, 205],
+];
+
+/** A SNOMED CT code. */
+export interface Code {
+  readonly CodeValue: string;
+  readonly CodingSchemeDesignator: 'SCT';
+  readonly CodeMeaning: string;
+}
+
+const TISSUE: Code = { CodeValue: '85756007', CodingSchemeDesignator: 'SCT', CodeMeaning: 'Tissue' };
+const ANATOMY: Code = { CodeValue: '123037004', CodingSchemeDesignator: 'SCT', CodeMeaning: 'Anatomical Structure' };
+const sct = (value: string, meaning: string): Code => ({ CodeValue: value, CodingSchemeDesignator: 'SCT', CodeMeaning: meaning });
+
+/**
+ * Segment category and type by label name (PS3.16 CID 7150 categories; SNOMED CT types), matched
+ * on the name's words, case-insensitive ("left lung", "Lungs", "bone" …). Unknown names are
+ * typed generically as Tissue / Tissue.
+ */
+const KNOWN_STRUCTURES: readonly { readonly words: readonly string[]; readonly category: Code; readonly type: Code }[] = [
+  { words: ['bone', 'bones', 'skeleton'], category: TISSUE, type: sct('272673000', 'Bone') },
+  { words: ['brain'], category: ANATOMY, type: sct('12738006', 'Brain') },
+  { words: ['liver'], category: ANATOMY, type: sct('10200004', 'Liver') },
+  { words: ['lung', 'lungs'], category: ANATOMY, type: sct('39607008', 'Lung') },
+  { words: ['heart'], category: ANATOMY, type: sct('80891009', 'Heart') },
+  { words: ['kidney', 'kidneys'], category: ANATOMY, type: sct('64033007', 'Kidney') },
+  { words: ['spleen'], category: ANATOMY, type: sct('78961009', 'Spleen') },
+  { words: ['aorta'], category: ANATOMY, type: sct('15825003', 'Aorta') },
+  { words: ['trachea', 'airway'], category: ANATOMY, type: sct('44567001', 'Trachea') },
+  { words: ['cerebellum'], category: ANATOMY, type: sct('113305005', 'Cerebellum') },
+];
+
+/** The category and type codes a SEG gives a segment named `label`. */
+export function segmentCodes(label: string): { readonly category: Code; readonly type: Code } {
+  const words = label.toLowerCase().split(/[^a-z]+/).filter(Boolean);
+  const known = KNOWN_STRUCTURES.find((k) => k.words.some((w) => words.includes(w)));
+  return known ? { category: known.category, type: known.type } : { category: TISSUE, type: TISSUE };
 }
 
 export interface WriteSegmentationOptions {
@@ -52,7 +105,11 @@ const EXPLICIT_LE = '1.2.840.10008.1.2.1';
 const IMPLEMENTATION_CLASS_UID = '2.25.203873118617417935226383815413557355331';
 const OP = 'writeSegmentation';
 const ds = (x: number) => +x.toFixed(6);
-const code = (value: string, meaning: string) => ({ CodeValue: value, CodingSchemeDesignator: 'SCT', CodeMeaning: meaning });
+
+/** sRGB 0–255 → DICOM's scaled CIELab (PS3.3 C.10.7.1.1: L* 0–100 and a*, b* −128–127 onto 0–65535). */
+function dicomLab(rgb: readonly [number, number, number]): number[] {
+  return (dcmjs.data.Colors.rgb2DICOMLAB(rgb.map((c) => c / 255)) as number[]).map((x) => Math.round(x));
+}
 
 function sourceSopClass(opts: WriteSegmentationOptions): string {
   const first = opts.sourceInstances?.[0];
@@ -96,10 +153,13 @@ function check(opts: WriteSegmentationOptions): void {
  */
 export function writeSegmentation(opts: WriteSegmentationOptions): WrittenSegmentation {
   check(opts);
-  const { source, labelmap, segments } = opts;
+  const { source, labelmap } = opts;
   const v = source.volume;
   const [nx, ny, nz] = v.dims;
   const plane = nx * ny;
+  // Only segments that hold a voxel: a label never drawn is not exported (numbers stay 1..n in order).
+  const present = new Set(labelmap.data);
+  const segments = opts.segments.filter((s) => present.has(s.labelValue));
   const frames: { segment: number; k: number }[] = [];
   const framesPerSegment: Record<number, number> = {};
   segments.forEach((s, si) => {
@@ -127,41 +187,45 @@ export function writeSegmentation(opts: WriteSegmentationOptions): WrittenSegmen
   const now = new Date().toISOString();
   const date = now.slice(0, 10).replaceAll('-', '');
   const time = now.slice(11, 19).replaceAll(':', '');
+  // Study and patient attributes are the source's (the study list must keep dating the study to its acquisition).
+  const study = source.study;
   const [d0, d1] = v.direction;
+  const dimensionOrganization = newUid();
   const dataset: Record<string, unknown> = {
     SpecificCharacterSet: 'ISO_IR 192',
     ImageType: ['DERIVED', 'PRIMARY'],
     SOPClassUID: SEGMENTATION_STORAGE,
     SOPInstanceUID: sopInstanceUID,
-    StudyDate: date,
+    StudyDate: study?.studyDate ?? '',
     SeriesDate: date,
     ContentDate: date,
-    StudyTime: time,
+    StudyTime: study?.studyTime ?? '',
     SeriesTime: time,
     ContentTime: time,
-    AccessionNumber: '',
+    AccessionNumber: study?.accessionNumber ?? '',
     Modality: 'SEG',
     Manufacturer: 'tomosort',
     ManufacturerModelName: 'tomosort',
     DeviceSerialNumber: '1',
     SoftwareVersions: '0.1',
-    ReferringPhysicianName: '',
+    ReferringPhysicianName: study?.referringPhysicianName ?? '',
     StudyDescription: source.studyDescription ?? '',
     SeriesDescription: opts.seriesDescription ?? 'tomosort segmentation',
     PatientName: source.patientName ?? '',
     PatientID: source.patientID ?? '',
-    PatientBirthDate: '',
-    PatientSex: '',
+    PatientBirthDate: study?.patientBirthDate ?? '',
+    PatientSex: study?.patientSex ?? '',
     StudyInstanceUID: source.studyInstanceUID,
     SeriesInstanceUID: seriesInstanceUID,
-    StudyID: '',
+    StudyID: study?.studyID ?? '',
     SeriesNumber: opts.seriesNumber ?? 300,
     InstanceNumber: 1,
     FrameOfReferenceUID: source.frameOfReferenceUID,
     PositionReferenceIndicator: '',
     ContentLabel: 'TOMOSORT',
     ContentDescription: opts.seriesDescription ?? 'tomosort segmentation',
-    ContentCreatorName: 'tomosort',
+    // Type 2, a person's name: empty (software made it; Manufacturer says which).
+    ContentCreatorName: '',
     SamplesPerPixel: 1,
     PhotometricInterpretation: 'MONOCHROME2',
     NumberOfFrames: frames.length,
@@ -179,14 +243,20 @@ export function writeSegmentation(opts: WriteSegmentationOptions): WrittenSegmen
         ReferencedInstanceSequence: [...new Set(frames.map((f) => f.k))].map((k) => ({ ReferencedSOPClassUID: refClass, ReferencedSOPInstanceUID: source.sopInstanceUIDs[k] })),
       },
     ],
-    DimensionOrganizationSequence: [{ DimensionOrganizationUID: newUid() }],
+    DimensionOrganizationSequence: [{ DimensionOrganizationUID: dimensionOrganization }],
+    // The two indices of each frame's DimensionIndexValues: its segment, then its position.
+    DimensionIndexSequence: [
+      { DimensionOrganizationUID: dimensionOrganization, DimensionIndexPointer: 0x0062000b, FunctionalGroupPointer: 0x0062000a, DimensionDescriptionLabel: 'ReferencedSegmentNumber' },
+      { DimensionOrganizationUID: dimensionOrganization, DimensionIndexPointer: 0x00200032, FunctionalGroupPointer: 0x00209113, DimensionDescriptionLabel: 'ImagePositionPatient' },
+    ],
     SegmentSequence: segments.map((s, si) => ({
       SegmentNumber: si + 1,
       SegmentLabel: s.label,
       SegmentAlgorithmType: s.algorithmType,
       ...(s.algorithmType === 'MANUAL' ? {} : { SegmentAlgorithmName: s.algorithmName ?? 'tomosort' }),
-      SegmentedPropertyCategoryCodeSequence: [code('85756007', 'Tissue')],
-      SegmentedPropertyTypeCodeSequence: [code('85756007', 'Tissue')],
+      SegmentedPropertyCategoryCodeSequence: [segmentCodes(s.label).category],
+      SegmentedPropertyTypeCodeSequence: [segmentCodes(s.label).type],
+      RecommendedDisplayCIELabValue: dicomLab(s.color ?? SEGMENT_COLORS[si % SEGMENT_COLORS.length]!),
     })),
     SharedFunctionalGroupsSequence: [
       {

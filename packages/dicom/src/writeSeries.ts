@@ -74,7 +74,8 @@ export function writeSeries(volume: Volume, meta: SeriesMetadata = {}): WrittenS
     const position = voxelToPatient(volume, voxelCoord(0, 0, k));
     const dataset: Record<string, unknown> = {
       SpecificCharacterSet: 'ISO_IR 192',
-      ImageType: ['DERIVED', 'SECONDARY'],
+      // CT images need a third value (AXIAL: a slice of a volume, whatever its plane).
+      ImageType: modality === 'CT' ? ['DERIVED', 'SECONDARY', 'AXIAL'] : modality === 'MR' ? ['DERIVED', 'SECONDARY', 'OTHER'] : ['DERIVED', 'SECONDARY'],
       SOPClassUID: sopClassUID,
       SOPInstanceUID: sopInstanceUID,
       StudyDate: date,
@@ -82,6 +83,9 @@ export function writeSeries(volume: Volume, meta: SeriesMetadata = {}): WrittenS
       StudyTime: '000000',
       AccessionNumber: '',
       Modality: modality,
+      // Type 2C, unknown here: present and empty.
+      Laterality: '',
+      PatientPosition: '',
       ConversionType: sopClassUID === SOP_CLASS.SecondaryCapture ? 'WSD' : undefined,
       Manufacturer: 'tomosort',
       ReferringPhysicianName: '',
@@ -92,7 +96,11 @@ export function writeSeries(volume: Volume, meta: SeriesMetadata = {}): WrittenS
       PatientBirthDate: '',
       PatientSex: '',
       SliceThickness: ds(volume.spacing[2]),
-      KVP: '',
+      KVP: modality === 'CT' ? '' : undefined,
+      // The MR Image module's acquisition attributes: unknown for a converted volume ("RM" = research mode, Type 2 empty).
+      ...(modality === 'MR'
+        ? { ScanningSequence: 'RM', SequenceVariant: 'NONE', ScanOptions: '', MRAcquisitionType: '', RepetitionTime: '', EchoTime: '', EchoTrainLength: '' }
+        : {}),
       StudyInstanceUID: studyInstanceUID,
       SeriesInstanceUID: seriesInstanceUID,
       StudyID: '1',
@@ -117,9 +125,10 @@ export function writeSeries(volume: Volume, meta: SeriesMetadata = {}): WrittenS
       SmallestImagePixelValue: undefined,
       WindowCenter: ds((lo + hi) / 2),
       WindowWidth: ds(Math.max(1, hi - lo)),
-      RescaleIntercept: 0,
-      RescaleSlope: 1,
-      RescaleType: modality === 'CT' ? 'HU' : 'US',
+      // Not part of the MR image IOD (the values are stored unscaled).
+      RescaleIntercept: modality === 'MR' ? undefined : 0,
+      RescaleSlope: modality === 'MR' ? undefined : 1,
+      RescaleType: modality === 'MR' ? undefined : modality === 'CT' ? 'HU' : 'US',
       PixelData: [pixels.buffer],
       _vrMap: { PixelData: 'OW' },
     };
