@@ -72,6 +72,24 @@ describe('train (loop) with a tiny net on phantom slices', () => {
     expect(await weights(resumed)).toEqual(await weights(straight));
   });
 
+  it('a cancel that arrives as a message (a macrotask, as a Web Worker receives it) stops the run within one step', async () => {
+    // A worker's onmessage only runs when the loop yields to the event loop; `await data()`
+    // alone settles on microtasks on cpu and wasm, so the loop must yield each step.
+    const controller = new AbortController();
+    const steps: number[] = [];
+    const t0 = performance.now();
+    let abortedAt = 0;
+    setTimeout(() => {
+      abortedAt = steps.length;
+      controller.abort();
+    }, 50);
+    const r = await train({ model: tinyConvNet(1), volumes, config: config(100_000), signal: controller.signal, onEvent: (e) => e.type === 'step' && steps.push(e.step) });
+    expect(r.status).toBe('cancelled');
+    expect(abortedAt).toBeGreaterThan(0);
+    expect(r.step - abortedAt).toBeLessThanOrEqual(1);
+    expect(performance.now() - t0).toBeLessThan(60_000);
+  });
+
   it('refuses to resume a checkpoint made with other settings', async () => {
     const store = new MemoryCheckpointStore();
     await train({ model: tinyConvNet(1), volumes, config: config(2), store });

@@ -95,6 +95,23 @@ function taskOf(opts: TrainOptions): TrainTask {
 const sameConfig = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 /**
+ * Lets the event loop run (a macrotask turn): `await data()` settles on microtasks on the cpu and
+ * wasm backends, so without this a Web Worker never sees its Cancel message until the run ends.
+ * setImmediate in Node; a MessageChannel elsewhere (no 4 ms clamp, unlike nested setTimeout).
+ */
+function yieldToEventLoop(): Promise<void> {
+  if (typeof setImmediate === 'function') return new Promise((resolve) => setImmediate(resolve));
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
+}
+
+/**
  * Trains `model` with the configured method. One step: draw a batch (seeded by step), loss and
  * gradients (tf.variableGrads), optional clipping, the scheduled learning rate, an optimiser
  * update. Tensors are disposed every step. Checkpoints are saved every `checkpointEvery`
@@ -134,6 +151,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const varList = Object.values(vars);
   const nameOf = new Map(Object.entries(vars).map(([n, v]) => [v.name, n]));
   while (step < config.steps) {
+    await yieldToEventLoop();
     if (opts.signal?.aborted) {
       status = 'cancelled';
       break;
