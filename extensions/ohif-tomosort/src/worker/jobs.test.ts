@@ -45,7 +45,8 @@ describe('the training worker’s jobs against a real Orthanc (real 20-slice MR,
     const messages: FromWorker[] = [];
     await runFinetune(
       pacs,
-      { studyInstanceUID: BRAIN.study, seriesInstanceUID: BRAIN.series, annotated, classes: [{ value: 1, name: 'head' }], model: null, size: 32, window: { center: 300, width: 1200 }, frozenSteps: 4, steps: 4, batch: 3, learningRate: 3e-3, seed: 1 },
+      // "structure" (2) is never drawn: neither trained nor predicted nor exported.
+      { studyInstanceUID: BRAIN.study, seriesInstanceUID: BRAIN.series, annotated, classes: [{ value: 1, name: 'head' }, { value: 2, name: 'structure' }], model: null, size: 32, window: { center: 300, width: 1200 }, frozenSteps: 4, steps: 4, batch: 3, learningRate: 3e-3, seed: 1 },
       (m) => messages.push(m),
     );
     const progress = messages.filter((m) => m.type === 'progress');
@@ -53,6 +54,8 @@ describe('the training worker’s jobs against a real Orthanc (real 20-slice MR,
     const predicted = messages.find((m) => m.type === 'predicted');
     if (predicted?.type !== 'predicted') throw new Error(`no prediction: ${JSON.stringify(messages.filter((m) => m.type !== 'progress'))}`);
     expect(predicted.steps).toBe(8);
+    expect(messages).toContainEqual({ type: 'status', message: 'Not trained (never drawn): structure' });
+    expect(predicted.slices.some((s) => s.labels.includes(2))).toBe(false);
     const annotatedUids = new Set(annotated.map((a) => a.sopInstanceUID));
     for (const s of predicted.slices) {
       expect(annotatedUids.has(s.sopInstanceUID)).toBe(false);
@@ -60,7 +63,7 @@ describe('the training worker’s jobs against a real Orthanc (real 20-slice MR,
     }
 
     const exported: FromWorker[] = [];
-    await runExport(pacs, { studyInstanceUID: BRAIN.study, seriesInstanceUID: BRAIN.series, slices: [...annotated, ...predicted.slices], classes: [{ value: 1, name: 'head' }] }, (m) => exported.push(m));
+    await runExport(pacs, { studyInstanceUID: BRAIN.study, seriesInstanceUID: BRAIN.series, slices: [...annotated, ...predicted.slices], classes: [{ value: 1, name: 'head' }, { value: 2, name: 'structure' }] }, (m) => exported.push(m));
     const done = exported.find((m) => m.type === 'exported');
     if (done?.type !== 'exported') throw new Error('no export');
     expect(done.frames).toBe(annotated.length + predicted.slices.length);
@@ -81,6 +84,9 @@ describe('the training worker’s jobs against a real Orthanc (real 20-slice MR,
   it('refuses a job with no annotated slice, and a slice of another series, in plain words', async () => {
     const job = { studyInstanceUID: BRAIN.study, seriesInstanceUID: BRAIN.series, classes: [{ value: 1, name: 'head' }], model: null, size: 32, window: { center: 300, width: 1200 }, frozenSteps: 1, steps: 1, batch: 1, learningRate: 1e-3, seed: 1 };
     await expect(runFinetune(pacs, { ...job, annotated: [] }, () => {})).rejects.toThrow('no annotated slice');
+    const { series } = await loadSeries(pacs, BRAIN.study, BRAIN.series);
+    const blank = { sopInstanceUID: series.sopInstanceUIDs[3]!, labels: new Uint8Array(series.volume.dims[0] * series.volume.dims[1]) };
+    await expect(runFinetune(pacs, { ...job, annotated: [blank] }, () => {})).rejects.toThrow('no label is drawn on the annotated slices (head): draw one first');
     await expect(runFinetune(pacs, { ...job, annotated: [{ sopInstanceUID: '1.2.3', labels: new Uint8Array(4) }] }, () => {})).rejects.toThrow(`slice 1.2.3 is not an instance of series ${BRAIN.series}`);
   }, 60_000);
 });

@@ -96,13 +96,19 @@ export async function runFinetune(pacs: PacsClient, job: FinetuneJob, post: (m: 
   const { series } = await loadSeries(pacs, job.studyInstanceUID, job.seriesInstanceUID);
   const { labels, filled } = labelVolume(series, job.annotated);
   if (filled.length === 0) throw new StepMissingError('finetune', 'no annotated slice: draw on at least one slice first');
+  // A label never drawn is neither trained nor predicted (its channel would learn "never here").
+  const drawn = new Set(labels.data);
+  const classes = job.classes.filter((c) => drawn.has(c.value));
+  const unused = job.classes.filter((c) => !drawn.has(c.value));
+  if (classes.length === 0) throw new StepMissingError('finetune', `no label is drawn on the annotated slices (${job.classes.map((c) => c.name).join(', ')}): draw one first`);
+  if (unused.length > 0) post({ type: 'status', message: `Not trained (never drawn): ${unused.map((c) => c.name).join(', ')}` });
   const { model: source, size, window, mmPerPixel, intensity } = await startingModel(job, series.volume);
   const input = { mmPerPixel, window, intensity };
-  const unet = unetFromEncoder(source, { classes: job.classes.length + 1, seed: job.seed });
+  const unet = unetFromEncoder(source, { classes: classes.length + 1, seed: job.seed });
   source.dispose();
   const net = asTrainable(unet);
   try {
-    const data = [prepareAnnotation({ id: job.seriesInstanceUID, volume: series.volume, labels, slices: filled }, size, job.classes, input)];
+    const data = [prepareAnnotation({ id: job.seriesInstanceUID, volume: series.volume, labels, slices: filled }, size, classes, input)];
     post({ type: 'status', message: `Fine-tuning on ${filled.length} annotated slice(s)…` });
     const t0 = performance.now();
     const result = await finetune({
@@ -114,7 +120,7 @@ export async function runFinetune(pacs: PacsClient, job: FinetuneJob, post: (m: 
     });
     const trainSeconds = (performance.now() - t0) / 1000;
     post({ type: 'status', message: 'Predicting the other slices…' });
-    const predicted = await predictVolume(net, series.volume, { size, ...input, classes: job.classes });
+    const predicted = await predictVolume(net, series.volume, { size, ...input, classes });
     post({
       type: 'predicted',
       slices: slicesOf(series, predicted, new Set(filled)),
