@@ -150,7 +150,8 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
   const [error, setError] = useState<string | undefined>(undefined);
   const [training, setTraining] = useState<Training>({ state: 'idle' });
   const [predicted, setPredicted] = useState<(SliceLabels & { index: number; voxels: number })[]>([]);
-  const [rejected, setRejected] = useState<ReadonlySet<string>>(new Set());
+  // Predictions start as proposed: only those the radiologist accepts are exported.
+  const [accepted, setAccepted] = useState<ReadonlySet<string>>(new Set());
   const [exported, setExported] = useState<string | undefined>(undefined);
   const [scored, setScored] = useState<{ rho: number; order: readonly OrderFindingMessage[]; blank: number; bySop: Map<string, { score: number; rank: number }>; n: number } | undefined>(undefined);
   const [sync, setSync] = useState<{ viewportId: string; description: string; bySop: Map<string, SliceMatch> } | undefined>(undefined);
@@ -173,10 +174,10 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
     }
     const finish = (text: string) => setTraining((t) => ({ state: 'done', message: text, losses: t.state === 'idle' ? [] : t.losses }));
     if (m.type === 'predicted') {
-      setRejected(new Set());
+      setAccepted(new Set());
       finish(
         `${m.cancelled ? 'Cancelled after' : 'Trained'} ${m.steps} steps in ${m.trainSeconds.toFixed(1)} s (${(m.steps / Math.max(m.trainSeconds, 1e-9)).toFixed(2)} steps/s); ` +
-          `predicted ${m.slices.length} other slice(s) in ${(m.seconds - m.trainSeconds).toFixed(1)} s (shown as "tomosort prediction" for review).`,
+          `predicted ${m.slices.length} other slice(s) in ${(m.seconds - m.trainSeconds).toFixed(1)} s (shown as "tomosort prediction", proposed: accept the ones to export).`,
       );
       attempt(async () => {
         if (!series) return;
@@ -430,27 +431,25 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
           ? h(
               'div',
               { 'data-testid': 'tomosort-review' },
-              h('div', { 'data-testid': 'tomosort-review-count' }, `Review: ${predicted.length - rejected.size} of ${predicted.length} predicted slice(s) accepted`),
+              h('div', { 'data-testid': 'tomosort-review-count' }, `Review: ${accepted.size} of ${predicted.length} predicted slice(s) accepted (the rest are proposed, not exported)`),
+              button('accept all', 'tomosort-accept-all', () => setAccepted(new Set(predicted.map((p) => p.sopInstanceUID)))),
               h(
                 'ul',
                 { style: { margin: 0, paddingLeft: '16px', maxHeight: '160px', overflowY: 'auto' } },
                 ...predicted.map((p) => {
-                  const isRejected = rejected.has(p.sopInstanceUID);
-                  const toggle = () =>
-                    attempt(() => {
-                      const next = new Set(rejected);
-                      if (isRejected) next.delete(p.sopInstanceUID);
-                      else next.add(p.sopInstanceUID);
-                      // The prediction labelmap shows only what will be exported.
-                      writeSlices(segServices(), cornerstone(), predictionId, [{ sopInstanceUID: p.sopInstanceUID, labels: isRejected ? p.labels : new Uint8Array(p.labels.length) }]);
-                      setRejected(next);
-                    });
+                  const isAccepted = accepted.has(p.sopInstanceUID);
+                  const toggle = () => {
+                    const next = new Set(accepted);
+                    if (isAccepted) next.delete(p.sopInstanceUID);
+                    else next.add(p.sopInstanceUID);
+                    setAccepted(next);
+                  };
                   return h(
                     'li',
-                    { key: p.sopInstanceUID, style: isRejected ? { opacity: 0.5 } : {} },
-                    `slice ${p.index + 1} (${p.voxels} voxels) `,
+                    { key: p.sopInstanceUID, style: isAccepted ? {} : { opacity: 0.6 } },
+                    `slice ${p.index + 1} (${p.voxels} voxels, ${isAccepted ? 'accepted' : 'proposed'}) `,
                     button('go', `tomosort-go-predicted-${p.index}`, () => jump(p.index)),
-                    button(isRejected ? 'accept' : 'reject', `tomosort-${isRejected ? 'accept' : 'reject'}-${p.index}`, toggle),
+                    button(isAccepted ? 'unaccept' : 'accept', `tomosort-${isAccepted ? 'unaccept' : 'accept'}-${p.index}`, toggle),
                   );
                 }),
               ),
@@ -463,8 +462,8 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
             attempt(() => {
               const mine = trainingSlices();
               const own = new Set(mine.map((s) => s.sopInstanceUID));
-              const accepted = predicted.filter((p) => !own.has(p.sopInstanceUID) && !rejected.has(p.sopInstanceUID)).map(({ sopInstanceUID, labels }) => ({ sopInstanceUID, labels }));
-              worker.post({ type: 'export', job: { studyInstanceUID: series.studyInstanceUID, seriesInstanceUID: series.seriesInstanceUID, slices: [...mine, ...accepted], classes } });
+              const chosen = predicted.filter((p) => !own.has(p.sopInstanceUID) && accepted.has(p.sopInstanceUID)).map(({ sopInstanceUID, labels }) => ({ sopInstanceUID, labels }));
+              worker.post({ type: 'export', job: { studyInstanceUID: series.studyInstanceUID, seriesInstanceUID: series.seriesInstanceUID, slices: [...mine, ...chosen], classes } });
             }),
           busy || annotated.length === 0,
         ),

@@ -147,11 +147,13 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
       expect(tuned.steps).toBe(5);
       console.info(`fine-tune + predict in Chromium: ${JSON.stringify(tuned)} (${((Date.now() - opened) / 1000).toFixed(1)} s from opening the study, this test's extra steps included)`);
       mark('trained');
-      // Review: reject one predicted slice; the export takes the annotated and the accepted ones.
+      // Review: predictions start as proposed (none accepted); accept all, then take one back.
+      // The export takes the annotated slices and the accepted predictions only.
       const count = page.getByTestId('tomosort-review-count');
       const predictedCount = Number(/of (\d+) predicted/.exec((await count.textContent())!)![1]);
-      expect(await count.textContent()).toBe(`Review: ${predictedCount} of ${predictedCount} predicted slice(s) accepted`);
-      await page.locator('[data-testid^="tomosort-reject-"]').first().click();
+      expect(await count.textContent()).toBe(`Review: 0 of ${predictedCount} predicted slice(s) accepted (the rest are proposed, not exported)`);
+      await page.getByTestId('tomosort-accept-all').click();
+      await page.locator('[data-testid^="tomosort-unaccept-"]').first().click();
       await count.getByText(`Review: ${predictedCount - 1} of ${predictedCount} predicted slice(s) accepted`).waitFor();
 
       // Orthanc unreachable on export (a refused connection injected on the STOW-RS request only):
