@@ -152,6 +152,9 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
   const [predicted, setPredicted] = useState<(SliceLabels & { index: number; voxels: number })[]>([]);
   // Predictions start as proposed: only those the radiologist accepts are exported.
   const [accepted, setAccepted] = useState<ReadonlySet<string>>(new Set());
+  // The latest predictions, for the worker's message handler (a new run clears what the last one drew).
+  const predictedRef = useRef(predicted);
+  predictedRef.current = predicted;
   const [exported, setExported] = useState<string | undefined>(undefined);
   const [scored, setScored] = useState<{ rho: number; order: readonly OrderFindingMessage[]; blank: number; bySop: Map<string, { score: number; rank: number }>; n: number } | undefined>(undefined);
   const [sync, setSync] = useState<{ viewportId: string; description: string; bySop: Map<string, SliceMatch> } | undefined>(undefined);
@@ -183,7 +186,10 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
         if (!series) return;
         const id = predictionId ?? (await createSegmentation(segServices(), series.displaySetInstanceUID, series.viewportId, 'tomosort prediction', classes));
         setPredictionId(id);
-        writeSlices(segServices(), cornerstone(), id, m.slices);
+        // A new run replaces the last one everywhere: its slices this run did not predict are cleared.
+        const now = new Set(m.slices.map((p) => p.sopInstanceUID));
+        const stale = predictedRef.current.filter((p) => !now.has(p.sopInstanceUID)).map((p) => ({ sopInstanceUID: p.sopInstanceUID, labels: new Uint8Array(p.labels.length) }));
+        writeSlices(segServices(), cornerstone(), id, [...stale, ...m.slices]);
         const index = stackIndexBySop(segServices(), id);
         setPredicted(
           m.slices
