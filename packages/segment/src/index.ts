@@ -11,3 +11,5 @@ export type { PredictOptions, SegmentationModel } from './predict';
 export { dicePerClass, predictVolume } from './predict';
 export type { SegmentationBatch, SegmentationTaskOptions } from './task';
 export { SEGMENTATION_AUGMENTATION, segmentationTask } from './task';
+export type { FinetuneSettings } from './limits';
+export { FINETUNE_MAX_STEPS, FINETUNE_SIZE_RANGE, checkFinetuneSettings, finetuneMemoryBytes } from './limits';

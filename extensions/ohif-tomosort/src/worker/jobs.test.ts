@@ -87,6 +87,10 @@ describe('the training worker’s jobs against a real Orthanc (real 20-slice MR,
     const { series } = await loadSeries(pacs, BRAIN.study, BRAIN.series);
     const blank = { sopInstanceUID: series.sopInstanceUIDs[3]!, labels: new Uint8Array(series.volume.dims[0] * series.volume.dims[1]) };
     await expect(runFinetune(pacs, { ...job, annotated: [blank] }, () => {})).rejects.toThrow('no label is drawn on the annotated slices (head): draw one first');
+    // Inputs that cannot give a result, refused before anything runs (the panel once accepted size 7 and 1,000,000 steps).
+    const drawn = { sopInstanceUID: series.sopInstanceUIDs[3]!, labels: new Uint8Array(series.volume.dims[0] * series.volume.dims[1]).fill(1) };
+    await expect(runFinetune(pacs, { ...job, annotated: [drawn], size: 7 }, () => {})).rejects.toThrow('input size 7 is outside 16–512 pixels');
+    await expect(runFinetune(pacs, { ...job, annotated: [drawn], steps: 1_000_000 }, () => {})).rejects.toThrow('steps 1000000 must be a whole number from 0 to 100,000');
     await expect(runFinetune(pacs, { ...job, annotated: [{ sopInstanceUID: '1.2.3', labels: new Uint8Array(4) }] }, () => {})).rejects.toThrow(`slice 1.2.3 is not an instance of series ${BRAIN.series}`);
   }, 60_000);
 });

@@ -7,7 +7,7 @@ import { fitMmPerPixel, prepareVolume, sortingAugmentationFor } from '@tomosort/
 import type { LoadedModel, ManifestInit, Model, ModelManifest } from '@tomosort/models';
 import { fetchSeriesFiles, seriesUid, studyUid } from '@tomosort/pacs';
 import type { PacsClient } from '@tomosort/pacs';
-import { finetune, predictVolume, prepareAnnotation } from '@tomosort/segment';
+import { checkFinetuneSettings, finetune, predictVolume, prepareAnnotation } from '@tomosort/segment';
 import { asTrainable, train } from '@tomosort/train';
 import type { TrainEvent } from '@tomosort/train';
 import { DEFAULT_INTENSITY, PLANE_FRAMES, axisMapping, createVolume } from '@tomosort/volume';
@@ -31,6 +31,9 @@ export async function loadSeries(pacs: PacsClient, study: string, series: string
   const files = await fetchSeriesFiles(pacs, studyUid(study), seriesUid(series));
   return { series: await readSeriesAsync(files), files };
 }
+
+/** The most a wasm32 heap can hold: the ceiling of the worker's CPU backend. */
+const WASM_MEMORY_BYTES = 4 * 2 ** 30;
 
 /** A label volume on the series' grid holding `slices` (by SOP instance); the k indices filled. */
 export function labelVolume(series: SeriesVolume, slices: readonly SliceLabels[]): { labels: Volume<Uint8Array>; filled: number[] } {
@@ -108,6 +111,9 @@ export async function runFinetune(pacs: PacsClient, job: FinetuneJob, post: (m: 
   source.dispose();
   const net = asTrainable(unet);
   try {
+    // Before anything large is allocated: wasm32 holds at most 4 GiB, and the browser backends keep composite ops' intermediates.
+    const params = Object.values(unet.params.trainable).reduce((t, v) => t + v.size, 0);
+    checkFinetuneSettings({ size, batch: job.batch, frozenSteps: job.frozenSteps, steps: job.steps, encoderName: unet.spec.encoder.name, params, memoryLimitBytes: WASM_MEMORY_BYTES, fused: false });
     const data = [prepareAnnotation({ id: job.seriesInstanceUID, volume: series.volume, labels, slices: filled }, size, classes, input)];
     post({ type: 'status', message: `Fine-tuning on ${filled.length} annotated slice(s)…` });
     const t0 = performance.now();

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { MODEL_PLANES, createModel, encoderSpec, expectKind, scoreModelSpec, unetFromEncoder } from '@tomosort/models';
 import type { EncoderPreset, Model } from '@tomosort/models';
 import { saveModelToDir } from '@tomosort/models/node';
-import { dicePerClass, finetune, predictVolume, prepareAnnotation } from '@tomosort/segment';
+import { checkFinetuneSettings, dicePerClass, finetune, isSegmentError, predictVolume, prepareAnnotation } from '@tomosort/segment';
 import { interpolateAnnotation } from '@tomosort/segment/node';
 import { fitMmPerPixel } from '@tomosort/pretext';
 import { DEFAULT_INTENSITY } from '@tomosort/volume';
@@ -189,6 +189,15 @@ export const finetuneCommand: Command = {
     const unet = unetFromEncoder(source, { classes: classes.length + 1, seed });
     source.dispose();
     const net = asTrainable(unet);
+    const batch = intOption('batch', values.batch, 8, 1);
+    const frozenSteps = intOption('frozen-steps', values['frozen-steps'], 50, 0);
+    const steps = intOption('steps', values.steps, 200, 0);
+    try {
+      checkFinetuneSettings({ size, batch, frozenSteps, steps, encoderName: unet.spec.encoder.name, params: Object.values(unet.params.trainable).reduce((t, v) => t + v.size, 0) });
+    } catch (e) {
+      unet.dispose();
+      throw isSegmentError(e) ? new UsageError(e.message) : e;
+    }
     // An encoder made before the physical scale existed keeps its stretched input (no mmPerPixel).
     const mmPerPixel = encoderLoaded
       ? encoderLoaded.manifest.mmPerPixel
@@ -210,9 +219,9 @@ export const finetuneCommand: Command = {
     };
     const config = {
       window,
-      batch: intOption('batch', values.batch, 8, 1),
-      frozenSteps: intOption('frozen-steps', values['frozen-steps'], 50, 0),
-      steps: intOption('steps', values.steps, 200, 0),
+      batch,
+      frozenSteps,
+      steps,
       learningRate: numOption('lr', values.lr, 1e-3),
       seed,
       checkpointEvery: 50,
