@@ -78,7 +78,8 @@ describe('the Sparse annotation mode', () => {
   });
   it('builds on the host’s basic mode: keeps its extensions and viewports, puts the series list left and our panel right', async () => {
     const basicLayout = { id: '@ohif/extension-default.layoutTemplateModule.viewerLayout', props: { leftPanels: ['a'], rightPanels: ['b'], viewports: ['cornerstone'] } };
-    const basicMode = { id: 'basic', extensions: { '@ohif/extension-cornerstone': '^3' }, sopClassHandlers: ['stack'], routes: [{ path: 'basic', layoutTemplate: () => basicLayout, init: 'keep' }] };
+    // As OHIF 3.13's published @ohif/mode-basic: hidden from the study list (hide: true).
+    const basicMode = { id: 'basic', hide: true, extensions: { '@ohif/extension-cornerstone': '^3' }, sopClassHandlers: ['stack'], routes: [{ path: 'basic', layoutTemplate: () => basicLayout, init: 'keep' }] };
     const asked: string[][] = [];
     const loadModules = async (names: string[]) => {
       asked.push(names);
@@ -86,6 +87,7 @@ describe('the Sparse annotation mode', () => {
     };
     const m = (await mode.modeFactory({ modeConfiguration: {}, loadModules })) as unknown as {
       id: string;
+      hide: boolean;
       routeName: string;
       extensions: unknown;
       sopClassHandlers: unknown;
@@ -94,6 +96,8 @@ describe('the Sparse annotation mode', () => {
     expect(asked).toEqual([['@ohif/mode-basic']]);
     expect(m.id).toBe(MODE_ID);
     expect(m.routeName).toBe(MODE_ROUTE);
+    // Offered in the study list's "Launch workflow" (OHIF lists modes with !hide and a valid isValidMode).
+    expect(m.hide).toBe(false);
     expect(m.extensions).toBe(basicMode.extensions);
     expect(m.sopClassHandlers).toBe(basicMode.sopClassHandlers);
     expect(m.routes).toHaveLength(1);

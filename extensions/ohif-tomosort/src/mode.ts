@@ -49,6 +49,9 @@ const mode = {
     return {
       ...base,
       id: MODE_ID,
+      // @ohif/mode-basic's export carries hide: true (it keeps itself out of the study list's
+      // "Launch workflow"); a mode built on it must say it wants to be offered there.
+      hide: false,
       routeName: MODE_ROUTE,
       displayName: 'Sparse annotation',
       isValidMode: ({ modalities }: { modalities: string }) => isValidStudy(modalities),
