@@ -77,7 +77,7 @@ async function inChromium(name: string, options: { webgpu?: boolean }, test: (pa
 }
 
 describe('the Sparse annotation mode in the published OHIF viewer (headless Chromium, real Orthanc behind the proxy)', () => {
-  it('opens the sample CT in our mode, annotates 3 slices with 2 labels, pre-trains and scores in the browser, fine-tunes a stored encoder on WebGPU in a worker, predicts, survives an unreachable PACS, and exports a SEG that Orthanc holds', async () => {
+  it('opens the sample CT from the study list in our mode, annotates 3 slices with 2 labels, pre-trains and scores in the browser, fine-tunes a stored encoder on WebGPU in a worker, predicts, survives an unreachable PACS, and exports a SEG that Orthanc holds', async () => {
     await inChromium('viewer-mode', {}, async (page, context) => {
       const errors: string[] = [];
       page.on('pageerror', (e) => errors.push(e.message));
@@ -89,7 +89,8 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
       const panel = page.getByTestId('tomosort-panel');
       // SwiftShader offers a WebGPU adapter in headless Chromium; the panel names it. "auto" prefers
       // wasm over a software adapter (much faster); choosing WebGPU runs the worker on it.
-      const open = await openInSparseMode(page, viewerUrl, study, 108, 'webgpu');
+      // From the study list (the mode is offered there for CT and MR), not by typing its URL.
+      const open = await openInSparseMode(page, viewerUrl, study, 108, 'webgpu', 'study-list');
       expect(open.webgpu).toMatch(/^WebGPU: /);
       expect(open.backend).toMatch(/^webgpu/);
       const modelSelect = page.getByTestId('tomosort-model');

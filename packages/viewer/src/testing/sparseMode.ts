@@ -21,9 +21,24 @@ export interface OpenedStudy {
  * Opens a study in the mode and waits for the series and the worker. `compute` picks the panel's
  * Compute choice ('auto' is the panel's default: wasm when the only WebGPU adapter is software).
  */
-export async function openInSparseMode(page: Page, viewerUrl: string, study: string, slices: number, compute: 'auto' | 'webgpu' | 'wasm' = 'auto'): Promise<OpenedStudy> {
+export async function openInSparseMode(
+  page: Page,
+  viewerUrl: string,
+  study: string,
+  slices: number,
+  compute: 'auto' | 'webgpu' | 'wasm' = 'auto',
+  via: 'url' | 'study-list' = 'url',
+): Promise<OpenedStudy> {
   const t0 = Date.now();
-  await page.goto(`${viewerUrl}/tomosort-sparse?StudyInstanceUIDs=${study}`);
+  if (via === 'study-list') {
+    // As a radiologist starts: the study list, the row's action menu, "Launch Workflow: Sparse annotation".
+    await page.goto(viewerUrl);
+    const menu = page.getByRole('button', { name: 'Action Menu' }).first();
+    await menu.waitFor({ timeout: 90_000 });
+    await menu.click();
+    await page.getByRole('menuitem', { name: 'Sparse annotation' }).click();
+    await page.waitForURL((u) => u.pathname.endsWith('/tomosort-sparse') && u.searchParams.get('StudyInstanceUIDs') === study, { timeout: 30_000 });
+  } else await page.goto(`${viewerUrl}/tomosort-sparse?StudyInstanceUIDs=${study}`);
   await page.getByTestId('tomosort-panel').waitFor({ timeout: 90_000 });
   // The panel follows the active viewport: the series' slice count once the stack is loaded.
   await page.getByTestId('tomosort-series').getByText(new RegExp(`slice \\d+ of ${slices}`)).waitFor({ timeout: 90_000 });
