@@ -31,6 +31,27 @@ describe('writeSeries → readSeries', () => {
     expect(back.modality).toBe('CT');
   });
 
+  it('the stored display window: soft tissue (40/400) for CT, the 0.5–99.5th percentiles for MR', () => {
+    const windowOf = (bytes: Uint8Array) => {
+      const text = new TextDecoder('latin1').decode(bytes);
+      // (0028,1050) WindowCenter and (0028,1051) WindowWidth, DS, explicit VR little endian.
+      const at = (tag: string) => {
+        const i = text.indexOf(tag);
+        const len = bytes[i + 6]! | (bytes[i + 7]! << 8);
+        return Number(text.slice(i + 8, i + 8 + len).trim());
+      };
+      return [at('\x28\x00\x50\x10DS'), at('\x28\x00\x51\x10DS')];
+    };
+    const ct = createVolume({ data: coded([6, 5, 4]), dims: [6, 5, 4], spacing: [1, 1, 1], modality: 'CT' });
+    expect(windowOf(writeSeries(ct, {}).files[0]!)).toEqual([40, 400]);
+    const data = Int16Array.from({ length: 1000 }, (_, n) => n);
+    const mr = createVolume({ data, dims: [10, 10, 10], spacing: [1, 1, 1], modality: 'MR' });
+    // 0.5th and 99.5th percentiles of 0..999: 4.995 and 994.005 → centre 499.5, width 989.01.
+    const [c, w] = windowOf(writeSeries(mr, {}).files[0]!);
+    expect(c).toBeCloseTo(499.5, 3);
+    expect(w).toBeCloseTo(989.01, 2);
+  });
+
   it('fresh UIDs are 2.25 UUID integers, unique per instance', () => {
     const v = createVolume({ data: coded([2, 2, 3]), dims: [2, 2, 3], spacing: [1, 1, 1], modality: 'CT' });
     const w = writeSeries(v);

@@ -1,6 +1,6 @@
 /// <reference path="./dcmjs.d.ts" />
 import dcmjs from 'dcmjs';
-import { voxelCoord, voxelToPatient } from '@tomosort/volume';
+import { DEFAULT_INTENSITY, HU_WINDOWS, percentiles, voxelCoord, voxelToPatient } from '@tomosort/volume';
 import type { Volume } from '@tomosort/volume';
 import { DicomError } from './errors';
 import { SOP_CLASS } from './tags';
@@ -59,12 +59,9 @@ export function writeSeries(volume: Volume, meta: SeriesMetadata = {}): WrittenS
   const frameOfReferenceUID = meta.frameOfReferenceUID ?? newUid();
   const date = meta.studyDate ?? today();
   const [rowDir, colDir] = volume.direction;
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const x of volume.data) {
-    if (x < lo) lo = x;
-    if (x > hi) hi = x;
-  }
+  // The window a viewer opens with: soft tissue for CT (the full range, −1024..3000 HU, shows
+  // nothing); the robust range (0.5–99.5th percentiles) for other modalities.
+  const [lo, hi] = modality === 'CT' ? [HU_WINDOWS.softTissue.center - HU_WINDOWS.softTissue.width / 2, HU_WINDOWS.softTissue.center + HU_WINDOWS.softTissue.width / 2] : (percentiles(volume.data, DEFAULT_INTENSITY.percentiles) as [number, number]);
   const files: Uint8Array[] = [];
   const sopInstanceUIDs: string[] = [];
   for (let k = 0; k < nz; k++) {
