@@ -26,6 +26,8 @@ export interface OhifServices {
   };
   readonly displaySetService: { getDisplaySetByUID(uid: string): DisplaySet | undefined };
   readonly cornerstoneViewportService: { getCornerstoneViewport(viewportId: string): StackViewportLike | null | undefined };
+  /** OHIF's toasts: failures show there too, so they are seen with the panel collapsed. */
+  readonly uiNotificationService?: { show(n: { title: string; message: string; type: 'error' | 'info' | 'success' | 'warning'; duration?: number }): unknown };
 }
 
 export interface ServicesManagerLike {

@@ -43,6 +43,15 @@ function cornerstone(): CornerstoneLibraries {
 
 const segServices = (): SegServices => services!.services as SegServices;
 
+/** A failure also as an OHIF notification (seen with the panel collapsed); the panel keeps its own line. */
+function notifyFailure(message: string): void {
+  try {
+    services?.services.uiNotificationService?.show({ title: 'tomosort', message, type: 'error', duration: 10_000 });
+  } catch {
+    // A host without toasts: the panel's line is enough.
+  }
+}
+
 const POLL_MS = 400;
 
 function useActiveSeries(): ActiveSeries | undefined {
@@ -98,7 +107,11 @@ function useWorker(onMessage: (m: FromWorker) => void): { post(m: ToWorker): voi
   const handler = useRef(onMessage);
   handler.current = onMessage;
   const [backend, setBackend] = useState<string | undefined>(undefined);
-  const [error, setError] = useState<string | undefined>(undefined);
+  const [error, setErrorLine] = useState<string | undefined>(undefined);
+  const setError = (message: string | undefined) => {
+    setErrorLine(message);
+    if (message) notifyFailure(message);
+  };
   const [compute, setComputeState] = useState<Compute>('auto');
   useEffect(() => {
     const w = new Worker(`${window.location.origin}${ASSETS_PATH}/worker.mjs`, { type: 'module' });
@@ -147,7 +160,11 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
   const [size, setSize] = useState(64);
   const [pretrainSteps, setPretrainSteps] = useState(200);
   const [message, setMessage] = useState<string | undefined>(undefined);
-  const [error, setError] = useState<string | undefined>(undefined);
+  const [error, setErrorLine] = useState<string | undefined>(undefined);
+  const setError = (message: string | undefined) => {
+    setErrorLine(message);
+    if (message) notifyFailure(message);
+  };
   const [training, setTraining] = useState<Training>({ state: 'idle' });
   const [predicted, setPredicted] = useState<(SliceLabels & { index: number; voxels: number })[]>([]);
   // Predictions start as proposed: only those the radiologist accepts are exported.

@@ -163,6 +163,9 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
       await context.route(stow, (route) => (route.request().method() === 'POST' ? route.abort('connectionrefused') : route.continue()));
       await page.getByTestId('tomosort-export').click();
       await page.getByTestId('tomosort-error').getByText(/^The PACS \(Orthanc\) cannot be reached\. Nothing you annotated is lost\./).waitFor({ timeout: 90_000 });
+      // … and as an OHIF notification, seen with the panel collapsed: the same words outside the panel.
+      await expect.poll(() => page.getByText(/The PACS \(Orthanc\) cannot be reached/).count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+      expect(await panel.getByText(/The PACS \(Orthanc\) cannot be reached/).count()).toBe(1);
       await page.getByTestId('tomosort-annotated').getByText('4 annotated slice(s)').waitFor();
       await context.unroute(stow);
       await page.getByTestId('tomosort-export').click();
