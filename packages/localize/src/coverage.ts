@@ -1,6 +1,6 @@
 import type { LocalizationCalibration } from './calibration';
 import { LocalizeError } from './errors';
-import { calibrateLocalization, drawer } from './evaluate';
+import { calibrateLocalization, drawer, startsWithin } from './evaluate';
 import type { ScoredVolume } from './evaluate';
 import { fitScoreMap, median } from './scoreMap';
 import type { ScoreMap } from './scoreMap';
@@ -61,14 +61,9 @@ export function leaveTwoOutCoverage(
     volumes.forEach((ref, r) => {
       const map: ScoreMap | undefined = maps[r];
       if (!map) return;
-      const lo = ref.positionsMm[0]! * ref.scale;
-      const hi = ref.positionsMm[ref.positionsMm.length - 1]! * ref.scale;
       volumes.forEach((src, s) => {
         if (r === s) return;
-        const starts: number[] = [];
-        for (let k = 0; k + n <= src.scores.length; k++) {
-          if (src.positionsMm[k]! * src.scale >= lo && src.positionsMm[k + n - 1]! * src.scale <= hi) starts.push(k);
-        }
+        const starts = startsWithin(src, ref, n);
         if (starts.length === 0) return;
         const cal = calibrationFor(r, s);
         if (!cal) return;

@@ -24,6 +24,20 @@ export function drawer(seed: number): (n: number) => number {
   return (n) => Math.floor(rng() * n);
 }
 
+/**
+ * First slices k of the n-slice stacks of `src` whose whole extent maps inside `ref`'s (both
+ * through their shared frame): the stacks a placement in `ref` can be judged on.
+ */
+export function startsWithin(src: ScoredVolume, ref: ScoredVolume, n: number): number[] {
+  const lo = ref.positionsMm[0]! * ref.scale;
+  const hi = ref.positionsMm[ref.positionsMm.length - 1]! * ref.scale;
+  const starts: number[] = [];
+  for (let k = 0; k + n <= src.scores.length; k++) {
+    if (src.positionsMm[k]! * src.scale >= lo && src.positionsMm[k + n - 1]! * src.scale <= hi) starts.push(k);
+  }
+  return starts;
+}
+
 /** Errors (mm) of stacks placed in references, by stack size; `references` counts fitted ones. */
 export interface StackErrors {
   readonly errorsMm: ReadonlyMap<number, readonly number[]>;
@@ -64,16 +78,10 @@ export function stackLocalizationErrors(
       continue;
     }
     references += 1;
-    const last = ref.positionsMm.length - 1;
-    const lo = ref.positionsMm[0]! * ref.scale;
-    const hi = ref.positionsMm[last]! * ref.scale;
     for (const [q, src] of volumes.entries()) {
       if ((src === ref && !opts.withinSelf) || (opts.pairs && !opts.pairs(r, q))) continue;
       for (const n of opts.stacks) {
-        const starts: number[] = [];
-        for (let k = 0; k + n <= src.scores.length; k++) {
-          if (src.positionsMm[k]! * src.scale >= lo && src.positionsMm[k + n - 1]! * src.scale <= hi) starts.push(k);
-        }
+        const starts = startsWithin(src, ref, n);
         for (let t = 0; t < opts.perPair && starts.length > 0; t++) {
           const k = starts[draw(starts.length)]!;
           const place = localizeStack(map, src.scores.subarray(k, k + n), src.spacingMm);
