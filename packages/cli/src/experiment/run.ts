@@ -14,7 +14,7 @@ import { interpolateAnnotation } from '@tomosort/segment/node';
 import type { SegmentClass } from '@tomosort/segment';
 import { MemoryCheckpointStore, asTrainable, train, withTrainable } from '@tomosort/train';
 import type { CheckpointStore } from '@tomosort/train';
-import type { MethodConfig } from '@tomosort/train';
+import type { MethodConfig, TrainConfig } from '@tomosort/train';
 import { DEFAULT_INTENSITY, reorient } from '@tomosort/volume';
 import type { HuWindow, Volume } from '@tomosort/volume';
 import { meanInterval } from '../stats';
@@ -72,7 +72,7 @@ export interface ExperimentConfig {
   readonly real: readonly RealCaseName[];
   /**
    * Same subject, two reconstructions (Colin27: ch2 and ch2better): SortingLoss pre-trained for
-   * `steps` on the first alone, stacks of each placed in the other (`perPair` per size and direction).
+   * `steps` on both, stacks of each placed in the other (`perPair` per size and direction).
    */
   readonly sameSubject?: { readonly steps: number; readonly perPair: number };
 }
@@ -199,6 +199,30 @@ function pretrainMethod(method: ExperimentMethod, slices: number): MethodConfig 
   return undefined;
 }
 
+/**
+ * The experiment's training settings for a pretext method: Adam at the pre-training rate, clipping
+ * at 5, the experiment's window. One place for the pre-trainings, the score-head probes and the
+ * same-subject run (the key order is part of a checkpoint's settings: keep it).
+ */
+function pretextTrainConfig(
+  config: ExperimentConfig,
+  method: MethodConfig,
+  steps: number,
+  o: { readonly seed: number; readonly schedule: TrainConfig['schedule']; readonly checkpointEvery: number },
+): TrainConfig {
+  return {
+    method,
+    steps,
+    learningRate: config.pretrain.learningRate,
+    optimizer: { kind: 'adam' },
+    schedule: o.schedule,
+    clipNorm: 5,
+    window: config.window,
+    seed: o.seed,
+    checkpointEvery: o.checkpointEvery,
+  };
+}
+
 interface Pretrained {
   readonly model: Model;
   /** Wall-clock seconds of the steps (summed over resumed runs). */
@@ -234,17 +258,11 @@ async function pretrain(method: ExperimentMethod, config: ExperimentConfig, volu
   if (m === undefined) return { model: build(), seconds: 0, peakBytes: 0, losses: [], snapshots: [] };
   const key = `pretrain-${method}`;
   const manifest = (steps: number) => ({ method: m.kind as 'sorting', inputSize: config.size, plane: 'axial' as const, huWindow: config.window, mmPerPixel, intensity: DEFAULT_INTENSITY, sliceSpacingMm: volumes[0]?.spacingMm ?? 1, steps });
-  const trainConfig = {
-    method: m,
-    steps: config.pretrain.steps,
-    learningRate: config.pretrain.learningRate,
-    optimizer: { kind: 'adam' },
-    schedule: { kind: 'cosine', warmupSteps: Math.min(10, config.pretrain.steps) },
-    clipNorm: 5,
-    window: config.window,
+  const trainConfig = pretextTrainConfig(config, m, config.pretrain.steps, {
     seed: config.seed,
+    schedule: { kind: 'cosine', warmupSteps: Math.min(10, config.pretrain.steps) },
     checkpointEvery: store ? 50 : 0,
-  } as const;
+  });
   // Peak memory from 3 profiled steps of a throwaway copy: a step's peak is the same at every
   // step, and profiling the whole run records every kernel (tf.profile then overflows the stack).
   const measurePeak = async () => {
@@ -333,17 +351,7 @@ async function scorerFor(method: ExperimentMethod, pretrained: Model, config: Ex
   await train({
     model: withTrainable(asTrainable(probe), (name) => !name.startsWith('encoder/')),
     volumes,
-    config: {
-      method: pretrainMethod('sorting', config.pretrain.slicesPerStep)!,
-      steps: config.localization.probeSteps,
-      learningRate: config.pretrain.learningRate,
-      optimizer: { kind: 'adam' },
-      schedule: { kind: 'constant' },
-      clipNorm: 5,
-      window: config.window,
-      seed: config.seed + 7,
-      checkpointEvery: 0,
-    },
+    config: pretextTrainConfig(config, pretrainMethod('sorting', config.pretrain.slicesPerStep)!, config.localization.probeSteps, { seed: config.seed + 7, schedule: { kind: 'constant' }, checkpointEvery: 0 }),
   });
   return probe;
 }
@@ -537,7 +545,7 @@ export async function runExperiment(
       const points: QualityPoint[] = [];
       for (const snap of snapshots) {
         const at = `${method}@${snap.step}`;
-        const dice = await diceByBudget(snap.model, cases, { ...diceOptions(at, 'phantom'), unitName: at, budgets: [ttq.budget], seeds });
+        const dice = await diceByBudget(snap.model, cases, { ...diceOptions(at, 'phantom'), budgets: [ttq.budget], seeds });
         points.push({ step: snap.step, seconds: snap.seconds, dice: dice[String(ttq.budget)]! });
         snap.model.dispose();
       }
@@ -575,17 +583,11 @@ async function sameSubjectLocalization(
     await train({
       model: asTrainable(model),
       volumes: prepared,
-      config: {
-        method: { ...pretrainMethod('sorting', config.pretrain.slicesPerStep)!, augmentation: sortingAugmentationFor(prepared) } as MethodConfig,
-        steps: settings.steps,
-        learningRate: config.pretrain.learningRate,
-        optimizer: { kind: 'adam' },
-        schedule: { kind: 'cosine', warmupSteps: Math.min(10, settings.steps) },
-        clipNorm: 5,
-        window: config.window,
+      config: pretextTrainConfig(config, { ...pretrainMethod('sorting', config.pretrain.slicesPerStep)!, augmentation: sortingAugmentationFor(prepared) } as MethodConfig, settings.steps, {
         seed: config.seed,
+        schedule: { kind: 'cosine', warmupSteps: Math.min(10, settings.steps) },
         checkpointEvery: 0,
-      },
+      }),
     });
     const scored = await scoreAll(model, prepared.map((p) => ({ prepared: p, scale: 1 })), config.window);
     model.dispose();
@@ -616,6 +618,7 @@ export function mergeResults(config: ExperimentConfig, parts: readonly Experimen
   const pickReal = <K extends keyof RealResult>(name: RealCaseName, key: K) =>
     byMethod(parts.map((p) => p.real[name]).filter((c) => c !== undefined).map((c) => c[key] as Record<string, unknown>)) as RealResult[K];
   const realNames = REAL_CASES.filter((n) => parts.some((p) => p.real[n]));
+  const sameSubject = parts.find((p) => p.sameSubject)?.sameSubject;
   return {
     config,
     mmPerPixel: parts[0]?.mmPerPixel ?? Number.NaN,
@@ -630,7 +633,7 @@ export function mergeResults(config: ExperimentConfig, parts: readonly Experimen
     real: Object.fromEntries(realNames.map((n) => [n, { dice: pickReal(n, 'dice'), localizationMm: pickReal(n, 'localizationMm'), spearman: pickReal(n, 'spearman') }])),
     timeToQuality: pick('timeToQuality'),
     localizationCoverage: pick('localizationCoverage'),
-    ...(parts.find((p) => p.sameSubject)?.sameSubject ? { sameSubject: parts.find((p) => p.sameSubject)!.sameSubject! } : {}),
+    ...(sameSubject ? { sameSubject } : {}),
     commits: [...new Set(parts.flatMap((p) => p.commits))].sort(),
     seconds,
   };

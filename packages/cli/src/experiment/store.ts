@@ -55,25 +55,20 @@ export class ExperimentStore {
     this.dir = join(out, 'work', configKey(config));
   }
 
+  /** The stored units' files. */
+  #unitFiles(dir = this.dir): string[] {
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? this.#unitFiles(join(dir, e.name)) : e.name.endsWith('.unit.json') ? [join(dir, e.name)] : []));
+  }
+
   /** Units already stored. */
   count(): number {
-    const walk = (d: string): number =>
-      existsSync(d) ? readdirSync(d, { withFileTypes: true }).reduce((n, e) => n + (e.isDirectory() ? walk(join(d, e.name)) : e.name.endsWith('.unit.json') ? 1 : 0), 0) : 0;
-    return walk(this.dir);
+    return this.#unitFiles().length;
   }
 
   /** Commits that computed the stored units (the report names them). */
   commits(): string[] {
-    const out = new Set<string>();
-    const walk = (d: string) => {
-      if (!existsSync(d)) return;
-      for (const e of readdirSync(d, { withFileTypes: true })) {
-        if (e.isDirectory()) walk(join(d, e.name));
-        else if (e.name.endsWith('.unit.json')) out.add((JSON.parse(readFileSync(join(d, e.name), 'utf8')) as Unit<unknown>).commit);
-      }
-    };
-    walk(this.dir);
-    return [...out].sort();
+    return [...new Set(this.#unitFiles().map((f) => (JSON.parse(readFileSync(f, 'utf8')) as Unit<unknown>).commit))].sort();
   }
 
   #path(key: string): string {
