@@ -16,8 +16,14 @@ import { UsageError } from './errors';
  *   pacs:*                     every CT/MR series in the PACS
  *   a folder or file           DICOM series and NIfTI files found there
  */
+/** `sample:phantom[:N]`: the phantom cohort (N subjects). */
+const PHANTOM_SPEC = /^sample:phantom(?::(\d+))?$/;
+
+/** Whether a training source is the phantom cohort (whose subjects share an anatomical frame). */
+export const isPhantomSpec = (spec: string): boolean => PHANTOM_SPEC.test(spec);
+
 export async function parseTrainSources(spec: string, opts: { seed: number; pacs: () => PacsClient; warn: (m: string) => void }): Promise<VolumeSource[]> {
-  const phantom = /^sample:phantom(?::(\d+))?$/.exec(spec);
+  const phantom = PHANTOM_SPEC.exec(spec);
   if (phantom) {
     const n = phantom[1] === undefined ? 8 : Number(phantom[1]);
     if (n < 1) throw new UsageError(`sample:phantom needs at least 1 subject, got ${n}`);

@@ -22,7 +22,7 @@ import { connectPacs } from '../pacsConnection';
 import { progressBar } from '../progress';
 import { TrainLog, reportResume } from '../trainLog';
 import { median } from '../stats';
-import { parseTrainSources } from '../trainSources';
+import { isPhantomSpec, parseTrainSources } from '../trainSources';
 
 const USAGE = `usage: pnpm tomosort pretrain --out DIR [options]
 
@@ -103,7 +103,8 @@ export const pretrainCommand: Command = {
     const batch = intOption('batch', values.batch, 32, 2);
     const K = intOption('slices', values.slices, 8, 2);
     const seed = intOption('seed', values.seed, 0);
-    const phantomSource = /^sample:phantom(:\d+)?$/.test(values.source ?? 'sample:phantom:8');
+    const sourceSpec = values.source ?? 'sample:phantom:8';
+    const phantomSource = isPhantomSpec(sourceSpec);
     const calibrate = intOption('calibrate', values.calibrate, method === 'sorting' && phantomSource && plane === 'axial' ? 12 : 0, 0);
     if (calibrate > 0 && (method !== 'sorting' || !phantomSource || plane !== 'axial')) {
       throw new UsageError('--calibrate needs --method sorting on sample:phantom, axial: a calibration compares the same anatomy across subjects, which only the phantoms know (along their height)');
@@ -140,7 +141,7 @@ export const pretrainCommand: Command = {
     };
 
     const backend = await startBackend(values, quiet);
-    const sources = await parseTrainSources(values.source ?? 'sample:phantom:8', {
+    const sources = await parseTrainSources(sourceSpec, {
       seed,
       pacs: () => connectPacs(values.pacs),
       warn: (m) => process.stderr.write(`warning: ${m}\n`),
