@@ -13,7 +13,7 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-const ok = { size: 64, batch: 8, frozenSteps: 50, steps: 200, encoderName: 'small', params: 125_843 };
+const ok = { size: 64, batch: 8, frozenSteps: 50, steps: 200, spec: unetModelSpec(encoderSpec('small'), { classes: 3 }) };
 
 describe('checkFinetuneSettings', () => {
   it.each([
@@ -27,7 +27,7 @@ describe('checkFinetuneSettings', () => {
   });
   it('accepts the defaults, and refuses what would not fit the memory limit, saying the size that fits', () => {
     expect(() => checkFinetuneSettings({ ...ok, memoryLimitBytes: 4 * 2 ** 30 })).not.toThrow();
-    expect(() => checkFinetuneSettings({ ...ok, encoderName: 'resnet18', params: 14_407_331, size: 512, batch: 8, memoryLimitBytes: 4 * 2 ** 30 })).toThrow(
+    expect(() => checkFinetuneSettings({ ...ok, spec: unetModelSpec(encoderSpec('resnet18'), { classes: 3 }), size: 512, batch: 8, memoryLimitBytes: 4 * 2 ** 30 })).toThrow(
       /^a step at 512² with batch 8 needs about \d+\.\d GB, more than the 4\.0 GB this backend holds: use size ≤ \d+ or a smaller batch$/,
     );
   });
@@ -37,7 +37,8 @@ describe('finetuneMemoryBytes against a measured step (cpu backend, small U-Net,
   it('the composite-op estimate covers the tf.memory peak, and the native one does not (cpu keeps the intermediates)', async () => {
     const size = 48;
     const batch = 2;
-    const model = createModel(unetModelSpec(encoderSpec('small'), { classes: 3 }), { seed: 0 });
+    const spec = unetModelSpec(encoderSpec('small'), { classes: 3 });
+    const model = createModel(spec, { seed: 0 });
     const images = new Float32Array(3 * size * size).map((_, i) => (i % 97) - 48);
     const targets = new Int32Array(3 * size * size).map((_, i) => i % 3);
     const task = segmentationTask([{ id: 'x', size, slices: [0, 1, 2], images, targets }] as never, { batch, window: { center: 0, width: 400 }, augmentation: NO_AUGMENTATION });
@@ -45,11 +46,10 @@ describe('finetuneMemoryBytes against a measured step (cpu backend, small U-Net,
     const info = await tf.profile(async () => {
       await train({ model: asTrainable(model), task, config: { method: { kind: 'task', name: 'ft', slicesPerStep: batch, settings: {} }, steps: 2, learningRate: 1e-3, optimizer: { kind: 'adam' }, schedule: { kind: 'constant' }, window: { center: 0, width: 400 }, seed: 0, checkpointEvery: 0 } });
     });
-    const params = Object.values(model.params.trainable).reduce((t, v) => t + v.size, 0);
     model.dispose();
     const measured = info.peakBytes - base;
-    const native = finetuneMemoryBytes('small', params, size, batch, true);
-    const composite = finetuneMemoryBytes('small', params, size, batch, false);
+    const native = finetuneMemoryBytes(spec, size, batch, true);
+    const composite = finetuneMemoryBytes(spec, size, batch, false);
     expect(measured).toBeGreaterThan(native);
     expect(measured).toBeLessThan(composite);
   });

@@ -1,3 +1,5 @@
+import { forwardCost } from '@tomosort/models';
+import type { ModelSpec } from '@tomosort/models';
 import { SegmentError } from './errors';
 
 /** Slice sizes fine-tuning accepts: below 16 the encoders' deepest maps are a pixel wide; above 512, hours a step here. */
@@ -23,13 +25,18 @@ const DEFAULT_BYTES_PER_PIXEL = 5_200;
  */
 export const COMPOSITE_MEMORY_FACTOR = 2.5;
 
-/**
- * Estimated peak memory (bytes) of a fine-tuning step of a U-Net with `params` trainable values:
- * the native figure, × {@link COMPOSITE_MEMORY_FACTOR} unless `fused` (the native backend).
- */
-export function finetuneMemoryBytes(encoderName: string, params: number, size: number, batch: number, fused = true): number {
+function memoryBytes(encoderName: string, params: number, size: number, batch: number, fused: boolean): number {
   const perPixel = BYTES_PER_PIXEL[encoderName] ?? DEFAULT_BYTES_PER_PIXEL;
   return Math.max(36 * params, 20 * params + perPixel * batch * size * size) * (fused ? 1 : COMPOSITE_MEMORY_FACTOR);
+}
+
+/**
+ * Estimated peak memory (bytes) of a fine-tuning step of the U-Net `spec` (its trainable values
+ * counted by `forwardCost`): the native figure, × {@link COMPOSITE_MEMORY_FACTOR} unless `fused`
+ * (the native backend).
+ */
+export function finetuneMemoryBytes(spec: ModelSpec, size: number, batch: number, fused = true): number {
+  return memoryBytes(spec.encoder.name, forwardCost(spec, size).params, size, batch, fused);
 }
 
 export interface FinetuneSettings {
@@ -37,8 +44,8 @@ export interface FinetuneSettings {
   readonly batch: number;
   readonly frozenSteps: number;
   readonly steps: number;
-  readonly encoderName: string;
-  readonly params: number;
+  /** The U-Net to fine-tune. */
+  readonly spec: ModelSpec;
   /** Memory the backend can give (e.g. 4 GiB for wasm32); unchecked when absent. */
   readonly memoryLimitBytes?: number;
   /** Whether the backend has the fused kernels (native); default true. */
@@ -60,10 +67,11 @@ export function checkFinetuneSettings(s: FinetuneSettings): void {
     if (!Number.isInteger(n) || n < 0 || n > FINETUNE_MAX_STEPS) throw new SegmentError(`${name} ${n} must be a whole number from 0 to ${FINETUNE_MAX_STEPS.toLocaleString('en')}`);
   }
   const fused = s.fused ?? true;
-  const need = finetuneMemoryBytes(s.encoderName, s.params, s.size, s.batch, fused);
+  const params = forwardCost(s.spec, s.size).params;
+  const need = memoryBytes(s.spec.encoder.name, params, s.size, s.batch, fused);
   if (s.memoryLimitBytes !== undefined && need > s.memoryLimitBytes) {
     let fits = s.size;
-    while (fits > lo && finetuneMemoryBytes(s.encoderName, s.params, fits, s.batch, fused) > s.memoryLimitBytes) fits -= 8;
+    while (fits > lo && memoryBytes(s.spec.encoder.name, params, fits, s.batch, fused) > s.memoryLimitBytes) fits -= 8;
     throw new SegmentError(
       `a step at ${s.size}² with batch ${s.batch} needs about ${gb(need)}, more than the ${gb(s.memoryLimitBytes)} this backend holds: use size ≤ ${fits} or a smaller batch`,
     );

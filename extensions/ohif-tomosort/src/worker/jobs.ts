@@ -112,8 +112,7 @@ export async function runFinetune(pacs: PacsClient, job: FinetuneJob, post: (m: 
   const net = asTrainable(unet);
   try {
     // Before anything large is allocated: wasm32 holds at most 4 GiB, and the browser backends keep composite ops' intermediates.
-    const params = Object.values(unet.params.trainable).reduce((t, v) => t + v.size, 0);
-    checkFinetuneSettings({ size, batch: job.batch, frozenSteps: job.frozenSteps, steps: job.steps, encoderName: unet.spec.encoder.name, params, memoryLimitBytes: WASM_MEMORY_BYTES, fused: false });
+    checkFinetuneSettings({ size, batch: job.batch, frozenSteps: job.frozenSteps, steps: job.steps, spec: unet.spec, memoryLimitBytes: WASM_MEMORY_BYTES, fused: false });
     const data = [prepareAnnotation({ id: job.seriesInstanceUID, volume: series.volume, labels, slices: filled }, size, classes, input)];
     post({ type: 'status', message: `Fine-tuning on ${filled.length} annotated slice(s)…` });
     const t0 = performance.now();

@@ -193,7 +193,7 @@ export const finetuneCommand: Command = {
     const frozenSteps = intOption('frozen-steps', values['frozen-steps'], 50, 0);
     const steps = intOption('steps', values.steps, 200, 0);
     try {
-      checkFinetuneSettings({ size, batch, frozenSteps, steps, encoderName: unet.spec.encoder.name, params: Object.values(unet.params.trainable).reduce((t, v) => t + v.size, 0) });
+      checkFinetuneSettings({ size, batch, frozenSteps, steps, spec: unet.spec });
     } catch (e) {
       unet.dispose();
       throw isSegmentError(e) ? new UsageError(e.message) : e;
