@@ -249,15 +249,18 @@ export function writeSegmentation(opts: WriteSegmentationOptions): WrittenSegmen
       { DimensionOrganizationUID: dimensionOrganization, DimensionIndexPointer: 0x0062000b, FunctionalGroupPointer: 0x0062000a, DimensionDescriptionLabel: 'ReferencedSegmentNumber' },
       { DimensionOrganizationUID: dimensionOrganization, DimensionIndexPointer: 0x00200032, FunctionalGroupPointer: 0x00209113, DimensionDescriptionLabel: 'ImagePositionPatient' },
     ],
-    SegmentSequence: segments.map((s, si) => ({
-      SegmentNumber: si + 1,
-      SegmentLabel: s.label,
-      SegmentAlgorithmType: s.algorithmType,
-      ...(s.algorithmType === 'MANUAL' ? {} : { SegmentAlgorithmName: s.algorithmName ?? 'tomosort' }),
-      SegmentedPropertyCategoryCodeSequence: [segmentCodes(s.label).category],
-      SegmentedPropertyTypeCodeSequence: [segmentCodes(s.label).type],
-      RecommendedDisplayCIELabValue: dicomLab(s.color ?? SEGMENT_COLORS[si % SEGMENT_COLORS.length]!),
-    })),
+    SegmentSequence: segments.map((s, si) => {
+      const codes = segmentCodes(s.label);
+      return {
+        SegmentNumber: si + 1,
+        SegmentLabel: s.label,
+        SegmentAlgorithmType: s.algorithmType,
+        ...(s.algorithmType === 'MANUAL' ? {} : { SegmentAlgorithmName: s.algorithmName ?? 'tomosort' }),
+        SegmentedPropertyCategoryCodeSequence: [codes.category],
+        SegmentedPropertyTypeCodeSequence: [codes.type],
+        RecommendedDisplayCIELabValue: dicomLab(s.color ?? SEGMENT_COLORS[si % SEGMENT_COLORS.length]!),
+      };
+    }),
     SharedFunctionalGroupsSequence: [
       {
         PlaneOrientationSequence: [{ ImageOrientationPatient: [...d0, ...d1].map(ds) }],
