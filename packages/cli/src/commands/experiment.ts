@@ -19,8 +19,9 @@ import { reorient } from '@tomosort/volume';
 /**
  * The full comparison at the scale the question needs: ResNet-18 at 128², pre-training long
  * enough to plateau (the report shows the curve), 5 seeds, each on its own held-out subject, and
- * the time-to-quality snapshots. About 10 hours on this 2-core CPU (native kernels, --jobs 2):
- * fine-tuning dominates (240 fine-tunings of ~2 min). Run it with --resume across sittings.
+ * the time-to-quality snapshots. 15–20 hours on this 2-core CPU (native kernels, --jobs 2, one
+ * thread each): fine-tuning dominates (~270 fine-tunings of 4–6 min), then SimCLR and Barlow Twins
+ * (~3.7 s a step). Run it with --resume across sittings.
  */
 export const FULL_EXPERIMENT: ExperimentConfig = {
   seed: 0,
@@ -63,7 +64,7 @@ annotated slices of held-out subjects (Dice on the other slices; seeds vary the 
 choice of slices; mean with 95% intervals and paired differences), scores held-out subjects
 (Spearman ρ) and localizes stacks of 1, 3 and 10 slices in held-out references; the same on the
 sample head CT. Writes report.md, result.json and PNG plots to --out; reproducible from --seed.
-The full run (ResNet-18 at 128², 2000 pre-training steps, 5 seeds) takes ~10 hours on a 2-core CPU:
+The full run (ResNet-18 at 128², 2000 pre-training steps, 5 seeds) takes 15–20 hours on a 2-core CPU:
 stop it at any time and continue with --resume. Also: time to quality (Dice from pre-training
 snapshots at 12.5%, 25%, 50% of the steps, against the time they took).
 
