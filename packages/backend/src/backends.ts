@@ -13,7 +13,10 @@ export interface InitBackendOptions {
    * Ignored once the wasm backend has started.
    */
   readonly wasmPaths?: string | Readonly<Record<string, string>>;
-  /** wasm: threads for the threaded binary (browsers with cross-origin isolation only). */
+  /**
+   * wasm: threads for the threaded binary (browsers with cross-origin isolation only; at most 8,
+   * tfjs' pool). Default: tfjs' choice, hardware concurrency / 2.
+   */
   readonly wasmThreads?: number;
   /** webgpu: ask for the low-power adapter instead of the high-performance one. Default false. */
   readonly lowPowerGpu?: boolean;
@@ -166,6 +169,24 @@ async function startWebGpu(opts: InitBackendOptions): Promise<Partial<BackendInf
   return { adapter: adapterDescription(info), softwareAdapter: software, label: `webgpu (${adapterShortName(info)})` };
 }
 
+/**
+ * tfjs-wasm caps its thread pool at navigator.hardwareConcurrency / 2 (it assumes two hardware
+ * threads per core, so a 2-vCPU machine gets one thread) and at 8. To honour a count asked for
+ * explicitly, the count its module reads as it starts is raised to 2 × threads, then restored.
+ */
+async function withLogicalCoresFor<T>(threads: number | undefined, start: () => Promise<T>): Promise<T> {
+  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
+  const cores = nav?.hardwareConcurrency;
+  if (nav === undefined || cores === undefined || threads === undefined || threads <= Math.floor(cores / 2)) return start();
+  Object.defineProperty(nav, 'hardwareConcurrency', { value: 2 * threads, configurable: true });
+  try {
+    return await start();
+  } finally {
+    // The own property shadowed the prototype's getter; removing it brings the real count back.
+    delete (nav as { hardwareConcurrency?: number }).hardwareConcurrency;
+  }
+}
+
 async function startWasm(opts: InitBackendOptions): Promise<Partial<BackendInfo>> {
   let wasm: typeof import('@tensorflow/tfjs-backend-wasm');
   try {
@@ -184,7 +205,7 @@ async function startWasm(opts: InitBackendOptions): Promise<Partial<BackendInfo>
     }
     if (opts.wasmThreads !== undefined) wasm.setThreadsCount(opts.wasmThreads);
   }
-  await switchTo('wasm');
+  await withLogicalCoresFor(opts.wasmThreads, () => switchTo('wasm'));
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   const threads = wasm.getThreadsCount();
   return {

@@ -6,13 +6,14 @@ import { createModel, encoderSpec, expectKind, filesHandler, loadModel, manifest
 import { fitMmPerPixel, prepareVolume, sortingAugmentationFor } from '@tomosort/pretext';
 import type { LoadedModel, ManifestInit, Model, ModelManifest } from '@tomosort/models';
 import { fetchSeriesFiles, seriesUid, studyUid } from '@tomosort/pacs';
+import { phantomSubject } from '@tomosort/samples';
 import type { PacsClient } from '@tomosort/pacs';
 import { checkFinetuneSettings, finetune, predictVolume, prepareAnnotation } from '@tomosort/segment';
 import { asTrainable, train } from '@tomosort/train';
 import type { TrainEvent } from '@tomosort/train';
 import { DEFAULT_INTENSITY, PLANE_FRAMES, axisMapping, createVolume } from '@tomosort/volume';
 import type { Volume } from '@tomosort/volume';
-import type { ExportJob, FinetuneJob, FromWorker, MatchJob, ModelRef, ModelSummary, PretrainJob, ScoreJob, SliceLabels, SliceMatch } from './protocol';
+import type { BenchmarkJob, ExportJob, FinetuneJob, FromWorker, MatchJob, ModelRef, ModelSummary, PretrainJob, ScoreJob, SliceLabels, SliceMatch } from './protocol';
 import { AnnotationError, ModelChoiceError, StepMissingError } from '../errors';
 
 /**
@@ -134,6 +135,43 @@ export async function runFinetune(pacs: PacsClient, job: FinetuneJob, post: (m: 
       steps: result.losses.length,
       cancelled: result.status === 'cancelled',
     });
+  } finally {
+    unet.dispose();
+  }
+}
+
+/** Annotated slices of the benchmark's phantom, spread along it. */
+const BENCHMARK_SLICES = 5;
+
+/**
+ * Times fine-tuning steps of the viewer's scratch U-Net (small encoder) on a synthetic phantom's
+ * body mask: identical work for a given job, whatever the backend or thread count, so both the
+ * speed and the losses can be compared across them.
+ */
+export async function runBenchmark(job: BenchmarkJob, backend: string, post: (m: FromWorker) => void, signal?: AbortSignal): Promise<void> {
+  const subject = phantomSubject(0, job.seed, { size: job.size });
+  const body = subject.labels.data.map((v) => (v === 0 ? 0 : 1));
+  const depth = subject.volume.dims[2];
+  const slices = Array.from({ length: BENCHMARK_SLICES }, (_, i) => Math.floor(((i + 0.5) * depth) / BENCHMARK_SLICES));
+  const classes = [{ value: 1, name: 'body' }];
+  const window = { center: 40, width: 400 };
+  const data = [prepareAnnotation({ id: subject.id, volume: subject.volume, labels: { ...subject.labels, data: body }, slices }, job.size, classes, { window })];
+  const encoder = createModel(scoreModelSpec(encoderSpec('small')), { seed: job.seed });
+  const unet = unetFromEncoder(encoder, { classes: 2, seed: job.seed });
+  encoder.dispose();
+  try {
+    const msPerStep: number[] = [];
+    const result = await finetune({
+      model: asTrainable(unet),
+      data,
+      config: { window, batch: job.batch, frozenSteps: 0, steps: job.steps, learningRate: 1e-3, seed: job.seed },
+      ...(signal ? { signal } : {}),
+      onEvent: (phase, e) => {
+        if (e.type === 'step') msPerStep.push(e.ms);
+        postProgress(post, phase, e);
+      },
+    });
+    post({ type: 'benchmarked', backend, losses: result.losses, msPerStep });
   } finally {
     unet.dispose();
   }

@@ -113,17 +113,38 @@ export type OrderFindingMessage =
  */
 export type Compute = 'auto' | 'webgpu' | 'wasm';
 
+/**
+ * A fixed fine-tuning run on a synthetic phantom (no series, no PACS): the same U-Net and loop as
+ * a fine-tune job, to time this browser's backend and to compare backends or thread counts on
+ * identical work (same seed, same data, so the losses must agree).
+ */
+export interface BenchmarkJob {
+  readonly size: number;
+  readonly batch: number;
+  readonly steps: number;
+  readonly seed: number;
+}
+
 export type ToWorker =
-  | { readonly type: 'start'; readonly compute: Compute }
+  /** `threads`: wasm threads (default: hardware concurrency − 1, at least 1; used when the page is cross-origin isolated). */
+  | { readonly type: 'start'; readonly compute: Compute; readonly threads?: number }
   | { readonly type: 'finetune'; readonly job: FinetuneJob }
   | { readonly type: 'export'; readonly job: ExportJob }
   | { readonly type: 'score'; readonly job: ScoreJob }
   | { readonly type: 'pretrain'; readonly job: PretrainJob }
   | { readonly type: 'match'; readonly job: MatchJob }
+  | { readonly type: 'benchmark'; readonly job: BenchmarkJob }
   | { readonly type: 'cancel' };
 
 export type FromWorker =
-  | { readonly type: 'ready'; readonly backend: string; readonly fallbacks: readonly string[]; readonly note?: string }
+  | {
+      readonly type: 'ready';
+      readonly backend: string;
+      readonly fallbacks: readonly string[];
+      readonly note?: string;
+      /** wasm: the threads it runs (1 without cross-origin isolation or SharedArrayBuffer). */
+      readonly threads?: number;
+    }
   | { readonly type: 'status'; readonly message: string }
   | { readonly type: 'progress'; readonly phase: string; readonly step: number; readonly steps: number; readonly loss: number; readonly etaSeconds: number; readonly stepsPerSecond: number }
   | {
@@ -157,4 +178,11 @@ export type FromWorker =
       readonly rho: number;
     }
   | { readonly type: 'matched'; readonly referenceSeriesInstanceUID: string; readonly referenceRho: number; readonly matches: readonly SliceMatch[] }
+  | {
+      readonly type: 'benchmarked';
+      readonly backend: string;
+      /** Each step's loss and wall time (the first includes the kernels' first compile / warm-up). */
+      readonly losses: readonly number[];
+      readonly msPerStep: readonly number[];
+    }
   | { readonly type: 'error'; readonly message: string };

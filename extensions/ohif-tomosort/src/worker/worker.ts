@@ -3,7 +3,7 @@ import { initBestBackend } from '@tomosort/backend';
 import { saveModel } from '@tomosort/models';
 import { PacsClient } from '@tomosort/pacs';
 import { ASSETS_PATH, DICOMWEB_PATH } from '../ids';
-import { runExport, runFinetune, runMatch, runPretrain, runScore } from './jobs';
+import { runBenchmark, runExport, runFinetune, runMatch, runPretrain, runScore } from './jobs';
 import type { SaveModel } from './jobs';
 import { plainError } from './plainError';
 import type { FromWorker, ToWorker } from './protocol';
@@ -18,6 +18,16 @@ const scope = self as unknown as { postMessage(m: unknown, transfer?: Transferab
 const origin = self.location.origin;
 const pacs = new PacsClient({ baseUrl: origin, dicomWebRoot: DICOMWEB_PATH.slice(1) });
 let running: AbortController | undefined;
+let backend = '';
+
+/**
+ * wasm threads: one core is left to the viewer's own thread (rendering, the panel), at least one
+ * thread. tfjs runs them only where the page is cross-origin isolated (the viewer server sends
+ * COOP/COEP); elsewhere it starts single-threaded whatever is asked.
+ */
+function defaultWasmThreads(hardwareConcurrency: number | undefined): number {
+  return Math.max(1, (hardwareConcurrency ?? 1) - 1);
+}
 
 function post(m: FromWorker): void {
   const transfer = m.type === 'predicted' ? m.slices.map((s) => s.labels.buffer as ArrayBuffer) : [];
@@ -48,7 +58,7 @@ scope.onmessage = (event: MessageEvent) => {
   const task = async (): Promise<void> => {
     switch (msg.type) {
       case 'start': {
-        const opts = { wasmPaths: `${origin}${ASSETS_PATH}/wasm/` };
+        const opts = { wasmPaths: `${origin}${ASSETS_PATH}/wasm/`, wasmThreads: msg.threads ?? defaultWasmThreads(self.navigator.hardwareConcurrency) };
         let info = await initBestBackend(msg.compute === 'wasm' ? ['wasm', 'cpu'] : ['webgpu', 'wasm', 'cpu'], opts);
         let note: string | undefined;
         if (msg.compute === 'auto' && info.softwareAdapter) {
@@ -56,7 +66,8 @@ scope.onmessage = (event: MessageEvent) => {
           info = await initBestBackend(['wasm', 'cpu'], opts);
         }
         const fallbacks = info.failures.map((f) => `${f.backend}: ${f.error instanceof Error ? f.error.message : String(f.error)}`);
-        post({ type: 'ready', backend: info.label, fallbacks, ...(note ? { note } : {}) });
+        backend = info.label;
+        post({ type: 'ready', backend: info.label, fallbacks, ...(note ? { note } : {}), ...(info.threads === undefined ? {} : { threads: info.threads }) });
         return;
       }
       case 'finetune':
@@ -69,6 +80,8 @@ scope.onmessage = (event: MessageEvent) => {
         return runScore(pacs, msg.job, post);
       case 'match':
         return runMatch(pacs, msg.job, post);
+      case 'benchmark':
+        return cancellable((signal) => runBenchmark(msg.job, backend, post, signal));
       case 'cancel':
         running?.abort();
         return;

@@ -12,6 +12,7 @@ import { median, timeRuns } from '../stats';
 import { formatTable } from '../table';
 import { BENCH_PRETRAIN_USAGE, benchPretrain } from './benchPretrain';
 import { BENCH_VIEWER_USAGE, benchViewer } from './benchViewer';
+import { BENCH_WORKER_USAGE, benchWorker } from './benchWorker';
 
 const USAGE = `usage: pnpm tomosort bench io [--repeats N] [--pacs URL] [--out FILE] [--json]
 
@@ -78,15 +79,16 @@ async function benchIo(args: readonly string[]): Promise<number> {
 }
 
 export const benchCommand: Command = {
-  summary: 'benchmarks that print a table and write JSON (bench io | bench pretrain | bench viewer)',
+  summary: 'benchmarks that print a table and write JSON (bench io | bench pretrain | bench viewer | bench worker)',
   get usage() {
-    return `${USAGE}\n\n${BENCH_PRETRAIN_USAGE}\n\n${BENCH_VIEWER_USAGE}`;
+    return `${USAGE}\n\n${BENCH_PRETRAIN_USAGE}\n\n${BENCH_VIEWER_USAGE}\n\n${BENCH_WORKER_USAGE}`;
   },
   async run(args) {
     const [sub, ...rest] = args;
     if (sub === 'io') return benchIo(rest);
     if (sub === 'pretrain') return benchPretrain(rest);
     if (sub === 'viewer') return benchViewer(rest);
+    if (sub === 'worker') return benchWorker(rest);
     throw new UsageError(`unknown bench "${sub ?? ''}"\n\n${USAGE}`);
   },
 };

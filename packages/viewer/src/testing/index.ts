@@ -1,3 +1,5 @@
 export { CHROMIUM, launchChromium } from './browser';
 export type { FineTuned, OpenedStudy } from './sparseMode';
 export { annotateByThreshold, fineTuneAndPredict, openInSparseMode, scrollViewport, seriesLine } from './sparseMode';
+export type { WorkerBenchmark, WorkerHost } from './workerBenchmark';
+export { benchmarkWorker, startWorkerHost } from './workerBenchmark';

@@ -1,0 +1,79 @@
+import { existsSync } from 'node:fs';
+import { CliError, UsageError } from '../errors';
+import { userPath } from '../env';
+import { writeFileAtomic } from '../files';
+import { JSON_OPTION, intListOption, intOption, oneOfOption, parse } from '../parse';
+import { median } from '../stats';
+import { formatTable } from '../table';
+
+export const BENCH_WORKER_USAGE = `usage: pnpm tomosort bench worker [--threads LIST] [--compute wasm|webgpu] [--size S] [--batch B] [--steps N] [--seed N] [--out FILE] [--json]
+
+  worker  the viewer's training worker alone, in headless Chromium (Debian's /usr/bin/chromium or
+          $TOMOSORT_CHROMIUM), served cross-origin isolated as the viewer is: fine-tuning steps of
+          the scratch U-Net (small encoder) on a synthetic phantom, once per wasm thread count.
+          Reports the median step time (the first step, which compiles, left out), the speed-up
+          over the first thread count, and how far each run's losses stray from the first run's.
+  --threads LIST  wasm thread counts, comma-separated (default 1,2; each in a fresh worker)
+  --compute C     wasm (default) or webgpu (one run; --threads is ignored)
+  --size S        input size in pixels (default 64)
+  --batch B       slices per step (default 4)
+  --steps N       measured steps (default 8; one more runs first as warm-up)
+  --seed N        weights and data seed (default 0)
+  --out FILE      also write the JSON there (atomically)
+  --json          print the JSON instead of the table`;
+
+export async function benchWorker(args: readonly string[]): Promise<number> {
+  const { values } = parse(
+    args,
+    { threads: { type: 'string' }, compute: { type: 'string' }, size: { type: 'string' }, batch: { type: 'string' }, steps: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, ...JSON_OPTION },
+    BENCH_WORKER_USAGE,
+    false,
+  );
+  const compute = oneOfOption('compute', values.compute, ['wasm', 'webgpu'] as const, 'wasm');
+  const threads = compute === 'webgpu' ? [undefined] : intListOption('threads', values.threads ?? '1,2');
+  if (threads.some((t) => t === 0)) throw new UsageError(`--threads: each count is at least 1, got "${values.threads}"`);
+  const job = { size: intOption('size', values.size, 64, 8), batch: intOption('batch', values.batch, 4, 1), steps: intOption('steps', values.steps, 8, 1) + 1, seed: intOption('seed', values.seed, 0, 0) };
+  // Test tooling (playwright-core, esbuild) loads only for this benchmark.
+  const { CHROMIUM, startWorkerHost } = await import('@tomosort/viewer/testing');
+  if (!existsSync(CHROMIUM)) throw new CliError(`no Chromium at ${CHROMIUM}: apt-get install chromium (or set TOMOSORT_CHROMIUM)`);
+  const log = (m: string) => values.json || process.stderr.write(`${m}\n`);
+  const host = await startWorkerHost({ webgpu: compute === 'webgpu' });
+  try {
+    const runs = [];
+    for (const t of threads) {
+      log(`${compute}${t === undefined ? '' : `, ${t} thread(s)`}: ${job.steps} steps at ${job.size}², batch ${job.batch} …`);
+      const r = await host.benchmark({ compute, ...(t === undefined ? {} : { threads: t }), job });
+      runs.push(r);
+    }
+    const first = runs[0]!;
+    const medianOf = (ms: readonly number[]) => median(ms.slice(1));
+    const result = {
+      browser: /Chrome\/[\d.]+/.exec(await host.userAgent())?.[0] ?? 'Chromium',
+      hardwareConcurrency: first.hardwareConcurrency,
+      crossOriginIsolated: first.crossOriginIsolated,
+      job: { ...job, measuredSteps: job.steps - 1, model: 'small encoder + U-Net, 2 classes', data: 'phantom 0, 5 annotated slices' },
+      runs: runs.map((r, k) => ({
+        requestedThreads: threads[k] ?? null,
+        backend: r.backend,
+        threads: r.threads ?? null,
+        medianMs: +medianOf(r.msPerStep).toFixed(1),
+        speedup: +(medianOf(first.msPerStep) / medianOf(r.msPerStep)).toFixed(2),
+        maxLossDifference: +Math.max(...r.losses.map((l, s) => Math.abs(l - first.losses[s]!))).toExponential(2),
+        msPerStep: r.msPerStep.map((x) => +x.toFixed(1)),
+        losses: r.losses.map((x) => +x.toPrecision(6)),
+      })),
+    };
+    if (values.out) writeFileAtomic(userPath(values.out), `${JSON.stringify(result, null, 2)}\n`);
+    if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+    else
+      process.stdout.write(
+        `${formatTable(
+          ['backend', 'median step', 'speed-up', 'max |Δ loss|', 'detail'],
+          result.runs.map((r) => [r.backend, `${r.medianMs} ms`, `${r.speedup}×`, String(r.maxLossDifference), `vs the first row; ${result.job.measuredSteps} steps, ${job.size}², batch ${job.batch}`]),
+        )}\n${result.browser}, hardware concurrency ${result.hardwareConcurrency}, cross-origin isolated: ${result.crossOriginIsolated}\n`,
+      );
+    return 0;
+  } finally {
+    await host.close();
+  }
+}

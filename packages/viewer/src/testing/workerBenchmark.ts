@@ -1,0 +1,130 @@
+// Test and benchmark tooling (Node): runs the viewer's training worker in a Chromium page.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { buildExtensionBundles } from '../bundle';
+import { startViewerServer } from '../server';
+import { launchChromium } from './browser';
+import { ASSETS_PATH } from '@tomosort/ohif-extension/ids';
+import type { BenchmarkJob, Compute, FromWorker } from '@tomosort/ohif-extension/worker/protocol';
+
+export interface WorkerBenchmark {
+  /** The worker's backend line, e.g. "wasm (SIMD, 2 threads)", and its thread count. */
+  readonly backend: string;
+  readonly threads: number | undefined;
+  /** The page was cross-origin isolated (threaded wasm needs it), and its navigator.hardwareConcurrency. */
+  readonly crossOriginIsolated: boolean;
+  readonly hardwareConcurrency: number;
+  readonly losses: readonly number[];
+  readonly msPerStep: readonly number[];
+}
+
+/**
+ * Runs in the page: starts the worker, waits for 'ready', runs the benchmark job. Plain JavaScript
+ * in a string, because a compiled function would carry the TypeScript loader's helpers (tsx adds
+ * `__name` calls) that the page does not have.
+ */
+const IN_PAGE = `async ({ url, compute, threads, job, timeoutMs }) => {
+  const worker = new Worker(url, { type: 'module' });
+  const next = (want) => new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the worker sent no ' + want + ' within ' + timeoutMs + ' ms')), timeoutMs);
+    worker.onmessage = (e) => {
+      if (e.data.type === want || e.data.type === 'error') { clearTimeout(timer); resolve(e.data); }
+    };
+    worker.onerror = (e) => { clearTimeout(timer); reject(new Error('the worker failed: ' + e.message)); };
+  });
+  try {
+    const readyP = next('ready');
+    worker.postMessage(threads === null ? { type: 'start', compute } : { type: 'start', compute, threads });
+    const ready = await readyP;
+    if (ready.type === 'error') throw new Error(ready.message);
+    const doneP = next('benchmarked');
+    worker.postMessage({ type: 'benchmark', job });
+    const done = await doneP;
+    if (done.type === 'error') throw new Error(done.message);
+    return { ready, done, crossOriginIsolated: self.crossOriginIsolated, hardwareConcurrency: navigator.hardwareConcurrency };
+  } finally {
+    worker.terminate();
+  }
+}`;
+
+/**
+ * Opens a page of the viewer server (so it is cross-origin isolated like the viewer), starts the
+ * training worker with `compute` and `threads`, and runs its benchmark job: a fixed fine-tuning on
+ * a synthetic phantom. A fresh page per call, because tfjs fixes the thread count when its wasm
+ * backend starts.
+ */
+export async function benchmarkWorker(
+  page: Page,
+  serverUrl: string,
+  options: { readonly compute: Compute; readonly threads?: number; readonly job: BenchmarkJob; readonly timeoutMs?: number },
+): Promise<WorkerBenchmark> {
+  // Any page of the server carries its COOP/COEP headers; the worker bundle itself is the lightest.
+  await page.goto(`${serverUrl}${ASSETS_PATH}/worker.mjs`);
+  const args = { url: `${serverUrl}${ASSETS_PATH}/worker.mjs`, compute: options.compute, threads: options.threads ?? null, job: options.job, timeoutMs: options.timeoutMs ?? 600_000 };
+  const r = (await page.evaluate(`(${IN_PAGE})(${JSON.stringify(args)})`)) as {
+    ready: Extract<FromWorker, { type: 'ready' }>;
+    done: Extract<FromWorker, { type: 'benchmarked' }>;
+    crossOriginIsolated: boolean;
+    hardwareConcurrency: number;
+  };
+  return { backend: r.ready.backend, threads: r.ready.threads, crossOriginIsolated: r.crossOriginIsolated, hardwareConcurrency: r.hardwareConcurrency, losses: r.done.losses, msPerStep: r.done.msPerStep };
+}
+
+/** A viewer server (no OHIF, no PACS behind it) and a Chromium to run the worker's benchmark job in. */
+export interface WorkerHost {
+  /** One benchmark in a fresh page (a fresh worker, so a new thread count takes effect). */
+  benchmark(options: { readonly compute: Compute; readonly threads?: number; readonly job: BenchmarkJob; readonly timeoutMs?: number }): Promise<WorkerBenchmark>;
+  readonly userAgent: () => Promise<string>;
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the worker bundle, serves it like the viewer does (cross-origin isolated) and starts
+ * Chromium; `webgpu: false` starts it without WebGPU.
+ */
+export async function startWorkerHost(options: { readonly webgpu?: boolean } = {}): Promise<WorkerHost> {
+  const scratch = mkdtempSync(join(tmpdir(), 'tomosort-worker-host-'));
+  mkdirSync(join(scratch, 'ohif'));
+  // The worker needs no OHIF; the server wants a viewer folder to serve.
+  writeFileSync(join(scratch, 'ohif', 'index.html'), '<!doctype html><title>tomosort worker host</title>');
+  let server: Awaited<ReturnType<typeof startViewerServer>> | undefined;
+  let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
+  try {
+    await buildExtensionBundles(join(scratch, 'assets'));
+    // No PACS request is made: the benchmark job trains on a synthetic phantom.
+    server = await startViewerServer({ ohifDir: join(scratch, 'ohif'), assetsDir: join(scratch, 'assets'), pacs: { dicomWebUrl: 'http://127.0.0.1:9/dicom-web' }, port: 0 });
+    browser = await launchChromium({ webgpu: options.webgpu !== false });
+  } catch (e) {
+    await server?.close();
+    rmSync(scratch, { recursive: true, force: true });
+    throw e;
+  }
+  const url = server.url;
+  const chromium = browser;
+  const host = server;
+  return {
+    async benchmark(o) {
+      const page = await chromium.context.newPage();
+      try {
+        return await benchmarkWorker(page, url, o);
+      } finally {
+        await page.close();
+      }
+    },
+    async userAgent() {
+      const page = await chromium.context.newPage();
+      try {
+        return String(await page.evaluate('navigator.userAgent'));
+      } finally {
+        await page.close();
+      }
+    },
+    async close() {
+      await chromium.close();
+      await host.close();
+      rmSync(scratch, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,35 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startWorkerHost } from './testing';
+import type { WorkerHost } from './testing';
+
+// The training worker in headless Chromium (Debian's), served like the viewer: cross-origin isolated.
+let host: WorkerHost;
+beforeAll(async () => {
+  host = await startWorkerHost({ webgpu: false });
+}, 180_000);
+afterAll(async () => host?.close());
+
+describe('the training worker on threaded wasm', () => {
+  it('runs 2 wasm threads in a cross-origin-isolated page and trains as 1 thread does', async () => {
+    const job = { size: 32, batch: 2, steps: 4, seed: 3 };
+    const one = await host.benchmark({ compute: 'wasm', threads: 1, job });
+    const two = await host.benchmark({ compute: 'wasm', threads: 2, job });
+    expect(two.crossOriginIsolated).toBe(true);
+    expect(one.backend).toBe('wasm (SIMD, 1 thread)');
+    // 2 threads even on a 2-vCPU machine, where tfjs alone would cap the pool at one.
+    expect(two.backend).toBe('wasm (SIMD, 2 threads)');
+    expect(two.threads).toBe(2);
+    expect(two.losses).toHaveLength(job.steps);
+    expect(two.losses.every(Number.isFinite)).toBe(true);
+    // Threads split the work differently, so sums may round differently: agreement, not identity.
+    two.losses.forEach((loss, k) => expect(loss, `step ${k + 1}`).toBeCloseTo(one.losses[k]!, 4));
+    // The run trains: the same data, so a lower loss by the last step.
+    expect(two.losses.at(-1)!).toBeLessThan(two.losses[0]!);
+  }, 300_000);
+
+  it('without an explicit count starts hardware concurrency − 1 threads (at least 1)', async () => {
+    const auto = await host.benchmark({ compute: 'wasm', job: { size: 16, batch: 1, steps: 1, seed: 0 } });
+    // tfjs' pool holds at most 8.
+    expect(auto.threads).toBe(Math.min(8, Math.max(1, auto.hardwareConcurrency - 1)));
+  }, 120_000);
+});
