@@ -1,3 +1,6 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { kernelTimes } from '@tomosort/backend';
+import type { KernelTime } from '@tomosort/backend';
 import { readSeriesAsync, writeSegmentation } from '@tomosort/dicom';
 import type { DicomInput, SeriesVolume } from '@tomosort/dicom';
 import { checkSliceOrder, fitScoreMap, localizeStack, scoreVolume } from '@tomosort/localize';
@@ -160,18 +163,31 @@ export async function runBenchmark(job: BenchmarkJob, backend: string, post: (m:
   const unet = unetFromEncoder(encoder, { classes: 2, seed: job.seed });
   encoder.dispose();
   try {
+    const net = asTrainable(unet);
+    const config = (steps: number) => ({ window, batch: job.batch, frozenSteps: 0, steps, learningRate: 1e-3, seed: job.seed });
     const msPerStep: number[] = [];
     const result = await finetune({
-      model: asTrainable(unet),
+      model: net,
       data,
-      config: { window, batch: job.batch, frozenSteps: 0, steps: job.steps, learningRate: 1e-3, seed: job.seed },
+      config: config(job.steps),
       ...(signal ? { signal } : {}),
       onEvent: (phase, e) => {
         if (e.type === 'step') msPerStep.push(e.ms);
         postProgress(post, phase, e);
       },
     });
-    post({ type: 'benchmarked', backend, losses: result.losses, msPerStep });
+    let profile: { stepMs: number; kernels: KernelTime[] } | undefined;
+    if (job.profile && result.status === 'finished') {
+      // The second step of a 2-step run (the first creates the optimiser's slots): the kernels recorded after step 1's event.
+      const recorded = () => (tf.engine().state as unknown as { activeProfile: { kernels: unknown[] } }).activeProfile.kernels.length;
+      let from = 0;
+      let stepMs = 0;
+      const p = await tf.profile(async () => {
+        await finetune({ model: net, data, config: config(2), onEvent: (_, e) => e.type === 'step' && (e.step === 1 ? (from = recorded()) : (stepMs = e.ms)) });
+      });
+      profile = { stepMs: +stepMs.toFixed(1), kernels: kernelTimes(p.kernels.slice(from)) };
+    }
+    post({ type: 'benchmarked', backend, losses: result.losses, msPerStep, ...(profile ? { profile } : {}) });
   } finally {
     unet.dispose();
   }

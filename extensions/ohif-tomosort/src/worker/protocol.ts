@@ -1,4 +1,5 @@
 /** Messages between the panel (main thread) and the training worker. Pixel data travel as transferables. */
+import type { KernelTime } from '@tomosort/backend';
 
 /** One annotated (or predicted) slice, by the SOP instance it belongs to: rows × columns label values. */
 export interface SliceLabels {
@@ -123,6 +124,8 @@ export interface BenchmarkJob {
   readonly batch: number;
   readonly steps: number;
   readonly seed: number;
+  /** Also profile one more step kernel by kernel (tf.profile; the backend's own timer). */
+  readonly profile?: boolean;
 }
 
 export type ToWorker =
@@ -184,5 +187,7 @@ export type FromWorker =
       /** Each step's loss and wall time (the first includes the kernels' first compile / warm-up). */
       readonly losses: readonly number[];
       readonly msPerStep: readonly number[];
+      /** With `profile`: the profiled step's time and its kernels, slowest first. */
+      readonly profile?: { readonly stepMs: number; readonly kernels: readonly KernelTime[] };
     }
   | { readonly type: 'error'; readonly message: string };

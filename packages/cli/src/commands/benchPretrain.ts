@@ -9,6 +9,7 @@ import type { ConvGradients, EncoderPreset } from '@tomosort/models';
 import { loadPrepared, phantomSources } from '@tomosort/pretext';
 import { asTrainable, train } from '@tomosort/train';
 import type { MethodConfig, TaskMethodConfig, TrainTask } from '@tomosort/train';
+import { kernelTimes } from '@tomosort/backend';
 import { startBackend } from '../backendOption';
 import { userPath } from '../env';
 import { CliError, UsageError } from '../errors';
@@ -149,15 +150,7 @@ async function measure(method: string, s: ChildSettings): Promise<StepResult> {
         },
       });
     });
-    const byName = new Map<string, { ms: number; calls: number }>();
-    for (const k of p.kernels.slice(from)) {
-      const e = byName.get(k.name) ?? { ms: 0, calls: 0 };
-      e.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
-      e.calls += 1;
-      byName.set(k.name, e);
-    }
-    const kernels = [...byName].map(([name, e]) => ({ name, ms: +e.ms.toFixed(2), calls: e.calls })).sort((a, b) => b.ms - a.ms);
-    profile = { stepMs: +stepMs.toFixed(1), kernels };
+    profile = { stepMs: +stepMs.toFixed(1), kernels: kernelTimes(p.kernels.slice(from)) };
   }
   model.dispose();
   return { method, backend: backend.label, msPerStep: median(stepsMs), stepsMs, peakBytes: info.peakBytes, peakRssBytes: peakRss, ...(profile ? { profile } : {}) };

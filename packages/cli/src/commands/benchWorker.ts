@@ -6,7 +6,7 @@ import { JSON_OPTION, intListOption, intOption, oneOfOption, parse } from '../pa
 import { median } from '../stats';
 import { formatTable } from '../table';
 
-export const BENCH_WORKER_USAGE = `usage: pnpm tomosort bench worker [--threads LIST] [--compute wasm|webgpu] [--size S] [--batch B] [--steps N] [--seed N] [--out FILE] [--json]
+export const BENCH_WORKER_USAGE = `usage: pnpm tomosort bench worker [--threads LIST] [--compute wasm|webgpu] [--size S] [--batch B] [--steps N] [--seed N] [--profile] [--out FILE] [--json]
 
   worker  the viewer's training worker alone, in headless Chromium (Debian's /usr/bin/chromium or
           $TOMOSORT_CHROMIUM), served cross-origin isolated as the viewer is: fine-tuning steps of
@@ -19,20 +19,24 @@ export const BENCH_WORKER_USAGE = `usage: pnpm tomosort bench worker [--threads 
   --batch B       slices per step (default 4)
   --steps N       measured steps (default 8; one more runs first as warm-up)
   --seed N        weights and data seed (default 0)
+  --profile       also profile one more step per run kernel by kernel (the 8 slowest kernels)
   --out FILE      also write the JSON there (atomically)
   --json          print the JSON instead of the table`;
+
+/** Kernels shown per run with --profile (the JSON holds them all). */
+const PROFILE_ROWS = 8;
 
 export async function benchWorker(args: readonly string[]): Promise<number> {
   const { values } = parse(
     args,
-    { threads: { type: 'string' }, compute: { type: 'string' }, size: { type: 'string' }, batch: { type: 'string' }, steps: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, ...JSON_OPTION },
+    { threads: { type: 'string' }, compute: { type: 'string' }, size: { type: 'string' }, batch: { type: 'string' }, steps: { type: 'string' }, seed: { type: 'string' }, profile: { type: 'boolean', default: false }, out: { type: 'string' }, ...JSON_OPTION },
     BENCH_WORKER_USAGE,
     false,
   );
   const compute = oneOfOption('compute', values.compute, ['wasm', 'webgpu'] as const, 'wasm');
   const threads = compute === 'webgpu' ? [undefined] : intListOption('threads', values.threads ?? '1,2');
   if (threads.some((t) => t === 0)) throw new UsageError(`--threads: each count is at least 1, got "${values.threads}"`);
-  const job = { size: intOption('size', values.size, 64, 8), batch: intOption('batch', values.batch, 4, 1), steps: intOption('steps', values.steps, 8, 1) + 1, seed: intOption('seed', values.seed, 0, 0) };
+  const job = { size: intOption('size', values.size, 64, 8), batch: intOption('batch', values.batch, 4, 1), steps: intOption('steps', values.steps, 8, 1) + 1, seed: intOption('seed', values.seed, 0, 0), profile: values.profile === true };
   // Test tooling (playwright-core, esbuild) loads only for this benchmark.
   const { CHROMIUM, startWorkerHost } = await import('@tomosort/viewer/testing');
   if (!existsSync(CHROMIUM)) throw new CliError(`no Chromium at ${CHROMIUM}: apt-get install chromium (or set TOMOSORT_CHROMIUM)`);
@@ -61,6 +65,7 @@ export async function benchWorker(args: readonly string[]): Promise<number> {
         maxLossDifference: +Math.max(...r.losses.map((l, s) => Math.abs(l - first.losses[s]!))).toExponential(2),
         msPerStep: r.msPerStep.map((x) => +x.toFixed(1)),
         losses: r.losses.map((x) => +x.toPrecision(6)),
+        ...(r.profile ? { profile: r.profile } : {}),
       })),
     };
     if (values.out) writeFileAtomic(userPath(values.out), `${JSON.stringify(result, null, 2)}\n`);
@@ -72,6 +77,20 @@ export async function benchWorker(args: readonly string[]): Promise<number> {
           result.runs.map((r) => [r.backend, `${r.medianMs} ms`, `${r.speedup}×`, String(r.maxLossDifference), `vs the first row; ${result.job.measuredSteps} steps, ${job.size}², batch ${job.batch}`]),
         )}\n${result.browser}, hardware concurrency ${result.hardwareConcurrency}, cross-origin isolated: ${result.crossOriginIsolated}\n`,
       );
+    if (!values.json && values.profile) {
+      const slowest = (r: (typeof result.runs)[number]) => r.profile?.kernels.slice(0, PROFILE_ROWS) ?? [];
+      const names = [...new Set(result.runs.flatMap((r) => slowest(r).map((k) => k.name)))];
+      const cell = (r: (typeof result.runs)[number], name: string) => {
+        const k = r.profile?.kernels.find((x) => x.name === name);
+        return k ? `${k.ms} ms (${k.calls})` : '—';
+      };
+      process.stdout.write(
+        `\nprofiled step, kernel by kernel: total ms (calls)\n${formatTable(
+          ['kernel', ...result.runs.map((r) => r.backend)],
+          [...names.map((n) => [n, ...result.runs.map((r) => cell(r, n))]), ['step', ...result.runs.map((r) => `${r.profile?.stepMs ?? '—'} ms`)]],
+        )}\n`,
+      );
+    }
     return 0;
   } finally {
     await host.close();

@@ -18,6 +18,7 @@ export interface WorkerBenchmark {
   readonly hardwareConcurrency: number;
   readonly losses: readonly number[];
   readonly msPerStep: readonly number[];
+  readonly profile?: Extract<FromWorker, { type: 'benchmarked' }>['profile'];
 }
 
 /**
@@ -69,7 +70,7 @@ export async function benchmarkWorker(
     crossOriginIsolated: boolean;
     hardwareConcurrency: number;
   };
-  return { backend: r.ready.backend, threads: r.ready.threads, crossOriginIsolated: r.crossOriginIsolated, hardwareConcurrency: r.hardwareConcurrency, losses: r.done.losses, msPerStep: r.done.msPerStep };
+  return { backend: r.ready.backend, threads: r.ready.threads, crossOriginIsolated: r.crossOriginIsolated, hardwareConcurrency: r.hardwareConcurrency, losses: r.done.losses, msPerStep: r.done.msPerStep, ...(r.done.profile ? { profile: r.done.profile } : {}) };
 }
 
 /** A viewer server (no OHIF, no PACS behind it) and a Chromium to run the worker's benchmark job in. */
