@@ -187,7 +187,7 @@ export async function runBenchmark(job: BenchmarkJob, backend: string, post: (m:
       });
       profile = { stepMs: +stepMs.toFixed(1), kernels: kernelTimes(p.kernels.slice(from)) };
     }
-    post({ type: 'benchmarked', backend, losses: result.losses, msPerStep, ...(profile ? { profile } : {}) });
+    post({ type: 'benchmarked', backend, losses: result.losses, msPerStep, cancelled: result.status === 'cancelled', ...(profile ? { profile } : {}) });
   } finally {
     unet.dispose();
   }

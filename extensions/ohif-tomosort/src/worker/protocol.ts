@@ -187,6 +187,8 @@ export type FromWorker =
       /** Each step's loss and wall time (the first includes the kernels' first compile / warm-up). */
       readonly losses: readonly number[];
       readonly msPerStep: readonly number[];
+      /** A cancel stopped it before its last step. */
+      readonly cancelled: boolean;
       /** With `profile`: the profiled step's time and its kernels, slowest first. */
       readonly profile?: { readonly stepMs: number; readonly kernels: readonly KernelTime[] };
     }

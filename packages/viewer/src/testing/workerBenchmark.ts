@@ -19,6 +19,18 @@ export interface WorkerBenchmark {
   readonly losses: readonly number[];
   readonly msPerStep: readonly number[];
   readonly profile?: Extract<FromWorker, { type: 'benchmarked' }>['profile'];
+  /** The run was cancelled (`cancelAtStep`), and the time from posting the cancel to the worker's result. */
+  readonly cancelled: boolean;
+  readonly cancelMs: number | null;
+}
+
+export interface BenchmarkOptions {
+  readonly compute: Compute;
+  readonly threads?: number;
+  readonly job: BenchmarkJob;
+  readonly timeoutMs?: number;
+  /** Post a cancel as soon as the worker reports this step (as the panel's Cancel does). */
+  readonly cancelAtStep?: number;
 }
 
 /**
@@ -26,11 +38,16 @@ export interface WorkerBenchmark {
  * in a string, because a compiled function would carry the TypeScript loader's helpers (tsx adds
  * `__name` calls) that the page does not have.
  */
-const IN_PAGE = `async ({ url, compute, threads, job, timeoutMs }) => {
+const IN_PAGE = `async ({ url, compute, threads, job, timeoutMs, cancelAtStep }) => {
   const worker = new Worker(url, { type: 'module' });
+  let cancelledAt = null;
   const next = (want) => new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the worker sent no ' + want + ' within ' + timeoutMs + ' ms')), timeoutMs);
     worker.onmessage = (e) => {
+      if (e.data.type === 'progress' && cancelAtStep !== null && cancelledAt === null && e.data.step >= cancelAtStep) {
+        cancelledAt = performance.now();
+        worker.postMessage({ type: 'cancel' });
+      }
       if (e.data.type === want || e.data.type === 'error') { clearTimeout(timer); resolve(e.data); }
     };
     worker.onerror = (e) => { clearTimeout(timer); reject(new Error('the worker failed: ' + e.message)); };
@@ -44,7 +61,8 @@ const IN_PAGE = `async ({ url, compute, threads, job, timeoutMs }) => {
     worker.postMessage({ type: 'benchmark', job });
     const done = await doneP;
     if (done.type === 'error') throw new Error(done.message);
-    return { ready, done, crossOriginIsolated: self.crossOriginIsolated, hardwareConcurrency: navigator.hardwareConcurrency };
+    const cancelMs = cancelledAt === null ? null : performance.now() - cancelledAt;
+    return { ready, done, cancelMs, crossOriginIsolated: self.crossOriginIsolated, hardwareConcurrency: navigator.hardwareConcurrency };
   } finally {
     worker.terminate();
   }
@@ -59,24 +77,25 @@ const IN_PAGE = `async ({ url, compute, threads, job, timeoutMs }) => {
 export async function benchmarkWorker(
   page: Page,
   serverUrl: string,
-  options: { readonly compute: Compute; readonly threads?: number; readonly job: BenchmarkJob; readonly timeoutMs?: number },
+  options: BenchmarkOptions,
 ): Promise<WorkerBenchmark> {
   // Any page of the server carries its COOP/COEP headers; the worker bundle itself is the lightest.
   await page.goto(`${serverUrl}${ASSETS_PATH}/worker.mjs`);
-  const args = { url: `${serverUrl}${ASSETS_PATH}/worker.mjs`, compute: options.compute, threads: options.threads ?? null, job: options.job, timeoutMs: options.timeoutMs ?? 600_000 };
+  const args = { url: `${serverUrl}${ASSETS_PATH}/worker.mjs`, compute: options.compute, threads: options.threads ?? null, job: options.job, timeoutMs: options.timeoutMs ?? 600_000, cancelAtStep: options.cancelAtStep ?? null };
   const r = (await page.evaluate(`(${IN_PAGE})(${JSON.stringify(args)})`)) as {
     ready: Extract<FromWorker, { type: 'ready' }>;
     done: Extract<FromWorker, { type: 'benchmarked' }>;
+    cancelMs: number | null;
     crossOriginIsolated: boolean;
     hardwareConcurrency: number;
   };
-  return { backend: r.ready.backend, threads: r.ready.threads, crossOriginIsolated: r.crossOriginIsolated, hardwareConcurrency: r.hardwareConcurrency, losses: r.done.losses, msPerStep: r.done.msPerStep, ...(r.done.profile ? { profile: r.done.profile } : {}) };
+  return { backend: r.ready.backend, threads: r.ready.threads, crossOriginIsolated: r.crossOriginIsolated, hardwareConcurrency: r.hardwareConcurrency, losses: r.done.losses, msPerStep: r.done.msPerStep, cancelled: r.done.cancelled, cancelMs: r.cancelMs, ...(r.done.profile ? { profile: r.done.profile } : {}) };
 }
 
 /** A viewer server (no OHIF, no PACS behind it) and a Chromium to run the worker's benchmark job in. */
 export interface WorkerHost {
   /** One benchmark in a fresh page (a fresh worker, so a new thread count takes effect). */
-  benchmark(options: { readonly compute: Compute; readonly threads?: number; readonly job: BenchmarkJob; readonly timeoutMs?: number }): Promise<WorkerBenchmark>;
+  benchmark(options: BenchmarkOptions): Promise<WorkerBenchmark>;
   readonly userAgent: () => Promise<string>;
   close(): Promise<void>;
 }

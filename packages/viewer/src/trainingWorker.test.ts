@@ -9,7 +9,7 @@ beforeAll(async () => {
 }, 180_000);
 afterAll(async () => host?.close());
 
-describe('the training worker on threaded wasm', () => {
+describe('the training worker in Chromium on wasm (threads, cancel)', () => {
   it('runs 2 wasm threads in a cross-origin-isolated page and trains as 1 thread does', async () => {
     const job = { size: 32, batch: 2, steps: 4, seed: 3 };
     const one = await host.benchmark({ compute: 'wasm', threads: 1, job });
@@ -26,6 +26,15 @@ describe('the training worker on threaded wasm', () => {
     // The run trains: the same data, so a lower loss by the last step.
     expect(two.losses.at(-1)!).toBeLessThan(two.losses[0]!);
   }, 300_000);
+
+  it('a cancel sent mid-run stops the job within a second on wasm, with the steps done so far', async () => {
+    // 64², batch 4: ~0.25–0.4 s a step here, so 1,000 steps would run for minutes.
+    const r = await host.benchmark({ compute: 'wasm', threads: 1, job: { size: 64, batch: 4, steps: 1000, seed: 1 }, cancelAtStep: 3 });
+    expect(r.cancelled).toBe(true);
+    expect(r.losses.length).toBeGreaterThanOrEqual(3);
+    expect(r.losses.length).toBeLessThan(1000);
+    expect(r.cancelMs!).toBeLessThan(1000);
+  }, 120_000);
 
   it('without an explicit count starts hardware concurrency − 1 threads (at least 1)', async () => {
     const auto = await host.benchmark({ compute: 'wasm', job: { size: 16, batch: 1, steps: 1, seed: 0 } });
