@@ -3,21 +3,11 @@ import '@tensorflow/tfjs-backend-cpu';
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerGradients } from '../gradients';
+import { randomNormal as values, relativeError } from '../testing/conv2dCases';
 import { batchNormTrain } from './batchNormTrain';
 
 // The composite (non-native) batchNormTrain against stock tfjs on cpu: tf.moments + tf.batchNorm
 // (+ add, + relu) with tfjs' own gradients through every op, the statistics included.
-
-/** Deterministic values in [−1, 1) (a fixed LCG). */
-function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 function stock(x: Tensor, scale: Tensor, offset: Tensor, relu: boolean, residual: Tensor | undefined): Tensor {
   const rows = tf.reshape(x, [-1, x.shape.at(-1)!]);
@@ -54,12 +44,7 @@ describe('batchNormTrain without native kernels', () => {
     const got = [ours(...inputs).y, ...tf.grads((...a: Tensor[]) => tf.sum(tf.mul(ours(...a).y, weight)))(inputs)];
     const want = [theirs(...inputs), ...tf.grads((...a: Tensor[]) => tf.sum(tf.mul(theirs(...a), weight)))(inputs)];
     const names = ['y', 'dx', 'dscale', 'doffset', 'dresidual'];
-    got.forEach((g, i) => {
-      const w = want[i]!.dataSync();
-      const scaleOf = Math.max(1, ...Array.from(w, Math.abs));
-      const err = Math.max(...Array.from(g.dataSync(), (v, k) => Math.abs(v - w[k]!)));
-      expect(err / scaleOf, names[i]).toBeLessThanOrEqual(1e-5);
-    });
+    got.forEach((g, i) => expect(relativeError(g.dataSync() as Float32Array, want[i]!.dataSync() as Float32Array), names[i]).toBeLessThanOrEqual(1e-5));
     const { mean, variance } = batchNormTrain(x, scale as tf.Tensor1D, offset as tf.Tensor1D);
     const m = tf.moments(tf.reshape(x, [-1, C]), [0]);
     expect(Array.from(mean.dataSync())).toEqual(Array.from(m.mean.dataSync()));
