@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EXTENSION_ID, MODE_ID, MODE_ROUTE, PANEL_NAME } from './ids';
-import mode, { isValidStudy } from './mode';
+import mode, { SEGMENTATION_PANEL, isValidStudy } from './mode';
 import { activeSeries, describeModel, otherSeriesViewports } from './ohif';
 import { describeOrder } from './panel';
 import type { DisplaySet, OhifServices, StackViewportLike } from './ohif';
@@ -76,40 +76,53 @@ describe('the Sparse annotation mode', () => {
     expect(isValidStudy('SEG\\MR').valid).toBe(true);
     expect(isValidStudy('US\\SR')).toEqual({ valid: false, description: 'Needs a CT or MR series' });
   });
-  it('builds on the host’s basic mode: keeps its extensions and viewports, puts the series list left and our panel right', async () => {
-    const basicLayout = { id: '@ohif/extension-default.layoutTemplateModule.viewerLayout', props: { leftPanels: ['a'], rightPanels: ['b'], viewports: ['cornerstone'] } };
-    // As OHIF 3.13's published @ohif/mode-basic: hidden from the study list (hide: true).
-    const basicMode = { id: 'basic', hide: true, extensions: { '@ohif/extension-cornerstone': '^3' }, sopClassHandlers: ['stack'], routes: [{ path: 'basic', layoutTemplate: () => basicLayout, init: 'keep' }] };
+  // As OHIF 3.13's published modes: basic is hidden from the study list (hide: true); segmentation is basic's factory over its own instance.
+  const hostLayout = { id: '@ohif/extension-default.layoutTemplateModule.viewerLayout', props: { leftPanels: ['a'], rightPanels: ['b'], viewports: ['cornerstone'] } };
+  const hostMode = (id: string) => ({ id, hide: true, extensions: { '@ohif/extension-cornerstone': '^3' }, sopClassHandlers: ['stack'], routes: [{ path: id, layoutTemplate: () => hostLayout, init: 'keep' }] });
+  type Built = {
+    id: string;
+    hide: boolean;
+    routeName: string;
+    extensions: unknown;
+    sopClassHandlers: unknown;
+    routes: { path: string; init: unknown; layoutTemplate(a: unknown): { id: string; props: Record<string, unknown> } }[];
+  };
+  const build = async (available: readonly string[]) => {
     const asked: string[][] = [];
+    const host = { segmentation: hostMode('segmentation'), basic: hostMode('basic') };
     const loadModules = async (names: string[]) => {
       asked.push(names);
-      return [{ modeFactory: () => basicMode }];
+      const name = names[0]!;
+      // OHIF rejects a module the host was not built with.
+      if (!available.includes(name)) throw new Error(`Module ${name} not found`);
+      return [{ modeFactory: () => (name === '@ohif/mode-segmentation' ? host.segmentation : host.basic) }];
     };
-    const m = (await mode.modeFactory({ modeConfiguration: {}, loadModules })) as unknown as {
-      id: string;
-      hide: boolean;
-      routeName: string;
-      extensions: unknown;
-      sopClassHandlers: unknown;
-      routes: { path: string; init: unknown; layoutTemplate(a: unknown): { id: string; props: Record<string, unknown> } }[];
-    };
-    expect(asked).toEqual([['@ohif/mode-basic']]);
+    const m = (await mode.modeFactory({ modeConfiguration: {}, loadModules })) as unknown as Built;
+    return { m, asked, host };
+  };
+  const expectOurs = (m: Built, source: ReturnType<typeof hostMode>, leftPanels: string[]) => {
     expect(m.id).toBe(MODE_ID);
     expect(m.routeName).toBe(MODE_ROUTE);
     // Offered in the study list's "Launch workflow" (OHIF lists modes with !hide and a valid isValidMode).
     expect(m.hide).toBe(false);
-    expect(m.extensions).toBe(basicMode.extensions);
-    expect(m.sopClassHandlers).toBe(basicMode.sopClassHandlers);
+    expect(m.extensions).toBe(source.extensions);
+    expect(m.sopClassHandlers).toBe(source.sopClassHandlers);
     expect(m.routes).toHaveLength(1);
     expect(m.routes[0]!.path).toBe(MODE_ROUTE);
     expect(m.routes[0]!.init).toBe('keep');
     const layout = m.routes[0]!.layoutTemplate({});
-    expect(layout.id).toBe(basicLayout.id);
-    expect(layout.props).toMatchObject({
-      leftPanels: ['@ohif/extension-default.panelModule.seriesList'],
-      rightPanels: [`${EXTENSION_ID}.panelModule.${PANEL_NAME}`],
-      viewports: ['cornerstone'],
-    });
+    expect(layout.id).toBe(hostLayout.id);
+    expect(layout.props).toMatchObject({ leftPanels, rightPanels: [`${EXTENSION_ID}.panelModule.${PANEL_NAME}`], viewports: ['cornerstone'] });
+  };
+  it('builds on OHIF’s segmentation mode: its tools and viewports, the series list and OHIF’s segment list + toolbox left, our panel right', async () => {
+    const { m, asked, host } = await build(['@ohif/mode-segmentation', '@ohif/mode-basic']);
+    expect(asked).toEqual([['@ohif/mode-segmentation']]);
+    expectOurs(m, host.segmentation, ['@ohif/extension-default.panelModule.seriesList', SEGMENTATION_PANEL]);
+  });
+  it('falls back to the basic mode on a host without the segmentation mode (our threshold still draws)', async () => {
+    const { m, asked, host } = await build(['@ohif/mode-basic']);
+    expect(asked).toEqual([['@ohif/mode-segmentation'], ['@ohif/mode-basic']]);
+    expectOurs(m, host.basic, ['@ohif/extension-default.panelModule.seriesList']);
   });
 });
 

@@ -33,24 +33,33 @@ export function isValidStudy(modalities: string): { valid: boolean; description:
   return { valid, description: valid ? 'Sparse-slice annotation of CT and MR' : 'Needs a CT or MR series' };
 }
 
+/** OHIF's labelmap segment list with its toolbox (brush, eraser, threshold brush, interpolation). */
+export const SEGMENTATION_PANEL = '@ohif/extension-cornerstone.panelModule.panelSegmentationWithToolsLabelMap';
+
 /**
- * "Sparse annotation": the built-in basic mode (its extensions, SOP class handlers, toolbar and
- * viewports, which the segmentation tools need) with OHIF's series list on the left and our
- * panel on the right, at its own route.
+ * "Sparse annotation": OHIF's own segmentation mode (its toolbar, tool groups with the brush,
+ * eraser and threshold tools, undo/redo, its SOP class handlers and viewports) with the series
+ * list and OHIF's segment list + toolbox on the left and our panel on the right, at its own route.
+ * A host without the segmentation mode gets the basic mode: our panel's threshold still draws.
  */
 const mode = {
   id: MODE_ID,
   async modeFactory({ modeConfiguration, loadModules }: ModeFactoryArgs) {
-    const [basic] = await loadModules(['@ohif/mode-basic']);
-    if (!basic) throw new HostError('@ohif/mode-basic', 'tomosort: the host has no @ohif/mode-basic to build on');
-    const base = await basic.modeFactory({ modeConfiguration, loadModules });
+    const segmentation = await loadModules(['@ohif/mode-segmentation']).then(
+      ([m]) => m,
+      () => undefined,
+    );
+    const host = segmentation ?? (await loadModules(['@ohif/mode-basic']))[0];
+    if (!host) throw new HostError('@ohif/mode-segmentation', 'tomosort: the host has neither @ohif/mode-segmentation nor @ohif/mode-basic to build on');
+    const base = await host.modeFactory({ modeConfiguration, loadModules });
     const route = base.routes[0];
-    if (!route) throw new HostError('@ohif/mode-basic route', 'tomosort: @ohif/mode-basic has no route');
+    if (!route) throw new HostError('@ohif/mode-segmentation route', 'tomosort: the host mode has no route');
+    const leftPanels = ['@ohif/extension-default.panelModule.seriesList', ...(segmentation ? [SEGMENTATION_PANEL] : [])];
     return {
       ...base,
       id: MODE_ID,
       // @ohif/mode-basic's export carries hide: true (it keeps itself out of the study list's
-      // "Launch workflow"); a mode built on it must say it wants to be offered there.
+      // "Launch workflow"); a mode built on a host mode must say it wants to be offered there.
       hide: false,
       routeName: MODE_ROUTE,
       displayName: 'Sparse annotation',
@@ -65,7 +74,7 @@ const mode = {
               ...t,
               props: {
                 ...t.props,
-                leftPanels: ['@ohif/extension-default.panelModule.seriesList'],
+                leftPanels,
                 rightPanels: [`${EXTENSION_ID}.panelModule.${PANEL_NAME}`],
                 rightPanelClosed: false,
               },

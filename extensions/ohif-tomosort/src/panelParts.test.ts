@@ -5,7 +5,8 @@ import { lossPath } from './lossChart';
 import { panelMessage } from './panelMessage';
 import { pickedModel, storedFromSummary } from './modelChoices';
 import { describeModel } from './ohif';
-import { annotatedSlices, thresholdSlice } from './segmentation';
+import { annotatedSlices, clearSlice, thresholdSlice } from './segmentation';
+import type { Memo } from './segmentation';
 import type { CornerstoneLibraries, SegServices } from './segmentation';
 
 describe('labels', () => {
@@ -80,6 +81,35 @@ describe('thresholdSlice with two labels (cornerstone image cache stand-in: plai
     // Re-thresholding label 2 with a narrower range clears it where it no longer applies.
     expect(thresholdSlice(services, cs, 's', 0, 800, 3000, 2)).toBe(1);
     expect(labels).toEqual([0, 1, 1, 0, 2, 1]);
+  });
+});
+
+describe('our edits are steps of the host’s undo history (stand-in for cornerstone’s DefaultHistoryMemo)', () => {
+  const source = { rows: 1, columns: 4, voxelManager: { getScalarData: () => [-500, 100, 400, 900], setAtIndex: () => {} }, preScale: { scaled: true } };
+  const labels = [2, 0, 0, 0];
+  const target = { rows: 1, columns: 4, voxelManager: { getScalarData: () => labels, setAtIndex: (i: number, v: number) => void (labels[i] = v) } };
+  const history: Memo[] = [];
+  let modified = 0;
+  const cs = {
+    cornerstone: { cache: { getImage: (id: string) => (id === 'seg' ? target : source) }, utilities: { HistoryMemo: { DefaultHistoryMemo: { push: (m: Memo) => history.push(m) } } } },
+    cornerstoneTools: { segmentation: { triggerSegmentationEvents: { triggerSegmentationDataModified: () => void modified++ } } },
+  } as unknown as CornerstoneLibraries;
+  const services = { segmentationService: { getSegmentation: () => ({ representationData: { Labelmap: { imageIds: ['seg'], referencedImageIds: ['ct'] } } }) } } as unknown as SegServices;
+  it('a threshold and a slice clear each push one memo whose undo restores the slice before and redo the slice after', () => {
+    thresholdSlice(services, cs, 's', 0, 0, 3000, 1);
+    expect(labels).toEqual([2, 1, 1, 1]);
+    clearSlice(services, cs, 's', 0);
+    expect(labels).toEqual([0, 0, 0, 0]);
+    expect(history).toHaveLength(2);
+    const before = modified;
+    history[1]!.restoreMemo(true);
+    expect(labels).toEqual([2, 1, 1, 1]);
+    history[0]!.restoreMemo(true);
+    expect(labels).toEqual([2, 0, 0, 0]);
+    history[0]!.restoreMemo(false);
+    expect(labels).toEqual([2, 1, 1, 1]);
+    // Each restore tells the viewport (and our panel's poll) that the labelmap changed.
+    expect(modified - before).toBe(3);
   });
 });
 

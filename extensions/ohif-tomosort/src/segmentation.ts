@@ -19,8 +19,16 @@ interface CachedImage {
   readonly intercept?: number;
   readonly preScale?: { readonly scaled?: boolean };
 }
+/** One step of an undo history: `restoreMemo(true)` undoes it, `restoreMemo(false)` redoes it. */
+export interface Memo {
+  restoreMemo(undo: boolean): void;
+}
 export interface CornerstoneLibraries {
-  readonly cornerstone: { readonly cache: { getImage(imageId: string): CachedImage | undefined } };
+  readonly cornerstone: {
+    readonly cache: { getImage(imageId: string): CachedImage | undefined };
+    /** cornerstone's undo history, which OHIF's undo / redo (toolbar, Ctrl+Z / Ctrl+Y) and its brush use. */
+    readonly utilities?: { readonly HistoryMemo?: { readonly DefaultHistoryMemo?: { push(memo: Memo): unknown } } };
+  };
   readonly cornerstoneTools: { readonly segmentation: { readonly triggerSegmentationEvents: { triggerSegmentationDataModified(segmentationId: string): void } } };
 }
 export interface SegmentationServiceLike {
@@ -28,7 +36,7 @@ export interface SegmentationServiceLike {
   addSegmentationRepresentation(viewportId: string, options: { segmentationId: string }): Promise<void>;
   addSegment(segmentationId: string, config: { segmentIndex: number; label: string }): void;
   setActiveSegment(segmentationId: string, segmentIndex: number): void;
-  getSegmentation(segmentationId: string): { readonly representationData: { readonly Labelmap?: { readonly imageIds: readonly string[]; readonly referencedImageIds: readonly string[] } } } | undefined;
+  getSegmentation(segmentationId: string): { readonly representationData: { readonly Labelmap?: { readonly imageIds: readonly string[]; readonly referencedImageIds: readonly string[] } }; readonly segments?: Readonly<Record<number, unknown>> } | undefined;
 }
 export type SegServices = OhifServices & { readonly segmentationService: SegmentationServiceLike };
 
@@ -87,10 +95,25 @@ export function annotatedSlices(services: SegServices, cs: CornerstoneLibraries,
 }
 
 /** Adds a label (segment) to the labelmap and makes it the one brush and threshold draw. */
-export function addLabel(services: SegServices, segmentationId: string, value: number, name: string): void {
-  services.segmentationService.addSegment(segmentationId, { segmentIndex: value, label: name });
-  services.segmentationService.setActiveSegment(segmentationId, value);
+export function addLabel(services: SegServices, segmentationId: string, value: number, name: string, recheckMs: readonly number[] = LABEL_RECHECK_MS): void {
+  const add = () => {
+    services.segmentationService.addSegment(segmentationId, { segmentIndex: value, label: name });
+    services.segmentationService.setActiveSegment(segmentationId, value);
+  };
+  add();
+  // OHIF 3.13 writes a segmentation's segments back from a copy taken before a pending update
+  // (an edit just before, e.g. a threshold, has its statistics computed asynchronously), which can
+  // drop a segment added meanwhile: the brush would then draw nothing. Put it back if it went.
+  for (const ms of recheckMs) {
+    setTimeout(() => {
+      const segments = services.segmentationService.getSegmentation(segmentationId)?.segments;
+      if (segments && !segments[value]) add();
+    }, ms);
+  }
 }
+
+/** When {@link addLabel} checks that the new segment is still there. */
+const LABEL_RECHECK_MS = [500, 1500, 4000];
 
 /** Writes whole slices (by SOP instance) into a labelmap; returns how many were written. */
 export function writeSlices(services: SegServices, cs: CornerstoneLibraries, segmentationId: string, slices: readonly SliceLabels[]): number {
@@ -108,7 +131,31 @@ export function writeSlices(services: SegServices, cs: CornerstoneLibraries, seg
   return written;
 }
 
-/** Sets `value` where the source slice's value (HU for CT) lies in [lo, hi] and clears it elsewhere (other labels stay). Returns the voxels set. */
+/** Writes `values` into a label image, voxel by voxel where they differ. */
+function overwrite(vm: VoxelManagerLike, values: Uint8Array): void {
+  const current = vm.getScalarData();
+  for (let n = 0; n < values.length; n++) if (current[n] !== values[n]) vm.setAtIndex(n, values[n]!);
+}
+
+/**
+ * Runs `edit` on one label image and records it as one step of OHIF's undo history, as its brush
+ * strokes are: undo restores the slice as it was before, redo as it was after. A host without the
+ * history (an older cornerstone) just gets the edit.
+ */
+function undoable<T>(cs: CornerstoneLibraries, segmentationId: string, vm: VoxelManagerLike, edit: () => T): T {
+  const before = Uint8Array.from(vm.getScalarData());
+  const result = edit();
+  const after = Uint8Array.from(vm.getScalarData());
+  cs.cornerstone.utilities?.HistoryMemo?.DefaultHistoryMemo?.push({
+    restoreMemo(undo) {
+      overwrite(vm, undo ? before : after);
+      cs.cornerstoneTools.segmentation.triggerSegmentationEvents.triggerSegmentationDataModified(segmentationId);
+    },
+  });
+  return result;
+}
+
+/** Sets `value` where the source slice's value (HU for CT) lies in [lo, hi] and clears it elsewhere (other labels stay); one undo step. Returns the voxels set. */
 export function thresholdSlice(services: SegServices, cs: CornerstoneLibraries, segmentationId: string, index: number, lo: number, hi: number, value: number): number {
   const { imageIds, referencedImageIds } = labelmap(services, segmentationId);
   const source = cs.cornerstone.cache.getImage(referencedImageIds[index] ?? '');
@@ -119,26 +166,31 @@ export function thresholdSlice(services: SegServices, cs: CornerstoneLibraries, 
   const slope = source.preScale?.scaled ? 1 : (source.slope ?? 1);
   const intercept = source.preScale?.scaled ? 0 : (source.intercept ?? 0);
   // Other labels stay: thresholding a second label paints over the first only where it applies.
-  const current = target.getScalarData();
-  let set = 0;
-  for (let n = 0; n < raw.length; n++) {
-    const v = raw[n]! * slope + intercept;
-    if (v >= lo && v <= hi) {
-      target.setAtIndex(n, value);
-      set++;
-    } else if (current[n] === value) target.setAtIndex(n, 0);
-  }
+  const set = undoable(cs, segmentationId, target, () => {
+    const current = target.getScalarData();
+    let count = 0;
+    for (let n = 0; n < raw.length; n++) {
+      const v = raw[n]! * slope + intercept;
+      if (v >= lo && v <= hi) {
+        target.setAtIndex(n, value);
+        count++;
+      } else if (current[n] === value) target.setAtIndex(n, 0);
+    }
+    return count;
+  });
   cs.cornerstoneTools.segmentation.triggerSegmentationEvents.triggerSegmentationDataModified(segmentationId);
   return set;
 }
 
-/** Clears one slice of a labelmap (removes it from the annotated set). */
+/** Clears one slice of a labelmap (removes it from the annotated set); one undo step. */
 export function clearSlice(services: SegServices, cs: CornerstoneLibraries, segmentationId: string, index: number): void {
   const { imageIds } = labelmap(services, segmentationId);
   const vm = cs.cornerstone.cache.getImage(imageIds[index] ?? '')?.voxelManager;
   const data = vm?.getScalarData();
   if (!vm || !data) return;
-  for (let n = 0; n < data.length; n++) if (data[n]) vm.setAtIndex(n, 0);
+  undoable(cs, segmentationId, vm, () => {
+    for (let n = 0; n < data.length; n++) if (data[n]) vm.setAtIndex(n, 0);
+  });
   cs.cornerstoneTools.segmentation.triggerSegmentationEvents.triggerSegmentationDataModified(segmentationId);
 }
 

@@ -11,7 +11,7 @@ import { startOrthanc } from '@tomosort/pacs/local';
 import type { LocalOrthanc } from '@tomosort/pacs/local';
 import { phantomSubject } from '@tomosort/samples';
 import { createVolume, voxelCoord, voxelToPatient } from '@tomosort/volume';
-import { annotateByThreshold, fineTuneAndPredict, launchChromium, openInSparseMode, scrollViewport, seriesLine } from '@tomosort/viewer/testing';
+import { annotateByThreshold, brushStroke, fineTuneAndPredict, launchChromium, openInSparseMode, scrollViewport, seriesLine } from '@tomosort/viewer/testing';
 import { runTomosort } from './testing';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -114,6 +114,27 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
       await page.getByTestId('tomosort-annotated').getByText('4 annotated slice(s)').waitFor({ timeout: 10_000 });
       await page.getByText(/✓ slice \d+ \(no label \(background only\)\)/).waitFor();
       mark(`annotated at ${seen.join(' | ')}`);
+
+      // OHIF's own tools draw into the same labelmap: a Brush stroke on a fifth slice joins the
+      // annotated set; Ctrl+Z (OHIF's undo) takes it back, Ctrl+Y redoes it, and our threshold is
+      // a step of the same history.
+      const annotatedCount = (n: number) => page.getByTestId('tomosort-annotated').getByText(`${n} annotated slice(s)`).waitFor({ timeout: 10_000 });
+      await scrollViewport(page, 8);
+      await brushStroke(page);
+      await annotatedCount(5);
+      await page.keyboard.press('Control+z');
+      await annotatedCount(4);
+      await page.keyboard.press('Control+y');
+      await annotatedCount(5);
+      await page.keyboard.press('Control+z');
+      await annotatedCount(4);
+      await scrollViewport(page, 8);
+      await page.getByTestId('tomosort-threshold').click();
+      await annotatedCount(5);
+      await page.locator('.cornerstone-viewport-element').first().hover();
+      await page.keyboard.press('Control+z');
+      await annotatedCount(4);
+      mark('brush, undo, redo');
 
       // No model yet? Pre-train on this series in the worker; it is kept in IndexedDB and chosen.
       await page.getByTestId('tomosort-pretrain-steps').fill('3');

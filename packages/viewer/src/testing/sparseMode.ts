@@ -77,6 +77,22 @@ export async function annotateByThreshold(page: Page, count: number, wheel = 25)
 }
 
 /**
+ * Draws one stroke with OHIF's Brush (the segmentation toolbox's button) across the middle of the
+ * viewport on the slice on screen, then goes back to Window/Level so later clicks do not paint.
+ */
+export async function brushStroke(page: Page, viewportIndex = 0): Promise<void> {
+  await page.locator('[data-cy="Brush-btn"]').click();
+  const box = (await page.locator('.cornerstone-viewport-element').nth(viewportIndex).boundingBox())!;
+  const x = box.x + box.width / 2 - 60;
+  const y = box.y + box.height / 2;
+  await page.mouse.move(x, y);
+  await page.mouse.down();
+  for (let k = 0; k <= 12; k++) await page.mouse.move(x + k * 10, y + (k % 2) * 5, { steps: 2 });
+  await page.mouse.up();
+  await page.locator('[data-cy="WindowLevel-btn"]').click();
+}
+
+/**
  * Mouse-wheel notches over a viewport (OHIF's stack scroll), then waits until the slice on
  * screen settles: the viewport goes on scrolling for a moment after the last notch, and a
  * threshold or mark must land on the slice the user ends up seeing.
