@@ -33,3 +33,28 @@ export function describeCounts(counts: readonly number[], classes: readonly JobC
   const parts = classes.map((c, i) => (counts[i] ? `${c.name} ${counts[i]}` : '')).filter(Boolean);
   return parts.length ? parts.join(', ') : 'no label (background only)';
 }
+
+/** A segment as OHIF's segmentation service holds it (the fields we read). */
+export interface SegmentLike {
+  readonly label?: string;
+  readonly active?: boolean;
+}
+
+/**
+ * The labels as OHIF's segment list has them (added there, renamed, deleted), by segment index;
+ * `undefined` when they equal `current`, so the panel re-renders only on a change.
+ */
+export function classesFromSegments(segments: Readonly<Record<number, SegmentLike | undefined>>, current: readonly JobClass[]): JobClass[] | undefined {
+  const next = Object.entries(segments)
+    .filter((e): e is [string, SegmentLike] => e[1] !== undefined && Number(e[0]) > 0)
+    .map(([k, v]) => ({ value: Number(k), name: v.label?.trim() || `Segment ${k}` }))
+    .sort((a, b) => a.value - b.value);
+  const same = next.length === current.length && next.every((c, i) => c.value === current[i]!.value && c.name === current[i]!.name);
+  return same ? undefined : next;
+}
+
+/** The segment OHIF draws with (its active one), if any. */
+export function activeSegmentIndex(segments: Readonly<Record<number, SegmentLike | undefined>>): number | undefined {
+  const hit = Object.entries(segments).find(([, v]) => v?.active === true);
+  return hit ? Number(hit[0]) : undefined;
+}

@@ -4,7 +4,7 @@ import { createRoot } from 'react-dom/client';
 import type { Root } from 'react-dom/client';
 import { HostError, ModelChoiceError, StepMissingError } from './errors';
 import { ASSETS_PATH } from './ids';
-import { addClass, describeCounts, voxelsPerClass } from './labels';
+import { activeSegmentIndex, addClass, classesFromSegments, describeCounts, voxelsPerClass } from './labels';
 import { LossChart } from './lossChart';
 import { pickedModel, rememberBrowserModel, useModelChoices } from './modelChoices';
 import type { ModelChoice } from './modelChoices';
@@ -241,13 +241,21 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
     if (!segmentationId) return;
     const timer = setInterval(() => {
       try {
+        // OHIF's segment list owns the labels: added, renamed or deleted there, they follow here.
+        const segments = segServices().segmentationService.getSegmentation(segmentationId)?.segments;
+        if (segments) {
+          const next = classesFromSegments(segments, classes);
+          if (next && next.length > 0) setClasses(next);
+          const active = activeSegmentIndex(segments);
+          if (active !== undefined && active !== activeClass) setActiveClass(active);
+        }
         setAnnotated(annotatedSlices(segServices(), cornerstone(), segmentationId, done).map(({ index, voxels, labels, done: marked }) => ({ index, voxels, counts: voxelsPerClass(labels, classes), done: marked })));
       } catch {
         /* segmentation removed meanwhile */
       }
     }, 700);
     return () => clearInterval(timer);
-  }, [segmentationId, done, classes]);
+  }, [segmentationId, done, classes, activeClass]);
   // A synced viewport follows the slice on screen to its matching slice.
   const here = series ? currentSop(series) : undefined;
   const target = here ? sync?.bySop.get(here) : undefined;

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { AnnotationError, HostError, ModelChoiceError, StepMissingError, isExtensionError } from './errors';
-import { addClass, describeCounts, voxelsPerClass } from './labels';
+import { activeSegmentIndex, addClass, classesFromSegments, describeCounts, voxelsPerClass } from './labels';
 import { lossPath } from './lossChart';
 import { panelMessage } from './panelMessage';
 import { pickedModel, storedFromSummary } from './modelChoices';
@@ -81,6 +81,28 @@ describe('thresholdSlice with two labels (cornerstone image cache stand-in: plai
     // Re-thresholding label 2 with a narrower range clears it where it no longer applies.
     expect(thresholdSlice(services, cs, 's', 0, 800, 3000, 2)).toBe(1);
     expect(labels).toEqual([0, 1, 1, 0, 2, 1]);
+  });
+});
+
+describe('labels follow OHIF’s segment list', () => {
+  const current = [
+    { value: 1, name: 'structure' },
+    { value: 2, name: 'bone' },
+  ];
+  it('takes segments added, renamed or deleted there, by segment index (0, "no label", is never one)', () => {
+    expect(classesFromSegments({ 1: { label: 'structure' }, 2: { label: 'bone' } }, current)).toBeUndefined();
+    expect(classesFromSegments({ 2: { label: 'cortical bone' }, 1: { label: 'structure' } }, current)).toEqual([
+      { value: 1, name: 'structure' },
+      { value: 2, name: 'cortical bone' },
+    ]);
+    expect(classesFromSegments({ 0: { label: 'x' }, 1: { label: 'structure' }, 3: {} }, current)).toEqual([
+      { value: 1, name: 'structure' },
+      { value: 3, name: 'Segment 3' },
+    ]);
+  });
+  it('finds the segment OHIF draws with', () => {
+    expect(activeSegmentIndex({ 1: { active: false }, 4: { active: true } })).toBe(4);
+    expect(activeSegmentIndex({ 1: {} })).toBeUndefined();
   });
 });
 

@@ -1,6 +1,7 @@
 import type { OhifServices } from './ohif';
 import type { SliceLabels } from './worker/protocol';
 import { AnnotationError } from './errors';
+import type { SegmentLike } from './labels';
 
 /**
  * Glue to OHIF's segmentation service and cornerstone's image cache (OHIF 3.13): a labelmap
@@ -36,7 +37,7 @@ export interface SegmentationServiceLike {
   addSegmentationRepresentation(viewportId: string, options: { segmentationId: string }): Promise<void>;
   addSegment(segmentationId: string, config: { segmentIndex: number; label: string }): void;
   setActiveSegment(segmentationId: string, segmentIndex: number): void;
-  getSegmentation(segmentationId: string): { readonly representationData: { readonly Labelmap?: { readonly imageIds: readonly string[]; readonly referencedImageIds: readonly string[] } }; readonly segments?: Readonly<Record<number, unknown>> } | undefined;
+  getSegmentation(segmentationId: string): { readonly representationData: { readonly Labelmap?: { readonly imageIds: readonly string[]; readonly referencedImageIds: readonly string[] } }; readonly segments?: Readonly<Record<number, SegmentLike | undefined>> } | undefined;
 }
 export type SegServices = OhifServices & { readonly segmentationService: SegmentationServiceLike };
 

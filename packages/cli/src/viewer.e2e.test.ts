@@ -84,8 +84,8 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
       page.on('console', (m) => {
         if (m.type() === 'error' && process.env.TOMOSORT_E2E_DEBUG) console.info(`browser: ${m.text()}`);
       });
-      const mark = (what: string) => process.env.TOMOSORT_E2E_DEBUG && console.info(`e2e: ${what}`);
       const opened = Date.now();
+      const mark = (what: string) => process.env.TOMOSORT_E2E_DEBUG && console.info(`e2e: ${what} (${((Date.now() - opened) / 1000).toFixed(1)} s)`);
       const panel = page.getByTestId('tomosort-panel');
       // SwiftShader offers a WebGPU adapter in headless Chromium; the panel names it. "auto" prefers
       // wasm over a software adapter (much faster); choosing WebGPU runs the worker on it.
@@ -268,6 +268,11 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
       expect(open.webgpu).toBe('No WebGPU adapter: training will run on the CPU (wasm), more slowly.');
       expect(open.backend).toMatch(/^wasm .*\(fallback; webgpu: /);
       await annotateByThreshold(page, 1);
+      // A segment added in OHIF's own segment list becomes one of our labels, the one we draw.
+      await page.getByRole('button', { name: 'Add Segment' }).click();
+      const labelSelect = page.getByTestId('tomosort-active-label');
+      await labelSelect.locator('option', { hasText: '2: Segment 2' }).waitFor({ state: 'attached', timeout: 10_000 });
+      await expect.poll(() => labelSelect.inputValue(), { timeout: 5_000 }).toBe('2');
       await page.getByTestId('tomosort-size').fill('32');
       const tuned = await fineTuneAndPredict(page, 1, 1);
       expect(tuned.steps).toBe(2);
