@@ -266,7 +266,7 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
     });
   }, 400_000);
 
-  it('without WebGPU the panel says so, the worker falls back to wasm, and fine-tuning still runs', async () => {
+  it('without WebGPU the panel says so, the worker falls back to wasm, fine-tuning runs, and Cancel stops a long one within a second', async () => {
     await inChromium('viewer-no-webgpu', { webgpu: false }, async (page) => {
       const open = await openInSparseMode(page, viewerUrl, study, 108);
       expect(open.webgpu).toBe('No WebGPU adapter: training will run on the CPU (wasm), more slowly.');
@@ -281,6 +281,19 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
       const tuned = await fineTuneAndPredict(page, 1, 1);
       expect(tuned.steps).toBe(2);
       expect(tuned.predictedSlices).toBeGreaterThan(0);
+      // A second fine-tune of 10,000 steps, cancelled from the panel mid-run: training stops within
+      // a second on wasm (the worker goes on to predict with what it has), the annotation stays.
+      await page.getByTestId('tomosort-steps').fill('10000');
+      await page.getByTestId('tomosort-train').click();
+      await page.getByTestId('tomosort-progress').getByText(/^Fine-tuning: step ([3-9]|\d\d+)\/10000/).waitFor({ timeout: 120_000 });
+      const cancelledAt = Date.now();
+      await page.getByTestId('tomosort-cancel').click();
+      await page.getByTestId('tomosort-progress').getByText('Predicting the other slices…').waitFor({ timeout: 5_000 });
+      const stoppedMs = Date.now() - cancelledAt;
+      await page.getByTestId('tomosort-done').getByText(/^Cancelled after \d+ steps in/).waitFor({ timeout: 60_000 });
+      console.info(`cancel → training stopped in ${stoppedMs} ms (wasm, 32²)`);
+      expect(stoppedMs).toBeLessThan(1000);
+      await page.getByTestId('tomosort-annotated').getByText('1 annotated slice(s)').waitFor();
     });
   }, 300_000);
 });
