@@ -4,7 +4,9 @@ import { createRoot } from 'react-dom/client';
 import type { Root } from 'react-dom/client';
 import { HostError, ModelChoiceError, StepMissingError } from './errors';
 import { ASSETS_PATH } from './ids';
-import { activeSegmentIndex, addClass, classesFromSegments, describeCounts, voxelsPerClass } from './labels';
+import { activeSegmentIndex, addClass, annotationSignature, classesFromSegments, describeCounts, voxelsPerClass } from './labels';
+import { loadAnnotation, saveAnnotation } from './annotationStore';
+import type { SavedAnnotation } from './annotationStore';
 import { LossChart } from './lossChart';
 import { pickedModel, rememberBrowserModel, useModelChoices } from './modelChoices';
 import type { ModelChoice } from './modelChoices';
@@ -155,6 +157,9 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
   const [predictionId, setPredictionId] = useState<string | undefined>(undefined);
   const [annotated, setAnnotated] = useState<Annotated[]>([]);
   const [done, setDone] = useState<ReadonlySet<number>>(new Set());
+  // The annotation kept in this browser for the open series (survives a reload), and what was last written.
+  const [saved, setSaved] = useState<SavedAnnotation | undefined>(undefined);
+  const savedSignature = useRef('');
   const [range, setRange] = useState<[number, number]>([-200, 3000]);
   const [steps, setSteps] = useState<[number, number]>([10, 20]);
   const [size, setSize] = useState(64);
@@ -236,6 +241,20 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
       finish(`Stored a DICOM SEG with ${m.frames} frame(s) in the PACS as a new series.`);
     }
   });
+  // What this browser kept for the open series, offered for restoring until a segmentation exists.
+  const seriesUid = series?.seriesInstanceUID;
+  useEffect(() => {
+    setSaved(undefined);
+    if (!seriesUid) return;
+    let live = true;
+    loadAnnotation(seriesUid).then(
+      (a) => live && setSaved(a),
+      () => {},
+    );
+    return () => {
+      live = false;
+    };
+  }, [seriesUid]);
   // The annotated set follows the labelmap (brush, eraser, threshold all land there) plus the slices marked done.
   useEffect(() => {
     if (!segmentationId) return;
@@ -249,13 +268,31 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
           const active = activeSegmentIndex(segments);
           if (active !== undefined && active !== activeClass) setActiveClass(active);
         }
-        setAnnotated(annotatedSlices(segServices(), cornerstone(), segmentationId, done).map(({ index, voxels, labels, done: marked }) => ({ index, voxels, counts: voxelsPerClass(labels, classes), done: marked })));
+        const set = annotatedSlices(segServices(), cornerstone(), segmentationId, done);
+        setAnnotated(set.map(({ index, voxels, labels, done: marked }) => ({ index, voxels, counts: voxelsPerClass(labels, classes), done: marked })));
+        // Every change of the annotated set or the labels is kept in IndexedDB, keyed by series.
+        const signature = annotationSignature(set, classes);
+        // An empty set is written only over one this panel wrote (everything removed), never over a kept annotation not yet restored.
+        if (series && signature !== savedSignature.current && (set.length > 0 || savedSignature.current !== '')) {
+          savedSignature.current = signature;
+          const record: SavedAnnotation = {
+            seriesInstanceUID: series.seriesInstanceUID,
+            savedAt: new Date().toISOString(),
+            classes,
+            slices: set.map(({ sopInstanceUID, labels }) => ({ sopInstanceUID, labels })),
+            done: set.filter((a) => a.done).map((a) => a.sopInstanceUID),
+          };
+          saveAnnotation(record).then(
+            () => setSaved(record),
+            (e: unknown) => setError(`The annotation could not be kept in this browser: ${panelMessage(e)}`),
+          );
+        }
       } catch {
         /* segmentation removed meanwhile */
       }
     }, 700);
     return () => clearInterval(timer);
-  }, [segmentationId, done, classes, activeClass]);
+  }, [segmentationId, done, classes, activeClass, series?.seriesInstanceUID]);
   // A synced viewport follows the slice on screen to its matching slice.
   const here = series ? currentSop(series) : undefined;
   const target = here ? sync?.bySop.get(here) : undefined;
@@ -318,9 +355,27 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
     ),
   );
 
+  const restore = (a: SavedAnnotation) =>
+    attempt(async () => {
+      const id = await createSegmentation(segServices(), series.displaySetInstanceUID, series.viewportId, 'tomosort sparse annotation', a.classes);
+      const written = writeSlices(segServices(), cornerstone(), id, a.slices);
+      const index = stackIndexBySop(segServices(), id);
+      setClasses([...a.classes]);
+      setActiveClass(a.classes[0]?.value ?? 1);
+      setDone(new Set(a.done.map((sop) => index.get(sop)).filter((k): k is number => k !== undefined)));
+      setSegmentationId(id);
+      setMessage(`Restored ${written} of ${a.slices.length} annotated slice(s) kept in this browser (saved ${new Date(a.savedAt).toLocaleString()}).`);
+    });
   const annotationSection = !segmentationId
-    ? button('New sparse segmentation', 'tomosort-new-seg', () =>
-        attempt(async () => setSegmentationId(await createSegmentation(segServices(), series.displaySetInstanceUID, series.viewportId, 'tomosort sparse annotation', classes))),
+    ? h(
+        'div',
+        null,
+        button('New sparse segmentation', 'tomosort-new-seg', () =>
+          attempt(async () => setSegmentationId(await createSegmentation(segServices(), series.displaySetInstanceUID, series.viewportId, 'tomosort sparse annotation', classes))),
+        ),
+        saved && saved.slices.length > 0
+          ? button(`Restore the annotation kept in this browser (${saved.slices.length} slice(s), ${saved.classes.map((c) => c.name).join(', ')})`, 'tomosort-restore', () => restore(saved))
+          : null,
       )
     : h(
         'div',

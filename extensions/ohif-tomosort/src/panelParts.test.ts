@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { AnnotationError, HostError, ModelChoiceError, StepMissingError, isExtensionError } from './errors';
-import { activeSegmentIndex, addClass, classesFromSegments, describeCounts, voxelsPerClass } from './labels';
+import { activeSegmentIndex, addClass, annotationSignature, classesFromSegments, describeCounts, voxelsPerClass } from './labels';
 import { lossPath } from './lossChart';
 import { panelMessage } from './panelMessage';
 import { pickedModel, storedFromSummary } from './modelChoices';
@@ -103,6 +103,19 @@ describe('labels follow OHIF’s segment list', () => {
   it('finds the segment OHIF draws with', () => {
     expect(activeSegmentIndex({ 1: { active: false }, 4: { active: true } })).toBe(4);
     expect(activeSegmentIndex({ 1: {} })).toBeUndefined();
+  });
+});
+
+describe('annotationSignature (when the panel saves the annotation)', () => {
+  const classes = [{ value: 1, name: 'liver' }];
+  const set = [{ index: 3, done: false, labels: [0, 1, 1, 0] }];
+  it('is the same for the same set and changes with any voxel, done mark, slice or label name', () => {
+    const s0 = annotationSignature(set, classes);
+    expect(annotationSignature([{ index: 3, done: false, labels: [0, 1, 1, 0] }], classes)).toBe(s0);
+    expect(annotationSignature([{ index: 3, done: false, labels: [0, 1, 0, 1] }], classes)).not.toBe(s0);
+    expect(annotationSignature([{ index: 3, done: true, labels: [0, 1, 1, 0] }], classes)).not.toBe(s0);
+    expect(annotationSignature([{ index: 4, done: false, labels: [0, 1, 1, 0] }], classes)).not.toBe(s0);
+    expect(annotationSignature(set, [{ value: 1, name: 'spleen' }])).not.toBe(s0);
   });
 });
 

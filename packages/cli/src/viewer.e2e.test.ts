@@ -266,7 +266,7 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
     });
   }, 400_000);
 
-  it('without WebGPU the panel says so, the worker falls back to wasm, fine-tuning runs, and Cancel stops a long one within a second', async () => {
+  it('without WebGPU the panel says so, the worker falls back to wasm, fine-tuning runs, Cancel stops a long one within a second, and the annotation survives a reload', async () => {
     await inChromium('viewer-no-webgpu', { webgpu: false }, async (page) => {
       const open = await openInSparseMode(page, viewerUrl, study, 108);
       expect(open.webgpu).toBe('No WebGPU adapter: training will run on the CPU (wasm), more slowly.');
@@ -294,6 +294,14 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
       console.info(`cancel → training stopped in ${stoppedMs} ms (wasm, 32²)`);
       expect(stoppedMs).toBeLessThan(1000);
       await page.getByTestId('tomosort-annotated').getByText('1 annotated slice(s)').waitFor();
+
+      // Reload: the annotation was kept in this browser (IndexedDB) and comes back with its labels.
+      await page.reload();
+      await page.getByTestId('tomosort-series').getByText(/slice \d+ of 108/).waitFor({ timeout: 90_000 });
+      await page.getByTestId('tomosort-restore').getByText('Restore the annotation kept in this browser (1 slice(s), structure, Segment 2)').waitFor({ timeout: 30_000 });
+      await page.getByTestId('tomosort-restore').click();
+      await page.getByTestId('tomosort-annotated').getByText('1 annotated slice(s)').waitFor({ timeout: 10_000 });
+      await page.getByTestId('tomosort-active-label').locator('option', { hasText: '2: Segment 2' }).waitFor({ state: 'attached' });
     });
   }, 300_000);
 });
