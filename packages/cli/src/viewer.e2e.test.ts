@@ -273,7 +273,14 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
       expect(open.backend).toMatch(/^wasm .*\(fallback; webgpu: /);
       await annotateByThreshold(page, 1);
       // A segment added in OHIF's own segment list becomes one of our labels, the one we draw.
-      await page.getByRole('button', { name: 'Add Segment' }).click();
+      // OHIF 3.13 can drop a segment added while the last edit's statistics are still being
+      // computed (a busy machine widens that window): add again only if its own list lost it.
+      const ohifRow = page.locator('[data-cy="data-row-title"]', { hasText: 'Segment 2' });
+      for (let attempt = 0; attempt < 3 && (await ohifRow.count()) === 0; attempt++) {
+        await page.getByRole('button', { name: 'Add Segment' }).click();
+        await ohifRow.waitFor({ timeout: 3_000 }).catch(() => {});
+        await page.waitForTimeout(2_000);
+      }
       const labelSelect = page.getByTestId('tomosort-active-label');
       await labelSelect.locator('option', { hasText: '2: Segment 2' }).waitFor({ state: 'attached', timeout: 10_000 });
       await expect.poll(() => labelSelect.inputValue(), { timeout: 5_000 }).toBe('2');
