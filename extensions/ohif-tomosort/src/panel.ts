@@ -140,6 +140,19 @@ function useWorker(onMessage: (m: FromWorker) => void): { post(m: ToWorker): voi
 type Annotated = { index: number; voxels: number; counts: number[]; done: boolean };
 
 /**
+ * Form controls in OHIF's own look: its theme's CSS variables (HSL triples, as its Tailwind theme
+ * uses them), with its dark defaults where a host does not define them — not the browser's
+ * white native inputs on OHIF's dark panels.
+ */
+const CONTROL_STYLE = {
+  background: 'hsl(var(--input, 218 22% 10%))',
+  color: 'hsl(var(--foreground, 0 0% 98%))',
+  border: '1px solid hsl(var(--border, 218 22% 18%))',
+  borderRadius: '4px',
+  padding: '1px 4px',
+} as const;
+
+/**
  * Everything the panel does on the open series: labels and the sparse annotated set, the model
  * to start from (store, this browser, a file, or pre-trained here), fine-tune + predict + review,
  * export, and the score head's order check and position. One worker runs one job at a time.
@@ -305,7 +318,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
   if (!series) return h('div', null, 'Open a series to annotate.');
   const jump = (index: number) => attempt(() => void services!.services.cornerstoneViewportService.getCornerstoneViewport(series.viewportId)?.setImageIdIndex?.(index));
   const number = (value: number, set: (v: number) => void, testId: string) =>
-    h('input', { type: 'number', value, 'data-testid': testId, style: { width: '64px', color: '#000' }, onChange: (e: { target: { value: string } }) => set(Number(e.target.value)) });
+    h('input', { type: 'number', value, 'data-testid': testId, style: { ...CONTROL_STYLE, width: '64px' }, onChange: (e: { target: { value: string } }) => set(Number(e.target.value)) });
   const button = (label: string, testId: string, onClick: () => void, disabled = false) =>
     h('button', { 'data-testid': testId, disabled, onClick, style: { margin: '2px 4px 2px 0', padding: '2px 8px', border: '1px solid #5a7ea8', borderRadius: '4px', background: disabled ? '#1b2a3d' : '#24476e', color: '#fff' } }, label);
   const busy = training.state === 'running';
@@ -325,7 +338,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
         {
           'data-testid': 'tomosort-active-label',
           value: activeClass,
-          style: { color: '#000' },
+          style: CONTROL_STYLE,
           onChange: (e: { target: { value: string } }) =>
             attempt(() => {
               const v = Number(e.target.value);
@@ -340,7 +353,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
     h(
       'div',
       null,
-      h('input', { 'data-testid': 'tomosort-new-label', placeholder: 'new label name', value: newLabel, style: { width: '120px', color: '#000' }, onChange: (e: { target: { value: string } }) => setNewLabel(e.target.value) }),
+      h('input', { 'data-testid': 'tomosort-new-label', placeholder: 'new label name', value: newLabel, style: { ...CONTROL_STYLE, width: '120px' }, onChange: (e: { target: { value: string } }) => setNewLabel(e.target.value) }),
       button('Add label', 'tomosort-add-label', () =>
         attempt(() => {
           const next = addClass(classes, newLabel);
@@ -428,7 +441,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
       'Start from: ',
       h(
         'select',
-        { 'data-testid': 'tomosort-model', value: choiceId, style: { color: '#000', maxWidth: '100%' }, onChange: (e: { target: { value: string } }) => setChoiceId(e.target.value) },
+        { 'data-testid': 'tomosort-model', value: choiceId, style: { ...CONTROL_STYLE, maxWidth: '100%' }, onChange: (e: { target: { value: string } }) => setChoiceId(e.target.value) },
         h('option', { value: '' }, 'random weights (no pre-training)'),
         ...choices.map((c) => h('option', { key: c.id, value: c.id }, `${c.origin === 'store' ? 'store' : c.origin === 'browser' ? 'this browser' : 'file'}: ${describeModel(c.model)}`)),
       ),
@@ -614,7 +627,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
       'Compute: ',
       h(
         'select',
-        { 'data-testid': 'tomosort-compute-choice', value: worker.compute, disabled: busy, style: { color: '#000' }, onChange: (e: { target: { value: string } }) => worker.setCompute(e.target.value as Compute) },
+        { 'data-testid': 'tomosort-compute-choice', value: worker.compute, disabled: busy, style: { ...CONTROL_STYLE, maxWidth: '100%' }, onChange: (e: { target: { value: string } }) => worker.setCompute(e.target.value as Compute) },
         h('option', { value: 'auto' }, 'auto (GPU if there is one, else CPU)'),
         h('option', { value: 'webgpu' }, 'WebGPU'),
         h('option', { value: 'wasm' }, 'CPU (wasm)'),
