@@ -16,5 +16,5 @@ export type { AdamState } from './ops/adamUpdate';
 export { adamUpdate } from './ops/adamUpdate';
 export type { Pad3D } from './ops/conv3d';
 export { conv3d, maxPool3d } from './ops/conv3d';
-export type { KernelTime } from './profile';
-export { kernelTimes } from './profile';
+export type { KernelTime, StepProfile } from './profile';
+export { kernelTimes, profileSecondStep } from './profile';

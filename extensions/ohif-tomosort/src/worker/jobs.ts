@@ -1,6 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
-import { kernelTimes } from '@tomosort/backend';
-import type { KernelTime } from '@tomosort/backend';
+import { profileSecondStep } from '@tomosort/backend';
 import { readSeriesAsync, writeSegmentation } from '@tomosort/dicom';
 import type { DicomInput, SeriesVolume } from '@tomosort/dicom';
 import { checkSliceOrder, fitScoreMap, localizeStack, scoreVolume } from '@tomosort/localize';
@@ -176,17 +174,10 @@ export async function runBenchmark(job: BenchmarkJob, backend: string, post: (m:
         postProgress(post, phase, e);
       },
     });
-    let profile: { stepMs: number; kernels: KernelTime[] } | undefined;
-    if (job.profile && result.status === 'finished') {
-      // The second step of a 2-step run (the first creates the optimiser's slots): the kernels recorded after step 1's event.
-      const recorded = () => (tf.engine().state as unknown as { activeProfile: { kernels: unknown[] } }).activeProfile.kernels.length;
-      let from = 0;
-      let stepMs = 0;
-      const p = await tf.profile(async () => {
-        await finetune({ model: net, data, config: config(2), onEvent: (_, e) => e.type === 'step' && (e.step === 1 ? (from = recorded()) : (stepMs = e.ms)) });
-      });
-      profile = { stepMs: +stepMs.toFixed(1), kernels: kernelTimes(p.kernels.slice(from)) };
-    }
+    const profile =
+      job.profile && result.status === 'finished'
+        ? await profileSecondStep((onStep) => finetune({ model: net, data, config: config(2), onEvent: (_, e) => e.type === 'step' && onStep(e.step, e.ms) }))
+        : undefined;
     post({ type: 'benchmarked', backend, losses: result.losses, msPerStep, cancelled: result.status === 'cancelled', ...(profile ? { profile } : {}) });
   } finally {
     unet.dispose();

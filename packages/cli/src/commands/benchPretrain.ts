@@ -9,7 +9,7 @@ import type { ConvGradients, EncoderPreset } from '@tomosort/models';
 import { loadPrepared, phantomSources } from '@tomosort/pretext';
 import { asTrainable, train } from '@tomosort/train';
 import type { MethodConfig, TaskMethodConfig, TrainTask } from '@tomosort/train';
-import { kernelTimes } from '@tomosort/backend';
+import { profileSecondStep } from '@tomosort/backend';
 import { startBackend } from '../backendOption';
 import { userPath } from '../env';
 import { CliError, UsageError } from '../errors';
@@ -133,24 +133,8 @@ async function measure(method: string, s: ChildSettings): Promise<StepResult> {
   peakRss = Math.max(peakRss, process.resourceUsage().maxRSS * 1024);
   let profile: StepResult['profile'];
   if (s.profile) {
-    // The second step of a 2-step run (each train() starts a new optimiser, whose first step
-    // creates its slots): the kernels tf.profile recorded after the first step's event.
-    const active = () => (tf.engine().state as unknown as { activeProfile: { kernels: unknown[] } }).activeProfile.kernels.length;
-    let stepMs = 0;
-    let from = 0;
-    const p = await tf.profile(async () => {
-      await train({
-        model: trainable,
-        ...task,
-        config: config(2),
-        onEvent: (e) => {
-          if (e.type !== 'step') return;
-          if (e.step === 1) from = active();
-          else stepMs = e.ms;
-        },
-      });
-    });
-    profile = { stepMs: +stepMs.toFixed(1), kernels: kernelTimes(p.kernels.slice(from)) };
+    // Each train() starts a new optimiser, so its second step is a steady one.
+    profile = await profileSecondStep((onStep) => train({ model: trainable, ...task, config: config(2), onEvent: (e) => e.type === 'step' && onStep(e.step, e.ms) }));
   }
   model.dispose();
   return { method, backend: backend.label, msPerStep: median(stepsMs), stepsMs, peakBytes: info.peakBytes, peakRssBytes: peakRss, ...(profile ? { profile } : {}) };
