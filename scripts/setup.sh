@@ -18,6 +18,7 @@ APT_PACKAGES=(
   fonts-dejavu-core    # the font the experiment's PNG plots are drawn with
   build-essential      # g++ and make for the native kernels' Node-API addon
   libdnnl-dev          # oneDNN 2.6, the library the native kernels are built on
+  redis-server         # Redis 7: the job queue (BullMQ) behind `tomosort worker` and `--queue`; the tests start their own
 )
 PNPM_VERSION=10.34.9
 
