@@ -7,8 +7,10 @@ import { lsCommand } from './commands/ls';
 import { pacsCommand } from './commands/pacs';
 import { localizeCommand } from './commands/localize';
 import { predictCommand } from './commands/predict';
+import { prepareCommand } from './commands/prepare';
 import { pretrainCommand } from './commands/pretrain';
 import { viewerCommand } from './commands/viewer';
+import { workerCommand } from './commands/worker';
 
 /** A subcommand: parses its own arguments, returns the exit code. */
 export interface Command {
@@ -21,12 +23,14 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   pacs: pacsCommand,
   import: importCommand,
   ls: lsCommand,
+  prepare: prepareCommand,
   pretrain: pretrainCommand,
   finetune: finetuneCommand,
   predict: predictCommand,
   localize: localizeCommand,
   experiment: experimentCommand,
   viewer: viewerCommand,
+  worker: workerCommand,
   bench: benchCommand,
 };
 

@@ -6,6 +6,7 @@ import { isModelError } from '@tomosort/models';
 import { isNativeError } from '@tomosort/native';
 import { isPacsError } from '@tomosort/pacs';
 import { isPretextError } from '@tomosort/pretext';
+import { isQueueError } from '@tomosort/queue';
 import { isSampleError } from '@tomosort/samples';
 import { SegmentError } from '@tomosort/segment';
 import { TrainError } from '@tomosort/train';
@@ -32,4 +33,5 @@ export const isKnownError = (e: unknown): e is Error =>
   isLossError(e) ||
   isModelError(e) ||
   isPretextError(e) ||
+  isQueueError(e) ||
   isViewerError(e);

@@ -22,18 +22,24 @@ const PHANTOM_SPEC = /^sample:phantom(?::(\d+))?$/;
 /** Whether a training source is the phantom cohort (whose subjects share an anatomical frame). */
 export const isPhantomSpec = (spec: string): boolean => PHANTOM_SPEC.test(spec);
 
-export async function parseTrainSources(spec: string, opts: { seed: number; pacs: () => PacsClient; warn: (m: string) => void }): Promise<VolumeSource[]> {
+/**
+ * One volume of a source, as plain JSON: what a job on another machine needs to load it itself
+ * (a PACS series by UID, a phantom subject, a sample). Folders have none: their files live here.
+ */
+export type SourceRef =
+  | { readonly kind: 'pacs'; readonly studyUid: string; readonly seriesUid: string }
+  | { readonly kind: 'phantom'; readonly index: number; readonly seed: number }
+  | { readonly kind: 'sample'; readonly spec: string };
+
+/** The volumes of a `--source` as references, or undefined for a folder or file source. */
+export async function sourceRefs(spec: string, opts: { seed: number; pacs: () => PacsClient }): Promise<SourceRef[] | undefined> {
   const phantom = PHANTOM_SPEC.exec(spec);
   if (phantom) {
     const n = phantom[1] === undefined ? 8 : Number(phantom[1]);
     if (n < 1) throw new UsageError(`sample:phantom needs at least 1 subject, got ${n}`);
-    return phantomSources({ subjects: n, seed: opts.seed });
+    return Array.from({ length: n }, (_, index) => ({ kind: 'phantom', index, seed: opts.seed }));
   }
-  if (spec === 'sample:cranium') return [craniumSource()];
-  if (spec === COLIN27_SAMPLE.ch2 || spec === COLIN27_SAMPLE.ch2better) {
-    const image = spec === COLIN27_SAMPLE.ch2 ? 'ch2' : 'ch2better';
-    return [{ id: spec, load: async () => (await loadColin27({ image })).volume }];
-  }
+  if (spec === 'sample:cranium' || spec === COLIN27_SAMPLE.ch2 || spec === COLIN27_SAMPLE.ch2better) return [{ kind: 'sample', spec }];
   if (spec.startsWith('pacs:')) {
     const client = opts.pacs();
     const wanted = spec.slice(5);
@@ -52,8 +58,34 @@ export async function parseTrainSources(spec: string, opts: { seed: number; pacs
             return hit;
           });
     if (picked.length === 0) throw new UsageError('the PACS holds no CT or MR series to train on');
-    return pacsSources(client, picked);
+    return picked.map((s) => ({ kind: 'pacs', studyUid: s.studyUid, seriesUid: s.seriesUid }));
   }
   if (spec.startsWith('sample:')) throw new UsageError(`unknown sample "${spec}"; known: sample:phantom[:N], sample:cranium, sample:colin27, sample:colin27:better`);
+  return undefined;
+}
+
+/** The volume a reference names, loaded on this machine. */
+export function refSource(ref: SourceRef, pacs: () => PacsClient): VolumeSource {
+  switch (ref.kind) {
+    case 'phantom':
+      return phantomSources({ subjects: 1, first: ref.index, seed: ref.seed })[0]!;
+    case 'pacs':
+      return pacsSources(pacs(), [{ studyUid: ref.studyUid as StudyUid, seriesUid: ref.seriesUid as SeriesUid }])[0]!;
+    case 'sample':
+      if (ref.spec === 'sample:cranium') return craniumSource();
+      if (ref.spec === COLIN27_SAMPLE.ch2 || ref.spec === COLIN27_SAMPLE.ch2better) {
+        const image = ref.spec === COLIN27_SAMPLE.ch2 ? 'ch2' : 'ch2better';
+        return { id: ref.spec, load: async () => (await loadColin27({ image })).volume };
+      }
+      throw new UsageError(`unknown sample "${ref.spec}"`);
+  }
+}
+
+export async function parseTrainSources(spec: string, opts: { seed: number; pacs: () => PacsClient; warn: (m: string) => void }): Promise<VolumeSource[]> {
+  const refs = await sourceRefs(spec, opts);
+  if (refs) {
+    let client: PacsClient | undefined;
+    return refs.map((r) => refSource(r, () => (client ??= opts.pacs())));
+  }
   return folderSources(userPath(spec), opts.warn);
 }

@@ -13,6 +13,8 @@ import { DEFAULT_INTENSITY } from '@tomosort/volume';
 import { asTrainable, evaluateSorting, train } from '@tomosort/train';
 import type { MethodConfig, TrainConfig, TrainEvent } from '@tomosort/train';
 import { FileCheckpointStore } from '@tomosort/train/node';
+import { readShardStore } from '@tomosort/pretext/node';
+import type { ShardParams } from '@tomosort/pretext/node';
 import type { Command } from '../cli';
 import { BACKEND_OPTIONS, BACKEND_USAGE, startBackend } from '../backendOption';
 import { userPath } from '../env';
@@ -27,7 +29,8 @@ import { isPhantomSpec, parseTrainSources } from '../trainSources';
 const USAGE = `usage: pnpm tomosort pretrain --out DIR [options]
 
   --method M        sorting (default) | simclr | barlow
-  --source S        sample:phantom[:N] (default sample:phantom:8) | sample:cranium | sample:colin27[:better] | pacs:UID[,UID] | pacs:* | a folder
+  --source S        sample:phantom[:N] (default sample:phantom:8) | sample:cranium | sample:colin27[:better] | pacs:UID[,UID] | pacs:* | a folder |
+                    prepared:STORE (shards from \`tomosort prepare\`: their plane, size, scale and window)
   --holdout H       volumes kept out of training to measure slice-order Spearman ρ (default 2 when the source has ≥ 4)
   --model A         small | resnet18 (default) | resnet34 | resnet50;  --width W  channel multiplier (default 1)
   --size S          slice size in pixels (default 128)
@@ -97,20 +100,23 @@ export const pretrainCommand: Command = {
     const out = userPath(values.out);
     const method = oneOfOption('method', values.method, ['sorting', 'simclr', 'barlow'] as const, 'sorting');
     const preset = oneOfOption('model', values.model, ['small', 'resnet18', 'resnet34', 'resnet50'] as const, 'resnet18') as EncoderPreset;
-    const plane = oneOfOption('plane', values.plane, ['axial', 'coronal', 'sagittal'] as const, 'axial');
-    const size = intOption('size', values.size, 128, 8);
+    const sourceSpec = values.source ?? 'sample:phantom:8';
+    // A shard store was prepared at one plane, size, scale and window: the model takes those.
+    const shards = sourceSpec.startsWith('prepared:') ? readShardStore(userPath(sourceSpec.slice('prepared:'.length))) : undefined;
+    if (shards) checkStoreOptions(values, shards.params, sourceSpec);
+    const plane = shards?.params.plane ?? oneOfOption('plane', values.plane, ['axial', 'coronal', 'sagittal'] as const, 'axial');
+    const size = shards?.params.size ?? intOption('size', values.size, 128, 8);
     const steps = intOption('steps', values.steps, 1000, 1);
     const batch = intOption('batch', values.batch, 32, 2);
     const K = intOption('slices', values.slices, 8, 2);
     const seed = intOption('seed', values.seed, 0);
-    const sourceSpec = values.source ?? 'sample:phantom:8';
     const phantomSource = isPhantomSpec(sourceSpec);
     const calibrate = intOption('calibrate', values.calibrate, method === 'sorting' && phantomSource && plane === 'axial' ? 12 : 0, 0);
     if (calibrate > 0 && (method !== 'sorting' || !phantomSource || plane !== 'axial')) {
       throw new UsageError('--calibrate needs --method sorting on sample:phantom, axial: a calibration compares the same anatomy across subjects, which only the phantoms know (along their height)');
     }
     if (calibrate > 0 && calibrate < 5) throw new UsageError(`--calibrate ${calibrate}: a calibration needs at least 5 subjects (use 0 to skip it)`);
-    const [center, width] = pairOption('window', values.window, [40, 400]);
+    const [center, width] = shards ? [shards.params.window.center, shards.params.window.width] : pairOption('window', values.window, [40, 400]);
     const quiet = values.json || !process.stderr.isTTY;
     const bar = progressBar('pretrain', !quiet);
 
@@ -141,18 +147,22 @@ export const pretrainCommand: Command = {
     };
 
     const backend = await startBackend(values, quiet);
-    const sources = await parseTrainSources(sourceSpec, {
-      seed,
-      pacs: () => connectPacs(values.pacs),
-      warn: (m) => process.stderr.write(`warning: ${m}\n`),
-    });
-    const holdout = intOption('holdout', values.holdout, sources.length >= 4 ? 2 : 0, 0);
-    if (holdout >= sources.length) throw new UsageError(`--holdout ${holdout} leaves no volume to train on (the source has ${sources.length})`);
+    const sources = shards
+      ? []
+      : await parseTrainSources(sourceSpec, {
+          seed,
+          pacs: () => connectPacs(values.pacs),
+          warn: (m) => process.stderr.write(`warning: ${m}\n`),
+        });
+    const count = shards ? shards.volumes.length : sources.length;
+    const holdout = intOption('holdout', values.holdout, count >= 4 ? 2 : 0, 0);
+    if (holdout >= count) throw new UsageError(`--holdout ${holdout} leaves no volume to train on (the source has ${count})`);
     const loadBar = progressBar('load volumes', !quiet);
     const mmPerPixel =
-      values['mm-per-pixel'] === undefined ? fitMmPerPixel(await sources[0]!.load(), plane, size) : numOption('mm-per-pixel', values['mm-per-pixel'], 1);
+      shards?.params.mmPerPixel ??
+      (values['mm-per-pixel'] === undefined ? fitMmPerPixel(await sources[0]!.load(), plane, size) : numOption('mm-per-pixel', values['mm-per-pixel'], 1));
     if (!(mmPerPixel > 0)) throw new UsageError(`--mm-per-pixel must be positive, got ${mmPerPixel}`);
-    const volumes = await loadPrepared(sources, { plane, size, mmPerPixel, window: config.window, onProgress: (d, t) => loadBar.update(d, t) });
+    const volumes = shards ? shards.volumes : await loadPrepared(sources, { plane, size, mmPerPixel, window: config.window, onProgress: (d, t) => loadBar.update(d, t) });
     loadBar.done(`${volumes.length} volumes at ${size}², ${mmPerPixel} mm/pixel (field of view ${(size * mmPerPixel).toFixed(0)} mm)`);
     const trainVolumes = volumes.slice(0, volumes.length - holdout);
     const heldOut = volumes.slice(volumes.length - holdout);
@@ -233,4 +243,15 @@ async function calibrateOnPhantoms(model: TrainableModel, n: number, cohort: num
   const calibration = calibrateLocalization(scored);
   bar.done(`localization calibrated on ${n} subjects of cohort ${cohort}: subject sd ${calibration.subjectSdMm.toFixed(1)} mm, slice sd ${calibration.sliceSdMm.toFixed(1)} mm`);
   return calibration;
+}
+
+/** Options that a shard store already fixed may be given only with the store's values. */
+function checkStoreOptions(values: { plane?: string | undefined; size?: string | undefined; 'mm-per-pixel'?: string | undefined; window?: string | undefined }, p: ShardParams, spec: string): void {
+  const clash = (name: string, given: string | undefined, has: number | string) => {
+    if (given !== undefined && (typeof has === 'number' ? Number(given) !== has : given !== has)) throw new UsageError(`--${name} ${given}: ${spec} was prepared with ${name} ${has}; drop the option or prepare another store`);
+  };
+  clash('plane', values.plane, p.plane);
+  clash('size', values.size, p.size);
+  clash('mm-per-pixel', values['mm-per-pixel'], p.mmPerPixel);
+  if (values.window !== undefined && pairOption('window', values.window, [0, 0]).join(',') !== `${p.window.center},${p.window.width}`) clash('window', values.window, `${p.window.center},${p.window.width}`);
 }
