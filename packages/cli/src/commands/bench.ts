@@ -10,6 +10,7 @@ import { prepareImport } from '../importSources';
 import { JSON_OPTION, PACS_OPTION, intOption, parse } from '../parse';
 import { median, timeRuns } from '../stats';
 import { formatTable } from '../table';
+import { BENCH_PREPARE_USAGE, benchPrepare } from './benchPrepare';
 import { BENCH_PRETRAIN_USAGE, benchPretrain } from './benchPretrain';
 import { BENCH_VIEWER_USAGE, benchViewer } from './benchViewer';
 import { BENCH_WORKER_USAGE, benchWorker } from './benchWorker';
@@ -79,13 +80,14 @@ async function benchIo(args: readonly string[]): Promise<number> {
 }
 
 export const benchCommand: Command = {
-  summary: 'benchmarks that print a table and write JSON (bench io | bench pretrain | bench viewer | bench worker)',
+  summary: 'benchmarks that print a table and write JSON (bench io | bench prepare | bench pretrain | bench viewer | bench worker)',
   get usage() {
-    return `${USAGE}\n\n${BENCH_PRETRAIN_USAGE}\n\n${BENCH_VIEWER_USAGE}\n\n${BENCH_WORKER_USAGE}`;
+    return `${USAGE}\n\n${BENCH_PREPARE_USAGE}\n\n${BENCH_PRETRAIN_USAGE}\n\n${BENCH_VIEWER_USAGE}\n\n${BENCH_WORKER_USAGE}`;
   },
   async run(args) {
     const [sub, ...rest] = args;
     if (sub === 'io') return benchIo(rest);
+    if (sub === 'prepare') return benchPrepare(rest);
     if (sub === 'pretrain') return benchPretrain(rest);
     if (sub === 'viewer') return benchViewer(rest);
     if (sub === 'worker') return benchWorker(rest);

@@ -46,7 +46,7 @@ A series that cannot be read fails on its own, with the reader's message, while 
 prepared; the exit code is then 1.`;
 
 type Status = 'written' | 'existing' | 'failed';
-interface Row {
+export interface PrepareRow {
   readonly source: string;
   readonly key: string;
   readonly status: Status;
@@ -99,7 +99,7 @@ export const prepareCommand: Command = {
     mkdirSync(store, { recursive: true });
     if (!quiet) process.stderr.write(`prepare: ${sources.length} volumes → ${store} (${describeParams(params)})\n`);
 
-    const rows = values.queue ? await viaQueue(values.queue, refs!, params, store, quiet) : await inProcess(sources, params, store, jobs, quiet);
+    const rows = values.queue ? await prepareOnQueue(values.queue, refs!, params, store, quiet) : await prepareInProcess(sources, params, store, jobs, quiet);
     const count = (s: Status) => rows.filter((r) => r.status === s).length;
     const seconds = (performance.now() - started) / 1000;
     if (values.json) {
@@ -113,8 +113,8 @@ export const prepareCommand: Command = {
 };
 
 /** One process, `jobs` series at a time (loads overlap; preparing is single-threaded). */
-async function inProcess(sources: readonly VolumeSource[], params: ShardParams, store: string, jobs: number, quiet: boolean): Promise<Row[]> {
-  const rows: Row[] = new Array(sources.length);
+export async function prepareInProcess(sources: readonly VolumeSource[], params: ShardParams, store: string, jobs: number, quiet: boolean): Promise<PrepareRow[]> {
+  const rows: PrepareRow[] = new Array(sources.length);
   const bar = progressBar('prepare', !quiet);
   let next = 0;
   let done = 0;
@@ -139,8 +139,8 @@ async function inProcess(sources: readonly VolumeSource[], params: ShardParams, 
 }
 
 /** One job per missing shard on the queue; this process only tracks them. */
-async function viaQueue(url: string, refs: readonly SourceRef[], params: ShardParams, store: string, quiet: boolean): Promise<Row[]> {
-  const rows = new Map<string, Row>();
+export async function prepareOnQueue(url: string, refs: readonly SourceRef[], params: ShardParams, store: string, quiet: boolean): Promise<PrepareRow[]> {
+  const rows = new Map<string, PrepareRow>();
   const specs: JobSpec[] = [];
   const bySource = new Map<string, string>();
   for (const ref of refs) {
