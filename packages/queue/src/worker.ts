@@ -22,7 +22,7 @@ export interface JobContext {
 export type JobHandler = (data: unknown, ctx: JobContext) => Promise<unknown>;
 
 export type WorkerEvent =
-  | { readonly type: 'start'; readonly id: string; readonly kind: string; readonly attempt: number }
+  | { readonly type: 'start'; readonly id: string; readonly kind: string; readonly attempt: number; readonly data: unknown }
   | { readonly type: 'done'; readonly id: string; readonly kind: string; readonly seconds: number; readonly result: unknown }
   | { readonly type: 'failed'; readonly id: string; readonly kind: string; readonly reason: string; readonly permanent: boolean }
   | { readonly type: 'returned'; readonly id: string; readonly kind: string };
@@ -65,7 +65,7 @@ export async function startWorker(url: string, handlers: Readonly<Record<string,
     const handler = handlers[job.name];
     if (!handler) throw new UnrecoverableError(`this worker has no handler for job kind "${job.name}" (it runs: ${kinds.join(', ')})`);
     const started = performance.now();
-    opts.onEvent?.({ type: 'start', id, kind: job.name, attempt: job.attemptsMade + 1 });
+    opts.onEvent?.({ type: 'start', id, kind: job.name, attempt: job.attemptsMade + 1, data: job.data });
     try {
       const result = await handler(job.data, { id, attempt: job.attemptsMade + 1, signal: signal ?? new AbortController().signal });
       opts.onEvent?.({ type: 'done', id, kind: job.name, seconds: (performance.now() - started) / 1000, result });
