@@ -80,7 +80,6 @@ async function benchIo(args: readonly string[]): Promise<number> {
 }
 
 export const benchCommand: Command = {
-  summary: 'benchmarks that print a table and write JSON (bench io | bench prepare | bench pretrain | bench viewer | bench worker)',
   get usage() {
     return `${USAGE}\n\n${BENCH_PREPARE_USAGE}\n\n${BENCH_PRETRAIN_USAGE}\n\n${BENCH_VIEWER_USAGE}\n\n${BENCH_WORKER_USAGE}`;
   },

@@ -82,7 +82,6 @@ ${BACKEND_USAGE}
                    "pretrainSeconds":{…},"peakBytes":{…},"spearman":{…},"cranium":{…},"colin27":{…}}`;
 
 export const experimentCommand: Command = {
-  summary: 'compare pre-training methods: sparse-slice Dice, localization, time and memory (report + plots)',
   usage: USAGE,
   async run(args) {
     const { values } = parse(

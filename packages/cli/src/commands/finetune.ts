@@ -108,7 +108,6 @@ function parseClasses(v: string, known: readonly SegmentClass[]): SegmentClass[]
 }
 
 export const finetuneCommand: Command = {
-  summary: 'fine-tune an encoder + U-Net on a few annotated slices',
   usage: USAGE,
   async run(args) {
     const { values } = parse(

@@ -97,7 +97,6 @@ async function finishPendingImports(pacs: PacsClient, say: (line: string) => voi
 }
 
 export const importCommand: Command = {
-  summary: 'validate and upload DICOM, NIfTI, .inv3 or a sample to the PACS',
   usage: USAGE,
   async run(args) {
     const { values, positionals } = parse(

@@ -101,7 +101,6 @@ export function describeFinding(f: OrderFinding): string {
 
 
 export const localizeCommand: Command = {
-  summary: 'check a series’ slice order, or place it inside a reference volume, from slice scores',
   usage: USAGE,
   async run(args) {
     const { values } = parse(

@@ -24,7 +24,6 @@ interface Row {
 }
 
 export const lsCommand: Command = {
-  summary: 'list the studies and series in the PACS (incomplete imports marked)',
   usage: USAGE,
   async run(args) {
     const { values } = parse(args, { ...PACS_OPTION, ...JSON_OPTION }, USAGE, false);

@@ -84,7 +84,6 @@ async function status(args: readonly string[]): Promise<number> {
 }
 
 export const pacsCommand: Command = {
-  summary: 'start, stop or check the local Orthanc (pacs up | down | status)',
   usage: USAGE,
   async run(args) {
     const [sub, ...rest] = args;

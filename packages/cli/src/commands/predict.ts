@@ -33,7 +33,6 @@ grid. Writes a DICOM Segmentation that references the source series and/or a NIf
 --upload is needed.`;
 
 export const predictCommand: Command = {
-  summary: 'segment every slice of a series and write a DICOM SEG (file and/or PACS)',
   usage: USAGE,
   async run(args) {
     const { values } = parse(

@@ -54,7 +54,6 @@ export interface PrepareRow {
 }
 
 export const prepareCommand: Command = {
-  summary: 'prepare series for pre-training into a shard store, in this process or on a job queue',
   usage: USAGE,
   async run(args) {
     const { values } = parse(

@@ -60,7 +60,6 @@ ${BACKEND_USAGE}
 Writes DIR/model (model.json + weights.bin with a manifest), DIR/checkpoint and DIR/train-log.jsonl.`;
 
 export const pretrainCommand: Command = {
-  summary: 'self-supervised pre-training (SortingLoss, SimCLR, Barlow Twins)',
   usage: USAGE,
   async run(args) {
     const { values } = parse(

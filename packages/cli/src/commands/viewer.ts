@@ -38,7 +38,6 @@ The proxy forwards DICOMweb only (QIDO-RS and WADO-RS reads, STOW-RS to /studies
 viewer's own pages); the rest of the PACS's API is not reachable through it.`;
 
 export const viewerCommand: Command = {
-  summary: 'serve OHIF with the Sparse annotation mode, the model store and a DICOMweb proxy',
   usage: USAGE,
   async run(args) {
     const { values } = parse(args, { port: { type: 'string' }, host: { type: 'string' }, models: { type: 'string' }, 'max-upload': { type: 'string' }, ...PACS_OPTION }, USAGE, false);

@@ -23,7 +23,6 @@ SIGTERM (or Ctrl+C): finish the running jobs, take no more, exit. A second one: 
 jobs back on the queue and exit at once. One line per job on stderr.`;
 
 export const workerCommand: Command = {
-  summary: 'run queued jobs (series preparation) for submitters on any machine',
   usage: USAGE,
   async run(args) {
     const { values } = parse(args, { queue: { type: 'string' }, concurrency: { type: 'string' }, 'lock-ms': { type: 'string' }, ...PACS_OPTION }, USAGE, false);
