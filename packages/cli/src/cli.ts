@@ -27,7 +27,7 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   localize: { summary: 'check a series’ slice order, or place it inside a reference volume, from slice scores', load: async () => (await import('./commands/localize')).localizeCommand },
   experiment: { summary: 'compare pre-training methods: sparse-slice Dice, localization, time and memory (report + plots)', load: async () => (await import('./commands/experiment')).experimentCommand },
   viewer: { summary: 'serve OHIF with the Sparse annotation mode, the model store and a DICOMweb proxy', load: async () => (await import('./commands/viewer')).viewerCommand },
-  worker: { summary: 'run queued jobs (series preparation) for submitters on any machine', load: async () => (await import('./commands/worker')).workerCommand },
+  worker: { summary: 'run queued jobs (series preparation, experiment grids) for submitters on any machine', load: async () => (await import('./commands/worker')).workerCommand },
   bench: { summary: 'benchmarks that print a table and write JSON (bench io | bench prepare | bench pretrain | bench viewer | bench worker)', load: async () => (await import('./commands/bench')).benchCommand },
 };
 

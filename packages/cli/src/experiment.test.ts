@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runTomosort } from './testing';
+import { startRedis } from '@tomosort/queue/local';
+import { runTomosort, startTomosort } from './testing';
 
 const scratch = mkdtempSync(join(tmpdir(), 'tomosort-experiment-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -13,6 +14,10 @@ function pngSize(bytes: Buffer): [number, number] {
   expect(bytes.toString('latin1', 12, 16)).toBe('IHDR');
   return [bytes.readUInt32BE(16), bytes.readUInt32BE(20)];
 }
+
+/** The small grid of the resume and queue tests, and the uninterrupted in-process run's result.json (set by the resume test). */
+const SMALL_GRID = ['experiment', '--quick', '--methods', 'interpolation,sorting', '--steps', '10', '--seeds', '1', '--no-cranium', '--no-colin27'];
+let wholeResult: string | undefined;
 
 interface ExperimentJson {
   dice: Record<string, Record<string, { mean: number; sd: number; n: number; ci95: [number, number]; samples: number[] }>>;
@@ -97,7 +102,7 @@ describe('tomosort experiment (a quick subset: scratch, interpolation and Sortin
   it('a stopped run continues with --resume: finished units are reused, and the result equals an uninterrupted run', async () => {
     // Without --json, so that the progress log shows what is run and what is reused.
     // One seed and 10 steps keep it short (the suite's budget); the snapshot is at step 5.
-    const common = ['experiment', '--quick', '--methods', 'interpolation,sorting', '--steps', '10', '--seeds', '1', '--no-cranium', '--no-colin27'];
+    const common = SMALL_GRID;
     const dir = join(scratch, 'resumed');
     // The first sitting stops after budget 2 (as if the session ended there).
     const first = await runTomosort([...common, '--budgets', '2', '--out', dir]);
@@ -113,6 +118,7 @@ describe('tomosort experiment (a quick subset: scratch, interpolation and Sortin
     expect(resumed.stderr).not.toContain('resuming pre-training');
     const whole = await runTomosort([...common, '--budgets', '2,5', '--out', join(scratch, 'whole')]);
     expect(whole.code, whole.stderr).toBe(0);
+    wholeResult = join(scratch, 'whole', 'result.json');
     type WithQuality = ExperimentJson & { timeToQuality: Record<string, { step: number; dice: { samples: number[] } }[]> };
     const r = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')) as WithQuality;
     const w = JSON.parse(readFileSync(join(scratch, 'whole', 'result.json'), 'utf8')) as WithQuality;
@@ -124,6 +130,41 @@ describe('tomosort experiment (a quick subset: scratch, interpolation and Sortin
     // Time to quality: the snapshot at half the steps, then the finished encoder.
     expect(w.timeToQuality.sorting!.map((p) => p.step)).toEqual([5, 10]);
     expect(w.timeToQuality.sorting![1]!.dice.samples).toEqual([w.dice.sorting!['2']!.samples[0]]);
+  }, 600_000);
+
+  it('the same grid on a real redis-server with 2 worker processes: jobs per pre-training and per (budget, seed), the same results', async () => {
+    const redis = await startRedis();
+    const workers = [0, 1].map(() => startTomosort(['worker', '--queue', redis.url]));
+    try {
+      await Promise.all(workers.map((w) => w.waitFor(/waiting for jobs/)));
+      const dir = join(scratch, 'queued');
+      const run = await runTomosort([...SMALL_GRID, '--budgets', '2,5', '--out', dir, '--queue', redis.url]);
+      expect(run.code, run.stderr).toBe(0);
+      if (!wholeResult) {
+        const whole = await runTomosort([...SMALL_GRID, '--budgets', '2,5', '--out', join(scratch, 'whole-for-queue')]);
+        expect(whole.code, whole.stderr).toBe(0);
+        wholeResult = join(scratch, 'whole-for-queue', 'result.json');
+      }
+      type WithQuality = ExperimentJson & { timeToQuality: Record<string, { step: number; dice: unknown }[]> };
+      const q = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')) as WithQuality;
+      const w = JSON.parse(readFileSync(wholeResult, 'utf8')) as WithQuality;
+      expect(q.dice).toEqual(w.dice);
+      expect(q.differences).toEqual(w.differences);
+      expect(q.spearman).toEqual(w.spearman);
+      expect(q.localizationMm).toEqual(w.localizationMm);
+      expect(q.localizationCoverage).toEqual(w.localizationCoverage);
+      expect(q.peakBytes).toEqual(w.peakBytes);
+      const quality = (x: WithQuality) => Object.fromEntries(Object.entries(x.timeToQuality).map(([m, pts]) => [m, pts.map((p) => ({ step: p.step, dice: p.dice }))]));
+      expect(quality(q)).toEqual(quality(w));
+      // The jobs: SortingLoss's pre-training, then its two (budget, seed) shares; interpolation's two at once.
+      const done = workers.flatMap((x) => [...x.output().matchAll(/done (exp-\w+-(\w+)-(pretrain|k\d+-s\d+)):/g)].map((m) => `${m[2]}-${m[3]}`));
+      expect(done.sort()).toEqual(['interpolation-k2-s1', 'interpolation-k5-s1', 'sorting-k2-s1', 'sorting-k5-s1', 'sorting-pretrain']);
+      expect(workers.every((x) => /done exp-/.test(x.output()))).toBe(true);
+    } finally {
+      for (const x of workers) x.kill('SIGTERM');
+      await Promise.all(workers.map((x) => x.exited));
+      await redis.stop();
+    }
   }, 600_000);
 
   it('refuses an unknown method with exit code 2', async () => {

@@ -10,9 +10,6 @@ import { isVolumeError } from '@tomosort/volume';
 import { refSource } from './trainSources';
 import type { SourceRef } from './trainSources';
 
-/** The job kind that prepares one series into a shard store. */
-export const PREPARE_JOB = 'prepare-series';
-
 /** A prepare job: which volume, how, and where the store is (a path every worker sees: shared storage). */
 export interface PrepareJobData {
   readonly source: SourceRef;

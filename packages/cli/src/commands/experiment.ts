@@ -7,14 +7,14 @@ import { BACKEND_OPTIONS, BACKEND_USAGE, startBackend } from '../backendOption';
 import { userPath } from '../env';
 import { CliError, UsageError } from '../errors';
 import { writeFileAtomic } from '../files';
-import { EXPERIMENT_METHODS, axialCase, mergeResults, runExperiment } from '../experiment/run';
+import { EXPERIMENT_METHODS, mergeResults } from '../experiment/run';
+import { runWithCases, submitGrid } from '../experiment/grid';
+import { progressBar } from '../progress';
 import type { ExperimentConfig, ExperimentMethod, ExperimentResult } from '../experiment/run';
 import { experimentJson, experimentMarkdown, experimentPlots } from '../experiment/report';
 import { svgToPng } from '../experiment/plot';
 import { ExperimentStore, codeCommit } from '../experiment/store';
 import { JSON_OPTION, intListOption, intOption, parse } from '../parse';
-import { loadSeriesSpec } from '../seriesSource';
-import { reorient } from '@tomosort/volume';
 
 /**
  * The full comparison at the scale the question needs: ResNet-18 at 128², pre-training long
@@ -75,6 +75,10 @@ snapshots at 12.5%, 25%, 50% of the steps, against the time they took).
   --steps N        pre-training steps;  --seeds N  fine-tuning seeds;  --seed N  data and init seed
   --no-cranium     skip the head CT;  --no-colin27  skip the brain MR (sample:colin27)
   --jobs N         run the methods in N processes at once (default 1; wasm uses one core each)
+  --queue URL      redis://HOST[:PORT]: the grid as jobs for \`tomosort worker\`s on any machines —
+                   per method its pre-training, then one job per (budget, seed); --out must be a
+                   folder every worker sees (shared storage). The report is written here once all
+                   jobs are done, from the same units a single-machine run computes.
   --resume         continue a stopped run: every finished unit (a fine-tuning's Dice, a method's
                    scores, pre-training checkpoints) is kept in DIR/work/<settings hash>/ and reused
 ${BACKEND_USAGE}
@@ -97,6 +101,7 @@ export const experimentCommand: Command = {
         'no-cranium': { type: 'boolean', default: false },
         'no-colin27': { type: 'boolean', default: false },
         jobs: { type: 'string' },
+        queue: { type: 'string' },
         resume: { type: 'boolean', default: false },
         child: { type: 'boolean', default: false },
         ...BACKEND_OPTIONS,
@@ -139,8 +144,22 @@ export const experimentCommand: Command = {
       const threads = values.threads === undefined ? ['--threads', String(Math.max(1, Math.floor(nativeThreads() / jobs)))] : [];
       const parts = await inParallel(config.methods, jobs, (m) => runChild([...passOn, ...threads, '--methods', m, '--child'], m, log));
       result = mergeResults(config, parts, (performance.now() - t0) / 1000);
+    } else if (values.queue) {
+      if (jobs > 1) throw new UsageError('--jobs and --queue: with a queue the workers are the parallelism (`tomosort worker` on each machine)');
+      const t0 = performance.now();
+      const bar = progressBar('experiment', !quiet && Boolean(process.stderr.isTTY));
+      await submitGrid(values.queue, config, userPath(values.out ?? 'experiment-out'), {
+        onNotice: (m) => process.stderr.write(`\nexperiment: ${m}\n`),
+        onProgress: (p) => bar.update(p.completed + p.failed, p.total, `jobs: ${p.running} running${p.failed ? `, ${p.failed} failed` : ''}`),
+      });
+      bar.done('all jobs finished');
+      // Every unit is in the store now: this pass only reads them (a missing one is an error).
+      const backend = await startBackend(values, true);
+      const readOnly = new ExperimentStore(userPath(values.out ?? 'experiment-out'), config, { readOnly: true });
+      result = { ...(await runWithCases(config, backend.label, () => {}, readOnly)), seconds: (performance.now() - t0) / 1000 };
     } else {
-      result = await runHere(config, values, quiet || values.child, log, store);
+      const backend = await startBackend(values, quiet || values.child);
+      result = await runWithCases(config, backend.label, log, store);
     }
     if (values.child) {
       process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -150,33 +169,6 @@ export const experimentCommand: Command = {
     return 0;
   },
 };
-
-async function runHere(
-  config: ExperimentConfig,
-  backendValues: { backend?: string | undefined; threads?: string | undefined },
-  quiet: boolean,
-  log: (m: string) => void,
-  store: ExperimentStore,
-): Promise<ExperimentResult> {
-  const backend = await startBackend(backendValues, quiet);
-  const load = (spec: string) =>
-    loadSeriesSpec(spec, {
-      seed: 0,
-      pacs: () => {
-        throw new UsageError('the experiment needs no PACS');
-      },
-    });
-  const cases = [];
-  for (const name of config.real) {
-    const loaded = await load(`sample:${name}`);
-    const sample = loaded.sampleLabels!;
-    cases.push(axialCase(name, loaded.volume, sample.labels, sample.classes));
-  }
-  // Colin27 has a second reconstruction of the same subject in the same frame: localization without a subject offset.
-  const colin = cases.find((c) => c.name === 'colin27');
-  const sameSubject = colin && config.sameSubject ? { ids: ['sample:colin27', 'sample:colin27:better'] as const, volumes: [colin.volume, reorient((await load('sample:colin27:better')).volume, 'axial')] as const } : undefined;
-  return runExperiment(config, backend.label, log, cases, store, sameSubject);
-}
 
 /** Runs `fn` over `items` with at most `limit` running at once, results in item order. */
 async function inParallel<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {

@@ -5,13 +5,15 @@ import type { Command } from '../cli';
 import { UsageError } from '../errors';
 import { PACS_OPTION, intOption, parse } from '../parse';
 import { connectPacs } from '../pacsConnection';
-import { PREPARE_JOB, refId, runPrepareJob } from '../prepareJob';
+import { EXPERIMENT_JOB, PREPARE_JOB } from '../jobKinds';
+import { refId, runPrepareJob } from '../prepareJob';
 import type { PrepareJobData, PrepareResult } from '../prepareJob';
+import type { ExperimentJobData } from '../experiment/grid';
 
 const USAGE = `usage: pnpm tomosort worker --queue URL [options]
 
 A long-running worker: takes jobs from the queue (Redis + BullMQ) that \`tomosort prepare --queue\`
-submits, on this machine or any other. Run as many as the machines hold; each job runs once,
+and \`tomosort experiment --queue\` submit, on this machine or any other. Run as many as the machines hold; each job runs once,
 and the job of a worker that dies goes to another once its lock expires.
 
   --queue URL        redis://HOST[:PORT][/DB] (credentials: $TOMOSORT_REDIS_USER / $TOMOSORT_REDIS_PASSWORD)
@@ -36,8 +38,10 @@ export const workerCommand: Command = {
     const labels = new Map<string, string>();
     const onEvent = (e: WorkerEvent) => {
       if (e.type === 'start' && e.kind === PREPARE_JOB) labels.set(e.id, refId((e.data as PrepareJobData).source));
+      if (e.type === 'start' && e.kind === EXPERIMENT_JOB) labels.set(e.id, e.id);
       const label = labels.get(e.id) ?? e.id;
       if (e.type === 'start') say(`${name}: started ${label} (attempt ${e.attempt})`);
+      else if (e.type === 'done' && e.kind === EXPERIMENT_JOB) say(`${name}: done ${label}: ${(e.result as { units: number }).units} units in ${e.seconds.toFixed(1)} s`);
       else if (e.type === 'done') {
         const r = e.result as PrepareResult;
         say(`${name}: done ${r.sourceId}: ${r.written ? `shard ${r.key} written` : `shard ${r.key} was already there`} in ${e.seconds.toFixed(1)} s`);
@@ -50,6 +54,8 @@ export const workerCommand: Command = {
       values.queue,
       {
         [PREPARE_JOB]: (data, ctx) => runPrepareJob(data as PrepareJobData, pacsClient, ctx.signal),
+        // The experiment's code (tfjs, the native kernels) loads with the first such job.
+        [EXPERIMENT_JOB]: async (data) => (await import('../experiment/grid')).runExperimentJob(data as ExperimentJobData, (m) => say(`${name}: ${m}`)),
       },
       { concurrency, lockMs, onEvent, onNotice: (m) => say(`${name}: ${m}`) },
     );

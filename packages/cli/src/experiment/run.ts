@@ -17,6 +17,7 @@ import type { CheckpointStore } from '@tomosort/train';
 import type { MethodConfig, TrainConfig } from '@tomosort/train';
 import { DEFAULT_INTENSITY, reorient } from '@tomosort/volume';
 import type { HuWindow, Volume } from '@tomosort/volume';
+import { CliError } from '../errors';
 import { meanInterval } from '../stats';
 import type { MeanInterval } from '../stats';
 import type { ExperimentStore } from './store';
@@ -26,6 +27,9 @@ export type ExperimentMethod = (typeof EXPERIMENT_METHODS)[number];
 
 /** Methods that train no network: Dice only (no pre-training, scores or localization). */
 const NO_NETWORK: readonly ExperimentMethod[] = ['interpolation'];
+
+/** Whether a method trains a network (and so has a pre-training that its fine-tunings wait for). */
+export const trainsNetwork = (m: ExperimentMethod): boolean => !NO_NETWORK.includes(m);
 
 export interface ExperimentConfig {
   readonly seed: number;
@@ -295,6 +299,7 @@ async function pretrain(method: ExperimentMethod, config: ExperimentConfig, volu
       model = finished;
       break;
     }
+    if (store?.readOnly) throw new CliError(`${store.dir}: the pre-training ${key} has not finished (its job failed or has not run): the report is not written`);
     const controller = new AbortController();
     let last = 0;
     await train({
@@ -389,7 +394,12 @@ interface DiceOptions {
   readonly budgets?: readonly number[];
   readonly seeds?: readonly number[];
   readonly store?: ExperimentStore | undefined;
+  /** Which fine-tuning units this process computes (a queue job's share); the others it only reads if stored. Default: all. */
+  readonly only?: UnitFilter | undefined;
 }
+
+/** A share of the fine-tuning units, by budget and seed (every case of that budget and seed). */
+export type UnitFilter = (budget: number, seed: number) => boolean;
 
 /**
  * Held-out Dice per budget over units (seed × case, or seed ↔ case with `subjectPerSeed`): each
@@ -422,10 +432,16 @@ async function diceByBudget(pretrained: Model | undefined, cases: readonly DiceC
         const dice = dicePerClass(predicted, c.labels, c.classes, heldOut);
         return Object.values(dice).reduce((s, d) => s + d, 0) / c.classes.length;
       };
-      samples.push(o.store ? await o.store.unit(`dice/${keyPart(o.unitName)}/${keyPart(c.id)}/k${k}-s${seed}`, compute) : await compute());
+      const key = `dice/${keyPart(o.unitName)}/${keyPart(c.id)}/k${k}-s${seed}`;
+      if (o.store && o.only && !o.only(k, seed) && !o.store.has(key)) {
+        samples.push(Number.NaN); // another job's unit
+        continue;
+      }
+      samples.push(o.store ? await o.store.unit(key, compute) : await compute());
     }
     const stats = { ...meanInterval(samples), samples };
     out[String(k)] = stats;
+    if (samples.some(Number.isNaN)) continue;
     o.log(`  ${o.tag}: ${k} slices → Dice ${stats.mean.toFixed(3)} [${stats.ci95[0].toFixed(3)}, ${stats.ci95[1].toFixed(3)}] (n ${stats.n})`);
   }
   return out;
@@ -457,6 +473,7 @@ export async function runExperiment(
   realCases: readonly RealCase[] = [],
   store?: ExperimentStore,
   sameSubject?: SameSubjectCase,
+  only?: UnitFilter,
 ): Promise<ExperimentResult> {
   const t0 = performance.now();
   const sources = phantomSources({ subjects: config.pretrain.subjects, seed: config.seed });
@@ -498,7 +515,7 @@ export async function runExperiment(
     commits: [],
     seconds: 0,
   };
-  const diceOptions = (method: string, on: string): DiceOptions => ({ config, mmPerPixel, log, tag: `${method} ${on}`, unitName: method, store });
+  const diceOptions = (method: string, on: string): DiceOptions => ({ config, mmPerPixel, log, tag: `${method} ${on}`, unitName: method, store, only });
   const ttq = config.timeToQuality;
   for (const method of config.methods) {
     if (NO_NETWORK.includes(method)) {

@@ -7,6 +7,7 @@ import type { Model } from '@tomosort/models';
 import { loadModelFromDir, saveModelToDir } from '@tomosort/models/node';
 import type { ManifestInit } from '@tomosort/models';
 import { FileCheckpointStore } from '@tomosort/train/node';
+import { CliError } from '../errors';
 import { writeFileDurable } from '../files';
 import type { ExperimentConfig } from './run';
 
@@ -51,8 +52,24 @@ export class ExperimentStore {
   readonly #commit = codeCommit();
   readonly #appending = new Set<string>();
 
-  constructor(out: string, config: ExperimentConfig) {
+  readonly #readOnly: boolean;
+
+  /**
+   * `readOnly`: every unit must be stored already (the report of a grid the workers computed):
+   * a missing one is an error naming it, never computed here.
+   */
+  constructor(out: string, config: ExperimentConfig, opts: { readOnly?: boolean } = {}) {
     this.dir = join(out, 'work', configKey(config));
+    this.#readOnly = opts.readOnly ?? false;
+  }
+
+  get readOnly(): boolean {
+    return this.#readOnly;
+  }
+
+  /** Whether the unit `key` is stored. */
+  has(key: string): boolean {
+    return existsSync(`${this.#path(key)}.unit.json`);
   }
 
   /** The stored units' files. */
@@ -80,6 +97,7 @@ export class ExperimentStore {
   async unit<T>(key: string, compute: () => Promise<T>): Promise<T> {
     const file = `${this.#path(key)}.unit.json`;
     if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as Unit<T>).value;
+    if (this.#readOnly) throw new CliError(`${this.dir}: unit ${key} is missing (its job failed or has not run): the report is not written`);
     const t0 = performance.now();
     const value = await compute();
     const unit: Unit<T> = { value, commit: this.#commit, seconds: +((performance.now() - t0) / 1000).toFixed(1) };
