@@ -7,6 +7,9 @@ export default defineConfig({
   test: {
     include: ['packages/*/src/**/*.test.ts', 'extensions/*/src/**/*.test.ts'],
     pool: 'forks',
+    // Two files at a time (vitest's default is cores − 1: one here). Most files spend their time
+    // waiting on Orthanc, Redis, Chromium or a CLI child process, so two overlap well.
+    maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Test files run in parallel forks on a 2-core machine, beside Orthanc and Chromium: native
