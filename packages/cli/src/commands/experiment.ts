@@ -9,6 +9,7 @@ import { CliError, UsageError } from '../errors';
 import { writeFileAtomic } from '../files';
 import { EXPERIMENT_METHODS, mergeResults } from '../experiment/run';
 import { runWithCases, submitGrid } from '../experiment/grid';
+import { inParallel } from '../parallel';
 import { progressBar } from '../progress';
 import type { ExperimentConfig, ExperimentMethod, ExperimentResult } from '../experiment/run';
 import { experimentJson, experimentMarkdown, experimentPlots } from '../experiment/report';
@@ -169,20 +170,6 @@ export const experimentCommand: Command = {
     return 0;
   },
 };
-
-/** Runs `fn` over `items` with at most `limit` running at once, results in item order. */
-async function inParallel<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
 
 /** One method of the experiment in its own process (same tsx / node and script), its log prefixed. */
 function runChild(args: readonly string[], tag: string, log: (m: string) => void): Promise<ExperimentResult> {

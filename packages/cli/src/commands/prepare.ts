@@ -15,6 +15,7 @@ import { connectPacs } from '../pacsConnection';
 import { PREPARE_JOB } from '../jobKinds';
 import { isInputError, prepareJobId, prepareShard, refId } from '../prepareJob';
 import type { PrepareJobData } from '../prepareJob';
+import { inParallel } from '../parallel';
 import { progressBar } from '../progress';
 import { parseTrainSources, refSource, sourceRefs } from '../trainSources';
 import type { SourceRef } from '../trainSources';
@@ -114,26 +115,23 @@ export const prepareCommand: Command = {
 
 /** One process, `jobs` series at a time (loads overlap; preparing is single-threaded). */
 export async function prepareInProcess(sources: readonly VolumeSource[], params: ShardParams, store: string, jobs: number, quiet: boolean): Promise<PrepareRow[]> {
-  const rows: PrepareRow[] = new Array(sources.length);
   const bar = progressBar('prepare', !quiet);
-  let next = 0;
   let done = 0;
-  const work = async () => {
-    while (next < sources.length) {
-      const n = next++;
-      const s = sources[n]!;
-      try {
-        const r = await prepareShard(s, params, store);
-        rows[n] = { source: s.id, key: r.key, status: r.written ? 'written' : 'existing' };
-      } catch (e) {
-        if (!isInputError(e) && !isKnownError(e)) throw e;
-        const message = (e as Error).message;
-        rows[n] = { source: s.id, key: shardKey(s.id, params), status: 'failed', reason: message.startsWith(s.id) ? message : `${s.id}: ${message}` };
-      }
-      bar.update(++done, sources.length, rows.filter((r) => r?.status === 'failed').length ? `${rows.filter((r) => r?.status === 'failed').length} failed` : '');
+  let failed = 0;
+  const rows = await inParallel(sources, jobs, async (s): Promise<PrepareRow> => {
+    let row: PrepareRow;
+    try {
+      const r = await prepareShard(s, params, store);
+      row = { source: s.id, key: r.key, status: r.written ? 'written' : 'existing' };
+    } catch (e) {
+      if (!isInputError(e) && !isKnownError(e)) throw e;
+      const message = (e as Error).message;
+      row = { source: s.id, key: shardKey(s.id, params), status: 'failed', reason: message.startsWith(s.id) ? message : `${s.id}: ${message}` };
+      failed += 1;
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(jobs, sources.length) }, work));
+    bar.update(++done, sources.length, failed ? `${failed} failed` : '');
+    return row;
+  });
   bar.done(`${sources.length} volumes`);
   return rows;
 }
