@@ -132,7 +132,7 @@ describe('tomosort experiment (a quick subset: scratch, interpolation and Sortin
     expect(w.timeToQuality.sorting![1]!.dice.samples).toEqual([w.dice.sorting!['2']!.samples[0]]);
   }, 600_000);
 
-  it('the same grid on a real redis-server with 2 worker processes: jobs per pre-training and per (budget, seed), the same results', async () => {
+  it('the same grid on a real redis-server with 2 worker processes: jobs per pre-training and per (budget, seed, subject), the same results', async () => {
     const redis = await startRedis();
     const workers = [0, 1].map(() => startTomosort(['worker', '--queue', redis.url]));
     try {
@@ -156,9 +156,9 @@ describe('tomosort experiment (a quick subset: scratch, interpolation and Sortin
       expect(q.peakBytes).toEqual(w.peakBytes);
       const quality = (x: WithQuality) => Object.fromEntries(Object.entries(x.timeToQuality).map(([m, pts]) => [m, pts.map((p) => ({ step: p.step, dice: p.dice }))]));
       expect(quality(q)).toEqual(quality(w));
-      // The jobs: SortingLoss's pre-training, then its two (budget, seed) shares; interpolation's two at once.
-      const done = workers.flatMap((x) => [...x.output().matchAll(/done (exp-\w+-(\w+)-(pretrain|k\d+-s\d+)):/g)].map((m) => `${m[2]}-${m[3]}`));
-      expect(done.sort()).toEqual(['interpolation-k2-s1', 'interpolation-k5-s1', 'sorting-k2-s1', 'sorting-k5-s1', 'sorting-pretrain']);
+      // The jobs: SortingLoss's pre-training, then its two (budget, seed, subject) shares; interpolation's two at once.
+      const done = workers.flatMap((x) => [...x.output().matchAll(/done (exp-\w+-(\w+)-(pretrain|k\d+-s\d+-\w+)):/g)].map((m) => `${m[2]}-${m[3]}`));
+      expect(done.sort()).toEqual(['interpolation-k2-s1-phantom', 'interpolation-k5-s1-phantom', 'sorting-k2-s1-phantom', 'sorting-k5-s1-phantom', 'sorting-pretrain']);
       expect(workers.every((x) => /done exp-/.test(x.output()))).toBe(true);
     } finally {
       for (const x of workers) x.kill('SIGTERM');

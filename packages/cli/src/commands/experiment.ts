@@ -77,7 +77,7 @@ snapshots at 12.5%, 25%, 50% of the steps, against the time they took).
   --no-cranium     skip the head CT;  --no-colin27  skip the brain MR (sample:colin27)
   --jobs N         run the methods in N processes at once (default 1; wasm uses one core each)
   --queue URL      redis://HOST[:PORT]: the grid as jobs for \`tomosort worker\`s on any machines —
-                   per method its pre-training, then one job per (budget, seed); --out must be a
+                   per method its pre-training, then one job per (budget, seed, subject); --out must be a
                    folder every worker sees (shared storage). The report is written here once all
                    jobs are done, from the same units a single-machine run computes.
   --resume         continue a stopped run: every finished unit (a fine-tuning's Dice, a method's

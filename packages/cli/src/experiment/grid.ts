@@ -12,7 +12,7 @@ import { ExperimentStore, configKey } from './store';
 
 /**
  * One share of a grid: `method`'s pre-training, scores and same-subject run (no budget), or its
- * fine-tunings at `budget` slices with `seed` on every case. `out` is the run's folder, on
+ * fine-tuning at `budget` slices with `seed` on one subject (`on`). `out` is the run's folder, on
  * storage every worker sees: the units go to its store, as in a single-machine run.
  */
 export interface ExperimentJobData {
@@ -21,6 +21,8 @@ export interface ExperimentJobData {
   readonly method: ExperimentMethod;
   readonly budget?: number;
   readonly seed?: number;
+  /** "phantom" (the seed's held-out subject) or a real case's name. */
+  readonly on?: string;
 }
 
 /**
@@ -50,34 +52,41 @@ export async function runWithCases(config: ExperimentConfig, backend: string, lo
 let backendStarted: Promise<string> | undefined;
 
 /** A worker's handler: computes its share's units into the run's store. */
-export async function runExperimentJob(data: ExperimentJobData, log: ExperimentLog): Promise<{ readonly method: string; readonly budget: number | null; readonly seed: number | null; readonly units: number }> {
+export async function runExperimentJob(data: ExperimentJobData, log: ExperimentLog): Promise<{ readonly method: string; readonly budget: number | null; readonly seed: number | null; readonly on: string | null; readonly units: number }> {
   backendStarted ??= startBackend({}, true).then((b) => b.label);
   const backend = await backendStarted;
   const config: ExperimentConfig = { ...data.config, methods: [data.method] };
   const store = new ExperimentStore(data.out, config);
   const before = store.count();
-  const only: UnitFilter = data.budget === undefined ? () => false : (k, s) => k === data.budget && s === data.seed;
+  const only: UnitFilter = data.budget === undefined ? () => false : (k, s, on) => k === data.budget && s === data.seed && on === data.on;
   await runWithCases(config, backend, log, store, only);
-  return { method: data.method, budget: data.budget ?? null, seed: data.seed ?? null, units: store.count() - before };
+  return { method: data.method, budget: data.budget ?? null, seed: data.seed ?? null, on: data.on ?? null, units: store.count() - before };
 }
 
-/** The fine-tuning shares of a grid: every (budget, seed), and the time-to-quality budget's first seeds. */
-export function gridShares(config: ExperimentConfig): { budget: number; seed: number }[] {
-  const shares = config.budgets.flatMap((budget) => config.seeds.map((seed) => ({ budget, seed })));
+/** A fine-tuning share: one budget, one seed, one subject ("phantom": the seed's held-out phantom subject; or a real case). */
+export interface GridShare {
+  readonly budget: number;
+  readonly seed: number;
+  readonly on: string;
+}
+
+/** The fine-tuning shares of a grid: every (budget, seed, subject), and the time-to-quality budget's first seeds on the phantom. */
+export function gridShares(config: ExperimentConfig): GridShare[] {
+  const shares: GridShare[] = config.budgets.flatMap((budget) => config.seeds.flatMap((seed) => ['phantom', ...config.real].map((on) => ({ budget, seed, on }))));
   const ttq = config.timeToQuality;
-  if (ttq) for (const seed of config.seeds.slice(0, ttq.seeds)) if (!shares.some((s) => s.budget === ttq.budget && s.seed === seed)) shares.push({ budget: ttq.budget, seed });
+  if (ttq) for (const seed of config.seeds.slice(0, ttq.seeds)) if (!shares.some((s) => s.budget === ttq.budget && s.seed === seed && s.on === 'phantom')) shares.push({ budget: ttq.budget, seed, on: 'phantom' });
   return shares;
 }
 
 /**
  * The grid on the queue: per method, its pre-training job, then (once it has finished) one job
- * per fine-tuning share; methods without a network start with their shares. Methods run side by
+ * per fine-tuning (budget, seed, subject); methods without a network start with their shares. Methods run side by
  * side. Fails with the failed jobs named; `onProgress` sums over the whole grid.
  */
 export async function submitGrid(url: string, config: ExperimentConfig, out: string, o: { onProgress: (p: SubmitProgress) => void; onNotice: (m: string) => void }): Promise<void> {
   const key = configKey(config);
-  const job = (method: ExperimentMethod, share?: { budget: number; seed: number }): JobSpec => ({
-    id: `exp-${key}-${method}-${share ? `k${share.budget}-s${share.seed}` : 'pretrain'}`,
+  const job = (method: ExperimentMethod, share?: GridShare): JobSpec => ({
+    id: `exp-${key}-${method}-${share ? `k${share.budget}-s${share.seed}-${share.on}` : 'pretrain'}`,
     kind: EXPERIMENT_JOB,
     data: { out, config, method, ...(share ?? {}) } satisfies ExperimentJobData,
   });

@@ -391,6 +391,8 @@ interface DiceOptions {
   readonly tag: string;
   /** The unit key's method part ("sorting", "sorting@250" for a snapshot). */
   readonly unitName: string;
+  /** "phantom" or the real case's name. */
+  readonly on: string;
   readonly budgets?: readonly number[];
   readonly seeds?: readonly number[];
   readonly store?: ExperimentStore | undefined;
@@ -398,8 +400,11 @@ interface DiceOptions {
   readonly only?: UnitFilter | undefined;
 }
 
-/** A share of the fine-tuning units, by budget and seed (every case of that budget and seed). */
-export type UnitFilter = (budget: number, seed: number) => boolean;
+/**
+ * A share of the fine-tuning units: by budget, seed and what is fine-tuned on — "phantom" (the
+ * seed's held-out subject, or each of them without `subjectPerSeed`) or a real case's name.
+ */
+export type UnitFilter = (budget: number, seed: number, on: string) => boolean;
 
 /**
  * Held-out Dice per budget over units (seed × case, or seed ↔ case with `subjectPerSeed`): each
@@ -433,7 +438,7 @@ async function diceByBudget(pretrained: Model | undefined, cases: readonly DiceC
         return Object.values(dice).reduce((s, d) => s + d, 0) / c.classes.length;
       };
       const key = `dice/${keyPart(o.unitName)}/${keyPart(c.id)}/k${k}-s${seed}`;
-      if (o.store && o.only && !o.only(k, seed) && !o.store.has(key)) {
+      if (o.store && o.only && !o.only(k, seed, o.on) && !o.store.has(key)) {
         samples.push(Number.NaN); // another job's unit
         continue;
       }
@@ -515,7 +520,7 @@ export async function runExperiment(
     commits: [],
     seconds: 0,
   };
-  const diceOptions = (method: string, on: string): DiceOptions => ({ config, mmPerPixel, log, tag: `${method} ${on}`, unitName: method, store, only });
+  const diceOptions = (method: string, on: string): DiceOptions => ({ config, mmPerPixel, log, tag: `${method} ${on}`, unitName: method, on, store, only });
   const ttq = config.timeToQuality;
   for (const method of config.methods) {
     if (NO_NETWORK.includes(method)) {
