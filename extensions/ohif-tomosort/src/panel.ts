@@ -104,16 +104,22 @@ type Training =
   | { state: 'running'; message: string; step: number; steps: number; loss: number; eta: number; stepsPerSecond: number; losses: number[] }
   | { state: 'done'; message: string; losses: number[] };
 
-function useWorker(onMessage: (m: FromWorker) => void): { post(m: ToWorker): void; backend: string | undefined; error: string | undefined; compute: Compute; setCompute(c: Compute): void } {
-  const worker = useRef<Worker | null>(null);
-  const handler = useRef(onMessage);
-  handler.current = onMessage;
-  const [backend, setBackend] = useState<string | undefined>(undefined);
+/** The panel's error line: shown in the panel and, when set, also as OHIF's notification. */
+function useErrorLine(): [string | undefined, (message: string | undefined) => void] {
   const [error, setErrorLine] = useState<string | undefined>(undefined);
   const setError = (message: string | undefined) => {
     setErrorLine(message);
     if (message) notifyFailure(message);
   };
+  return [error, setError];
+}
+
+function useWorker(onMessage: (m: FromWorker) => void): { post(m: ToWorker): void; backend: string | undefined; error: string | undefined; compute: Compute; setCompute(c: Compute): void } {
+  const worker = useRef<Worker | null>(null);
+  const handler = useRef(onMessage);
+  handler.current = onMessage;
+  const [backend, setBackend] = useState<string | undefined>(undefined);
+  const [error, setError] = useErrorLine();
   const [compute, setComputeState] = useState<Compute>('auto');
   useEffect(() => {
     const w = new Worker(`${window.location.origin}${ASSETS_PATH}/worker.mjs`, { type: 'module' });
@@ -178,11 +184,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
   const [size, setSize] = useState(64);
   const [pretrainSteps, setPretrainSteps] = useState(200);
   const [message, setMessage] = useState<string | undefined>(undefined);
-  const [error, setErrorLine] = useState<string | undefined>(undefined);
-  const setError = (message: string | undefined) => {
-    setErrorLine(message);
-    if (message) notifyFailure(message);
-  };
+  const [error, setError] = useErrorLine();
   const [training, setTraining] = useState<Training>({ state: 'idle' });
   const [predicted, setPredicted] = useState<(SliceLabels & { index: number; voxels: number })[]>([]);
   // Predictions start as proposed: only those the radiologist accepts are exported.

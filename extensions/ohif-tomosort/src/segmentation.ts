@@ -125,7 +125,7 @@ export function writeSlices(services: SegServices, cs: CornerstoneLibraries, seg
     const i = bySop.get(s.sopInstanceUID);
     const vm = i === undefined ? undefined : cs.cornerstone.cache.getImage(imageIds[i]!)?.voxelManager;
     if (!vm) continue;
-    for (let n = 0; n < s.labels.length; n++) vm.setAtIndex(n, s.labels[n]!);
+    overwrite(vm, s.labels);
     written++;
   }
   cs.cornerstoneTools.segmentation.triggerSegmentationEvents.triggerSegmentationDataModified(segmentationId);
