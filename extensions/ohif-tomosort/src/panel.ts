@@ -13,7 +13,7 @@ import type { ModelChoice } from './modelChoices';
 import { activeSeries, describeModel, otherSeriesViewports } from './ohif';
 import type { ActiveSeries, ServicesManagerLike } from './ohif';
 import { oneLine, panelMessage } from './panelMessage';
-import { addLabel, annotatedSlices, clearSlice, createSegmentation, sopOfImageId, stackIndexBySop, thresholdSlice, writeSlices } from './segmentation';
+import { addLabel, annotatedSlices, clearSlice, createSegmentation, onSegmentationChange, sopOfImageId, stackIndexBySop, thresholdSlice, writeSlices } from './segmentation';
 import type { CornerstoneLibraries, SegServices } from './segmentation';
 import type { Compute, FromWorker, JobClass, ModelRef, OrderFindingMessage, SliceLabels, SliceMatch, ToWorker } from './worker/protocol';
 
@@ -55,6 +55,13 @@ function notifyFailure(message: string): void {
 }
 
 const POLL_MS = 400;
+
+/** The annotated set is read this long after the last change event of a burst. */
+const REFRESH_DEBOUNCE_MS = 150;
+/** Read anyway this often (a change no event announced: OHIF's segment list renames). */
+const SAFETY_POLL_MS = 3_000;
+/** Without cornerstone's events: the poll alone. */
+const FALLBACK_POLL_MS = 700;
 
 function useActiveSeries(): ActiveSeries | undefined {
   const [series, setSeries] = useState<ActiveSeries | undefined>(undefined);
@@ -273,7 +280,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
   // The annotated set follows the labelmap (brush, eraser, threshold all land there) plus the slices marked done.
   useEffect(() => {
     if (!segmentationId) return;
-    const timer = setInterval(() => {
+    const refresh = () => {
       try {
         // OHIF's segment list owns the labels: added, renamed or deleted there, they follow here.
         const segments = segServices().segmentationService.getSegmentation(segmentationId)?.segments;
@@ -305,8 +312,21 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
       } catch {
         /* segmentation removed meanwhile */
       }
-    }, 700);
-    return () => clearInterval(timer);
+    };
+    // Reading the set hashes every annotated voxel: do it when cornerstone says something changed
+    // (a stroke fires many events: one refresh per burst), with a slow poll as a safety net.
+    let pending: ReturnType<typeof setTimeout> | undefined;
+    const soon = () => {
+      if (pending === undefined) pending = setTimeout(() => ((pending = undefined), refresh()), REFRESH_DEBOUNCE_MS);
+    };
+    const unsubscribe = onSegmentationChange(cornerstone(), soon);
+    refresh();
+    const timer = setInterval(refresh, unsubscribe ? SAFETY_POLL_MS : FALLBACK_POLL_MS);
+    return () => {
+      unsubscribe?.();
+      clearTimeout(pending);
+      clearInterval(timer);
+    };
   }, [segmentationId, done, classes, activeClass, series?.seriesInstanceUID]);
   // A synced viewport follows the slice on screen to its matching slice.
   const here = series ? currentSop(series) : undefined;

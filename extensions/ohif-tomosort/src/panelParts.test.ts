@@ -5,7 +5,7 @@ import { lossPath } from './lossChart';
 import { panelMessage } from './panelMessage';
 import { pickedModel, storedFromSummary } from './modelChoices';
 import { describeModel } from './ohif';
-import { annotatedSlices, clearSlice, thresholdSlice } from './segmentation';
+import { annotatedSlices, clearSlice, onSegmentationChange, thresholdSlice } from './segmentation';
 import type { Memo } from './segmentation';
 import type { CornerstoneLibraries, SegServices } from './segmentation';
 
@@ -200,3 +200,27 @@ interface ExtensionErrorCase {
   readonly error: Error;
   readonly shown: string;
 }
+
+describe('onSegmentationChange (cornerstone eventTarget stand-in: a real EventTarget)', () => {
+  const libs = (events?: Record<string, string>, target: EventTarget | undefined = new EventTarget()) =>
+    ({ cornerstone: { cache: { getImage: () => undefined }, eventTarget: target }, cornerstoneTools: { segmentation: { triggerSegmentationEvents: { triggerSegmentationDataModified() {} } }, Enums: { Events: events } } }) as unknown as CornerstoneLibraries;
+  const EVENTS = { SEGMENTATION_DATA_MODIFIED: 'CORNERSTONE_TOOLS_SEGMENTATION_DATA_MODIFIED', SEGMENTATION_MODIFIED: 'CORNERSTONE_TOOLS_SEGMENTATION_MODIFIED' };
+
+  it('hears voxel and segment changes until unsubscribed', () => {
+    const target = new EventTarget();
+    const heard = vi.fn();
+    const off = onSegmentationChange(libs(EVENTS, target), heard)!;
+    target.dispatchEvent(new Event(EVENTS.SEGMENTATION_DATA_MODIFIED));
+    target.dispatchEvent(new Event(EVENTS.SEGMENTATION_MODIFIED));
+    target.dispatchEvent(new Event('CORNERSTONE_CAMERA_MODIFIED'));
+    expect(heard).toHaveBeenCalledTimes(2);
+    off();
+    target.dispatchEvent(new Event(EVENTS.SEGMENTATION_DATA_MODIFIED));
+    expect(heard).toHaveBeenCalledTimes(2);
+  });
+
+  it('says there is nothing to hear on a cornerstone without the events (the panel then polls)', () => {
+    expect(onSegmentationChange(libs(undefined), () => {})).toBeUndefined();
+    expect(onSegmentationChange(libs(EVENTS, null as unknown as undefined), () => {})).toBeUndefined();
+  });
+});

@@ -29,8 +29,29 @@ export interface CornerstoneLibraries {
     readonly cache: { getImage(imageId: string): CachedImage | undefined };
     /** cornerstone's undo history, which OHIF's undo / redo (toolbar, Ctrl+Z / Ctrl+Y) and its brush use. */
     readonly utilities?: { readonly HistoryMemo?: { readonly DefaultHistoryMemo?: { push(memo: Memo): unknown } } };
+    /** Where cornerstone announces changes (brush strokes, segments added): its `eventTarget`. */
+    readonly eventTarget?: { addEventListener(type: string, listener: () => void): void; removeEventListener(type: string, listener: () => void): void };
   };
-  readonly cornerstoneTools: { readonly segmentation: { readonly triggerSegmentationEvents: { triggerSegmentationDataModified(segmentationId: string): void } } };
+  readonly cornerstoneTools: {
+    readonly segmentation: { readonly triggerSegmentationEvents: { triggerSegmentationDataModified(segmentationId: string): void } };
+    readonly Enums?: { readonly Events?: { readonly SEGMENTATION_DATA_MODIFIED?: string; readonly SEGMENTATION_MODIFIED?: string } };
+  };
+}
+
+/**
+ * Calls `listener` whenever a labelmap's voxels or a segmentation's segments change (any tool:
+ * OHIF's brush, eraser, threshold, its segment list, undo, ours). Returns the unsubscribe, or
+ * undefined where this cornerstone has no such events (the caller then polls).
+ */
+export function onSegmentationChange(cs: CornerstoneLibraries, listener: () => void): (() => void) | undefined {
+  const target = cs.cornerstone.eventTarget;
+  const events = cs.cornerstoneTools.Enums?.Events;
+  const types = [events?.SEGMENTATION_DATA_MODIFIED, events?.SEGMENTATION_MODIFIED].filter((t): t is string => typeof t === 'string');
+  if (!target || types.length === 0) return undefined;
+  for (const t of types) target.addEventListener(t, listener);
+  return () => {
+    for (const t of types) target.removeEventListener(t, listener);
+  };
 }
 export interface SegmentationServiceLike {
   createLabelmapForDisplaySet(displaySet: unknown, options: { segmentationId?: string; label: string; segments: Record<number, { label: string; active?: boolean }> }): Promise<string>;
