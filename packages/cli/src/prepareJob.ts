@@ -27,9 +27,11 @@ export interface PrepareResult {
   readonly seconds: number;
 }
 
-/** The source id a reference's shard is named by (the same id the in-process source has). */
+/** The source id a reference's shard is named by: the id of the source it loads as (no PACS is contacted). */
 export const refId = (ref: SourceRef): string =>
-  ref.kind === 'pacs' ? `pacs:${ref.seriesUid}` : ref.kind === 'phantom' ? `phantom-${String(ref.index).padStart(3, '0')}@${ref.seed}` : ref.spec;
+  refSource(ref, () => {
+    throw new Error('refId: a source id needs no PACS');
+  }).id;
 
 /** The queue's job id for preparing `sourceId` with `params`: the shard's key, so one job per shard. */
 export const prepareJobId = (sourceId: string, params: ShardParams): string => `prepare-${shardKey(sourceId, params)}`;
@@ -40,6 +42,12 @@ export const prepareJobId = (sourceId: string, params: ShardParams): string => `
  */
 export const isInputError = (e: unknown): boolean =>
   isDicomError(e) || isFormatError(e) || isVolumeError(e) || isPretextError(e) || (isPacsHttpError(e) && e.status >= 400 && e.status < 500);
+
+/** A failure's message as reported for one source: led by the source's id (readers' messages often are already). */
+export function failureFor(sourceId: string, e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  return message.startsWith(sourceId) ? message : `${sourceId}: ${message}`;
+}
 
 /** Loads, prepares and stores one volume; a shard already in the store is not loaded again. */
 export async function prepareShard(source: VolumeSource, params: ShardParams, store: string, signal?: AbortSignal): Promise<PrepareResult> {
@@ -59,7 +67,7 @@ export async function runPrepareJob(data: PrepareJobData, pacs: () => PacsClient
   try {
     return await prepareShard(source, data.params, data.store, signal);
   } catch (e) {
-    if (isInputError(e)) throw new PermanentJobFailure((e as Error).message.startsWith(source.id) ? (e as Error).message : `${source.id}: ${(e as Error).message}`);
+    if (isInputError(e)) throw new PermanentJobFailure(failureFor(source.id, e));
     throw e;
   }
 }

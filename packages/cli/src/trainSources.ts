@@ -70,7 +70,7 @@ export function refSource(ref: SourceRef, pacs: () => PacsClient): VolumeSource 
     case 'phantom':
       return phantomSources({ subjects: 1, first: ref.index, seed: ref.seed })[0]!;
     case 'pacs':
-      return pacsSources(pacs(), [{ studyUid: ref.studyUid as StudyUid, seriesUid: ref.seriesUid as SeriesUid }])[0]!;
+      return pacsSources(pacs, [{ studyUid: ref.studyUid as StudyUid, seriesUid: ref.seriesUid as SeriesUid }])[0]!;
     case 'sample':
       if (ref.spec === 'sample:cranium') return craniumSource();
       if (ref.spec === COLIN27_SAMPLE.ch2 || ref.spec === COLIN27_SAMPLE.ch2better) {

@@ -26,11 +26,11 @@ export function phantomSources(opts: { subjects: number; seed?: number; first?: 
 /** sample:cranium, the Debian head CT. */
 export const craniumSource = (): VolumeSource => ({ id: 'sample:cranium', load: async () => (await loadCranium()).volume });
 
-/** Series in a PACS, read through DICOMweb. */
-export function pacsSources(client: PacsClient, series: readonly { studyUid: StudyUid; seriesUid: SeriesUid }[]): VolumeSource[] {
+/** Series in a PACS, read through DICOMweb; the client is asked for only when a series loads. */
+export function pacsSources(client: () => PacsClient, series: readonly { studyUid: StudyUid; seriesUid: SeriesUid }[]): VolumeSource[] {
   return series.map((s) => ({
     id: `pacs:${s.seriesUid}`,
-    load: async (signal) => (await loadSeriesVolume(client, s.studyUid, s.seriesUid, signal ? { signal } : {})).volume,
+    load: async (signal) => (await loadSeriesVolume(client(), s.studyUid, s.seriesUid, signal ? { signal } : {})).volume,
   }));
 }
 

@@ -42,19 +42,18 @@ export function displayUrl(url: string): string {
   return `${url.startsWith('rediss:') ? 'rediss' : 'redis'}://${o.host}:${o.port}${o.db === undefined ? '' : `/${o.db}`}`;
 }
 
-/** What a connection reports while it runs: lost (with the reason) and back again. */
-export type ConnectionNotice = { readonly type: 'lost'; readonly reason: string } | { readonly type: 'restored' };
-
 /**
  * A Redis connection for BullMQ, connected (or a QueueUnavailableError naming the URL within
  * `timeoutMs`). Once up, it reconnects by itself whenever Redis goes away; commands wait for it
- * (BullMQ's requirement: no per-request retry limit), and `onNotice` hears each loss and return.
+ * (BullMQ's requirement: no per-request retry limit), and `onNotice` hears each loss and return
+ * as one line naming the URL.
  */
 export async function connectRedis(
   url: string,
-  opts: { timeoutMs?: number; onNotice?: (n: ConnectionNotice) => void; env?: NodeJS.ProcessEnv } = {},
+  opts: { timeoutMs?: number; onNotice?: (message: string) => void; env?: NodeJS.ProcessEnv } = {},
 ): Promise<Redis> {
   const shown = displayUrl(url);
+  const lostLine = (reason: string) => `${shown}: connection to Redis lost (${reason}); waiting for it to come back`;
   const client = new Redis({
     ...redisOptions(url, opts.env),
     lazyConnect: true,
@@ -69,17 +68,17 @@ export async function connectRedis(
     lastError = e.code ?? e.message;
     if (up && !lost) {
       lost = true;
-      opts.onNotice?.({ type: 'lost', reason: lastError });
+      opts.onNotice?.(lostLine(lastError));
     }
   });
   client.on('ready', () => {
-    if (lost) opts.onNotice?.({ type: 'restored' });
+    if (lost) opts.onNotice?.(`${shown}: Redis is back`);
     lost = false;
   });
   client.on('close', () => {
     if (up && !lost && client.status !== 'end') {
       lost = true;
-      opts.onNotice?.({ type: 'lost', reason: lastError || 'connection closed' });
+      opts.onNotice?.(lostLine(lastError || 'connection closed'));
     }
   });
   const timeoutMs = opts.timeoutMs ?? CONNECT_TIMEOUT_MS;

@@ -1,5 +1,4 @@
 export { CONNECT_TIMEOUT_MS, REDIS_PASSWORD_ENV, REDIS_USER_ENV, connectRedis, displayUrl, redisOptions } from './connection';
-export type { ConnectionNotice } from './connection';
 export { PermanentJobFailure, QueueError, QueueUnavailableError, QueueUrlError, isQueueError } from './errors';
 export { DEFAULT_QUEUE_NAME, checkJobId } from './jobs';
 export type { JobOutcome, JobSpec } from './jobs';

@@ -1,7 +1,6 @@
 import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { connectRedis, displayUrl } from './connection';
-import type { ConnectionNotice } from './connection';
+import { connectRedis } from './connection';
 import { DEFAULT_QUEUE_NAME, checkJobId } from './jobs';
 import type { JobOutcome, JobSpec } from './jobs';
 
@@ -41,13 +40,10 @@ const KEEP = { age: 7 * 24 * 3600 };
 export async function submitJobs(url: string, jobs: readonly JobSpec[], opts: SubmitOptions = {}): Promise<JobOutcome[]> {
   for (const j of jobs) checkJobId(j.id);
   if (new Set(jobs.map((j) => j.id)).size !== jobs.length) throw new Error('submitJobs: job ids must be unique');
-  const shown = displayUrl(url);
-  const notice = (n: ConnectionNotice) =>
-    opts.onNotice?.(n.type === 'lost' ? `${shown}: connection to Redis lost (${n.reason}); waiting for it to come back` : `${shown}: Redis is back`);
   const name = opts.queueName ?? DEFAULT_QUEUE_NAME;
   const clients: Redis[] = [];
   try {
-    clients.push(await connectRedis(url, { onNotice: notice }));
+    clients.push(await connectRedis(url, opts.onNotice ? { onNotice: opts.onNotice } : {}));
     clients.push(await connectRedis(url));
     const queue = new Queue(name, { connection: clients[0]! });
     const events = new QueueEvents(name, { connection: clients[1]! });

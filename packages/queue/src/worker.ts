@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { connectRedis, displayUrl } from './connection';
+import { connectRedis } from './connection';
 import { PermanentJobFailure } from './errors';
 import { DEFAULT_QUEUE_NAME } from './jobs';
 
@@ -53,10 +53,9 @@ export interface RunningWorker {
 
 /** A worker for `handlers` (by job kind) on the queue at `url`; resolves once connected. */
 export async function startWorker(url: string, handlers: Readonly<Record<string, JobHandler>>, opts: WorkerOptions = {}): Promise<RunningWorker> {
-  const shown = displayUrl(url);
   const name = `${hostname()}:${process.pid}`;
   const client: Redis = await connectRedis(url, {
-    onNotice: (n) => opts.onNotice?.(n.type === 'lost' ? `${shown}: connection to Redis lost (${n.reason}); waiting for it to come back` : `${shown}: Redis is back`),
+    ...(opts.onNotice ? { onNotice: opts.onNotice } : {}),
   });
   let returning = false;
   const kinds = Object.keys(handlers);

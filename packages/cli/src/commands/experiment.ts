@@ -132,7 +132,8 @@ export const experimentCommand: Command = {
       if (!quiet || values.child) process.stderr.write(`${m}\n`);
     };
     const jobs = intOption('jobs', values.jobs, 1, 1);
-    const store = new ExperimentStore(userPath(values.out ?? 'experiment-out'), config);
+    const out = userPath(values.out ?? 'experiment-out');
+    const store = new ExperimentStore(out, config);
     const done = store.count();
     if (done > 0 && !values.resume && !values.child) {
       throw new UsageError(`${store.dir} holds ${done} finished units of this configuration: add --resume to continue that run, or remove the folder to start over`);
@@ -149,14 +150,14 @@ export const experimentCommand: Command = {
       if (jobs > 1) throw new UsageError('--jobs and --queue: with a queue the workers are the parallelism (`tomosort worker` on each machine)');
       const t0 = performance.now();
       const bar = progressBar('experiment', !quiet && Boolean(process.stderr.isTTY));
-      await submitGrid(values.queue, config, userPath(values.out ?? 'experiment-out'), {
+      await submitGrid(values.queue, config, out, {
         onNotice: (m) => process.stderr.write(`\nexperiment: ${m}\n`),
         onProgress: (p) => bar.update(p.completed + p.failed, p.total, `jobs: ${p.running} running${p.failed ? `, ${p.failed} failed` : ''}`),
       });
       bar.done('all jobs finished');
       // Every unit is in the store now: this pass only reads them (a missing one is an error).
       const backend = await startBackend(values, true);
-      const readOnly = new ExperimentStore(userPath(values.out ?? 'experiment-out'), config, { readOnly: true });
+      const readOnly = new ExperimentStore(out, config, { readOnly: true });
       result = { ...(await runWithCases(config, backend.label, () => {}, readOnly)), seconds: (performance.now() - t0) / 1000 };
     } else {
       const backend = await startBackend(values, quiet || values.child);

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { fitMmPerPixel } from '@tomosort/pretext';
+import type { PacsClient } from '@tomosort/pacs';
 import type { VolumeSource } from '@tomosort/pretext';
 import { describeParams, hasShard, shardKey } from '@tomosort/pretext/node';
 import type { ShardParams } from '@tomosort/pretext/node';
@@ -13,7 +14,7 @@ import { isKnownError } from '../knownErrors';
 import { JSON_OPTION, PACS_OPTION, intOption, numOption, oneOfOption, pairOption, parse } from '../parse';
 import { connectPacs } from '../pacsConnection';
 import { PREPARE_JOB } from '../jobKinds';
-import { isInputError, prepareJobId, prepareShard, refId } from '../prepareJob';
+import { failureFor, isInputError, prepareJobId, prepareShard, refId } from '../prepareJob';
 import type { PrepareJobData } from '../prepareJob';
 import { inParallel } from '../parallel';
 import { progressBar } from '../progress';
@@ -87,7 +88,8 @@ export const prepareCommand: Command = {
     const quiet = values.json || !process.stderr.isTTY;
     const started = performance.now();
 
-    const pacs = () => connectPacs(values.pacs);
+    let client: PacsClient | undefined;
+    const pacs = () => (client ??= connectPacs(values.pacs));
     const refs = await sourceRefs(values.source, { seed, pacs });
     if (values.queue && !refs) {
       throw new UsageError(`--queue takes PACS series and samples, which every worker can load; "${values.source}" is a folder on this machine: import it first (\`tomosort import\`) or prepare it without --queue`);
@@ -125,8 +127,7 @@ export async function prepareInProcess(sources: readonly VolumeSource[], params:
       row = { source: s.id, key: r.key, status: r.written ? 'written' : 'existing' };
     } catch (e) {
       if (!isInputError(e) && !isKnownError(e)) throw e;
-      const message = (e as Error).message;
-      row = { source: s.id, key: shardKey(s.id, params), status: 'failed', reason: message.startsWith(s.id) ? message : `${s.id}: ${message}` };
+      row = { source: s.id, key: shardKey(s.id, params), status: 'failed', reason: failureFor(s.id, e) };
       failed += 1;
     }
     bar.update(++done, sources.length, failed ? `${failed} failed` : '');

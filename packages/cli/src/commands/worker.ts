@@ -38,7 +38,6 @@ export const workerCommand: Command = {
     const labels = new Map<string, string>();
     const onEvent = (e: WorkerEvent) => {
       if (e.type === 'start' && e.kind === PREPARE_JOB) labels.set(e.id, refId((e.data as PrepareJobData).source));
-      if (e.type === 'start' && e.kind === EXPERIMENT_JOB) labels.set(e.id, e.id);
       const label = labels.get(e.id) ?? e.id;
       if (e.type === 'start') say(`${name}: started ${label} (attempt ${e.attempt})`);
       else if (e.type === 'done' && e.kind === EXPERIMENT_JOB) say(`${name}: done ${label}: ${(e.result as { units: number }).units} units in ${e.seconds.toFixed(1)} s`);

@@ -9,7 +9,6 @@ import { axialCase, runExperiment, trainsNetwork } from './run';
 import type { ExperimentConfig, ExperimentLog, ExperimentMethod, ExperimentResult, UnitFilter } from './run';
 import { ExperimentStore, configKey } from './store';
 
-
 /**
  * One share of a grid: `method`'s pre-training, scores and same-subject run (no budget), or its
  * fine-tuning at `budget` slices with `seed` on one subject (`on`). `out` is the run's folder, on
