@@ -10,3 +10,7 @@ export { viewBatch } from './views';
 export { pickVolumes } from './pick';
 export type { VolumeSource } from './sources';
 export { craniumSource, loadPrepared, pacsSources, phantomSources } from './sources';
+export type { Cube, PatchGrid } from './cube';
+export { CUBE_ROTATIONS, FILL_HU, affineCube, cropCube, cubeStepMm, gridCell, gridPatches, gridSide, rotateCube, rotationOf, subCube, windowInPlace } from './cube';
+export type { CpcBatchConfig, CubeAugmentation, CubeBatch, ExemplarBatchConfig, GridBatchConfig, JigsawBatchConfig, RotationBatchConfig } from './proxy3d';
+export { EXEMPLAR_AUGMENTATION, GRID3_CELLS, RPL_CENTRE, RPL_CLASSES, augmentCube, cpcBatch, cpcPairs, exemplarBatch, jigsawBatch, jigsawPermutations, rotationBatch, rplBatch, rplCell } from './proxy3d';

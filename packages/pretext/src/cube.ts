@@ -1,0 +1,169 @@
+import { uniform, uniformInt } from '@tomosort/random';
+import type { Rng } from '@tomosort/random';
+import type { HuWindow } from '@tomosort/volume';
+import { PretextError } from './errors';
+import { extentMm, sliceAtMm } from './prepare';
+import type { PreparedVolume } from './prepare';
+
+/**
+ * A cube of `side³` voxels, `data[d·side² + h·side + w]`: `d` across the prepared volume's slices,
+ * `h`, `w` its rows and columns — the `[D, H, W]` order of the 3D encoders' `[N, D, H, W, C]` input.
+ */
+export interface Cube {
+  readonly side: number;
+  readonly data: Float32Array;
+}
+
+/** Value outside a volume after an affine resampling (HU): air, as the 2D augmentations. */
+export const FILL_HU = -1024;
+
+/** Depth between the cubes' voxels (mm): the in-plane scale when the volume has one (isotropic voxels), else one slice. */
+export const cubeStepMm = (p: PreparedVolume): number => p.mmPerPixel ?? p.spacingMm;
+
+/**
+ * A random `side³` cube of `p` in HU: any in-plane position, any depth; depth is sampled every
+ * {@link cubeStepMm} (linear between slices), so a volume at a fixed scale gives isotropic voxels.
+ * A volume thinner than the cube is centred in it and its end slices repeat.
+ */
+export function cropCube(p: PreparedVolume, side: number, rng: Rng): Cube {
+  if (!Number.isInteger(side) || side < 2) throw new PretextError(`cube side must be an integer ≥ 2, got ${side}`);
+  if (side > p.size) throw new PretextError(`${p.id}: a ${side}³ cube does not fit its ${p.size}² slices`);
+  const step = cubeStepMm(p);
+  const depth = (side - 1) * step;
+  const slack = extentMm(p) - depth;
+  const first = slack >= 0 ? uniform(rng, 0, slack) : slack / 2;
+  const y0 = uniformInt(rng, 0, p.size - side);
+  const x0 = uniformInt(rng, 0, p.size - side);
+  const data = new Float32Array(side ** 3);
+  const slice = new Float32Array(p.size * p.size);
+  for (let d = 0; d < side; d++) {
+    sliceAtMm(p, first + d * step, slice);
+    for (let h = 0; h < side; h++) data.set(slice.subarray((y0 + h) * p.size + x0, (y0 + h) * p.size + x0 + side), (d * side + h) * side);
+  }
+  return { side, data };
+}
+
+/** HU → [0, 1] through the window (clamped), in place; returns `data`. */
+export function windowInPlace(data: Float32Array, window: HuWindow): Float32Array {
+  const lo = window.center - window.width / 2;
+  for (let n = 0; n < data.length; n++) {
+    const w = (data[n]! - lo) / window.width;
+    data[n] = w < 0 ? 0 : w > 1 ? 1 : w;
+  }
+  return data;
+}
+
+/** Rotation labels of the 3D rotation task: identity, and 90°, 180°, 270° about each of the three axes. */
+export const CUBE_ROTATIONS = 10;
+
+/**
+ * The rotation of label `r` ∈ [0, 10): 0 identity; `1 + 3a + (q − 1)` is q quarter turns about
+ * axis `a` (0: d, 1: h, 2: w). One quarter turn about `a` acts on the other two axes (u, v), in
+ * that order, as out(u, v) = in(side − 1 − v, u).
+ */
+export function rotationOf(r: number): { readonly axis: 0 | 1 | 2; readonly quarterTurns: 0 | 1 | 2 | 3 } {
+  if (!Number.isInteger(r) || r < 0 || r >= CUBE_ROTATIONS) throw new PretextError(`rotation label must be an integer in [0, ${CUBE_ROTATIONS}), got ${r}`);
+  if (r === 0) return { axis: 0, quarterTurns: 0 };
+  return { axis: Math.floor((r - 1) / 3) as 0 | 1 | 2, quarterTurns: (((r - 1) % 3) + 1) as 1 | 2 | 3 };
+}
+
+/** `c` rotated as rotation label `r` says ({@link rotationOf}); a new cube. */
+export function rotateCube(c: Cube, r: number): Cube {
+  const { axis, quarterTurns } = rotationOf(r);
+  const s = c.side;
+  let src = c.data;
+  for (let t = 0; t < quarterTurns; t++) {
+    const out = new Float32Array(src.length);
+    const idx = [0, 0, 0];
+    for (let d = 0; d < s; d++)
+      for (let h = 0; h < s; h++)
+        for (let w = 0; w < s; w++) {
+          idx[0] = d;
+          idx[1] = h;
+          idx[2] = w;
+          const [ua, va] = axis === 0 ? [1, 2] : axis === 1 ? [0, 2] : [0, 1];
+          const u = idx[ua]!;
+          const v = idx[va]!;
+          idx[ua] = s - 1 - v;
+          idx[va] = u;
+          out[(d * s + h) * s + w] = src[(idx[0]! * s + idx[1]!) * s + idx[2]!]!;
+        }
+    src = out;
+  }
+  return { side: s, data: quarterTurns === 0 ? Float32Array.from(src) : src };
+}
+
+/** The sub-cube of `c` with corner (d, h, w) and side `side`. */
+export function subCube(c: Cube, corner: readonly [number, number, number], side: number): Cube {
+  const [d0, h0, w0] = corner;
+  if (d0 < 0 || h0 < 0 || w0 < 0 || d0 + side > c.side || h0 + side > c.side || w0 + side > c.side) {
+    throw new PretextError(`a ${side}³ patch at [${corner.join(', ')}] leaves the ${c.side}³ cube`);
+  }
+  const data = new Float32Array(side ** 3);
+  for (let d = 0; d < side; d++) for (let h = 0; h < side; h++) data.set(c.data.subarray(((d0 + d) * c.side + h0 + h) * c.side + w0, ((d0 + d) * c.side + h0 + h) * c.side + w0 + side), (d * side + h) * side);
+  return { side, data };
+}
+
+/** The grid cell of flat index `i` in a `grid³` grid: [d, h, w], row-major (w fastest). */
+export const gridCell = (i: number, grid: number): [number, number, number] => [Math.floor(i / (grid * grid)), Math.floor(i / grid) % grid, i % grid];
+
+/** How a cube is cut into a grid of patches (relative patch location, jigsaw, CPC). */
+export interface PatchGrid {
+  /** Cells per axis (3 for RPL and jigsaw, 4 for CPC). */
+  readonly grid: number;
+  /** Side of each patch, voxels. */
+  readonly patch: number;
+  /** Each patch starts 0…jitter voxels into its cell (uniform per axis); the cell is patch + jitter wide. */
+  readonly jitter: number;
+}
+
+/** Side of the cube a patch grid is cut from: grid · (patch + jitter). */
+export const gridSide = (g: PatchGrid): number => g.grid * (g.patch + g.jitter);
+
+/** The `grid³` patches of `c` (side {@link gridSide}), in cell order ({@link gridCell}), each jittered inside its cell. */
+export function gridPatches(c: Cube, g: PatchGrid, rng: Rng): Cube[] {
+  const cell = g.patch + g.jitter;
+  if (c.side !== gridSide(g)) throw new PretextError(`a ${g.grid}³ grid of ${g.patch}³ patches (jitter ${g.jitter}) needs a ${gridSide(g)}³ cube, got ${c.side}³`);
+  return Array.from({ length: g.grid ** 3 }, (_, i) => {
+    const [d, h, w] = gridCell(i, g.grid);
+    const j = () => uniformInt(rng, 0, g.jitter);
+    return subCube(c, [d * cell + j(), h * cell + j(), w * cell + j()], g.patch);
+  });
+}
+
+/**
+ * `c` resampled (trilinear, about its centre) under a rotation by `angleRad` about `axis` and a
+ * zoom (> 1 magnifies); voxels that fall outside read {@link FILL_HU}.
+ */
+export function affineCube(c: Cube, axis: 0 | 1 | 2, angleRad: number, zoom: number): Cube {
+  const s = c.side;
+  const m = (s - 1) / 2;
+  const cos = Math.cos(angleRad) / zoom;
+  const sin = Math.sin(angleRad) / zoom;
+  const inv = 1 / zoom;
+  const out = new Float32Array(s ** 3);
+  const at = (d: number, h: number, w: number) => c.data[(d * s + h) * s + w]!;
+  const p = [0, 0, 0];
+  for (let d = 0; d < s; d++)
+    for (let h = 0; h < s; h++)
+      for (let w = 0; w < s; w++) {
+        const q = [d - m, h - m, w - m];
+        const [ua, va] = axis === 0 ? [1, 2] : axis === 1 ? [0, 2] : [0, 1];
+        p[axis] = q[axis]! * inv + m;
+        p[ua] = cos * q[ua]! - sin * q[va]! + m;
+        p[va] = sin * q[ua]! + cos * q[va]! + m;
+        const edge = s - 1 + 1e-6;
+        if (p.some((x) => x < -1e-6 || x > edge)) {
+          out[(d * s + h) * s + w] = FILL_HU;
+          continue;
+        }
+        const i0 = p.map((x) => Math.min(s - 2, Math.max(0, Math.floor(x))));
+        const t = p.map((x, k) => Math.min(1, Math.max(0, x - i0[k]!)));
+        const [a, b, e] = i0 as [number, number, number];
+        const [ta, tb, te] = t as [number, number, number];
+        const lerp = (x: number, y: number, f: number) => x + (y - x) * f;
+        const plane = (dd: number) => lerp(lerp(at(dd, b, e), at(dd, b, e + 1), te), lerp(at(dd, b + 1, e), at(dd, b + 1, e + 1), te), tb);
+        out[(d * s + h) * s + w] = lerp(plane(a), plane(a + 1), ta);
+      }
+  return { side: s, data: out };
+}
