@@ -7,3 +7,8 @@ export type { BarlowTwinsOptions } from './barlow';
 export { DEFAULT_BARLOW_EPS, DEFAULT_BARLOW_LAMBDA, barlowTwinsLoss } from './barlow';
 export type { DiceLossOptions, SegmentationLossOptions, SegmentationTarget } from './segmentation';
 export { DEFAULT_DICE_SMOOTH, crossEntropyLoss, diceLoss, diceScore } from './segmentation';
+export type { ClassificationLossOptions } from './classification';
+export { classificationLoss } from './classification';
+export type { TripletLossOptions } from './triplet';
+export { DEFAULT_TRIPLET_MARGIN, tripletLoss } from './triplet';
+export { infoNceLoss } from './infonce';

@@ -31,12 +31,13 @@ export function assertFinite(op: string, option: string, value: number, min: num
   if (!ok) throw new OptionError(op, option, value, `a finite number ${minInclusive ? '≥' : '>'} ${min}`);
 }
 
-/** Checks two embedding batches `z1`, `z2` [N, D] float32 of the same shape; returns [N, D]. */
-export function assertEmbeddingPair(op: string, z1: Tensor, z2: Tensor): [number, number] {
-  assertRank(op, 'z1', z1, 2, '[N, D]');
-  assertRank(op, 'z2', z2, 2, '[N, D]');
-  assertSameShape(op, 'z1', z1, 'z2', z2);
-  assertDtype(op, 'z1', z1, ['float32']);
-  assertDtype(op, 'z2', z2, ['float32']);
+/** Checks two embedding batches [N, D] float32 of the same shape (named `names` in messages); returns [N, D]. */
+export function assertEmbeddingPair(op: string, z1: Tensor, z2: Tensor, names: readonly [string, string] = ['z1', 'z2']): [number, number] {
+  const [a, b] = names;
+  assertRank(op, a, z1, 2, '[N, D]');
+  assertRank(op, b, z2, 2, '[N, D]');
+  assertSameShape(op, a, z1, b, z2);
+  assertDtype(op, a, z1, ['float32']);
+  assertDtype(op, b, z2, ['float32']);
   return [z1.shape[0]!, z1.shape[1]!];
 }
