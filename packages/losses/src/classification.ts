@@ -35,5 +35,5 @@ export function classificationLoss(logits: Tensor2D, labels: ArrayLike<number>, 
     if (!Number.isInteger(l) || l < 0 || l >= c) throw new OptionError(OP, `labels[${i}]`, l, `a class index in [0, ${c})`);
     q[i * c + l] = 1 - eps + eps / c;
   }
-  return tf.tidy(() => tf.neg(tf.div(tf.sum(tf.mul(tf.tensor2d(q, [n, c]), tf.logSoftmax(logits, 1))), n)));
+  return tf.tidy(() => tf.neg(tf.div(tf.sum(tf.mul(tf.tensor2d(q, [n, c]), tf.logSoftmax(logits, 1))), n)) as Scalar);
 }
