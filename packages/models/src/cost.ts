@@ -73,6 +73,11 @@ export function forwardCost(spec: ModelSpec, size: number | readonly [number, nu
       const stride = j === 0 ? st.stride : 1;
       const outC = st.width * BLOCK_EXPANSION[e.block];
       const x = h;
+      if (e.block === 'plain') {
+        const pooled = [...x.slice(0, -1).map((n) => Math.floor(n / stride)), channels(x)] as unknown as MapShape;
+        h = convBn(`${name}/conv1`, pooled, 3, st.width);
+        continue;
+      }
       if (e.block === 'basic') {
         h = convBn(`${name}/conv2`, convBn(`${name}/conv1`, x, 3, st.width, stride), 3, st.width);
       } else {

@@ -46,7 +46,7 @@ describe('encoderSpec', () => {
   });
 
   it.each([
-    [{ ...encoderSpec('small'), block: 'wide' }, 'block must be "basic" or "bottleneck", got "wide"'],
+    [{ ...encoderSpec('small'), block: 'wide' }, 'block must be "basic", "bottleneck" or "plain", got "wide"'],
     [{ ...encoderSpec('small'), stages: [] }, 'stages must be a non-empty array'],
     [{ ...encoderSpec('small'), stem: { kernel: 4, stride: 1, channels: 8, maxPool: false } }, 'stem must be {kernel (odd)'],
     [{ ...encoderSpec('small'), inChannels: 0 }, 'inChannels must be a positive integer, got 0'],

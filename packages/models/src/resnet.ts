@@ -11,10 +11,15 @@ export type BlockKind =
   /** Two 3×3 convs (ResNet-18/34); expansion 1. */
   | 'basic'
   /** 1×1 → 3×3 (carries the stride, "ResNet v1.5" as torchvision) → 1×1 ×4; expansion 4. */
-  | 'bottleneck';
+  | 'bottleneck'
+  /**
+   * One 3×3 conv + BN + ReLU, no shortcut; a stage's stride is a max-pool (size = stride) before
+   * its first block: the down path of a U-Net (Çiçek et al. 2016; Taleb et al. 2020's 3D encoder).
+   */
+  | 'plain';
 
 /** Output channels of a stage = its width × this. */
-export const BLOCK_EXPANSION: Readonly<Record<BlockKind, number>> = { basic: 1, bottleneck: 4 };
+export const BLOCK_EXPANSION: Readonly<Record<BlockKind, number>> = { basic: 1, bottleneck: 4, plain: 1 };
 
 /** The stem: conv k×k / stride + BN + ReLU, then optionally max-pool 3×3 / 2 (pad 1). */
 export interface StemSpec {
@@ -61,13 +66,20 @@ export type EncoderPreset =
   /** Basic blocks [3, 4, 6, 3]; 21.3 M params (1 channel). */
   | 'resnet34'
   /** Bottleneck blocks [3, 4, 6, 3], outputs 256…2048 channels; 23.5 M params (1 channel). */
-  | 'resnet50';
+  | 'resnet50'
+  /**
+   * The U-Net down path of Taleb et al. 2020's 3D proxy tasks: 4 levels of 2 × (3×3 conv + BN +
+   * ReLU), max-pool 2 between levels, 16 filters doubling per level (the stem is level 1's first
+   * conv, stage 1 its second); 0.88 M params in 3D (1 channel).
+   */
+  | 'unet-down';
 
 const PRESETS: Readonly<Record<EncoderPreset, { block: BlockKind; blocks: readonly number[]; widths: readonly number[]; stem: StemSpec }>> = {
   small: { block: 'basic', blocks: [1, 1, 1, 1], widths: [8, 16, 32, 64], stem: { kernel: 3, stride: 1, channels: 8, maxPool: false } },
   resnet18: { block: 'basic', blocks: [2, 2, 2, 2], widths: [64, 128, 256, 512], stem: { kernel: 7, stride: 2, channels: 64, maxPool: true } },
   resnet34: { block: 'basic', blocks: [3, 4, 6, 3], widths: [64, 128, 256, 512], stem: { kernel: 7, stride: 2, channels: 64, maxPool: true } },
   resnet50: { block: 'bottleneck', blocks: [3, 4, 6, 3], widths: [64, 128, 256, 512], stem: { kernel: 7, stride: 2, channels: 64, maxPool: true } },
+  'unet-down': { block: 'plain', blocks: [1, 2, 2, 2], widths: [16, 32, 64, 128], stem: { kernel: 3, stride: 1, channels: 16, maxPool: false } },
 };
 
 /** The preset names, for CLIs and validation. */
@@ -134,7 +146,7 @@ export function validateEncoderSpec(spec: unknown): asserts spec is EncoderSpec 
   if (typeof s!.name !== 'string') bad('name must be a string');
   if (!posInt(s!.inChannels)) bad(`inChannels must be a positive integer, got ${JSON.stringify(s!.inChannels)}`);
   if (s!.dims !== undefined && s!.dims !== 2 && s!.dims !== 3) bad(`dims must be 2 or 3, got ${JSON.stringify(s!.dims)}`);
-  if (s!.block !== 'basic' && s!.block !== 'bottleneck') bad(`block must be "basic" or "bottleneck", got ${JSON.stringify(s!.block)}`);
+  if (s!.block !== 'basic' && s!.block !== 'bottleneck' && s!.block !== 'plain') bad(`block must be "basic", "bottleneck" or "plain", got ${JSON.stringify(s!.block)}`);
   const stem = s!.stem;
   if (!stem || !posInt(stem.kernel) || stem.kernel % 2 !== 1 || !posInt(stem.stride) || !posInt(stem.channels) || typeof stem.maxPool !== 'boolean') {
     bad(`stem must be {kernel (odd), stride, channels, maxPool}, got ${JSON.stringify(stem)}`);
@@ -218,6 +230,25 @@ class Bottleneck implements Block {
   }
 }
 
+/** [max-pool stride / stride →] relu(bn(conv3×3(x))): a U-Net down path's unit. */
+class PlainBlock implements Block {
+  readonly #a: ConvBn;
+  constructor(
+    params: Params,
+    name: string,
+    inC: number,
+    width: number,
+    readonly pool: number,
+    readonly dims: 2 | 3,
+  ) {
+    this.#a = new ConvBn(params, `${name}/conv1`, `${name}/bn1`, 3, inC, width, 1, dims);
+  }
+  apply(x: FeatureMap, o: ApplyOptions): FeatureMap {
+    const p = this.pool === 1 ? x : this.dims === 3 ? maxPool3d(x as tf.Tensor5D, this.pool, this.pool, 0) : maxPool(x as tf.Tensor4D, this.pool, this.pool, 0);
+    return this.#a.apply(p, o, { relu: true });
+  }
+}
+
 /**
  * A 2D ResNet encoder (He et al. 2016) over NHWC slices `[N, H, W, inChannels]`.
  *
@@ -243,7 +274,12 @@ export class ResNetEncoder {
       Array.from({ length: st.blocks }, (_, j) => {
         const name = `${prefix}/layer${i + 1}/${j}`;
         const stride = j === 0 ? st.stride : 1;
-        const block = spec.block === 'basic' ? new BasicBlock(params, name, inC, st.width, stride, dims) : new Bottleneck(params, name, inC, st.width, stride, dims);
+        const block =
+          spec.block === 'basic'
+            ? new BasicBlock(params, name, inC, st.width, stride, dims)
+            : spec.block === 'bottleneck'
+              ? new Bottleneck(params, name, inC, st.width, stride, dims)
+              : new PlainBlock(params, name, inC, st.width, stride, dims);
         inC = st.width * BLOCK_EXPANSION[spec.block];
         return block;
       }),

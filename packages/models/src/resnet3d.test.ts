@@ -59,4 +59,34 @@ describe('3D ResNet encoders (dims 3: volumes [N, D, H, W, C])', () => {
     expect(() => createModel(unetModelSpec(spec, { classes: 2 }))).toThrow(SpecError);
     expect(() => createModel(unetModelSpec(spec, { classes: 2 }))).toThrow('U-Net decoders are 2D only');
   });
+
+  it('the U-Net down path of Taleb et al. (unet-down, 3D): 8 convs in 4 levels of 16…128 filters, max-pool 2 between; 879,216 params by hand', () => {
+    const e = encoderSpec('unet-down', { dims: 3 });
+    expect(e).toMatchObject({ name: 'unet-down-3d', block: 'plain', stem: { kernel: 3, stride: 1, channels: 16, maxPool: false } });
+    const model = createModel(scoreModelSpec(e), { seed: 1 });
+    const convs = Object.keys(model.params.trainable).filter((n) => n.endsWith('/w') && n.startsWith('encoder/'));
+    expect(convs).toHaveLength(8);
+    // 27·(1·16 + 16·16 + 16·32 + 32·32 + 32·64 + 64·64 + 64·128 + 128·128) weights + 2·(16+16+32+32+64+64+128+128) BN
+    const byHand = 27 * (16 + 256 + 512 + 1024 + 2048 + 4096 + 8192 + 16384) + 2 * 480;
+    const encoderParams = Object.entries(model.params.trainable).filter(([n]) => n.startsWith('encoder/')).reduce((n, [, v]) => n + v.size, 0);
+    expect(encoderParams).toBe(byHand);
+    const cost = forwardCost(model.spec, 16);
+    expect(cost.params).toBe(byHand + 128 + 1);
+    expect(cost.features.stages.map((s) => [...s])).toEqual([
+      [16, 16, 16, 16],
+      [8, 8, 8, 32],
+      [4, 4, 4, 64],
+      [2, 2, 2, 128],
+    ]);
+    tf.tidy(() => {
+      const x = tf.randomNormal([2, 16, 16, 16, 1], 0, 1, 'float32', 2) as tf.Tensor5D;
+      const f = model.encode(x as unknown as tf.Tensor4D, { training: true });
+      expect(f.stages.map((t) => [...t.shape])).toEqual(cost.features.stages.map((s) => [2, ...s]));
+      // no shortcut and a ReLU last: every feature is ≥ 0
+      expect(f.stages.every((t) => tf.min(t).dataSync()[0]! >= 0)).toBe(true);
+      const { grads } = tf.variableGrads(() => tf.sum(tf.square(model.apply(x, { training: true }))) as tf.Scalar, Object.values(model.params.trainable));
+      expect(Object.keys(grads)).toHaveLength(Object.keys(model.params.trainable).length);
+    });
+    model.dispose();
+  });
 });
