@@ -100,6 +100,20 @@ export function forwardCost(spec: ModelSpec, size: number | readonly [number, nu
       linear('head/fc2', spec.head.hidden, spec.head.out);
       output = [spec.head.out];
       break;
+    case 'classifier':
+      linear('head/fc1', spec.head.patches * featureDim(e), spec.head.hidden);
+      linear('head/fc2', spec.head.hidden, spec.head.classes);
+      output = [spec.head.classes];
+      break;
+    case 'cpc': {
+      const { code, grid, contextRows } = spec.head;
+      linear('head/code', featureDim(e), code);
+      // the GRU's input and hidden weights, counted per step it runs (MACs) but stored once
+      layers.push({ name: 'head/gru', macs: contextRows * 2 * code * 3 * code, params: 2 * code * 3 * code + 6 * code });
+      for (let k = 0; k < grid - contextRows; k++) linear(`head/predict${k}`, code, code, false);
+      output = [2 * code];
+      break;
+    }
     case 'unet': {
       if (dims === 3) throw new SpecError('U-Net decoders are 2D only');
       decoderLevels(e).forEach((level, k) => {

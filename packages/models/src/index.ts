@@ -16,7 +16,7 @@ export { kaimingNormalConv, normal, ones, randomFor, torchDefault, uniform, zero
 export type { AssignOptions, ConvGradients, NamedArray } from './params';
 export { Params, isStatistic } from './params';
 export type { ApplyOptions, Conv2dConfig } from './layers';
-export { BatchNorm, Conv2d, Conv3d, Linear, StatUpdates } from './layers';
+export { BatchNorm, Conv2d, Conv3d, Gru, Linear, StatUpdates } from './layers';
 export type { BlockKind, EncoderFeatures, EncoderPreset, EncoderSpec, StageSpec, StemSpec } from './resnet';
 export {
   BLOCK_EXPANSION,
@@ -28,11 +28,15 @@ export {
   stageChannels,
   validateEncoderSpec,
 } from './resnet';
+export type { CpcHeadSpec, PatchClassifierSpec } from './proxyHeads';
+export { CpcHead, PatchClassifierHead, validateCpcHeadSpec, validatePatchClassifierSpec } from './proxyHeads';
 export type { ProjectionHeadSpec } from './heads';
 export { ProjectionHead, ScoreHead, validateProjectionHeadSpec } from './heads';
 export type { ClassifierInput, DecoderLevel, SkipSource, UNetDecoderSpec, Upsample } from './unet';
 export { UNetDecoder, decoderLevels, unetDecoderSpec, validateUNetDecoderSpec } from './unet';
 export type {
+  ClassifierModelSpec,
+  CpcModelSpec,
   CreateModelOptions,
   Model,
   ModelKind,
@@ -43,6 +47,8 @@ export type {
   UNetModelSpec,
 } from './model';
 export {
+  classifierModelSpec,
+  cpcModelSpec,
   createModel,
   expectKind,
   projectionModelSpec,

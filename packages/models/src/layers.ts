@@ -222,3 +222,47 @@ export class Linear {
     return this.b ? tf.add<tf.Tensor2D>(y, this.b) : y;
   }
 }
+
+/**
+ * A GRU cell (Cho et al. 2014), PyTorch's gate layout and initialisation (uniform ±1/√hidden):
+ *   r = σ(x·W_r + b_ir + h·U_r + b_hr),  z = σ(x·W_z + b_iz + h·U_z + b_hz),
+ *   n = tanh(x·W_n + b_in + r ⊙ (h·U_n + b_hn)),  h' = (1 − z) ⊙ n + z ⊙ h.
+ * Variables `name/wi` [in, 3H] and `name/wh` [H, 3H] (gates r, z, n side by side), `name/bi`, `name/bh` [3H].
+ */
+export class Gru {
+  readonly #wi: tf.Variable;
+  readonly #wh: tf.Variable;
+  readonly #bi: tf.Variable;
+  readonly #bh: tf.Variable;
+  constructor(
+    params: Params,
+    name: string,
+    inF: number,
+    readonly hidden: number,
+  ) {
+    const init = torchDefault(hidden);
+    this.#wi = params.add(`${name}/wi`, [inF, 3 * hidden], init);
+    this.#wh = params.add(`${name}/wh`, [hidden, 3 * hidden], init);
+    this.#bi = params.add(`${name}/bi`, [3 * hidden], init);
+    this.#bh = params.add(`${name}/bh`, [3 * hidden], init);
+  }
+
+  /** One step: x [N, in], h [N, H] → h' [N, H]. */
+  step(x: tf.Tensor2D, h: tf.Tensor2D): tf.Tensor2D {
+    const gi = tf.add(tf.matMul(x, this.#wi as tf.Tensor2D), this.#bi);
+    const gh = tf.add(tf.matMul(h, this.#wh as tf.Tensor2D), this.#bh);
+    const [ir, iz, inn] = tf.split(gi, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+    const [hr, hz, hn] = tf.split(gh, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+    const r = tf.sigmoid(tf.add(ir, hr));
+    const z = tf.sigmoid(tf.add(iz, hz));
+    const n = tf.tanh(tf.add(inn, tf.mul(r, hn)));
+    return tf.add(tf.mul(tf.sub(1, z), n), tf.mul(z, h));
+  }
+
+  /** The last state after the sequence `xs` (each [N, in]), from h = 0. */
+  run(xs: readonly tf.Tensor2D[]): tf.Tensor2D {
+    let h = tf.zeros([xs[0]!.shape[0], this.hidden]) as tf.Tensor2D;
+    for (const x of xs) h = this.step(x, h);
+    return h;
+  }
+}

@@ -7,6 +7,8 @@ import { Params } from './params';
 import type { ConvGradients } from './params';
 import { ResNetEncoder, featureDim, validateEncoderSpec } from './resnet';
 import type { EncoderFeatures, EncoderSpec } from './resnet';
+import { CpcHead, PatchClassifierHead, validateCpcHeadSpec, validatePatchClassifierSpec } from './proxyHeads';
+import type { CpcHeadSpec, PatchClassifierSpec } from './proxyHeads';
 import { UNetDecoder, unetDecoderSpec, validateUNetDecoderSpec } from './unet';
 import type { ClassifierInput, UNetDecoderSpec, Upsample } from './unet';
 
@@ -30,8 +32,22 @@ export interface UNetModelSpec {
   readonly decoder: UNetDecoderSpec;
 }
 
+/** Encoder + classifier over K patches per sample (3D rotation, RPL, jigsaw): `[N·K, …]` → `[N, head.classes]` logits. */
+export interface ClassifierModelSpec {
+  readonly kind: 'classifier';
+  readonly encoder: EncoderSpec;
+  readonly head: PatchClassifierSpec;
+}
+
+/** Encoder + CPC head: `[N·grid³, …]` patches → `[N·grid²·steps, 2·code]` rows of [prediction ‖ target code]. */
+export interface CpcModelSpec {
+  readonly kind: 'cpc';
+  readonly encoder: EncoderSpec;
+  readonly head: CpcHeadSpec;
+}
+
 /** A whole architecture, JSON-serialisable; saved as the manifest's `architecture`. */
-export type ModelSpec = ScoreModelSpec | ProjectionModelSpec | UNetModelSpec;
+export type ModelSpec = ScoreModelSpec | ProjectionModelSpec | UNetModelSpec | ClassifierModelSpec | CpcModelSpec;
 
 /** The kinds of model. */
 export type ModelKind = ModelSpec['kind'];
@@ -89,6 +105,20 @@ export function unetModelSpec(
   return { kind: 'unet', encoder, decoder: unetDecoderSpec(encoder, options) };
 }
 
+/** A classifier over K patches per sample; `hidden` defaults to 256. */
+export function classifierModelSpec(encoder: EncoderSpec, options: { readonly patches: number; readonly classes: number; readonly hidden?: number }): ClassifierModelSpec {
+  const head = { patches: options.patches, hidden: options.hidden ?? 256, classes: options.classes };
+  validatePatchClassifierSpec(head);
+  return { kind: 'classifier', encoder, head };
+}
+
+/** A CPC model over a grid³ of patches; `code` defaults to the encoder's feature dimension. */
+export function cpcModelSpec(encoder: EncoderSpec, options: { readonly grid: number; readonly contextRows: number; readonly code?: number }): CpcModelSpec {
+  const head = { code: options.code ?? featureDim(encoder), grid: options.grid, contextRows: options.contextRows };
+  validateCpcHeadSpec(head);
+  return { kind: 'cpc', encoder, head };
+}
+
 /** Throws {@link SpecError} unless `spec` is a valid ModelSpec (e.g. read from a manifest). */
 export function validateModelSpec(spec: unknown): asserts spec is ModelSpec {
   if (!spec || typeof spec !== 'object') throw new SpecError(`invalid model spec: not an object`);
@@ -103,8 +133,14 @@ export function validateModelSpec(spec: unknown): asserts spec is ModelSpec {
     case 'unet':
       validateUNetDecoderSpec(s.decoder, s.encoder);
       return;
+    case 'classifier':
+      validatePatchClassifierSpec(s.head);
+      return;
+    case 'cpc':
+      validateCpcHeadSpec(s.head);
+      return;
     default:
-      throw new SpecError(`invalid model spec: kind must be "score", "projection" or "unet", got ${JSON.stringify(s.kind)}`);
+      throw new SpecError(`invalid model spec: kind must be "score", "projection", "unet", "classifier" or "cpc", got ${JSON.stringify(s.kind)}`);
   }
 }
 
@@ -136,6 +172,16 @@ export function createModel<S extends ModelSpec>(spec: S, options: CreateModelOp
       case 'unet': {
         const decoder = new UNetDecoder(params, spec.decoder, spec.encoder);
         apply = (x, o) => decoder.apply(encoder.apply(x as tf.Tensor4D, o), [x.shape[1], x.shape[2]], o);
+        break;
+      }
+      case 'classifier': {
+        const head = new PatchClassifierHead(params, featureDim(spec.encoder), spec.head);
+        apply = (x, o) => head.apply(pooled(x, o));
+        break;
+      }
+      case 'cpc': {
+        const head = new CpcHead(params, featureDim(spec.encoder), spec.head);
+        apply = (x, o) => head.apply(pooled(x, o));
         break;
       }
     }
