@@ -18,9 +18,15 @@ export type TrainingMethod =
   /** Supervised from random initialisation (baseline). */
   | 'scratch'
   /** Supervised from a pre-trained encoder. */
-  | 'finetune';
+  | 'finetune'
+  /** The 3D proxy tasks of Taleb et al. 2020: rotation, relative patch location, jigsaw, exemplar (triplets), contrastive predictive coding. */
+  | 'rotation3d'
+  | 'rpl3d'
+  | 'jigsaw3d'
+  | 'exemplar3d'
+  | 'cpc3d';
 
-export const TRAINING_METHODS: readonly TrainingMethod[] = ['sorting', 'simclr', 'barlow', 'scratch', 'finetune'];
+export const TRAINING_METHODS: readonly TrainingMethod[] = ['sorting', 'simclr', 'barlow', 'scratch', 'finetune', 'rotation3d', 'rpl3d', 'jigsaw3d', 'exemplar3d', 'cpc3d'];
 
 /**
  * The anatomical plane a model's input slices are cut across (the words of `Plane` in

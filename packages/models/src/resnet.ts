@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ShapeError, SpecError } from './errors';
+import { ModelError, ShapeError, SpecError } from './errors';
 import { maxPool3d } from '@tomosort/backend';
 import { BatchNorm, Conv2d, Conv3d } from './layers';
 import type { ApplyOptions, BatchNormFuse } from './layers';
@@ -242,8 +242,13 @@ class PlainBlock implements Block {
     readonly dims: 2 | 3,
   ) {
     this.#a = new ConvBn(params, `${name}/conv1`, `${name}/bn1`, 3, inC, width, 1, dims);
+    this.name = name;
   }
+  readonly name: string;
   apply(x: FeatureMap, o: ApplyOptions): FeatureMap {
+    if (x.shape.slice(1, -1).some((n) => n < this.pool)) {
+      throw new ModelError(`${this.name}: its ${this.pool}× max-pool needs feature maps of at least ${this.pool}, got [${x.shape.slice(1, -1).join(', ')}]: the input is too small for this encoder (each stride halves it)`);
+    }
     const p = this.pool === 1 ? x : this.dims === 3 ? maxPool3d(x as tf.Tensor5D, this.pool, this.pool, 0) : maxPool(x as tf.Tensor4D, this.pool, this.pool, 0);
     return this.#a.apply(p, o, { relu: true });
   }

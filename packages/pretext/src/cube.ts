@@ -71,23 +71,18 @@ export function rotationOf(r: number): { readonly axis: 0 | 1 | 2; readonly quar
 export function rotateCube(c: Cube, r: number): Cube {
   const { axis, quarterTurns } = rotationOf(r);
   const s = c.side;
+  // Strides of (d, h, w) in the buffer; the turn reads in(u = s − 1 − v, v = u) on the plane (u, v).
+  const stride = [s * s, s, 1];
+  const [ua, va] = axis === 0 ? [1, 2] : axis === 1 ? [0, 2] : [0, 1];
+  const su = stride[ua]!;
+  const sv = stride[va]!;
+  const sa = stride[axis]!;
   let src = c.data;
   for (let t = 0; t < quarterTurns; t++) {
     const out = new Float32Array(src.length);
-    const idx = [0, 0, 0];
-    for (let d = 0; d < s; d++)
-      for (let h = 0; h < s; h++)
-        for (let w = 0; w < s; w++) {
-          idx[0] = d;
-          idx[1] = h;
-          idx[2] = w;
-          const [ua, va] = axis === 0 ? [1, 2] : axis === 1 ? [0, 2] : [0, 1];
-          const u = idx[ua]!;
-          const v = idx[va]!;
-          idx[ua] = s - 1 - v;
-          idx[va] = u;
-          out[(d * s + h) * s + w] = src[(idx[0]! * s + idx[1]!) * s + idx[2]!]!;
-        }
+    for (let a = 0; a < s; a++)
+      for (let u = 0; u < s; u++)
+        for (let v = 0; v < s; v++) out[a * sa + u * su + v * sv] = src[a * sa + (s - 1 - v) * su + u * sv]!;
     src = out;
   }
   return { side: s, data: quarterTurns === 0 ? Float32Array.from(src) : src };
@@ -142,28 +137,39 @@ export function affineCube(c: Cube, axis: 0 | 1 | 2, angleRad: number, zoom: num
   const sin = Math.sin(angleRad) / zoom;
   const inv = 1 / zoom;
   const out = new Float32Array(s ** 3);
-  const at = (d: number, h: number, w: number) => c.data[(d * s + h) * s + w]!;
-  const p = [0, 0, 0];
-  for (let d = 0; d < s; d++)
-    for (let h = 0; h < s; h++)
-      for (let w = 0; w < s; w++) {
-        const q = [d - m, h - m, w - m];
-        const [ua, va] = axis === 0 ? [1, 2] : axis === 1 ? [0, 2] : [0, 1];
-        p[axis] = q[axis]! * inv + m;
-        p[ua] = cos * q[ua]! - sin * q[va]! + m;
-        p[va] = sin * q[ua]! + cos * q[va]! + m;
-        const edge = s - 1 + 1e-6;
-        if (p.some((x) => x < -1e-6 || x > edge)) {
-          out[(d * s + h) * s + w] = FILL_HU;
+  const src = c.data;
+  const stride = [s * s, s, 1];
+  const [ua, va] = axis === 0 ? [1, 2] : axis === 1 ? [0, 2] : [0, 1];
+  const [sa, su, sv] = [stride[axis]!, stride[ua]!, stride[va]!];
+  const lo = -1e-6;
+  const hi = s - 1 + 1e-6;
+  const floor = (x: number) => Math.min(s - 2, Math.max(0, Math.floor(x)));
+  for (let a = 0; a < s; a++) {
+    const pa = (a - m) * inv + m;
+    for (let u = 0; u < s; u++)
+      for (let v = 0; v < s; v++) {
+        const qu = u - m;
+        const qv = v - m;
+        const pu = cos * qu - sin * qv + m;
+        const pv = sin * qu + cos * qv + m;
+        const at = a * sa + u * su + v * sv;
+        if (pa < lo || pa > hi || pu < lo || pu > hi || pv < lo || pv > hi) {
+          out[at] = FILL_HU;
           continue;
         }
-        const i0 = p.map((x) => Math.min(s - 2, Math.max(0, Math.floor(x))));
-        const t = p.map((x, k) => Math.min(1, Math.max(0, x - i0[k]!)));
-        const [a, b, e] = i0 as [number, number, number];
-        const [ta, tb, te] = t as [number, number, number];
-        const lerp = (x: number, y: number, f: number) => x + (y - x) * f;
-        const plane = (dd: number) => lerp(lerp(at(dd, b, e), at(dd, b, e + 1), te), lerp(at(dd, b + 1, e), at(dd, b + 1, e + 1), te), tb);
-        out[(d * s + h) * s + w] = lerp(plane(a), plane(a + 1), ta);
+        const [a0, u0, v0] = [floor(pa), floor(pu), floor(pv)];
+        const ta = Math.min(1, Math.max(0, pa - a0));
+        const tu = Math.min(1, Math.max(0, pu - u0));
+        const tv = Math.min(1, Math.max(0, pv - v0));
+        const base = a0 * sa + u0 * su + v0 * sv;
+        const plane = (b: number) => {
+          const r0 = src[b]! + (src[b + sv]! - src[b]!) * tv;
+          const r1 = src[b + su]! + (src[b + su + sv]! - src[b + su]!) * tv;
+          return r0 + (r1 - r0) * tu;
+        };
+        const p0 = plane(base);
+        out[at] = p0 + (plane(base + sa) - p0) * ta;
       }
+  }
   return { side: s, data: out };
 }

@@ -1,3 +1,4 @@
+import type * as tf from '@tensorflow/tfjs-core';
 import type { Model } from '@tomosort/models';
 import type { TrainableModel } from './model';
 
@@ -10,7 +11,7 @@ export function asTrainable(model: Model): TrainableModel {
     get state() {
       return model.params.state;
     },
-    apply: (x, training) => model.apply(x, { training }),
+    apply: (x, training) => model.apply(x as tf.Tensor4D, { training }),
   };
 }
 

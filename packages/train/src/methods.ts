@@ -7,6 +7,9 @@ import type { Rng } from '@tomosort/random';
 import type { HuWindow } from '@tomosort/volume';
 import type { TrainableModel } from './model';
 import { TrainError } from './errors';
+import { cubeSide, cubesPerSample, drawProxy3d, isProxy3d, proxy3dLoss } from './proxy3d';
+import type { Proxy3dConfig } from './proxy3d';
+import type { CubeBatch } from '@tomosort/pretext';
 
 /** A pre-training method and its batch settings. */
 export type MethodConfig =
@@ -20,7 +23,8 @@ export type MethodConfig =
       readonly augmentation?: Augmentation;
     }
   | { readonly kind: 'simclr'; readonly slices: number; readonly temperature?: number; readonly augmentation?: Augmentation }
-  | { readonly kind: 'barlow'; readonly slices: number; readonly lambda?: number; readonly augmentation?: Augmentation };
+  | { readonly kind: 'barlow'; readonly slices: number; readonly lambda?: number; readonly augmentation?: Augmentation }
+  | Proxy3dConfig;
 
 export type MethodName = MethodConfig['kind'];
 
@@ -54,13 +58,16 @@ export function methodTask(m: MethodConfig, volumes: readonly PreparedVolume[], 
   };
 }
 
-/** Images the network sees per step: B·K for SortingLoss, 2N for the two-view methods. */
-export const slicesPerStep = (m: MethodConfig): number => (m.kind === 'sorting' ? m.volumesPerBatch * m.slicesPerVolume : 2 * m.slices);
+/** Images the network sees per step: B·K for SortingLoss, 2N for the two-view methods, N·K cubes for a 3D proxy task. */
+export const slicesPerStep = (m: MethodConfig): number => (m.kind === 'sorting' ? m.volumesPerBatch * m.slicesPerVolume : isProxy3d(m.kind) ? (m as Proxy3dConfig).samples * cubesPerSample(m as Proxy3dConfig) : 2 * (m as { slices: number }).slices);
+
+/** The side of the 3D proxy task's cubes, or undefined for the slice methods. */
+export const cubeSideOf = (m: MethodConfig): number | undefined => (isProxy3d(m.kind) ? cubeSide(m as Proxy3dConfig) : undefined);
 
 /** Output width the model's head must have: 1 score for SortingLoss, a projection otherwise. */
 export const needsScalarHead = (m: MethodConfig): boolean => m.kind === 'sorting';
 
-export type Batch = { readonly kind: 'sorting'; readonly data: SortingBatch } | { readonly kind: 'views'; readonly data: ViewBatch };
+export type Batch = { readonly kind: 'sorting'; readonly data: SortingBatch } | { readonly kind: 'views'; readonly data: ViewBatch } | { readonly kind: 'cubes'; readonly data: CubeBatch };
 
 /** Draws one batch for `m` from prepared volumes. */
 export function drawBatch(m: MethodConfig, volumes: readonly PreparedVolume[], window: HuWindow, rng: Rng): Batch {
@@ -80,7 +87,8 @@ export function drawBatch(m: MethodConfig, volumes: readonly PreparedVolume[], w
       ),
     };
   }
-  return { kind: 'views', data: viewBatch(volumes, { slices: m.slices, window, augmentation: m.augmentation ?? VIEW_AUGMENTATION }, rng) };
+  if (m.kind === 'simclr' || m.kind === 'barlow') return { kind: 'views', data: viewBatch(volumes, { slices: m.slices, window, augmentation: m.augmentation ?? VIEW_AUGMENTATION }, rng) };
+  return { kind: 'cubes', data: drawProxy3d(m, volumes, window, rng) };
 }
 
 /** The loss of one batch (call inside tf.variableGrads). Both views go through the network in one pass. */
@@ -92,6 +100,10 @@ export function batchLoss(m: MethodConfig, model: TrainableModel, batch: Batch):
     const scores = tf.reshape(model.apply(x, true), [b.volumesPerBatch, b.slicesPerVolume]) as tf.Tensor2D;
     const positions = tf.tensor2d(b.positionsMm, [b.volumesPerBatch, b.slicesPerVolume]);
     return sortingLoss(scores, positions, m.loss);
+  }
+  if (batch.kind === 'cubes') {
+    if (!isProxy3d(m.kind)) throw new TrainError(`a cube batch was drawn for method ${m.kind}`);
+    return proxy3dLoss(m as Proxy3dConfig, model, batch.data);
   }
   const b = batch.data;
   const [n, s] = b.shape;

@@ -10,5 +10,6 @@ export interface TrainableModel {
   readonly trainable: Readonly<Record<string, tf.Variable>>;
   /** Every variable to checkpoint: trainable ones and batch-norm running statistics. */
   readonly state: Readonly<Record<string, tf.Variable>>;
-  apply(x: tf.Tensor4D, training: boolean): tf.Tensor;
+  /** Slices `[N, S, S, 1]`, or cubes `[N, D, H, W, 1]` for a 3D encoder. */
+  apply(x: tf.Tensor4D | tf.Tensor5D, training: boolean): tf.Tensor;
 }

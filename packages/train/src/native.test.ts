@@ -13,6 +13,8 @@ import { train } from './loop';
 import type { TrainConfig } from './loop';
 import type { TrainTask } from './methods';
 import { concatValues } from './testing';
+import { proxy3dModelSpec } from './proxy3d';
+import type { Proxy3dConfig } from './proxy3d';
 
 // One full training step on native (oneDNN kernels over wasm) against plain wasm and the cpu
 // backend (the reference): SortingLoss on the small ResNet and on ResNet-18, and a U-Net
@@ -162,4 +164,36 @@ describe('one training step: native vs wasm vs cpu (SGD lr 1, clipped, 8 slices 
     expect(worst(one.weights, two.weights)).toBeLessThan(TOL);
     expect(new Set(two.tensorCounts.slice(1)).size).toBe(1);
   }, 120_000);
+});
+
+// The 3D proxy tasks: 3D convolutions, 3D max-pools, the patch classifier, the GRU of CPC and the
+// triplet / InfoNCE losses, one SGD step each, cubes cut from the same two phantoms.
+describe('one 3D proxy-task step: native vs wasm vs cpu (unet-down 3D at width 0.5, SGD lr 1, clipped)', () => {
+  const encoder = encoderSpec('unet-down', { dims: 3, width: 0.5 });
+  const cases: Proxy3dConfig[] = [
+    { kind: 'rotation3d', samples: 4, side: 16 },
+    { kind: 'rpl3d', samples: 4, grid: { grid: 3, patch: 8, jitter: 1 } },
+    { kind: 'jigsaw3d', samples: 2, grid: { grid: 3, patch: 8, jitter: 1 }, permutations: 10 },
+    { kind: 'exemplar3d', samples: 4, side: 8 },
+    { kind: 'cpc3d', samples: 2, grid: { grid: 3, patch: 8, jitter: 0 }, contextRows: 2 },
+  ];
+  async function step3d(setup: Setup, m: Proxy3dConfig): Promise<StepResult & { init: Float32Array }> {
+    await use(setup);
+    const model: Model = createModel(proxy3dModelSpec(m, encoder), { seed: 4 });
+    const init = await concatValues(model.params.trainable);
+    const r = await train({ model: asTrainable(model), volumes, config: sgd(m) });
+    const weights = await concatValues(model.params.trainable);
+    model.dispose();
+    return { losses: r.losses, weights, tensorCounts: [], init };
+  }
+  it.each(cases.map((m) => [m.kind, m] as const))(`%s: loss and every weight within ${TOL}`, async (_k, m) => {
+    const cpu = await step3d('cpu', m);
+    const wasm = await step3d('wasm', m);
+    const native = await step3d('native2', m);
+    for (const [name, other] of [['wasm', wasm], ['native', native]] as const) {
+      expect(Math.abs(other.losses[0]! - cpu.losses[0]!), `${name} loss`).toBeLessThan(TOL);
+      expect(worst(other.weights, cpu.weights), `${name} weights`).toBeLessThan(TOL);
+    }
+    expect(worst(cpu.init, cpu.weights)).toBeGreaterThan(1e-3);
+  }, 300_000);
 });

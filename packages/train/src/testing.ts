@@ -14,7 +14,7 @@ export function tinyConvNet(out: number, seed = 1): TrainableModel {
     trainable: vars,
     state: vars,
     apply: (x) => {
-      const h = tf.relu(tf.conv2d(x, w1 as tf.Tensor4D, 2, 'same'));
+      const h = tf.relu(tf.conv2d(x as tf.Tensor4D, w1 as tf.Tensor4D, 2, 'same'));
       return tf.add(tf.matMul(tf.mean(h, [1, 2]) as tf.Tensor2D, w2), b2) as tf.Tensor2D;
     },
   };
