@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { initNodeBackend } from '@tomosort/backend/node';
+import { loadModelFromDir } from '@tomosort/models/node';
 import { runTomosort } from './testing';
 
 const scratch = mkdtempSync(join(tmpdir(), 'tomosort-pretrain-'));
@@ -114,6 +116,24 @@ describe('tomosort pretrain (small net, 32², 12 steps; native by default)', () 
     const run = await runTomosort(['pretrain', '--out', join(scratch, 'fresh'), ...ARGS, '--steps', '2', '--resume', '--json']);
     expect(run.code).toBe(0);
     expect(run.stderr).toMatch(/resume: no checkpoint in .*fresh yet: starting from step 0/);
+  }, 120_000);
+
+  it('--method rotation3d trains a 3D unet-down with a rotation classifier; the model loads back; a grid larger than the slices is refused', async () => {
+    const out = join(scratch, 'rotation3d');
+    const run = await runTomosort(['pretrain', '--out', out, '--method', 'rotation3d', '--width', '0.5', '--size', '32', '--cube', '16', '--batch', '4', '--steps', '3', '--source', 'sample:phantom:4', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const summary = JSON.parse(run.stdout) as { method: string; metrics: Record<string, number> };
+    expect(summary.method).toBe('rotation3d');
+    expect(summary.metrics.chanceAccuracy).toBe(0.1);
+    expect(summary.metrics.heldOutAccuracy).toBeGreaterThanOrEqual(0);
+    await initNodeBackend('cpu');
+    const { model, manifest } = await loadModelFromDir(join(out, 'model'));
+    expect(manifest).toMatchObject({ method: 'rotation3d', inputSize: 16 });
+    expect(model.spec).toMatchObject({ kind: 'classifier', encoder: { name: 'unet-downx0.5-3d', dims: 3 }, head: { patches: 1, classes: 10 } });
+    model.dispose();
+    const refused = await runTomosort(['pretrain', '--out', join(scratch, 'rpl3d'), '--method', 'rpl3d', '--size', '16', '--steps', '1']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('a 3³ grid of 8³ patches (jitter 2) spans 30 voxels, more than the 16² slices (--size)');
   }, 120_000);
 
   it('rejects a batch that is not a multiple of --slices with exit code 2', async () => {

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createModel, encoderSpec, projectionModelSpec, scoreModelSpec } from '@tomosort/models';
-import type { EncoderPreset, Model } from '@tomosort/models';
+import { ENCODER_PRESETS, createModel, encoderSpec, projectionModelSpec, scoreModelSpec } from '@tomosort/models';
+import type { Model } from '@tomosort/models';
 import { saveModelToDir } from '@tomosort/models/node';
 import { fitMmPerPixel, loadPrepared, prepareVolume, sortingAugmentationFor } from '@tomosort/pretext';
 import type { PrepareOptions } from '@tomosort/pretext';
@@ -11,7 +11,10 @@ import { phantomSubject } from '@tomosort/samples';
 import type { TrainableModel } from '@tomosort/train';
 import { DEFAULT_INTENSITY } from '@tomosort/volume';
 import { asTrainable, evaluateSorting, train } from '@tomosort/train';
-import type { MethodConfig, TrainConfig, TrainEvent } from '@tomosort/train';
+import { PROXY3D_METHODS, cubeSideOf, drawProxy3d, isProxy3d, proxy3dAccuracy, proxy3dModelSpec } from '@tomosort/train';
+import type { MethodConfig, Proxy3dConfig, Proxy3dName, TrainConfig, TrainEvent } from '@tomosort/train';
+import type { PreparedVolume } from '@tomosort/pretext';
+import { mixSeed, mulberry32 } from '@tomosort/random';
 import { FileCheckpointStore } from '@tomosort/train/node';
 import { readShardStore } from '@tomosort/pretext/node';
 import type { ShardParams } from '@tomosort/pretext/node';
@@ -28,21 +31,28 @@ import { isPhantomSpec, parseTrainSources } from '../trainSources';
 
 const USAGE = `usage: pnpm tomosort pretrain --out DIR [options]
 
-  --method M        sorting (default) | simclr | barlow
+  --method M        sorting (default) | simclr | barlow | rotation3d | rpl3d | jigsaw3d | exemplar3d | cpc3d
+                    (the 3D proxy tasks of Taleb et al. 2020: cubes of isotropic voxels at --mm-per-pixel,
+                    a 3D encoder, --model unet-down by default)
   --source S        sample:phantom[:N] (default sample:phantom:8) | sample:cranium | sample:colin27[:better] | pacs:UID[,UID] | pacs:* | a folder |
                     prepared:STORE (shards from \`tomosort prepare\`: their plane, size, scale and window)
   --holdout H       volumes kept out of training to measure slice-order Spearman ρ (default 2 when the source has ≥ 4)
-  --model A         small | resnet18 (default) | resnet34 | resnet50;  --width W  channel multiplier (default 1)
-  --size S          slice size in pixels (default 128)
+  --model A         small | resnet18 (default) | resnet34 | resnet50 | unet-down;  --width W  channel multiplier (default 1)
+  --size S          slice size in pixels (default 128; 64 for the 3D tasks)
   --plane P         axial (default) | coronal | sagittal: slices are taken across this plane (recorded in
                     the manifest; finetune and localize use it)
   --mm-per-pixel X  in-plane physical scale of the input (default: the first volume's larger
                     in-plane extent ÷ size); recorded in the model and used by everything after
   --steps N         optimiser steps (default 1000)
-  --batch N         slices per step (default 32); sorting: N / --slices volumes of --slices slices
+  --batch N         slices per step (default 32); sorting: N / --slices volumes of --slices slices; 3D tasks:
+                    samples per step (default 8)
   --slices K        slices per volume for sorting (default 8)
   --gap MIN,MAX     gap between sampled slices in mm (default 5,40)
   --loss L          listmle (default) | pairwise | adjacent  (sorting)
+  --cube N          3D tasks: rotation3d and exemplar3d cube side in voxels (default 32)
+  --patch N         3D tasks: rpl3d, jigsaw3d and cpc3d patch side (default 8), --jitter J voxels (default 2;
+                    cpc3d 0) inside each cell of the 3×3×3 (rpl3d, jigsaw3d) or 4×4×4 (cpc3d) grid
+  --permutations N  jigsaw3d classes (default 100); --context-rows R  cpc3d rows the context reads (default 2)
   --window C,W      HU window centre,width (default 40,400: soft tissue, sorts CT best)
   --lr X            peak learning rate (default 0.001); --warmup N steps (default 5% of steps); --clip X (default 5)
   --optimizer O     adam (default) | sgd
@@ -79,6 +89,11 @@ export const pretrainCommand: Command = {
         slices: { type: 'string' },
         gap: { type: 'string' },
         loss: { type: 'string' },
+        cube: { type: 'string' },
+        patch: { type: 'string' },
+        jitter: { type: 'string' },
+        permutations: { type: 'string' },
+        'context-rows': { type: 'string' },
         window: { type: 'string' },
         lr: { type: 'string' },
         warmup: { type: 'string' },
@@ -97,16 +112,17 @@ export const pretrainCommand: Command = {
     );
     if (!values.out) throw new UsageError(`--out DIR is required\n\n${USAGE}`);
     const out = userPath(values.out);
-    const method = oneOfOption('method', values.method, ['sorting', 'simclr', 'barlow'] as const, 'sorting');
-    const preset = oneOfOption('model', values.model, ['small', 'resnet18', 'resnet34', 'resnet50'] as const, 'resnet18') as EncoderPreset;
+    const method = oneOfOption('method', values.method, ['sorting', 'simclr', 'barlow', ...PROXY3D_METHODS] as const, 'sorting');
+    const volumetric = isProxy3d(method);
+    const preset = oneOfOption('model', values.model, ENCODER_PRESETS, volumetric ? 'unet-down' : 'resnet18');
     const sourceSpec = values.source ?? 'sample:phantom:8';
     // A shard store was prepared at one plane, size, scale and window: the model takes those.
     const shards = sourceSpec.startsWith('prepared:') ? readShardStore(userPath(sourceSpec.slice('prepared:'.length))) : undefined;
     if (shards) checkStoreOptions(values, shards.params, sourceSpec);
     const plane = shards?.params.plane ?? oneOfOption('plane', values.plane, ['axial', 'coronal', 'sagittal'] as const, 'axial');
-    const size = shards?.params.size ?? intOption('size', values.size, 128, 8);
+    const size = shards?.params.size ?? intOption('size', values.size, volumetric ? 64 : 128, 8);
     const steps = intOption('steps', values.steps, 1000, 1);
-    const batch = intOption('batch', values.batch, 32, 2);
+    const batch = intOption('batch', values.batch, volumetric ? 8 : 32, volumetric ? 1 : 2);
     const K = intOption('slices', values.slices, 8, 2);
     const seed = intOption('seed', values.seed, 0);
     const phantomSource = isPhantomSpec(sourceSpec);
@@ -129,6 +145,8 @@ export const pretrainCommand: Command = {
         gapMm: pairOption('gap', values.gap, [5, 40]),
         loss: { kind: oneOfOption('loss', values.loss, ['listmle', 'pairwise', 'adjacent'] as const, 'listmle') },
       };
+    } else if (isProxy3d(method)) {
+      methodConfig = proxy3dOptions(method, values, batch, size);
     } else {
       if (batch % 2 !== 0) throw new UsageError(`--batch ${batch} must be even for ${method} (two views per slice)`);
       methodConfig = method === 'simclr' ? { kind: 'simclr', slices: batch / 2 } : { kind: 'barlow', slices: batch / 2 };
@@ -168,8 +186,11 @@ export const pretrainCommand: Command = {
     // MR and other percentile-mapped volumes get a wider intensity augmentation (their gain varies with the field of view).
     if (config.method.kind === 'sorting') config = { ...config, method: { ...config.method, augmentation: sortingAugmentationFor(trainVolumes) } };
 
-    const encoder = encoderSpec(preset, values.width === undefined ? {} : { width: numOption('width', values.width, 1) });
-    const model: Model = createModel(method === 'sorting' ? scoreModelSpec(encoder) : projectionModelSpec(encoder), { seed });
+    const encoder = encoderSpec(preset, { ...(values.width === undefined ? {} : { width: numOption('width', values.width, 1) }), ...(volumetric ? { dims: 3 as const } : {}) });
+    const model: Model = createModel(
+      isProxy3d(config.method.kind) ? proxy3dModelSpec(config.method as Proxy3dConfig, encoder) : method === 'sorting' ? scoreModelSpec(encoder) : projectionModelSpec(encoder),
+      { seed },
+    );
     const trainable = asTrainable(model);
     mkdirSync(out, { recursive: true });
     const log = new TrainLog(join(out, 'train-log.jsonl'));
@@ -195,6 +216,7 @@ export const pretrainCommand: Command = {
     bar.done(`${result.status} at step ${result.step} in ${result.seconds.toFixed(1)} s`);
     const metrics: Record<string, number> = { finalLoss: result.losses.at(-1) ?? Number.NaN };
     if (method === 'sorting' && heldOut.length > 0) metrics.heldOutSpearman = (await evaluateSorting(trainable, heldOut, config.window)).spearman;
+    if (isProxy3d(config.method.kind) && heldOut.length > 0) Object.assign(metrics, heldOutProxyAccuracy(config.method as Proxy3dConfig, trainable, heldOut, config.window, seed));
     if (calibrate > 0 && result.status === 'finished') {
       try {
         const calibration = await calibrateOnPhantoms(trainable, calibrate, seed + 1, { plane, size, mmPerPixel, window: config.window }, quiet);
@@ -209,7 +231,7 @@ export const pretrainCommand: Command = {
     const spacing = median(volumes.map((v) => v.spacingMm));
     const manifest = await saveModelToDir(
       model,
-      { method, inputSize: size, plane, huWindow: { center, width }, mmPerPixel, intensity: DEFAULT_INTENSITY, sliceSpacingMm: spacing, steps: result.step, metrics },
+      { method, inputSize: cubeSideOf(methodConfig) ?? size, plane, huWindow: { center, width }, mmPerPixel, intensity: DEFAULT_INTENSITY, sliceSpacingMm: spacing, steps: result.step, metrics },
       modelDir,
     );
     const summary = { out, model: modelDir, method, plane, backend: backend.label, status: result.status, steps: result.step, seconds: +result.seconds.toFixed(2), metrics, checksum: manifest.checksum };
@@ -253,4 +275,46 @@ function checkStoreOptions(values: { plane?: string | undefined; size?: string |
   clash('size', values.size, p.size);
   clash('mm-per-pixel', values['mm-per-pixel'], p.mmPerPixel);
   if (values.window !== undefined && pairOption('window', values.window, [0, 0]).join(',') !== `${p.window.center},${p.window.width}`) clash('window', values.window, `${p.window.center},${p.window.width}`);
+}
+
+/** A 3D proxy task's settings from the options: `batch` samples per step, cubes that fit `size`² slices. */
+function proxy3dOptions(
+  kind: Proxy3dName,
+  values: { cube?: string | undefined; patch?: string | undefined; jitter?: string | undefined; permutations?: string | undefined; 'context-rows'?: string | undefined },
+  batch: number,
+  size: number,
+): Proxy3dConfig {
+  const fits = (side: number, what: string) => {
+    if (side > size) throw new UsageError(`${what} spans ${side} voxels, more than the ${size}² slices (--size): lower it or raise --size`);
+    return side;
+  };
+  const patch = intOption('patch', values.patch, 8, 8);
+  const grid = (cells: number) => {
+    const g = { grid: cells, patch, jitter: intOption('jitter', values.jitter, kind === 'cpc3d' ? 0 : 2, 0) };
+    fits(cells * (g.patch + g.jitter), `a ${cells}³ grid of ${g.patch}³ patches (jitter ${g.jitter})`);
+    return g;
+  };
+  switch (kind) {
+    case 'rotation3d':
+    case 'exemplar3d': {
+      const side = fits(intOption('cube', values.cube, Math.min(32, size), 8), `--cube ${values.cube ?? 32}`);
+      return { kind, samples: batch, side };
+    }
+    case 'rpl3d':
+      return { kind, samples: batch, grid: grid(3) };
+    case 'jigsaw3d':
+      return { kind, samples: batch, grid: grid(3), permutations: intOption('permutations', values.permutations, 100, 2) };
+    case 'cpc3d': {
+      if (batch < 2) throw new UsageError('--batch must be at least 2 for cpc3d (the other samples are its negatives)');
+      const contextRows = intOption('context-rows', values['context-rows'], 2, 1);
+      if (contextRows >= 4) throw new UsageError(`--context-rows ${contextRows}: the 4×4×4 grid leaves no row to predict (at most 3)`);
+      return { kind, samples: batch, grid: grid(4), contextRows };
+    }
+  }
+}
+
+/** The 3D task done on held-out volumes (4 batches drawn with their own seed): accuracy and its chance level. */
+function heldOutProxyAccuracy(m: Proxy3dConfig, model: TrainableModel, heldOut: readonly PreparedVolume[], window: { center: number; width: number }, seed: number): Record<string, number> {
+  const runs = [0, 1, 2, 3].map((k) => proxy3dAccuracy(m, model, drawProxy3d(m, heldOut, window, mulberry32(mixSeed(seed, 0x3d, k)))));
+  return { heldOutAccuracy: runs.reduce((s, r) => s + r.accuracy, 0) / runs.length, chanceAccuracy: runs[0]!.chance };
 }
