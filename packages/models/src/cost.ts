@@ -115,14 +115,14 @@ export function forwardCost(spec: ModelSpec, size: number | readonly [number, nu
       break;
     }
     case 'unet': {
-      if (dims === 3) throw new SpecError('U-Net decoders are 2D only');
+      const full = input.slice(0, -1);
       decoderLevels(e).forEach((level, k) => {
         const skip = level.skip.kind === 'stem' ? stem : level.skip.kind === 'stage' ? stages[level.skip.index]! : undefined;
         const w = spec.decoder.widths[k]!;
-        const x: MapShape = skip ? [skip[0], skip[1], channels(h) + channels(skip)] : [H, W, channels(h)];
+        const x = [...(skip ? skip.slice(0, -1) : full), channels(h) + (skip ? channels(skip) : 0)] as unknown as MapShape;
         h = convBn(`decoder/level${k}/conv2`, convBn(`decoder/level${k}/conv1`, x, 3, w), 3, w);
       });
-      h = conv('decoder/classifier', [H, W, channels(h)], 1, spec.decoder.classes, 1, true);
+      h = conv('decoder/classifier', [...full, channels(h)] as unknown as MapShape, 1, spec.decoder.classes, 1, true);
       output = [...h];
       break;
     }

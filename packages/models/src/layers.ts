@@ -118,26 +118,30 @@ export class Conv2d {
 
 /**
  * 3D convolution, NDHWC: `[N, D, H, W, inC]` → `[N, ⌈D/s⌉, ⌈H/s⌉, ⌈W/s⌉, outC]`, filter `name/w`
- * `[k, k, k, inC, outC]`, no bias (a batch norm follows), Kaiming-normal. Padding (k − 1)/2 on
- * every side, as PyTorch's Conv3d(padding=k//2), so strided convs sample the same grid as the
- * 1×1×1 strided shortcut.
+ * `[k, k, k, inC, outC]`, optional bias `name/b` (default none: a batch norm follows),
+ * initialised as {@link Conv2d}. Padding (k − 1)/2 on every side, as PyTorch's
+ * Conv3d(padding=k//2), so strided convs sample the same grid as the 1×1×1 strided shortcut.
  */
 export class Conv3d {
   readonly w: tf.Variable;
+  readonly b: tf.Variable | undefined;
   readonly kernel: number;
   readonly stride: number;
 
-  constructor(params: Params, name: string, config: { readonly kernel: number; readonly inC: number; readonly outC: number; readonly stride?: number }) {
-    const { kernel, inC, outC, stride = 1 } = config;
+  constructor(params: Params, name: string, config: Conv2dConfig) {
+    const { kernel, inC, outC, stride = 1, bias = false, init = 'kaiming' } = config;
     if (kernel % 2 !== 1) throw new ModelError(`${name}: kernel must be odd, got ${kernel}`);
     const shape = [kernel, kernel, kernel, inC, outC];
     this.kernel = kernel;
     this.stride = stride;
-    this.w = params.add(`${name}/w`, shape, kaimingNormalConv(shape));
+    const fanIn = kernel ** 3 * inC;
+    this.w = params.add(`${name}/w`, shape, init === 'kaiming' ? kaimingNormalConv(shape) : torchDefault(fanIn));
+    this.b = bias ? params.add(`${name}/b`, [outC], init === 'kaiming' ? zeros : torchDefault(fanIn)) : undefined;
   }
 
   apply(x: tf.Tensor5D): tf.Tensor5D {
-    return conv3d(x, this.w as tf.Tensor5D, this.stride, (this.kernel - 1) / 2);
+    const y = conv3d(x, this.w as tf.Tensor5D, this.stride, (this.kernel - 1) / 2);
+    return this.b ? tf.add<tf.Tensor5D>(y, this.b) : y;
   }
 }
 

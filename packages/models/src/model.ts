@@ -25,7 +25,7 @@ export interface ProjectionModelSpec {
   readonly head: ProjectionHeadSpec;
 }
 
-/** Encoder + U-Net decoder (segmentation): `[N, H, W, C]` → `[N, H, W, decoder.classes]` logits. */
+/** Encoder + U-Net decoder (segmentation): `[N, H, W, C]` → `[N, H, W, decoder.classes]` logits (3D encoder: `[N, D, H, W, …]`). */
 export interface UNetModelSpec {
   readonly kind: 'unet';
   readonly encoder: EncoderSpec;
@@ -153,7 +153,6 @@ export function createModel<S extends ModelSpec>(spec: S, options: CreateModelOp
   validateModelSpec(spec);
   const params = new Params(options.seed ?? 0, { initialise: options.initialise ?? true, convGradients: options.convGradients ?? 'fast' });
   try {
-    if (spec.kind === 'unet' && spec.encoder.dims === 3) throw new SpecError('U-Net decoders are 2D only: a 3D encoder takes a score or projection head');
     const encoder = new ResNetEncoder(params, spec.encoder);
     const encode = (x: tf.Tensor4D, o: ApplyOptions) => encoder.apply(x, o);
     const pooled = (x: tf.Tensor4D | tf.Tensor5D, o: ApplyOptions) => (x.rank === 5 ? encoder.apply(x as tf.Tensor5D, o) : encoder.apply(x as tf.Tensor4D, o)).pooled;
@@ -171,7 +170,7 @@ export function createModel<S extends ModelSpec>(spec: S, options: CreateModelOp
       }
       case 'unet': {
         const decoder = new UNetDecoder(params, spec.decoder, spec.encoder);
-        apply = (x, o) => decoder.apply(encoder.apply(x as tf.Tensor4D, o), [x.shape[1], x.shape[2]], o);
+        apply = (x, o) => decoder.apply(x.rank === 5 ? encoder.apply(x as tf.Tensor5D, o) : encoder.apply(x as tf.Tensor4D, o), x.shape.slice(1, x.rank - 1), o);
         break;
       }
       case 'classifier': {

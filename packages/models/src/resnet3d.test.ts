@@ -52,12 +52,30 @@ describe('3D ResNet encoders (dims 3: volumes [N, D, H, W, C])', () => {
     expect(c.macs / 1e9).toBeCloseTo(3.93, 2);
   });
 
-  it('refuses slices, and a U-Net on a 3D encoder, with errors that say so', () => {
+  it('refuses slices with an error that says so', () => {
     const model = createModel(scoreModelSpec(spec), { seed: 3 });
     expect(() => tf.tidy(() => model.apply(tf.zeros([2, 16, 16, 1]) as tf.Tensor4D, { training: false }))).toThrow(ShapeError);
     model.dispose();
-    expect(() => createModel(unetModelSpec(spec, { classes: 2 }))).toThrow(SpecError);
-    expect(() => createModel(unetModelSpec(spec, { classes: 2 }))).toThrow('U-Net decoders are 2D only');
+  });
+
+  it('a 3D U-Net on unet-down: levels layer3, layer2, layer1 at 64, 32, 16; logits [N, D, H, W, classes]; params as forwardCost; every weight gets a gradient', () => {
+    const e = encoderSpec('unet-down', { dims: 3, width: 0.5 });
+    const model = createModel(unetModelSpec(e, { classes: 3 }), { seed: 5 });
+    expect(model.spec.decoder.widths).toEqual([32, 16, 8]);
+    const cost = forwardCost(model.spec, 16);
+    expect(Object.values(model.params.trainable).reduce((n, v) => n + v.size, 0)).toBe(cost.params);
+    expect(cost.output).toEqual([16, 16, 16, 3]);
+    tf.tidy(() => {
+      const x = tf.randomNormal([2, 8, 16, 16, 1], 0, 1, 'float32', 6) as tf.Tensor5D;
+      const y = model.apply(x, { training: true });
+      expect(shapeOf(y)).toEqual([2, 8, 16, 16, 3]);
+      const { grads } = tf.variableGrads(() => tf.sum(tf.square(model.apply(x, { training: true }))) as tf.Scalar, Object.values(model.params.trainable));
+      expect(Object.keys(grads)).toHaveLength(Object.keys(model.params.trainable).length);
+      // 10 pools to 5, 2, 1: 2 → 5 is no whole factor
+      expect(() => model.apply(tf.zeros([1, 10, 16, 16, 1]) as tf.Tensor5D, { training: false })).toThrow(/upsamples by whole factors/);
+    });
+    model.dispose();
+    expect(() => createModel(unetModelSpec(e, { classes: 2, upsample: 'bilinear' }))).toThrow(SpecError);
   });
 
   it('the U-Net down path of Taleb et al. (unet-down, 3D): 8 convs in 4 levels of 16…128 filters, max-pool 2 between; 879,216 params by hand', () => {

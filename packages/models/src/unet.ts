@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ModelError, SpecError } from './errors';
-import { BatchNorm, Conv2d } from './layers';
+import { BatchNorm, Conv2d, Conv3d } from './layers';
 import type { ApplyOptions } from './layers';
 import type { Params } from './params';
 import { featureStrides, stageChannels } from './resnet';
-import type { EncoderFeatures, EncoderSpec } from './resnet';
+import type { EncoderFeatures, EncoderSpec, FeatureMap } from './resnet';
 
 /** How a decoder level brings the coarser map to the skip's size. */
 export type Upsample =
@@ -107,22 +107,44 @@ export function validateUNetDecoderSpec(spec: unknown, encoder: EncoderSpec): as
   if (s.classifierInput !== undefined && s.classifierInput !== 'linear' && s.classifierInput !== 'relu') {
     throw new SpecError(`invalid U-Net decoder spec: classifierInput must be "linear" or "relu", got ${JSON.stringify(s.classifierInput)}`);
   }
+  if (encoder.dims === 3 && s.upsample !== 'nearest') throw new SpecError(`invalid U-Net decoder spec: a 3D decoder upsamples by "nearest" only, got ${JSON.stringify(s.upsample)}`);
   const n = decoderLevels(encoder).length;
   if (!Array.isArray(s.widths) || s.widths.length !== n || !s.widths.every(posInt)) {
     throw new SpecError(`invalid U-Net decoder spec: widths must be ${n} positive integers (one per level for encoder ${encoder.name}), got ${JSON.stringify(s.widths)}`);
   }
 }
 
+/** `x` [N, D, H, W, C] repeated `f[a]` times along each spatial axis a (nearest-neighbour upsampling by integer factors). */
+function repeat3d(x: tf.Tensor5D, f: readonly [number, number, number]): tf.Tensor5D {
+  // One axis at a time through rank-4 tiles (tfjs differentiates tile up to rank 4 only).
+  let t: tf.Tensor = x;
+  for (let a = 0; a < 3; a++) {
+    if (f[a] === 1) continue;
+    const shape = t.shape;
+    const outer = shape.slice(0, a + 1).reduce((p, n) => p * n, 1);
+    const inner = shape.slice(a + 2).reduce((p, n) => p * n, 1);
+    const tiled = tf.tile(tf.reshape(t, [outer, shape[a + 1]!, 1, inner]), [1, 1, f[a]!, 1]);
+    t = tf.reshape(tiled, shape.map((n, i) => (i === a + 1 ? n * f[a]! : n)));
+  }
+  return t as tf.Tensor5D;
+}
+
+type Conv = Conv2d | Conv3d;
+const applyConv = (conv: Conv, x: FeatureMap): FeatureMap => (conv instanceof Conv3d ? conv.apply(x as tf.Tensor5D) : conv.apply(x as tf.Tensor4D));
+
 /**
- * U-Net decoder (Ronneberger et al. 2015) over ResNet features: from the last stage, each level
- * upsamples to the skip's size, concatenates it and applies 2 × (conv 3×3 + BN + ReLU) — the last
- * level's final ReLU only with `classifierInput: 'relu'`; a final 1×1 conv gives
- * `[N, H, W, classes]` logits at input resolution.
+ * U-Net decoder (Ronneberger et al. 2015; in 3D, Çiçek et al. 2016) over the encoder's features:
+ * from the last stage, each level upsamples to the skip's size, concatenates it and applies
+ * 2 × (conv 3×3 + BN + ReLU) — the last level's final ReLU only with `classifierInput: 'relu'`; a
+ * final 1×1 conv gives logits at input resolution, `[N, H, W, classes]` (2D) or
+ * `[N, D, H, W, classes]` (3D encoder: 3×3×3 convs, nearest upsampling by the integer factor between
+ * the maps, so the input's sides must be multiples of the encoder's total stride).
  * Variables `decoder/level{k}/conv1/w`, `…/bn1/*`, `…/conv2/w`, `…/bn2/*`, `decoder/classifier/{w,b}`.
  */
 export class UNetDecoder {
-  readonly #levels: { level: DecoderLevel; conv1: Conv2d; bn1: BatchNorm; conv2: Conv2d; bn2: BatchNorm }[];
-  readonly #classifier: Conv2d;
+  readonly #levels: { level: DecoderLevel; conv1: Conv; bn1: BatchNorm; conv2: Conv; bn2: BatchNorm }[];
+  readonly #classifier: Conv;
+  readonly #dims: 2 | 3;
 
   constructor(
     params: Params,
@@ -131,42 +153,52 @@ export class UNetDecoder {
     readonly prefix = 'decoder',
   ) {
     validateUNetDecoderSpec(spec, encoder);
+    this.#dims = encoder.dims ?? 2;
+    const Conv = this.#dims === 3 ? Conv3d : Conv2d;
     let inC = stageChannels(encoder, encoder.stages.length - 1);
     this.#levels = decoderLevels(encoder).map((level, k) => {
       const w = spec.widths[k]!;
       const name = `${prefix}/level${k}`;
       const l = {
         level,
-        conv1: new Conv2d(params, `${name}/conv1`, { kernel: 3, inC: inC + level.skipChannels, outC: w }),
+        conv1: new Conv(params, `${name}/conv1`, { kernel: 3, inC: inC + level.skipChannels, outC: w }),
         bn1: new BatchNorm(params, `${name}/bn1`, w),
-        conv2: new Conv2d(params, `${name}/conv2`, { kernel: 3, inC: w, outC: w }),
+        conv2: new Conv(params, `${name}/conv2`, { kernel: 3, inC: w, outC: w }),
         bn2: new BatchNorm(params, `${name}/bn2`, w),
       };
       inC = w;
       return l;
     });
-    this.#classifier = new Conv2d(params, `${prefix}/classifier`, { kernel: 1, inC, outC: spec.classes, bias: true, init: 'torch' });
+    this.#classifier = new Conv(params, `${prefix}/classifier`, { kernel: 1, inC, outC: spec.classes, bias: true, init: 'torch' });
   }
 
-  /** Logits `[N, size[0], size[1], classes]` from the encoder's features; `size` is the input's H, W. */
-  apply(features: EncoderFeatures, size: readonly [number, number], options: ApplyOptions): tf.Tensor4D {
+  /** Logits at the input's size `size` (its H, W; D, H, W for a 3D encoder) from the encoder's features. */
+  apply(features: EncoderFeatures<FeatureMap>, size: readonly number[], options: ApplyOptions): FeatureMap {
     let h = features.stages.at(-1);
     if (!h) throw new ModelError(`${this.prefix}: the encoder returned no stage features`);
     const last = this.#levels.length - 1;
+    const axis = this.#dims + 1;
     for (const [k, { level, conv1, bn1, conv2, bn2 }] of this.#levels.entries()) {
       const relu = k < last || this.spec.classifierInput === 'relu' || this.spec.classifierInput === undefined;
       const skip = level.skip.kind === 'stem' ? features.stem : level.skip.kind === 'stage' ? features.stages[level.skip.index] : undefined;
-      const target: [number, number] = skip ? [skip.shape[1], skip.shape[2]] : [size[0], size[1]];
+      const target = skip ? skip.shape.slice(1, axis) : [...size];
       const up = this.#resize(h, target);
-      const x = skip ? tf.concat([up, skip], 3) : up;
-      h = bn2.apply(conv2.apply(bn1.apply(conv1.apply(x), options, { relu: true })), options, { relu });
+      const x = skip ? tf.concat([up, skip], axis) : up;
+      h = bn2.apply(applyConv(conv2, bn1.apply(applyConv(conv1, x), options, { relu: true })), options, { relu }) as FeatureMap;
     }
-    if (h.shape[1] !== size[0] || h.shape[2] !== size[1]) h = this.#resize(h, [size[0], size[1]]);
-    return this.#classifier.apply(h);
+    h = this.#resize(h, [...size]);
+    return applyConv(this.#classifier, h);
   }
 
-  #resize(x: tf.Tensor4D, size: [number, number]): tf.Tensor4D {
-    if (x.shape[1] === size[0] && x.shape[2] === size[1]) return x;
-    return this.spec.upsample === 'nearest' ? tf.image.resizeNearestNeighbor(x, size) : tf.image.resizeBilinear(x, size, false, true);
+  #resize(x: FeatureMap, size: readonly number[]): FeatureMap {
+    const from = x.shape.slice(1, this.#dims + 1);
+    if (from.every((n, i) => n === size[i])) return x;
+    if (this.#dims === 3) {
+      const f = from.map((n, i) => size[i]! / n);
+      if (!f.every((v) => Number.isInteger(v) && v >= 1)) throw new ModelError(`${this.prefix}: a 3D decoder upsamples by whole factors, and [${from.join(', ')}] → [${size.join(', ')}] is not (the input's sides must be multiples of the encoder's stride)`);
+      return repeat3d(x as tf.Tensor5D, f as [number, number, number]);
+    }
+    const s2: [number, number] = [size[0]!, size[1]!];
+    return this.spec.upsample === 'nearest' ? tf.image.resizeNearestNeighbor(x as tf.Tensor4D, s2) : tf.image.resizeBilinear(x as tf.Tensor4D, s2, false, true);
   }
 }
