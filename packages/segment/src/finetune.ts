@@ -1,15 +1,19 @@
 import type { Augmentation } from '@tomosort/pretext';
 import { train, withTrainable } from '@tomosort/train';
-import type { CheckpointStore, TrainConfig, TrainEvent, TrainableModel } from '@tomosort/train';
+import type { CheckpointStore, TrainConfig, TrainEvent, TrainTask, TrainableModel } from '@tomosort/train';
 import type { HuWindow } from '@tomosort/volume';
 import { SegmentError } from './errors';
 import type { PreparedAnnotation } from './prepare';
 import { SEGMENTATION_AUGMENTATION, segmentationTask } from './task';
+import { volumeSegmentationTask } from './task3d';
+import type { PreparedVolumeAnnotation } from './task3d';
 
 export interface FinetuneConfig {
   readonly window: HuWindow;
-  /** Slices per step. */
+  /** Slices per step (3D: crops per step). */
   readonly batch: number;
+  /** A 3D U-Net's crop depth in slices: `data` must then be `prepareVolumeAnnotation`s. */
+  readonly depth?: number;
   /** Warm-up steps that train the decoder only (the pre-trained encoder frozen). */
   readonly frozenSteps: number;
   /** Steps that then train encoder and decoder together. */
@@ -26,7 +30,7 @@ export type FinetunePhase = 'frozen' | 'full';
 export interface FinetuneOptions {
   /** A U-Net (see unetFromEncoder) as the loop sees it. */
   readonly model: TrainableModel;
-  readonly data: readonly PreparedAnnotation[];
+  readonly data: readonly PreparedAnnotation[] | readonly PreparedVolumeAnnotation[];
   readonly config: FinetuneConfig;
   /** One store per phase; with `resume`, a finished warm-up is not run again. */
   readonly stores?: Readonly<Partial<Record<FinetunePhase, CheckpointStore>>>;
@@ -44,6 +48,12 @@ export interface FinetuneResult {
 
 const isEncoder = (name: string) => name.startsWith('encoder/');
 
+function asVolumes(data: readonly (PreparedAnnotation | PreparedVolumeAnnotation)[]): PreparedVolumeAnnotation[] {
+  const flat = data.find((d) => !('kind' in d) || d.kind !== 'volume');
+  if (flat) throw new SegmentError(`${flat.id}: a 3D fine-tuning (depth set) needs whole volumes (prepareVolumeAnnotation), got annotated slices only`);
+  return data as PreparedVolumeAnnotation[];
+}
+
 /**
  * Sparse-slice fine-tuning: `frozenSteps` with the encoder frozen (the new decoder learns to
  * read the pre-trained features before their gradients can wreck them), then `steps` of the
@@ -54,10 +64,11 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
   if (!Number.isInteger(config.frozenSteps) || config.frozenSteps < 0) throw new SegmentError(`frozenSteps must be an integer ≥ 0, got ${config.frozenSteps}`);
   if (!Number.isInteger(config.steps) || config.steps < 0) throw new SegmentError(`steps must be an integer ≥ 0, got ${config.steps}`);
   if (config.frozenSteps + config.steps === 0) throw new SegmentError('nothing to train: frozenSteps and steps are both 0');
-  const task = segmentationTask(opts.data, { batch: config.batch, window: config.window, augmentation: config.augmentation ?? SEGMENTATION_AUGMENTATION });
-  const settings = { batch: config.batch, augmentation: config.augmentation ?? SEGMENTATION_AUGMENTATION, data: opts.data.map((d) => ({ id: d.id, slices: d.slices })) };
+  const augmentation = config.augmentation ?? SEGMENTATION_AUGMENTATION;
+  const task: TrainTask = config.depth === undefined ? segmentationTask(opts.data, { batch: config.batch, window: config.window, augmentation }) : volumeSegmentationTask(asVolumes(opts.data), { batch: config.batch, depth: config.depth, window: config.window, augmentation });
+  const settings = { batch: config.batch, augmentation, data: opts.data.map((d) => ({ id: d.id, slices: d.slices })), ...(config.depth === undefined ? {} : { depth: config.depth }) };
   const phaseConfig = (phase: FinetunePhase, steps: number): TrainConfig => ({
-    method: { kind: 'task', name: `finetune-${phase}`, slicesPerStep: config.batch, settings },
+    method: { kind: 'task', name: `finetune-${phase}`, slicesPerStep: task.slicesPerStep, settings },
     steps,
     learningRate: config.learningRate,
     optimizer: { kind: 'adam' },

@@ -13,3 +13,5 @@ export type { SegmentationBatch, SegmentationTaskOptions } from './task';
 export { SEGMENTATION_AUGMENTATION, segmentationTask } from './task';
 export type { FinetuneSettings } from './limits';
 export { FINETUNE_MAX_STEPS, FINETUNE_SIZE_RANGE, checkFinetuneSettings, finetuneMemoryBytes } from './limits';
+export type { PreparedVolumeAnnotation, VolumeSegmentationBatch, VolumeSegmentationTaskOptions } from './task3d';
+export { prepareVolumeAnnotation, volumeSegmentationTask } from './task3d';

@@ -8,7 +8,7 @@ import { SegmentError } from './errors';
 import { stackAcross } from './plane';
 import { toModelInput } from './prepare';
 
-/** Anything that maps windowed slices [N, S, S, 1] to class logits [N, S, S, C]. */
+/** Anything that maps windowed slices [N, S, S, 1] to class logits [N, S, S, C] (a 3D U-Net: crops [N, D, S, S, 1] to [N, D, S, S, C]). */
 export interface SegmentationModel {
   apply(x: tf.Tensor4D, training: boolean): tf.Tensor;
 }
@@ -31,6 +31,12 @@ export interface PredictOptions {
   readonly plane?: Plane;
   /** Slices per forward pass. Default 16. */
   readonly batch?: number;
+  /**
+   * A 3D U-Net's input depth: the stack is labelled in crops of `depth` consecutive slices (half
+   * overlapping; probabilities averaged where they overlap; a stack thinner than a crop is padded
+   * with copies of its last slice). Absent: slice by slice (a 2D U-Net).
+   */
+  readonly depth?: number;
   /** Called after each batch with slices done so far. */
   readonly onProgress?: (done: number, total: number) => void;
 }
@@ -65,24 +71,55 @@ async function predictStack(model: SegmentationModel, volume: Volume, opts: Pred
   const slices = volume.dims[2];
   // Channel-major probabilities so each class is a volume on the small grid.
   const probs = Array.from({ length: C }, () => new Float32Array(plane * slices));
-  const windowed = new Float32Array(batch * plane);
-  for (let k0 = 0; k0 < slices; k0 += batch) {
-    const n = Math.min(batch, slices - k0);
-    const input = windowed.subarray(0, n * plane);
-    applyWindow(small.data.subarray(k0 * plane, (k0 + n) * plane), opts.window, input);
-    const out = tf.tidy(() => {
-      const logits = model.apply(tf.tensor4d(input, [n, size, size, 1]), false);
-      if (logits.rank !== 4 || logits.shape[3] !== C) {
-        throw new SegmentError(`the model outputs [${logits.shape.join(', ')}], expected [${n}, ${size}, ${size}, ${C}] for ${C - 1} classes + background`);
-      }
-      return tf.softmax(logits);
-    });
-    const values = await out.data();
-    out.dispose();
-    for (let p = 0; p < n * plane; p++) {
-      for (let c = 0; c < C; c++) probs[c]![k0 * plane + p] = values[p * C + c]!;
+  const fill = (k0: number, n: number, values: Float32Array | Int32Array | Uint8Array) => {
+    for (let p = 0; p < n * plane; p++) for (let c = 0; c < C; c++) probs[c]![k0 * plane + p] = values[p * C + c]!;
+  };
+  const check = (logits: tf.Tensor, expected: string) => {
+    if (logits.shape.at(-1) !== C || logits.rank !== (opts.depth === undefined ? 4 : 5)) throw new SegmentError(`the model outputs [${logits.shape.join(', ')}], expected ${expected} for ${C - 1} classes + background`);
+  };
+  if (opts.depth === undefined) {
+    const windowed = new Float32Array(batch * plane);
+    for (let k0 = 0; k0 < slices; k0 += batch) {
+      const n = Math.min(batch, slices - k0);
+      const input = windowed.subarray(0, n * plane);
+      applyWindow(small.data.subarray(k0 * plane, (k0 + n) * plane), opts.window, input);
+      const out = tf.tidy(() => {
+        const logits = model.apply(tf.tensor4d(input, [n, size, size, 1]), false);
+        check(logits, `[${n}, ${size}, ${size}, ${C}]`);
+        return tf.softmax(logits);
+      });
+      const values = await out.data();
+      out.dispose();
+      fill(k0, n, values);
+      opts.onProgress?.(k0 + n, slices);
     }
-    opts.onProgress?.(k0 + n, slices);
+  } else {
+    const D = opts.depth;
+    if (!Number.isInteger(D) || D < 1) throw new SegmentError(`crop depth must be a positive integer, got ${D}`);
+    // A thin stack is padded with copies of its last slice; the padding's labels are dropped.
+    const depth = Math.max(D, slices);
+    const padded = new Float32Array(depth * plane);
+    applyWindow(small.data, opts.window, padded.subarray(0, slices * plane));
+    for (let k = slices; k < depth; k++) padded.copyWithin(k * plane, (slices - 1) * plane, slices * plane);
+    const step = Math.max(1, Math.floor(D / 2));
+    const starts: number[] = [];
+    for (let k0 = 0; k0 + D < depth; k0 += step) starts.push(k0);
+    starts.push(depth - D);
+    const counts = new Float32Array(depth);
+    const sums = Array.from({ length: C }, () => new Float32Array(depth * plane));
+    for (const [i, k0] of starts.entries()) {
+      const out = tf.tidy(() => {
+        const logits = model.apply(tf.tensor5d(padded.subarray(k0 * plane, (k0 + D) * plane), [1, D, size, size, 1]) as unknown as tf.Tensor4D, false);
+        check(logits, `[1, ${D}, ${size}, ${size}, ${C}]`);
+        return tf.softmax(logits);
+      });
+      const values = await out.data();
+      out.dispose();
+      for (let p = 0; p < D * plane; p++) for (let c = 0; c < C; c++) sums[c]![k0 * plane + p]! += values[p * C + c]!;
+      for (let k = k0; k < k0 + D; k++) counts[k]! += 1;
+      opts.onProgress?.(Math.min(slices, Math.round(((i + 1) / starts.length) * slices)), slices);
+    }
+    for (let c = 0; c < C; c++) for (let k = 0; k < slices; k++) for (let p = 0; p < plane; p++) probs[c]![k * plane + p] = sums[c]![k * plane + p]! / counts[k]!;
   }
   const [nx, ny] = volume.dims;
   const count = nx * ny * slices;
