@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readSegmentation } from '@tomosort/dicom';
+import { readNifti, readSegmentation } from '@tomosort/dicom';
 import { PacsClient, fetchSeriesFiles, loadSeriesVolume, seriesUid, studyUid } from '@tomosort/pacs';
 import { startOrthanc } from '@tomosort/pacs/local';
 import type { LocalOrthanc } from '@tomosort/pacs/local';
@@ -104,4 +104,28 @@ describe('tomosort finetune → predict → DICOM SEG in a real Orthanc', () => 
     expect(noLabels.code).toBe(2);
     expect(noLabels.stderr).toContain('--slices K,K,… is required with --labels sample');
   }, 120_000);
+
+  it('a 3D encoder (rotation3d): finetune trains a 3D U-Net on crops of 8 slices and reports it beside interpolation; predict labels the whole series with it', async () => {
+    const pre = await runTomosort(['pretrain', '--source', 'sample:phantom:4', '--method', 'rotation3d', '--width', '0.5', '--size', '32', '--cube', '16', '--batch', '2', '--steps', '2', '--out', join(scratch, 'pre3d'), '--json']);
+    expect(pre.code, pre.stderr).toBe(0);
+    const out = join(scratch, 'ft3d');
+    const ft = await runTomosort(['finetune', '--series', 'sample:phantom:1', '--encoder', join(scratch, 'pre3d'), '--slices', '30,50,70', '--classes', '6,9', '--depth', '8', '--frozen-steps', '2', '--steps', '2', '--out', out, '--json']);
+    expect(ft.code, ft.stderr).toBe(0);
+    const summary = JSON.parse(ft.stdout) as { steps: number; evaluation: { slices: number; better: string; meanDice: { model: number; interpolation: number } } };
+    expect(summary.steps).toBe(4);
+    expect(summary.evaluation.slices).toBeGreaterThan(50);
+    expect(Number.isFinite(summary.evaluation.meanDice.model) && Number.isFinite(summary.evaluation.meanDice.interpolation)).toBe(true);
+    const manifest = JSON.parse(readFileSync(join(out, 'model', 'model.json'), 'utf8')) as { modelTopology: { method: string; inputSize: number; cropDepth: number; architecture: { kind: string; encoder: { dims: number } } } };
+    expect(manifest.modelTopology).toMatchObject({ method: 'finetune', inputSize: 32, cropDepth: 8, architecture: { kind: 'unet', encoder: { dims: 3 } } });
+    const nifti = join(scratch, 'ft3d.nii.gz');
+    const pr = await runTomosort(['predict', '--model', join(out, 'model'), '--series', 'sample:phantom:1', '--nifti', nifti]);
+    expect(pr.code, pr.stderr).toBe(0);
+    const series = await loadSeriesSpec('sample:phantom:1', { seed: 0, pacs: () => { throw new Error('no PACS'); } });
+    const labels = readNifti(readFileSync(nifti));
+    expect(labels.dims).toEqual(series.volume.dims);
+    expect(new Set(labels.data).size).toBeGreaterThan(1);
+    const refused = await runTomosort(['finetune', '--series', 'sample:phantom:1', '--model', 'small', '--slices', '30', '--depth', '8', '--out', join(scratch, 'z')]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('--depth is for 3D encoders');
+  }, 240_000);
 });

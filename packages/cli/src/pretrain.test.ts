@@ -128,7 +128,7 @@ describe('tomosort pretrain (small net, 32², 12 steps; native by default)', () 
     expect(summary.metrics.heldOutAccuracy).toBeGreaterThanOrEqual(0);
     await initNodeBackend('cpu');
     const { model, manifest } = await loadModelFromDir(join(out, 'model'));
-    expect(manifest).toMatchObject({ method: 'rotation3d', inputSize: 16 });
+    expect(manifest).toMatchObject({ method: 'rotation3d', inputSize: 32, cropDepth: 16 });
     expect(model.spec).toMatchObject({ kind: 'classifier', encoder: { name: 'unet-downx0.5-3d', dims: 3 }, head: { patches: 1, classes: 10 } });
     model.dispose();
     const refused = await runTomosort(['pretrain', '--out', join(scratch, 'rpl3d'), '--method', 'rpl3d', '--size', '16', '--steps', '1']);

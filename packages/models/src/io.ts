@@ -46,6 +46,7 @@ export async function modelArtifacts(model: Model, init: ManifestInit): Promise<
     method: init.method,
     architecture: model.spec,
     inputSize: init.inputSize,
+    ...(init.cropDepth === undefined ? {} : { cropDepth: init.cropDepth }),
     plane: init.plane,
     huWindow: { center: init.huWindow.center, width: init.huWindow.width },
     ...(init.mmPerPixel === undefined ? {} : { mmPerPixel: init.mmPerPixel }),

@@ -52,8 +52,10 @@ export interface ModelManifest {
   readonly method: TrainingMethod;
   /** The architecture; `createModel(architecture)` rebuilds the network. */
   readonly architecture: ModelSpec;
-  /** Side of the square slices the model was trained on (pixels). */
+  /** Side of the square slices the model was trained on (pixels); a 3D model: of the slices its crops were cut from. */
   readonly inputSize: number;
+  /** 3D models only: slices (depth) of the crops it was trained on — a proxy task's cube side, a 3D U-Net's crop depth. */
+  readonly cropDepth?: number;
   /**
    * The plane its training slices were cut across. Absent only from manifests written before the
    * plane was recorded; read it through {@link manifestPlane}, which says what such a model means.
@@ -103,6 +105,8 @@ export interface ManifestInit {
   readonly classes?: readonly ModelClass[];
   readonly method: TrainingMethod;
   readonly inputSize: number;
+  /** 3D models: slices per crop. */
+  readonly cropDepth?: number | undefined;
   /** The plane the training slices were cut across (no default: a model must say). */
   readonly plane: ModelPlane;
   readonly huWindow: { readonly center: number; readonly width: number };
@@ -130,6 +134,7 @@ export function validateManifest(m: unknown): asserts m is ModelManifest {
     if (typeof x[k] !== 'number' || !ok(x[k] as number)) bad(`${k} is ${JSON.stringify(x[k])}`);
   };
   num('inputSize', (v) => Number.isInteger(v) && v > 0);
+  if (x.cropDepth !== undefined) num('cropDepth', (v) => Number.isInteger(v) && v > 0);
   if (x.plane !== undefined && !MODEL_PLANES.includes(x.plane as ModelPlane)) bad(`plane ${JSON.stringify(x.plane)} is not one of ${MODEL_PLANES.join(', ')}`);
   num('sliceSpacingMm', (v) => v > 0);
   num('steps', (v) => Number.isInteger(v) && v >= 0);
@@ -152,6 +157,7 @@ export function validateManifest(m: unknown): asserts m is ModelManifest {
     throw e;
   }
   const spec = x.architecture as ModelSpec;
+  if (x.cropDepth !== undefined && spec.encoder.dims !== 3) bad(`cropDepth is for 3D models; this one's encoder ${spec.encoder.name} is 2D`);
   if (spec.kind === 'unet') {
     const classes = x.classes;
     const want = spec.decoder.classes - 1;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { MODEL_PLANES, createModel, encoderSpec, expectKind, scoreModelSpec, unetFromEncoder } from '@tomosort/models';
 import type { EncoderPreset, Model } from '@tomosort/models';
 import { saveModelToDir } from '@tomosort/models/node';
-import { checkFinetuneSettings, dicePerClass, finetune, isSegmentError, predictVolume, prepareAnnotation } from '@tomosort/segment';
+import { checkFinetuneSettings, dicePerClass, finetune, isSegmentError, predictVolume, prepareAnnotation, prepareVolumeAnnotation } from '@tomosort/segment';
 import { interpolateAnnotation } from '@tomosort/segment/node';
 import { fitMmPerPixel } from '@tomosort/pretext';
 import { DEFAULT_INTENSITY } from '@tomosort/volume';
@@ -51,7 +51,9 @@ const USAGE = `usage: pnpm tomosort finetune --series S --out DIR [options]
                     in-plane extent ÷ size); with --encoder, the encoder's
   --frozen-steps N  decoder-only warm-up steps with the encoder frozen (default 50)
   --steps N         then steps of the whole network (default 200)
-  --batch N         slices per step (default 8);  --lr X (default 0.001);  --seed S (default 0)
+  --batch N         slices per step (default 8; 3D: crops per step, default 2);  --lr X (default 0.001);  --seed S (default 0)
+  --depth D         a 3D encoder (pretrain --method rotation3d, …): slices per crop of its 3D U-Net (default: the
+                    encoder's crop depth); the loss counts the annotated slices of each crop only
 ${BACKEND_USAGE}
   --resume          continue from DIR's checkpoints
   --json            print a JSON summary at the end (and no progress bar)
@@ -126,6 +128,7 @@ export const finetuneCommand: Command = {
         'frozen-steps': { type: 'string' },
         steps: { type: 'string' },
         batch: { type: 'string' },
+        depth: { type: 'string' },
         lr: { type: 'string' },
         seed: { type: 'string' },
         ...BACKEND_OPTIONS,
@@ -185,14 +188,21 @@ export const finetuneCommand: Command = {
       const preset = oneOfOption('model', values.model, ['small', 'resnet18', 'resnet34', 'resnet50'] as const, 'resnet18') as EncoderPreset;
       source = createModel(scoreModelSpec(encoderSpec(preset)), { seed });
     }
+    const volumetric = source.spec.encoder.dims === 3;
+    if (!volumetric && values.depth !== undefined) {
+      source.dispose();
+      throw new UsageError('--depth is for 3D encoders (pretrain --method rotation3d, …); this encoder is 2D');
+    }
+    const depth = volumetric ? intOption('depth', values.depth, encoderLoaded?.manifest.cropDepth ?? 16, 8) : undefined;
     const unet = unetFromEncoder(source, { classes: classes.length + 1, seed });
     source.dispose();
     const net = asTrainable(unet);
-    const batch = intOption('batch', values.batch, 8, 1);
+    const batch = intOption('batch', values.batch, volumetric ? 2 : 8, 1);
     const frozenSteps = intOption('frozen-steps', values['frozen-steps'], 50, 0);
     const steps = intOption('steps', values.steps, 200, 0);
     try {
-      checkFinetuneSettings({ size, batch, frozenSteps, steps, spec: unet.spec });
+      // The memory estimate is the 2D U-Net's; a 3D one's crops are checked by the task (depth ≤ the series' slices).
+      if (!volumetric) checkFinetuneSettings({ size, batch, frozenSteps, steps, spec: unet.spec });
     } catch (e) {
       unet.dispose();
       throw isSegmentError(e) ? new UsageError(e.message) : e;
@@ -205,7 +215,7 @@ export const finetuneCommand: Command = {
         : numOption('mm-per-pixel', values['mm-per-pixel'], 1);
     const intensity = encoderLoaded?.manifest.intensity ?? DEFAULT_INTENSITY;
     const input = { mmPerPixel, window, intensity };
-    const data = [prepareAnnotation(annotation.annotation, size, classes, input)];
+    const data = [volumetric ? prepareVolumeAnnotation(annotation.annotation, size, classes, input) : prepareAnnotation(annotation.annotation, size, classes, input)];
 
     mkdirSync(out, { recursive: true });
     const log = new TrainLog(join(out, 'train-log.jsonl'));
@@ -219,6 +229,7 @@ export const finetuneCommand: Command = {
     const config = {
       window,
       batch,
+      ...(depth === undefined ? {} : { depth }),
       frozenSteps,
       steps,
       learningRate: numOption('lr', values.lr, 1e-3),
@@ -247,7 +258,7 @@ export const finetuneCommand: Command = {
     const metrics: Record<string, number> = { finalLoss: result.losses.at(-1) ?? Number.NaN };
     let evaluation: Evaluation | undefined;
     if (annotation.evaluationSlices.length > 0) {
-      const predicted = await predictVolume(net, annotation.annotation.volume, { size, ...input, classes });
+      const predicted = await predictVolume(net, annotation.annotation.volume, { size, ...input, classes, ...(depth === undefined ? {} : { depth }) });
       const interpolated = await interpolateAnnotation(annotation.annotation, classes);
       evaluation = evaluate(annotation.evaluationSlices, {
         model: dicePerClass(predicted, annotation.annotation.labels, classes, annotation.evaluationSlices),
@@ -261,7 +272,7 @@ export const finetuneCommand: Command = {
     const modelDir = join(out, 'model');
     const manifest = await saveModelToDir(
       expectKind(unet, 'unet'),
-      { method: encoderLoaded ? 'finetune' : 'scratch', inputSize: size, plane, huWindow: window, mmPerPixel, intensity, sliceSpacingMm: annotation.annotation.volume.spacing[2], steps: result.losses.length, metrics, classes },
+      { method: encoderLoaded ? 'finetune' : 'scratch', inputSize: size, cropDepth: depth, plane, huWindow: window, mmPerPixel, intensity, sliceSpacingMm: annotation.annotation.volume.spacing[2], steps: result.losses.length, metrics, classes },
       modelDir,
     );
     unet.dispose();

@@ -69,6 +69,8 @@ export const predictCommand: Command = {
       intensity: manifest.intensity,
       classes: manifest.classes,
       plane,
+      // A 3D U-Net labels the stack in crops of the depth it was trained on.
+      ...(manifest.cropDepth === undefined ? {} : { depth: manifest.cropDepth }),
       onProgress: (d, t) => bar.update(d, t),
     });
     unet.dispose();

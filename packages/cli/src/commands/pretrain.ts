@@ -231,7 +231,7 @@ export const pretrainCommand: Command = {
     const spacing = median(volumes.map((v) => v.spacingMm));
     const manifest = await saveModelToDir(
       model,
-      { method, inputSize: cubeSideOf(methodConfig) ?? size, plane, huWindow: { center, width }, mmPerPixel, intensity: DEFAULT_INTENSITY, sliceSpacingMm: spacing, steps: result.step, metrics },
+      { method, inputSize: size, cropDepth: cubeSideOf(methodConfig), plane, huWindow: { center, width }, mmPerPixel, intensity: DEFAULT_INTENSITY, sliceSpacingMm: spacing, steps: result.step, metrics },
       modelDir,
     );
     const summary = { out, model: modelDir, method, plane, backend: backend.label, status: result.status, steps: result.step, seconds: +result.seconds.toFixed(2), metrics, checksum: manifest.checksum };
