@@ -121,7 +121,7 @@ describe('tomosort finetune → predict → DICOM SEG in a real Orthanc', () => 
     const pr = await runTomosort(['predict', '--model', join(out, 'model'), '--series', 'sample:phantom:1', '--nifti', nifti]);
     expect(pr.code, pr.stderr).toBe(0);
     const series = await loadSeriesSpec('sample:phantom:1', { seed: 0, pacs: () => { throw new Error('no PACS'); } });
-    const labels = readNifti(readFileSync(nifti));
+    const labels = readNifti(new Uint8Array(readFileSync(nifti)), nifti);
     expect(labels.dims).toEqual(series.volume.dims);
     expect(new Set(labels.data).size).toBeGreaterThan(1);
     const refused = await runTomosort(['finetune', '--series', 'sample:phantom:1', '--model', 'small', '--slices', '30', '--depth', '8', '--out', join(scratch, 'z')]);
