@@ -14,7 +14,7 @@ export type { BatchNormTrainOptions, BatchNormTrainResult } from './ops/batchNor
 export { batchNormTrain, batchNormWith } from './ops/batchNormTrain';
 export type { AdamState } from './ops/adamUpdate';
 export { adamUpdate } from './ops/adamUpdate';
-export type { Pad3D } from './ops/conv3d';
+export type { Pad3D, Stride3D } from './ops/conv3d';
 export { conv3d, maxPool3d } from './ops/conv3d';
 export type { KernelTime, StepProfile } from './profile';
 export { kernelTimes, profileSecondStep } from './profile';

@@ -40,16 +40,20 @@ export interface ForwardCost {
  * (tests check both agree). ResNet-18 with 1 input channel: ≈ 1.74 G MACs at 224², ≈ 0.57 G at
  * 128²; its 3D version ≈ 3.9 G MACs at 64³.
  */
-export function forwardCost(spec: ModelSpec, size: number | readonly [number, number]): ForwardCost {
-  const [H, W] = typeof size === 'number' ? [size, size] : size;
-  if (!(Number.isInteger(H) && Number.isInteger(W) && H > 0 && W > 0)) throw new SpecError(`input size must be positive integers, got ${String(size)}`);
+export function forwardCost(spec: ModelSpec, size: number | readonly [number, number] | readonly [number, number, number]): ForwardCost {
   const dims = spec.encoder.dims ?? 2;
-  if (dims === 3 && H !== W) throw new SpecError(`a 3D encoder takes a cube side, got [${H}, ${W}]`);
+  if (typeof size !== 'number' && size.length === 3 && dims !== 3) throw new SpecError(`a 2D encoder takes [H, W], got [${size.join(', ')}]`);
+  // 3D: a cube side, or [D, H, W]
+  const [D, H, W] = typeof size === 'number' ? [size, size, size] : size.length === 3 ? size : [size[0], size[0], size[1]];
+  if (![D, H, W].every((n) => Number.isInteger(n) && n > 0)) throw new SpecError(`input size must be positive integers, got ${String(size)}`);
+  if (dims === 3 && typeof size !== 'number' && size.length === 2) throw new SpecError(`a 3D encoder takes a cube side or [D, H, W], got [${size.join(', ')}]`);
+  // Strides along depth too, unless the encoder strides in-plane only.
+  const depthStrides = dims === 3 && !spec.encoder.inPlaneStrides;
   const layers: LayerCost[] = [];
   let bnParams = 0;
   const channels = (x: MapShape) => x[x.length - 1]!;
   const conv = (name: string, x: MapShape, kernel: number, outC: number, stride = 1, bias = false): MapShape => {
-    const spatial = x.slice(0, -1).map((n) => Math.ceil(n / stride));
+    const spatial = x.slice(0, -1).map((n, a) => (dims === 3 && a === 0 && !depthStrides ? n : Math.ceil(n / stride)));
     const out = [...spatial, outC] as unknown as MapShape;
     const taps = kernel ** spatial.length;
     layers.push({ name, macs: spatial.reduce((a, b) => a * b, 1) * taps * channels(x) * outC, params: taps * channels(x) * outC + (bias ? outC : 0) });
@@ -63,9 +67,10 @@ export function forwardCost(spec: ModelSpec, size: number | readonly [number, nu
   };
 
   const e = spec.encoder;
-  const input: MapShape = dims === 3 ? [H, H, H, e.inChannels] : [H, W, e.inChannels];
+  const input: MapShape = dims === 3 ? [D, H, W, e.inChannels] : [H, W, e.inChannels];
   const stem = convBn('encoder/stem/conv', input, e.stem.kernel, e.stem.channels, e.stem.stride);
-  let h: MapShape = e.stem.maxPool ? ([...stem.slice(0, -1).map((n) => Math.ceil(n / 2)), channels(stem)] as unknown as MapShape) : stem;
+  const pooled = (x: MapShape, f: number, round: (v: number) => number) => [...x.slice(0, -1).map((n, a) => (dims === 3 && a === 0 && !depthStrides ? n : round(n / f))), channels(x)] as unknown as MapShape;
+  let h: MapShape = e.stem.maxPool ? pooled(stem, 2, Math.ceil) : stem;
   const stages: MapShape[] = [];
   e.stages.forEach((st, i) => {
     for (let j = 0; j < st.blocks; j++) {
@@ -74,8 +79,7 @@ export function forwardCost(spec: ModelSpec, size: number | readonly [number, nu
       const outC = st.width * BLOCK_EXPANSION[e.block];
       const x = h;
       if (e.block === 'plain') {
-        const pooled = [...x.slice(0, -1).map((n) => Math.floor(n / stride)), channels(x)] as unknown as MapShape;
-        h = convBn(`${name}/conv1`, pooled, 3, st.width);
+        h = convBn(`${name}/conv1`, pooled(x, stride, Math.floor), 3, st.width);
         continue;
       }
       if (e.block === 'basic') {

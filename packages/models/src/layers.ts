@@ -126,9 +126,10 @@ export class Conv3d {
   readonly w: tf.Variable;
   readonly b: tf.Variable | undefined;
   readonly kernel: number;
-  readonly stride: number;
+  readonly stride: number | readonly [number, number, number];
 
-  constructor(params: Params, name: string, config: Conv2dConfig) {
+  /** `stride` may be per axis, [depth, height, width]. */
+  constructor(params: Params, name: string, config: Omit<Conv2dConfig, 'stride'> & { readonly stride?: number | readonly [number, number, number] }) {
     const { kernel, inC, outC, stride = 1, bias = false, init = 'kaiming' } = config;
     if (kernel % 2 !== 1) throw new ModelError(`${name}: kernel must be odd, got ${kernel}`);
     const shape = [kernel, kernel, kernel, inC, outC];

@@ -52,6 +52,11 @@ export interface EncoderSpec {
    * `[N, D, H, W, C]`, every conv and pool k×k×k, as the 3D ResNets of the 3D pretext tasks).
    */
   readonly dims?: 2 | 3;
+  /**
+   * 3D only: strides (and pools) act in-plane only, never along depth — CSPR's 3D ResNet, whose
+   * inputs may be 3 slices deep. Absent: every axis.
+   */
+  readonly inPlaneStrides?: boolean;
   readonly block: BlockKind;
   readonly stem: StemSpec;
   readonly stages: readonly StageSpec[];
@@ -90,7 +95,8 @@ export const ENCODER_PRESETS = Object.keys(PRESETS) as readonly EncoderPreset[];
  * @param options.width channel multiplier applied to the stem and every stage (rounded, ≥ 1); default 1
  * @param options.inChannels default 1 (CT slices)
  */
-export function encoderSpec(preset: EncoderPreset, options: { readonly width?: number; readonly inChannels?: number; readonly dims?: 2 | 3 } = {}): EncoderSpec {
+export function encoderSpec(preset: EncoderPreset, options: { readonly width?: number; readonly inChannels?: number; readonly dims?: 2 | 3; readonly inPlaneStrides?: boolean } = {}): EncoderSpec {
+  if (options.inPlaneStrides && options.dims !== 3) throw new SpecError('inPlaneStrides is for 3D encoders (dims: 3)');
   const p = PRESETS[preset];
   if (!p) throw new SpecError(`unknown encoder preset ${String(preset)} (one of ${ENCODER_PRESETS.join(', ')})`);
   const width = options.width ?? 1;
@@ -98,9 +104,10 @@ export function encoderSpec(preset: EncoderPreset, options: { readonly width?: n
   const scale = (c: number) => Math.max(1, Math.round(c * width));
   const spec: EncoderSpec = {
     kind: 'resnet',
-    name: `${width === 1 ? preset : `${preset}x${width}`}${options.dims === 3 ? '-3d' : ''}`,
+    name: `${width === 1 ? preset : `${preset}x${width}`}${options.dims === 3 ? (options.inPlaneStrides ? '-3d-inplane' : '-3d') : ''}`,
     inChannels: options.inChannels ?? 1,
     ...(options.dims === 3 ? { dims: 3 as const } : {}),
+    ...(options.inPlaneStrides ? { inPlaneStrides: true } : {}),
     block: p.block,
     stem: { ...p.stem, channels: scale(p.stem.channels) },
     stages: p.blocks.map((blocks, i) => ({ blocks, width: scale(p.widths[i] ?? 1), stride: i === 0 ? 1 : 2 })),
@@ -146,6 +153,7 @@ export function validateEncoderSpec(spec: unknown): asserts spec is EncoderSpec 
   if (typeof s!.name !== 'string') bad('name must be a string');
   if (!posInt(s!.inChannels)) bad(`inChannels must be a positive integer, got ${JSON.stringify(s!.inChannels)}`);
   if (s!.dims !== undefined && s!.dims !== 2 && s!.dims !== 3) bad(`dims must be 2 or 3, got ${JSON.stringify(s!.dims)}`);
+  if (s!.inPlaneStrides !== undefined && (typeof s!.inPlaneStrides !== 'boolean' || s!.dims !== 3)) bad('inPlaneStrides must be a boolean, on a 3D encoder');
   if (s!.block !== 'basic' && s!.block !== 'bottleneck' && s!.block !== 'plain') bad(`block must be "basic", "bottleneck" or "plain", got ${JSON.stringify(s!.block)}`);
   const stem = s!.stem;
   if (!stem || !posInt(stem.kernel) || stem.kernel % 2 !== 1 || !posInt(stem.stride) || !posInt(stem.channels) || typeof stem.maxPool !== 'boolean') {
@@ -170,6 +178,11 @@ export interface EncoderFeatures<T extends FeatureMap = tf.Tensor4D> {
   readonly pooled: tf.Tensor2D;
 }
 
+/** How a block's convs and pools stride: 2D, 3D on every axis, or 3D in-plane only ('xy'). */
+type Dims = 2 | 3 | 'xy';
+const strideOf = (dims: Dims, s: number): number | [number, number, number] => (dims === 'xy' ? [1, s, s] : s);
+const dimsOf = (spec: EncoderSpec): Dims => (spec.dims === 3 ? (spec.inPlaneStrides ? 'xy' : 3) : 2);
+
 interface Block {
   apply(x: FeatureMap, o: ApplyOptions): FeatureMap;
 }
@@ -178,8 +191,8 @@ interface Block {
 class ConvBn {
   readonly conv: Conv2d | Conv3d;
   readonly bn: BatchNorm;
-  constructor(params: Params, conv: string, bn: string, kernel: number, inC: number, outC: number, stride: number, dims: 2 | 3) {
-    this.conv = dims === 3 ? new Conv3d(params, conv, { kernel, inC, outC, stride }) : new Conv2d(params, conv, { kernel, inC, outC, stride });
+  constructor(params: Params, conv: string, bn: string, kernel: number, inC: number, outC: number, stride: number, dims: Dims) {
+    this.conv = dims === 2 ? new Conv2d(params, conv, { kernel, inC, outC, stride }) : new Conv3d(params, conv, { kernel, inC, outC, stride: strideOf(dims, stride) });
     this.bn = new BatchNorm(params, bn, outC);
   }
   apply(x: FeatureMap, o: ApplyOptions, fuse: BatchNormFuse = {}): FeatureMap {
@@ -189,7 +202,7 @@ class ConvBn {
 }
 
 /** The 1×1 / stride projection shortcut (`name/down/conv`, `name/down/bn`), when shapes change. */
-function shortcut(params: Params, name: string, inC: number, outC: number, stride: number, dims: 2 | 3): ConvBn | undefined {
+function shortcut(params: Params, name: string, inC: number, outC: number, stride: number, dims: Dims): ConvBn | undefined {
   return stride !== 1 || inC !== outC ? new ConvBn(params, `${name}/down/conv`, `${name}/down/bn`, 1, inC, outC, stride, dims) : undefined;
 }
 
@@ -198,7 +211,7 @@ class BasicBlock implements Block {
   readonly #a: ConvBn;
   readonly #b: ConvBn;
   readonly #down: ConvBn | undefined;
-  constructor(params: Params, name: string, inC: number, width: number, stride: number, dims: 2 | 3) {
+  constructor(params: Params, name: string, inC: number, width: number, stride: number, dims: Dims) {
     this.#a = new ConvBn(params, `${name}/conv1`, `${name}/bn1`, 3, inC, width, stride, dims);
     this.#b = new ConvBn(params, `${name}/conv2`, `${name}/bn2`, 3, width, width, 1, dims);
     this.#down = shortcut(params, name, inC, width, stride, dims);
@@ -216,7 +229,7 @@ class Bottleneck implements Block {
   readonly #b: ConvBn;
   readonly #c: ConvBn;
   readonly #down: ConvBn | undefined;
-  constructor(params: Params, name: string, inC: number, width: number, stride: number, dims: 2 | 3) {
+  constructor(params: Params, name: string, inC: number, width: number, stride: number, dims: Dims) {
     const outC = width * BLOCK_EXPANSION.bottleneck;
     this.#a = new ConvBn(params, `${name}/conv1`, `${name}/bn1`, 1, inC, width, 1, dims);
     this.#b = new ConvBn(params, `${name}/conv2`, `${name}/bn2`, 3, width, width, stride, dims);
@@ -239,17 +252,17 @@ class PlainBlock implements Block {
     inC: number,
     width: number,
     readonly pool: number,
-    readonly dims: 2 | 3,
+    readonly dims: Dims,
   ) {
     this.#a = new ConvBn(params, `${name}/conv1`, `${name}/bn1`, 3, inC, width, 1, dims);
     this.name = name;
   }
   readonly name: string;
   apply(x: FeatureMap, o: ApplyOptions): FeatureMap {
-    if (x.shape.slice(1, -1).some((n) => n < this.pool)) {
+    if (x.shape.slice(this.dims === 'xy' ? 2 : 1, -1).some((n) => n < this.pool)) {
       throw new ModelError(`${this.name}: its ${this.pool}× max-pool needs feature maps of at least ${this.pool}, got [${x.shape.slice(1, -1).join(', ')}]: the input is too small for this encoder (each stride halves it)`);
     }
-    const p = this.pool === 1 ? x : this.dims === 3 ? maxPool3d(x as tf.Tensor5D, this.pool, this.pool, 0) : maxPool(x as tf.Tensor4D, this.pool, this.pool, 0);
+    const p = this.pool === 1 ? x : this.dims === 2 ? maxPool(x as tf.Tensor4D, this.pool, this.pool, 0) : maxPool3d(x as tf.Tensor5D, strideOf(this.dims, this.pool), strideOf(this.dims, this.pool), 0);
     return this.#a.apply(p, o, { relu: true });
   }
 }
@@ -272,7 +285,7 @@ export class ResNetEncoder {
   ) {
     validateEncoderSpec(spec);
     const { stem } = spec;
-    const dims = spec.dims ?? 2;
+    const dims = dimsOf(spec);
     this.#stem = new ConvBn(params, `${prefix}/stem/conv`, `${prefix}/stem/bn`, stem.kernel, spec.inChannels, stem.channels, stem.stride, dims);
     let inC = stem.channels;
     this.#stages = spec.stages.map((st, i) =>
@@ -304,7 +317,7 @@ export class ResNetEncoder {
     }
     const stem = this.#stem.apply(x, options, { relu: true });
     let h: FeatureMap = stem;
-    if (this.spec.stem.maxPool) h = dims === 3 ? maxPool3d(stem as tf.Tensor5D, 3, 2, 1) : maxPool(stem as tf.Tensor4D, 3, 2, 1);
+    if (this.spec.stem.maxPool) h = dims === 3 ? maxPool3d(stem as tf.Tensor5D, 3, strideOf(dimsOf(this.spec), 2), 1) : maxPool(stem as tf.Tensor4D, 3, 2, 1);
     const stages: FeatureMap[] = [];
     for (const blocks of this.#stages) {
       for (const b of blocks) h = b.apply(h, options);

@@ -107,4 +107,32 @@ describe('3D ResNet encoders (dims 3: volumes [N, D, H, W, C])', () => {
     });
     model.dispose();
   });
+
+  it('in-plane strides (CSPR): depth is never downsampled — 3-slice inputs keep depth 3 to the last stage; the U-Net upsamples in-plane only', () => {
+    const e = encoderSpec('small', { dims: 3, inPlaneStrides: true });
+    expect(e).toMatchObject({ name: 'small-3d-inplane', inPlaneStrides: true });
+    expect(() => encoderSpec('small', { inPlaneStrides: true })).toThrow(SpecError);
+    const model = createModel(scoreModelSpec(e), { seed: 7 });
+    const cost = forwardCost(model.spec, [3, 16, 16]);
+    expect(cost.features.stages.map((st) => [...st])).toEqual([
+      [3, 16, 16, 8],
+      [3, 8, 8, 16],
+      [3, 4, 4, 32],
+      [3, 2, 2, 64],
+    ]);
+    tf.tidy(() => {
+      const f = model.encode(tf.randomNormal([2, 3, 16, 16, 1], 0, 1, 'float32', 8) as unknown as tf.Tensor4D, { training: true });
+      expect(f.stages.map((t) => [...t.shape])).toEqual(cost.features.stages.map((st) => [2, ...st]));
+    });
+    model.dispose();
+    const unet = createModel(unetModelSpec(e, { classes: 2 }), { seed: 7 });
+    tf.tidy(() => {
+      expect(shapeOf(unet.apply(tf.zeros([1, 5, 16, 16, 1]) as tf.Tensor5D, { training: false }))).toEqual([1, 5, 16, 16, 2]);
+    });
+    unet.dispose();
+    // ResNet-18 so: the stem's 7³ conv at 3 × 16² (stride 1 × 2 × 2) costs 3·16·16·343·64 MACs
+    const r18 = forwardCost(scoreModelSpec(encoderSpec('resnet18', { dims: 3, inPlaneStrides: true })), [3, 32, 32]);
+    expect(r18.layers.find((l) => l.name === 'encoder/stem/conv')!.macs).toBe(3 * 16 * 16 * 343 * 64);
+    expect([...r18.features.stages.at(-1)!]).toEqual([3, 1, 1, 512]);
+  });
 });

@@ -3,7 +3,7 @@ import type { Tensor, Tensor5D } from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../node';
 import { conv3d } from './conv3d';
-import type { Pad3D } from './conv3d';
+import type { Pad3D, Stride3D } from './conv3d';
 
 beforeAll(async () => {
   await initNodeBackend('cpu');
@@ -13,7 +13,7 @@ beforeAll(async () => {
 interface Case {
   readonly x: [number, number, number, number, number];
   readonly f: [number, number, number, number, number];
-  readonly stride: number;
+  readonly stride: Stride3D;
   readonly pad: Pad3D;
 }
 const CASES: Case[] = [
@@ -23,8 +23,11 @@ const CASES: Case[] = [
   { x: [2, 4, 5, 4, 3], f: [1, 1, 1, 3, 2], stride: 2, pad: 0 },
   { x: [1, 9, 9, 9, 1], f: [7, 7, 7, 1, 2], stride: 2, pad: 3 },
   { x: [1, 6, 7, 6, 2], f: [3, 3, 3, 2, 2], stride: 1, pad: 'valid' },
+  // no stride along depth (CSPR's 3D ResNet)
+  { x: [2, 3, 8, 7, 2], f: [3, 3, 3, 2, 3], stride: [1, 2, 2], pad: 1 },
+  { x: [1, 3, 9, 9, 1], f: [7, 7, 7, 1, 2], stride: [1, 2, 2], pad: 3 },
 ];
-const name = (c: Case) => `x [${c.x}] f [${c.f}] stride ${c.stride} pad ${c.pad}`;
+const name = (c: Case) => `x [${c.x}] f [${c.f}] stride ${String(c.stride)} pad ${c.pad}`;
 const values = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 1.37 + seed) * 1.5);
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
@@ -41,7 +44,7 @@ function grads(c: Case, op: (x: Tensor5D, w: Tensor5D) => Tensor5D): { y: Float3
 }
 const ours = (c: Case) => grads(c, (x, w) => conv3d(x, w, c.stride, c.pad));
 // @ts-expect-error tfjs types pad as 'same' | 'valid'; its conv geometry takes a number
-const stock = (c: Case) => grads(c, (x, w) => tf.conv3d(x, w, c.stride, c.pad));
+const stock = (c: Case) => grads(c, (x, w) => tf.conv3d(x, w, c.stride as [number, number, number], c.pad));
 const worst = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0) / Math.max(1, ...b.map(Math.abs));
 
 describe('conv3d gradients (forward-conv input gradient) against finite differences, on cpu', () => {

@@ -13,20 +13,26 @@ function validPad(op: string, pad: Pad3D): void {
 }
 
 /** Padding before each spatial axis of a conv3d as tfjs computes it (numeric p: p; 'same': ⌊total / 2⌋; 'valid': 0). */
-function padsBefore(xShape: readonly number[], k: readonly number[], stride: number, pad: Pad3D, outShape: readonly number[]): number[] {
+/** A 3D stride: one for every axis, or [depth, height, width]. */
+export type Stride3D = number | readonly [number, number, number];
+const triple = (s: Stride3D): [number, number, number] => (typeof s === 'number' ? [s, s, s] : [s[0], s[1], s[2]]);
+
+function padsBefore(xShape: readonly number[], k: readonly number[], strides: Stride3D, pad: Pad3D, outShape: readonly number[]): number[] {
+  const st = triple(strides);
   return [0, 1, 2].map((a) => {
     if (typeof pad === 'number') return pad;
     if (pad === 'valid') return 0;
-    const total = Math.max((outShape[a + 1]! - 1) * stride + k[a]! - xShape[a + 1]!, 0);
+    const total = Math.max((outShape[a + 1]! - 1) * st[a]! + k[a]! - xShape[a + 1]!, 0);
     return Math.floor(total / 2);
   });
 }
 
-/** `t` [N, D, H, W, C] with (s − 1) zeros between neighbours along each spatial axis. */
-function dilate(t: Tensor5D, s: number): Tensor5D {
-  if (s === 1) return t;
+/** `t` [N, D, H, W, C] with (s − 1) zeros between neighbours along each spatial axis (s per axis). */
+function dilate(t: Tensor5D, strides: Stride3D): Tensor5D {
   let out: Tensor = t;
   for (const axis of [1, 2, 3]) {
+    const s = triple(strides)[axis - 1]!;
+    if (s === 1) continue;
     const shape = out.shape;
     const n = shape[axis]!;
     const expanded = tf.expandDims(out, axis + 1);
@@ -44,7 +50,7 @@ function dilate(t: Tensor5D, s: number): Tensor5D {
  * 4.22's Conv3DBackpropInputV2 is wrong whenever the filter has more than one output channel
  * (measured: backend tests), so no backend but the native one uses it.
  */
-export function conv3dBackpropInput(dy: Tensor5D, filter: Tensor5D, xShape: readonly number[], stride: number, pad: Pad3D): Tensor5D {
+export function conv3dBackpropInput(dy: Tensor5D, filter: Tensor5D, xShape: readonly number[], stride: Stride3D, pad: Pad3D): Tensor5D {
   return tf.tidy(() => {
     const k = filter.shape.slice(0, 3);
     const before = padsBefore(xShape, k, stride, pad, dy.shape);
@@ -72,14 +78,15 @@ function padOrCrop3d(t: Tensor5D, pads: readonly (readonly [number, number])[]):
  * is a conv of xpᵀ [i, D, H, W, n] by dyᵀ [p, q, r, n, o] with dilation s and stride 1, transposed
  * back. tfjs-backend-wasm 4.22's Conv3DBackpropFilterV2 is wrong at strides above 1.
  */
-export function conv3dBackpropFilter(x: Tensor5D, dy: Tensor5D, filterShape: readonly number[], stride: number, pad: Pad3D): Tensor5D {
+export function conv3dBackpropFilter(x: Tensor5D, dy: Tensor5D, filterShape: readonly number[], stride: Stride3D, pad: Pad3D): Tensor5D {
+  const st = triple(stride);
   return tf.tidy(() => {
     const k = filterShape.slice(0, 3);
     const before = padsBefore(x.shape, k, stride, pad, dy.shape);
-    const xp = padOrCrop3d(x, [0, 1, 2].map((a) => [before[a]!, (dy.shape[a + 1]! - 1) * stride + k[a]! - x.shape[a + 1]! - before[a]!] as const));
+    const xp = padOrCrop3d(x, [0, 1, 2].map((a) => [before[a]!, (dy.shape[a + 1]! - 1) * st[a]! + k[a]! - x.shape[a + 1]! - before[a]!] as const));
     const xT = tf.transpose(xp, [4, 1, 2, 3, 0]) as Tensor5D;
     const dyT = tf.transpose(dy, [1, 2, 3, 0, 4]) as Tensor5D;
-    const dwT = tf.conv3d(xT, dyT, 1, 'valid', 'NDHWC', stride);
+    const dwT = tf.conv3d(xT, dyT, 1, 'valid', 'NDHWC', st);
     return tf.transpose(dwT, [1, 2, 3, 0, 4]) as Tensor5D;
   });
 }
@@ -93,15 +100,15 @@ export function conv3dBackpropFilter(x: Tensor5D, dy: Tensor5D, filterShape: rea
  *
  * @throws OpArgumentError ("Error in conv3d: …") for a rank other than 5, a channel mismatch or a bad pad
  */
-export function conv3d(x: Tensor5D, filter: Tensor5D, strides: number, pad: Pad3D): Tensor5D {
+export function conv3d(x: Tensor5D, filter: Tensor5D, strides: Stride3D, pad: Pad3D): Tensor5D {
   const op = 'conv3d';
   if (x.rank !== 5) throw new OpArgumentError(op, `input must be rank 5, but got rank ${x.rank}.`);
   if (filter.rank !== 5) throw new OpArgumentError(op, `filter must be rank 5, but got rank ${filter.rank}.`);
   if (x.shape[4] !== filter.shape[3]) throw new OpArgumentError(op, `depth of input (${x.shape[4]}) must match input depth for filter ${filter.shape[3]}.`);
-  if (!(Number.isInteger(strides) && strides > 0)) throw new OpArgumentError(op, `strides must be a positive integer, but got ${strides}.`);
+  if (!triple(strides).every((v) => Number.isInteger(v) && v > 0)) throw new OpArgumentError(op, `strides must be positive integers, but got ${String(strides)}.`);
   validPad(op, pad);
   // @ts-expect-error tfjs types pad as 'same' | 'valid'; its Conv3D geometry (get3DPadAndOutInfo) takes a number
-  const forward = (a: Tensor5D, w: Tensor5D): Tensor5D => tf.conv3d(a, w, strides, pad);
+  const forward = (a: Tensor5D, w: Tensor5D): Tensor5D => tf.conv3d(a, w, triple(strides), pad);
   if (nativeKernelsActive()) return forward(x, filter);
   const custom = tf.customGrad((...args: (Tensor | GradSaveFunc)[]) => {
     const [xi, wi, save] = args as [Tensor5D, Tensor5D, GradSaveFunc];
@@ -121,9 +128,9 @@ export function conv3d(x: Tensor5D, filter: Tensor5D, strides: number, pad: Pad3
  *
  * @throws OpArgumentError ("Error in maxPool3d: …")
  */
-export function maxPool3d(x: Tensor5D, filterSize: number, strides: number, pad: Pad3D): Tensor5D {
+export function maxPool3d(x: Tensor5D, filterSize: Stride3D, strides: Stride3D, pad: Pad3D): Tensor5D {
   const op = 'maxPool3d';
   if (x.rank !== 5) throw new OpArgumentError(op, `x must be rank 5, but got rank ${x.rank}.`);
   validPad(op, pad);
-  return tf.maxPool3d(x, filterSize, strides, pad as 'same');
+  return tf.maxPool3d(x, triple(filterSize), triple(strides), pad as 'same');
 }
