@@ -136,6 +136,18 @@ describe('tomosort pretrain (small net, 32², 12 steps; native by default)', () 
     expect(refused.stderr).toContain('a 3³ grid of 8³ patches (jitter 2) spans 30 voxels, more than the 16² slices (--size)');
   }, 120_000);
 
+  it('--method cspr pre-trains a 3D encoder that strides in-plane only on the phantom’s labelled slices; other sources are refused', async () => {
+    const out = join(scratch, 'cspr');
+    const run = await runTomosort(['pretrain', '--out', out, '--method', 'cspr', '--model', 'small', '--size', '32', '--batch', '4', '--steps', '2', '--source', 'sample:phantom:4', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect((JSON.parse(run.stdout) as { metrics: Record<string, number> }).metrics.chanceAccuracy).toBeGreaterThan(0);
+    const manifest = JSON.parse(readFileSync(join(out, 'model', 'model.json'), 'utf8')) as { modelTopology: Record<string, unknown> };
+    expect(manifest.modelTopology).toMatchObject({ method: 'cspr', inputSize: 32, cropDepth: 3, architecture: { kind: 'classifier', encoder: { dims: 3, inPlaneStrides: true } } });
+    const refused = await runTomosort(['pretrain', '--out', join(scratch, 'cspr2'), '--method', 'cspr', '--source', 'sample:cranium', '--steps', '1']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("--method cspr learns from labelled slices, the phantom cohort's (sample:phantom[:N]); sample:cranium has no labels");
+  }, 120_000);
+
   it('rejects a batch that is not a multiple of --slices with exit code 2', async () => {
     const run = await runTomosort(['pretrain', '--out', join(scratch, 'x'), '--batch', '10', '--slices', '8']);
     expect(run.code).toBe(2);

@@ -24,9 +24,11 @@ export type TrainingMethod =
   | 'rpl3d'
   | 'jigsaw3d'
   | 'exemplar3d'
-  | 'cpc3d';
+  | 'cpc3d'
+  /** CSPR: supervised 3D pre-training on labelled 2D images as depth-3 volumes (arXiv 2201.01426). */
+  | 'cspr';
 
-export const TRAINING_METHODS: readonly TrainingMethod[] = ['sorting', 'simclr', 'barlow', 'scratch', 'finetune', 'rotation3d', 'rpl3d', 'jigsaw3d', 'exemplar3d', 'cpc3d'];
+export const TRAINING_METHODS: readonly TrainingMethod[] = ['sorting', 'simclr', 'barlow', 'scratch', 'finetune', 'rotation3d', 'rpl3d', 'jigsaw3d', 'exemplar3d', 'cpc3d', 'cspr'];
 
 /**
  * The anatomical plane a model's input slices are cut across (the words of `Plane` in

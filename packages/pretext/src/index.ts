@@ -14,3 +14,5 @@ export type { Cube, PatchGrid } from './cube';
 export { CUBE_ROTATIONS, FILL_HU, affineCube, cropCube, cubeStepMm, gridCell, gridPatches, gridSide, rotateCube, rotationOf, subCube, windowInPlace } from './cube';
 export type { CpcBatchConfig, CubeAugmentation, CubeBatch, ExemplarBatchConfig, GridBatchConfig, JigsawBatchConfig, RotationBatchConfig } from './proxy3d';
 export { EXEMPLAR_AUGMENTATION, GRID3_CELLS, RPL_CENTRE, RPL_CLASSES, augmentCube, cpcBatch, cpcPairs, exemplarBatch, jigsawBatch, jigsawPermutations, rotationBatch, rplBatch, rplCell } from './proxy3d';
+export type { LabelledSlices } from './cspr';
+export { csprBatch, labelledPhantomSlices } from './cspr';

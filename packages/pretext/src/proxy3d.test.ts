@@ -6,6 +6,8 @@ import { PretextError } from './errors';
 import type { PreparedVolume } from './prepare';
 import { EXEMPLAR_AUGMENTATION, RPL_CENTRE, cpcBatch, cpcPairs, exemplarBatch, jigsawBatch, jigsawPermutations, rotationBatch, rplBatch, rplCell } from './proxy3d';
 import type { CubeAugmentation } from './proxy3d';
+import { csprBatch, labelledPhantomSlices } from './cspr';
+import { PHANTOM_ORGANS, phantomSubject } from '@tomosort/samples';
 
 /** A hand-made prepared volume: `slices` slices of size², voxel value f(k, y, x), 1 mm/pixel, `spacingMm` between slices. */
 function handVolume(id: string, size: number, slices: number, f: (k: number, y: number, x: number) => number, spacingMm = 1): PreparedVolume {
@@ -161,5 +163,38 @@ describe('3D proxy-task batches on hand-made volumes', () => {
     const v = handVolume('v', 8, 8, (k, y, x) => k * y + x);
     const draw = () => rotationBatch([v], { samples: 3, side: 4, window: wide }, mulberry32(11));
     expect(draw().images.join()).toBe(draw().images.join());
+  });
+});
+
+describe('CSPR: labelled slices as depth-3 volumes, channel order shuffled', () => {
+  it('each sample is slices k − 1, k, k + 1 of a labelled slice in one of the 6 orders, all of which occur, with the slice’s class', () => {
+    const v = handVolume('v', 4, 6, (k) => 100 * k);
+    const data = { volumes: [v], labels: [Int32Array.from([-1, -1, 1, 0, -1, -1])], classes: ['a', 'b'] };
+    const b = csprBatch(data, { samples: 200, window: wide }, mulberry32(8));
+    expect(b.shape).toEqual([200, 3, 4, 4, 1]);
+    const orders = new Set<string>();
+    for (let n = 0; n < 200; n++) {
+      const planes = [0, 1, 2].map((d) => Math.round(b.images[(n * 3 + d) * 16]! * 10));
+      const centre = b.labels[n] === 1 ? 2 : 3;
+      expect([...planes].sort()).toEqual([centre - 1, centre, centre + 1]);
+      orders.add(planes.map((p) => p - centre).join());
+    }
+    expect(orders.size).toBe(6);
+  });
+
+  it('a phantom slice’s class is the organ (not body) with the most voxels on it; end slices and organ-free slices are never drawn', () => {
+    const data = labelledPhantomSlices({ subjects: 2, seed: 0, phantomSize: 32, prepare: { plane: 'axial', size: 16, mmPerPixel: 20 } });
+    expect(data.classes).toEqual(expect.arrayContaining(['lungs', 'liver', 'bladder']));
+    const s = phantomSubject(1, 0, { size: 32 });
+    const plane = 32 * 32;
+    const labels = data.labels[1]!;
+    expect(labels[0]).toBe(-1);
+    expect(labels.at(-1)).toBe(-1);
+    for (let k = 1; k < labels.length - 1; k += 7) {
+      const counts = new Map<number, number>();
+      for (let p = k * plane; p < (k + 1) * plane; p++) if (s.labels.data[p]! > 1) counts.set(s.labels.data[p]!, (counts.get(s.labels.data[p]!) ?? 0) + 1);
+      const best = [...counts].sort((a, b) => b[1] - a[1])[0];
+      expect(labels[k] === -1 ? undefined : data.classes[labels[k]!]).toBe(best && PHANTOM_ORGANS.find((o) => o.id === best[0])!.name);
+    }
   });
 });

@@ -18,3 +18,4 @@ export type { OptimizerConfig, OptimizerState } from './optimizer';
 export { Optimizer, clipByGlobalNorm } from './optimizer';
 export type { Schedule } from './schedule';
 export { learningRate } from './schedule';
+export { CSPR_LABEL_SMOOTHING, csprAccuracy, csprModelSpec, csprTask } from './cspr';

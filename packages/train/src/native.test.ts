@@ -5,7 +5,7 @@ import { crossEntropyLoss, diceLoss } from '@tomosort/losses';
 import { createModel, encoderSpec, scoreModelSpec, unetModelSpec } from '@tomosort/models';
 import type { EncoderPreset, Model, Upsample } from '@tomosort/models';
 import { initNativeBackend, uninstallNativeKernels } from '@tomosort/native';
-import { NO_AUGMENTATION, prepareVolume } from '@tomosort/pretext';
+import { NO_AUGMENTATION, labelledPhantomSlices, prepareVolume } from '@tomosort/pretext';
 import { phantomSubject } from '@tomosort/samples';
 import { afterAll, describe, expect, it } from 'vitest';
 import { asTrainable } from './adapt';
@@ -14,6 +14,7 @@ import type { TrainConfig } from './loop';
 import type { TrainTask } from './methods';
 import { concatValues } from './testing';
 import { proxy3dModelSpec } from './proxy3d';
+import { csprModelSpec, csprTask } from './cspr';
 import type { Proxy3dConfig } from './proxy3d';
 
 // One full training step on native (oneDNN kernels over wasm) against plain wasm and the cpu
@@ -186,6 +187,25 @@ describe('one 3D proxy-task step: native vs wasm vs cpu (unet-down 3D at width 0
     model.dispose();
     return { losses: r.losses, weights, tensorCounts: [], init };
   }
+  it(`cspr (small 3D with in-plane strides, depth-3 slabs): loss and every weight within ${TOL}`, async () => {
+    const slabs = labelledPhantomSlices({ subjects: 2, seed: 0, phantomSize: 48, prepare: { plane: 'axial', size: 16, mmPerPixel: 20, window: { center: 40, width: 400 } } });
+    const run = async (setup: Setup) => {
+      await use(setup);
+      const model: Model = createModel(csprModelSpec(encoderSpec('small', { dims: 3, inPlaneStrides: true }), slabs.classes.length), { seed: 4 });
+      const task = csprTask(slabs, { samples: 4, window: { center: 40, width: 400 } });
+      const r = await train({ model: asTrainable(model), task, config: sgd({ kind: 'task', name: 'cspr', slicesPerStep: task.slicesPerStep, settings: {} }) });
+      const weights = await concatValues(model.params.trainable);
+      model.dispose();
+      return { loss: r.losses[0]!, weights };
+    };
+    const cpu = await run('cpu');
+    for (const setup of ['wasm', 'native2'] as const) {
+      const other = await run(setup);
+      expect(Math.abs(other.loss - cpu.loss), `${setup} loss`).toBeLessThan(TOL);
+      expect(worst(other.weights, cpu.weights), `${setup} weights`).toBeLessThan(TOL);
+    }
+  }, 300_000);
+
   it.each(cases.map((m) => [m.kind, m] as const))(`%s: loss and every weight within ${TOL}`, async (_k, m) => {
     const cpu = await step3d('cpu', m);
     const wasm = await step3d('wasm', m);

@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asTrainable } from './adapt';
 import { train } from './loop';
 import { drawProxy3d, proxy3dAccuracy, proxy3dModelSpec } from './proxy3d';
+import { csprAccuracy, csprModelSpec, csprTask } from './cspr';
+import { labelledPhantomSlices } from '@tomosort/pretext';
 import type { Proxy3dConfig } from './proxy3d';
 
 // Each 3D proxy task, pre-trained briefly on phantom subjects, lowers its own loss and does its
@@ -69,5 +71,40 @@ describe(`3D proxy tasks: ${STEPS} steps on 8 phantom subjects (unet-down 3D at 
     const z = (p - chance) / Math.sqrt((chance * (1 - chance)) / trials);
     console.log(`${m.kind}: ${perSeed.join('; ')}; pooled ${p.toFixed(3)}, z ${z.toFixed(1)}`);
     expect(z, `${perSeed.join('; ')}; pooled ${p.toFixed(3)} over ${trials} vs chance ${chance.toFixed(3)}`).toBeGreaterThan(2.33);
+  }, 600_000);
+});
+
+describe(`CSPR: ${2 * STEPS} steps on the labelled slices of 8 phantom subjects (small 3D, in-plane strides), ${SEEDS.length} seeds`, () => {
+  it('lowers its loss (last 20 steps vs first 20) and classifies held-out subjects’ slices better than always naming their commonest class', async () => {
+    const prepare = { plane: 'axial' as const, size: 32, mmPerPixel: 12, window };
+    const trainSlices = labelledPhantomSlices({ subjects: 8, seed: 0, phantomSize: 64, prepare });
+    const heldSlices = labelledPhantomSlices({ subjects: 2, first: 8, seed: 0, phantomSize: 64, prepare, classes: trainSlices.classes });
+    let hits = 0;
+    let trials = 0;
+    let chance = 0;
+    const perSeed: string[] = [];
+    for (const seed of SEEDS) {
+      const model = createModel(csprModelSpec(encoderSpec('small', { dims: 3, inPlaneStrides: true }), trainSlices.classes.length), { seed });
+      const trainable = asTrainable(model);
+      const task = csprTask(trainSlices, { samples: 16, window });
+      const r = await train({
+        model: trainable,
+        task,
+        config: { method: { kind: 'task', name: 'cspr', slicesPerStep: task.slicesPerStep, settings: {} }, steps: 2 * STEPS, learningRate: 1e-3, optimizer: { kind: 'adam' }, schedule: { kind: 'cosine', warmupSteps: 5 }, clipNorm: 5, window, seed, checkpointEvery: 0 },
+      });
+      const first = mean(r.losses.slice(0, 20));
+      const last = mean(r.losses.slice(-20));
+      expect(last, `seed ${seed}: mean loss of the last 20 steps vs the first 20`).toBeLessThan(first);
+      const a = csprAccuracy(trainable, heldSlices, window, mulberry32(mixSeed(77, seed)), 128);
+      hits += a.accuracy * 128;
+      trials += 128;
+      chance += a.chance / SEEDS.length;
+      perSeed.push(`seed ${seed}: loss ${first.toFixed(3)} → ${last.toFixed(3)}, held-out accuracy ${a.accuracy.toFixed(3)} (commonest class ${a.chance.toFixed(3)})`);
+      model.dispose();
+    }
+    const p = hits / trials;
+    const z = (p - chance) / Math.sqrt((chance * (1 - chance)) / trials);
+    console.log(`cspr: ${perSeed.join('; ')}; pooled ${p.toFixed(3)}, z ${z.toFixed(1)} against the mean commonest-class share ${chance.toFixed(3)}`);
+    expect(z, perSeed.join('; ')).toBeGreaterThan(2.33);
   }, 600_000);
 });

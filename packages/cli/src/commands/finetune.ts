@@ -193,7 +193,9 @@ export const finetuneCommand: Command = {
       source.dispose();
       throw new UsageError('--depth is for 3D encoders (pretrain --method rotation3d, …); this encoder is 2D');
     }
-    const depth = volumetric ? intOption('depth', values.depth, encoderLoaded?.manifest.cropDepth ?? 16, 8) : undefined;
+    // A CSPR encoder (in-plane strides) was pre-trained 3 slices deep but takes any depth; the others their cube's.
+    const inPlane = source.spec.encoder.inPlaneStrides === true;
+    const depth = volumetric ? intOption('depth', values.depth, inPlane ? 16 : (encoderLoaded?.manifest.cropDepth ?? 16), inPlane ? 1 : 8) : undefined;
     const unet = unetFromEncoder(source, { classes: classes.length + 1, seed });
     source.dispose();
     const net = asTrainable(unet);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ENCODER_PRESETS, createModel, encoderSpec, projectionModelSpec, scoreModelSpec } from '@tomosort/models';
 import type { Model } from '@tomosort/models';
 import { saveModelToDir } from '@tomosort/models/node';
-import { fitMmPerPixel, loadPrepared, prepareVolume, sortingAugmentationFor } from '@tomosort/pretext';
+import { fitMmPerPixel, labelledPhantomSlices, loadPrepared, prepareVolume, sortingAugmentationFor } from '@tomosort/pretext';
 import type { PrepareOptions } from '@tomosort/pretext';
 import { LocalizeError, calibrateLocalization, calibrationToMetrics, scoreVolume } from '@tomosort/localize';
 import type { ScoredVolume } from '@tomosort/localize';
@@ -11,8 +11,8 @@ import { phantomSubject } from '@tomosort/samples';
 import type { TrainableModel } from '@tomosort/train';
 import { DEFAULT_INTENSITY } from '@tomosort/volume';
 import { asTrainable, evaluateSorting, train } from '@tomosort/train';
-import { PROXY3D_METHODS, cubeSideOf, drawProxy3d, isProxy3d, proxy3dAccuracy, proxy3dModelSpec } from '@tomosort/train';
-import type { MethodConfig, Proxy3dConfig, Proxy3dName, TrainConfig, TrainEvent } from '@tomosort/train';
+import { CSPR_LABEL_SMOOTHING, PROXY3D_METHODS, csprAccuracy, csprModelSpec, csprTask, cubeSideOf, drawProxy3d, isProxy3d, proxy3dAccuracy, proxy3dModelSpec } from '@tomosort/train';
+import type { MethodConfig, Proxy3dConfig, Proxy3dName, TaskMethodConfig, TrainConfig, TrainEvent } from '@tomosort/train';
 import type { PreparedVolume } from '@tomosort/pretext';
 import { mixSeed, mulberry32 } from '@tomosort/random';
 import { FileCheckpointStore } from '@tomosort/train/node';
@@ -31,9 +31,12 @@ import { isPhantomSpec, parseTrainSources } from '../trainSources';
 
 const USAGE = `usage: pnpm tomosort pretrain --out DIR [options]
 
-  --method M        sorting (default) | simclr | barlow | rotation3d | rpl3d | jigsaw3d | exemplar3d | cpc3d
+  --method M        sorting (default) | simclr | barlow | rotation3d | rpl3d | jigsaw3d | exemplar3d | cpc3d | cspr
                     (the 3D proxy tasks of Taleb et al. 2020: cubes of isotropic voxels at --mm-per-pixel,
-                    a 3D encoder, --model unet-down by default)
+                    a 3D encoder, --model unet-down by default; cspr: supervised 3D pre-training of a 3D
+                    --model (default resnet18) that strides in-plane only, on the phantom's labelled slices —
+                    slices k−1, k, k+1 as a depth-3 volume in shuffled order, class = the organ covering most
+                    of slice k — with label smoothing 0.1)
   --source S        sample:phantom[:N] (default sample:phantom:8) | sample:cranium | sample:colin27[:better] | pacs:UID[,UID] | pacs:* | a folder |
                     prepared:STORE (shards from \`tomosort prepare\`: their plane, size, scale and window)
   --holdout H       volumes kept out of training to measure slice-order Spearman ρ (default 2 when the source has ≥ 4)
@@ -112,9 +115,10 @@ export const pretrainCommand: Command = {
     );
     if (!values.out) throw new UsageError(`--out DIR is required\n\n${USAGE}`);
     const out = userPath(values.out);
-    const method = oneOfOption('method', values.method, ['sorting', 'simclr', 'barlow', ...PROXY3D_METHODS] as const, 'sorting');
-    const volumetric = isProxy3d(method);
-    const preset = oneOfOption('model', values.model, ENCODER_PRESETS, volumetric ? 'unet-down' : 'resnet18');
+    const method = oneOfOption('method', values.method, ['sorting', 'simclr', 'barlow', ...PROXY3D_METHODS, 'cspr'] as const, 'sorting');
+    const cspr = method === 'cspr';
+    const volumetric = isProxy3d(method) || cspr;
+    const preset = oneOfOption('model', values.model, ENCODER_PRESETS, isProxy3d(method) ? 'unet-down' : 'resnet18');
     const sourceSpec = values.source ?? 'sample:phantom:8';
     // A shard store was prepared at one plane, size, scale and window: the model takes those.
     const shards = sourceSpec.startsWith('prepared:') ? readShardStore(userPath(sourceSpec.slice('prepared:'.length))) : undefined;
@@ -135,8 +139,13 @@ export const pretrainCommand: Command = {
     const quiet = values.json || !process.stderr.isTTY;
     const bar = progressBar('pretrain', !quiet);
 
-    let methodConfig: MethodConfig;
-    if (method === 'sorting') {
+    if (cspr && !isPhantomSpec(sourceSpec)) {
+      throw new UsageError(`--method cspr learns from labelled slices, the phantom cohort's (sample:phantom[:N]); ${sourceSpec} has no labels`);
+    }
+    let methodConfig: MethodConfig | TaskMethodConfig;
+    if (cspr) {
+      methodConfig = { kind: 'task', name: 'cspr', slicesPerStep: batch * 3, settings: { samples: batch, labelSmoothing: CSPR_LABEL_SMOOTHING } };
+    } else if (method === 'sorting') {
       if (batch % K !== 0) throw new UsageError(`--batch ${batch} must be a multiple of --slices ${K} for sorting`);
       methodConfig = {
         kind: 'sorting',
@@ -179,16 +188,29 @@ export const pretrainCommand: Command = {
       shards?.params.mmPerPixel ??
       (values['mm-per-pixel'] === undefined ? fitMmPerPixel(await sources[0]!.load(), plane, size) : numOption('mm-per-pixel', values['mm-per-pixel'], 1));
     if (!(mmPerPixel > 0)) throw new UsageError(`--mm-per-pixel must be positive, got ${mmPerPixel}`);
-    const volumes = shards ? shards.volumes : await loadPrepared(sources, { plane, size, mmPerPixel, window: config.window, onProgress: (d, t) => loadBar.update(d, t) });
-    loadBar.done(`${volumes.length} volumes at ${size}², ${mmPerPixel} mm/pixel (field of view ${(size * mmPerPixel).toFixed(0)} mm)`);
+    // CSPR reads the phantoms with their labels (labelledPhantomSlices) instead.
+    const volumes = shards ? shards.volumes : cspr ? [] : await loadPrepared(sources, { plane, size, mmPerPixel, window: config.window, onProgress: (d, t) => loadBar.update(d, t) });
+    const trainSlabs = cspr ? labelledPhantomSlices({ subjects: count - holdout, seed, prepare: { plane, size, mmPerPixel, window: config.window } }) : undefined;
+    const slabs = trainSlabs && {
+      train: trainSlabs,
+      // the held-out subjects keep the training classes' indices
+      heldOut: holdout > 0 ? labelledPhantomSlices({ subjects: holdout, first: count - holdout, seed, prepare: { plane, size, mmPerPixel, window: config.window }, classes: trainSlabs.classes }) : undefined,
+    };
+    loadBar.done(`${slabs ? count : volumes.length} volumes at ${size}², ${mmPerPixel} mm/pixel (field of view ${(size * mmPerPixel).toFixed(0)} mm)${slabs ? `; ${slabs.train.classes.length} slice classes (${slabs.train.classes.join(', ')})` : ''}`);
     const trainVolumes = volumes.slice(0, volumes.length - holdout);
     const heldOut = volumes.slice(volumes.length - holdout);
     // MR and other percentile-mapped volumes get a wider intensity augmentation (their gain varies with the field of view).
     if (config.method.kind === 'sorting') config = { ...config, method: { ...config.method, augmentation: sortingAugmentationFor(trainVolumes) } };
 
-    const encoder = encoderSpec(preset, { ...(values.width === undefined ? {} : { width: numOption('width', values.width, 1) }), ...(volumetric ? { dims: 3 as const } : {}) });
+    const encoder = encoderSpec(preset, { ...(values.width === undefined ? {} : { width: numOption('width', values.width, 1) }), ...(volumetric ? { dims: 3 as const } : {}), ...(cspr ? { inPlaneStrides: true } : {}) });
     const model: Model = createModel(
-      isProxy3d(config.method.kind) ? proxy3dModelSpec(config.method as Proxy3dConfig, encoder) : method === 'sorting' ? scoreModelSpec(encoder) : projectionModelSpec(encoder),
+      slabs
+        ? csprModelSpec(encoder, slabs.train.classes.length)
+        : isProxy3d(config.method.kind)
+          ? proxy3dModelSpec(config.method as Proxy3dConfig, encoder)
+          : method === 'sorting'
+            ? scoreModelSpec(encoder)
+            : projectionModelSpec(encoder),
       { seed },
     );
     const trainable = asTrainable(model);
@@ -209,7 +231,8 @@ export const pretrainCommand: Command = {
     process.once('SIGINT', stop);
     let result;
     try {
-      result = await train({ model: trainable, volumes: trainVolumes, config, store, resume: values.resume, signal: controller.signal, onEvent });
+      const data = slabs ? { task: csprTask(slabs.train, { samples: batch, window: config.window }) } : { volumes: trainVolumes };
+      result = await train({ model: trainable, ...data, config, store, resume: values.resume, signal: controller.signal, onEvent });
     } finally {
       process.off('SIGINT', stop);
     }
@@ -217,6 +240,10 @@ export const pretrainCommand: Command = {
     const metrics: Record<string, number> = { finalLoss: result.losses.at(-1) ?? Number.NaN };
     if (method === 'sorting' && heldOut.length > 0) metrics.heldOutSpearman = (await evaluateSorting(trainable, heldOut, config.window)).spearman;
     if (isProxy3d(config.method.kind) && heldOut.length > 0) Object.assign(metrics, heldOutProxyAccuracy(config.method as Proxy3dConfig, trainable, heldOut, config.window, seed));
+    if (slabs?.heldOut) {
+      const a = csprAccuracy(trainable, slabs.heldOut, config.window, mulberry32(mixSeed(seed, 0xc5)), 128);
+      Object.assign(metrics, { heldOutAccuracy: a.accuracy, chanceAccuracy: a.chance });
+    }
     if (calibrate > 0 && result.status === 'finished') {
       try {
         const calibration = await calibrateOnPhantoms(trainable, calibrate, seed + 1, { plane, size, mmPerPixel, window: config.window }, quiet);
@@ -228,10 +255,10 @@ export const pretrainCommand: Command = {
       }
     }
     const modelDir = join(out, 'model');
-    const spacing = median(volumes.map((v) => v.spacingMm));
+    const spacing = median((slabs ? slabs.train.volumes : volumes).map((v) => v.spacingMm));
     const manifest = await saveModelToDir(
       model,
-      { method, inputSize: size, cropDepth: cubeSideOf(methodConfig), plane, huWindow: { center, width }, mmPerPixel, intensity: DEFAULT_INTENSITY, sliceSpacingMm: spacing, steps: result.step, metrics },
+      { method, inputSize: size, cropDepth: cspr ? 3 : methodConfig.kind === 'task' ? undefined : cubeSideOf(methodConfig), plane, huWindow: { center, width }, mmPerPixel, intensity: DEFAULT_INTENSITY, sliceSpacingMm: spacing, steps: result.step, metrics },
       modelDir,
     );
     const summary = { out, model: modelDir, method, plane, backend: backend.label, status: result.status, steps: result.step, seconds: +result.seconds.toFixed(2), metrics, checksum: manifest.checksum };
