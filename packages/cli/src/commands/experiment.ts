@@ -7,7 +7,7 @@ import { BACKEND_OPTIONS, BACKEND_USAGE, startBackend } from '../backendOption';
 import { userPath } from '../env';
 import { CliError, UsageError } from '../errors';
 import { writeFileAtomic } from '../files';
-import { EXPERIMENT_METHODS, mergeResults } from '../experiment/run';
+import { ALL_EXPERIMENT_METHODS, EXPERIMENT_METHODS, mergeResults } from '../experiment/run';
 import { runWithCases, submitGrid } from '../experiment/grid';
 import { inParallel } from '../parallel';
 import { progressBar } from '../progress';
@@ -71,7 +71,10 @@ snapshots at 12.5%, 25%, 50% of the steps, against the time they took).
 
   --quick          a few minutes (small encoder at 32², fewer steps, one seed, one subject)
   --out DIR        report folder (default experiment-out)
-  --methods LIST   subset of scratch,interpolation,simclr,barlow,sorting
+  --methods LIST   subset of scratch,interpolation,simclr,barlow,sorting (the default: all of them), and the 3D
+                   seed methods scratch3d,rotation3d,rpl3d,jigsaw3d,exemplar3d,cpc3d,cspr (Taleb et al.'s
+                   proxy tasks on their 3D U-Net down path, CSPR on a 3D ResNet striding in-plane; each
+                   fine-tuned as a 3D U-Net on crops of 16 slices, the loss on the same annotated slices)
   --budgets LIST   annotated slices per subject (default 2,5,10,20)
   --steps N        pre-training steps;  --seeds N  fine-tuning seeds;  --seed N  data and init seed
   --no-cranium     skip the head CT;  --no-colin27  skip the brain MR (sample:colin27)
@@ -114,7 +117,7 @@ export const experimentCommand: Command = {
     const base = values.quick ? QUICK_EXPERIMENT : FULL_EXPERIMENT;
     const methods = values.methods ? values.methods.split(',').map((m) => m.trim()) : [...base.methods];
     for (const m of methods) {
-      if (!(EXPERIMENT_METHODS as readonly string[]).includes(m)) throw new UsageError(`--methods: unknown method "${m}"; known: ${EXPERIMENT_METHODS.join(', ')}`);
+      if (!(ALL_EXPERIMENT_METHODS as readonly string[]).includes(m)) throw new UsageError(`--methods: unknown method "${m}"; known: ${ALL_EXPERIMENT_METHODS.join(', ')}`);
     }
     const seeds = intOption('seeds', values.seeds, base.seeds.length, 1);
     const config: ExperimentConfig = {

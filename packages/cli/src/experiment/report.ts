@@ -1,10 +1,23 @@
-import { REAL_CASE_TITLES } from './run';
-import type { DiceStats, ExperimentResult, RealCaseName } from './run';
+import { REAL_CASE_TITLES, isVolumetric, volumetricSettings } from './run';
+import type { DiceStats, ExperimentMethod, ExperimentResult, RealCaseName } from './run';
 import { pairedDifference } from '../stats';
 import { linePlotSvg } from './plot';
 import type { LinePlot } from './plot';
 
-const LABEL: Record<string, string> = { scratch: 'scratch', interpolation: 'interpolation (contour, OHIF)', simclr: 'SimCLR', barlow: 'Barlow Twins', sorting: 'SortingLoss' };
+const LABEL: Record<string, string> = {
+  scratch: 'scratch',
+  interpolation: 'interpolation (contour, OHIF)',
+  simclr: 'SimCLR',
+  barlow: 'Barlow Twins',
+  sorting: 'SortingLoss',
+  scratch3d: 'scratch 3D (U-Net down path)',
+  rotation3d: '3D rotation',
+  rpl3d: '3D relative patch location',
+  jigsaw3d: '3D jigsaw',
+  exemplar3d: '3D exemplar',
+  cpc3d: '3D CPC',
+  cspr: 'CSPR (3D ResNet)',
+};
 const name = (m: string): string => LABEL[m] ?? m;
 const cell = (v: DiceStats | undefined): string => (v === undefined ? '–' : v.n > 1 ? `${v.mean.toFixed(3)} [${v.ci95[0].toFixed(3)}, ${v.ci95[1].toFixed(3)}]` : v.mean.toFixed(3));
 const SHORT: Record<RealCaseName, string> = { cranium: 'Head CT', colin27: 'Brain MR (Colin27)' };
@@ -139,6 +152,16 @@ export function experimentPlots(r: ExperimentResult): Record<string, string> {
   return plots;
 }
 
+/** What a 3D method's step holds (the slice methods' "source slices" do not apply). */
+function volumetricNote(r: ExperimentResult): string {
+  const v = volumetricSettings(r.config);
+  return (
+    `3D methods draw ${v.samples} samples a step: rotation and exemplar cubes of ${v.cube}³, RPL and jigsaw 3×3×3 grids of ${v.patch}³ patches (jitter 2; jigsaw ${v.permutations} classes), ` +
+    `CPC a 4×4×4 grid of ${v.patch}³ patches, CSPR slabs of 3 slices × ${r.config.size}²; the U-Net down path of Taleb et al. (3D ResNet-style ${r.config.model} striding in-plane for CSPR). ` +
+    `They are fine-tuned as 3D U-Nets on crops of ${v.depth} slices, ${v.batch} a step; no slice scores, so no ρ or localization.`
+  );
+}
+
 /** Step time and peak memory at equal source slices per step, with ratios to SortingLoss (the paper's "2× faster, 1.5× less memory" than SimCLR). */
 function costSection(r: ExperimentResult, images: Record<string, string>): string[] {
   const pre = Object.keys(r.pretrainSeconds).filter((m) => (r.pretrainSeconds[m] ?? 0) > 0);
@@ -148,14 +171,15 @@ function costSection(r: ExperimentResult, images: Record<string, string>): strin
   return [
     `## Pre-training cost at ${r.config.pretrain.slicesPerStep} source slices per step`,
     '',
-    'Mean step time over the whole run (wall clock, this machine) and the tf.memory peak of a step.' + (ref ? ' Ratios: the method ÷ SortingLoss.' : ''),
+    'Mean step time over the whole run (wall clock, this machine, ' + r.backend + '), the whole pre-training and the tf.memory peak of a step.' + (ref ? ' Ratios: the method ÷ SortingLoss.' : ''),
+    ...(pre.some((m) => isVolumetric(m as ExperimentMethod)) ? ['', volumetricNote(r)] : []),
     '',
-    `| method | step (ms) | tf.memory peak | loss change, last 20% of steps |${ref ? ' time ÷ SortingLoss | memory ÷ SortingLoss |' : ''}`,
-    `|---|---|---|---|${ref ? '---|---|' : ''}`,
+    `| method | step (ms) | pre-training (min) | tf.memory peak | loss change, last 20% of steps |${ref ? ' time ÷ SortingLoss | memory ÷ SortingLoss |' : ''}`,
+    `|---|---|---|---|---|${ref ? '---|---|' : ''}`,
     ...pre.map((m) => {
       const ratios = ref ? ` ${(stepMs(m) / stepMs(ref)).toFixed(2)}× | ${((r.peakBytes[m] ?? 0) / (r.peakBytes[ref] ?? 1)).toFixed(2)}× |` : '';
       const late = lateLossChange(r.pretrainLoss?.[m] ?? []);
-      return `| ${name(m)} | ${stepMs(m).toFixed(0)} | ${mb(r.peakBytes[m] ?? 0)} | ${Number.isFinite(late) ? `${(100 * late).toFixed(1)}%` : '–'} |${ratios}`;
+      return `| ${name(m)} | ${stepMs(m).toFixed(0)} | ${((r.pretrainSeconds[m] ?? 0) / 60).toFixed(1)} | ${mb(r.peakBytes[m] ?? 0)} | ${Number.isFinite(late) ? `${(100 * late).toFixed(1)}%` : '–'} |${ratios}`;
     }),
     '',
     images['pretrain-loss'] ? `![Pretext loss vs step](${images['pretrain-loss']})` : '',

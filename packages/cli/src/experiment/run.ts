@@ -2,19 +2,20 @@ import * as tf from '@tensorflow/tfjs-core';
 import { leaveTwoOutCoverage, meanSpearman, medianStackErrors, scoreVolume, stackLocalizationErrors } from '@tomosort/localize';
 import type { HeldOutCoverage, ScoredVolume } from '@tomosort/localize';
 import { createModel, encoderSpec, projectionModelSpec, scoreFromEncoder, scoreModelSpec, unetFromEncoder } from '@tomosort/models';
-import type { EncoderPreset, Model } from '@tomosort/models';
-import { SORTING_AUGMENTATION, fitMmPerPixel, loadPrepared, phantomSources, prepareVolume, sortingAugmentationFor } from '@tomosort/pretext';
+import type { EncoderPreset, Model, ModelSpec } from '@tomosort/models';
+import { SORTING_AUGMENTATION, fitMmPerPixel, labelledPhantomSlices, loadPrepared, phantomSources, prepareVolume, sortingAugmentationFor } from '@tomosort/pretext';
 import type { PreparedVolume } from '@tomosort/pretext';
 import { hashString, mixSeed, mulberry32 } from '@tomosort/random';
 import type { Rng } from '@tomosort/random';
 import { PHANTOM_ORGAN_ID, phantomSubject } from '@tomosort/samples';
 import type { PhantomSubject } from '@tomosort/samples';
-import { dicePerClass, finetune, predictVolume, prepareAnnotation } from '@tomosort/segment';
+import { dicePerClass, finetune, predictVolume, prepareAnnotation, prepareVolumeAnnotation } from '@tomosort/segment';
 import { interpolateAnnotation } from '@tomosort/segment/node';
 import type { SegmentClass } from '@tomosort/segment';
 import { MemoryCheckpointStore, asTrainable, train, withTrainable } from '@tomosort/train';
 import type { CheckpointStore } from '@tomosort/train';
-import type { MethodConfig, TrainConfig } from '@tomosort/train';
+import type { MethodConfig, Proxy3dConfig, TaskMethodConfig, TrainConfig, TrainTask } from '@tomosort/train';
+import { CSPR_LABEL_SMOOTHING, csprModelSpec, csprTask, cubeSideOf, proxy3dModelSpec } from '@tomosort/train';
 import { DEFAULT_INTENSITY, reorient } from '@tomosort/volume';
 import type { HuWindow, Volume } from '@tomosort/volume';
 import { CliError } from '../errors';
@@ -22,8 +23,15 @@ import { meanInterval } from '../stats';
 import type { MeanInterval } from '../stats';
 import type { ExperimentStore } from './store';
 
+/** The 2D methods (every preset runs them). */
 export const EXPERIMENT_METHODS = ['scratch', 'interpolation', 'simclr', 'barlow', 'sorting'] as const;
-export type ExperimentMethod = (typeof EXPERIMENT_METHODS)[number];
+/** The 3D seed methods (Taleb et al.'s proxy tasks, CSPR): a 3D encoder fine-tuned as a 3D U-Net on the same slices; no slice scores. */
+export const EXPERIMENT_METHODS_3D = ['scratch3d', 'rotation3d', 'rpl3d', 'jigsaw3d', 'exemplar3d', 'cpc3d', 'cspr'] as const;
+export const ALL_EXPERIMENT_METHODS = [...EXPERIMENT_METHODS, ...EXPERIMENT_METHODS_3D] as const;
+export type ExperimentMethod = (typeof ALL_EXPERIMENT_METHODS)[number];
+
+/** Whether a method trains a 3D network. */
+export const isVolumetric = (m: ExperimentMethod): boolean => (EXPERIMENT_METHODS_3D as readonly string[]).includes(m);
 
 /** Methods that train no network: Dice only (no pre-training, scores or localization). */
 const NO_NETWORK: readonly ExperimentMethod[] = ['interpolation'];
@@ -79,6 +87,30 @@ export interface ExperimentConfig {
    * `steps` on both, stacks of each placed in the other (`perPair` per size and direction).
    */
   readonly sameSubject?: { readonly steps: number; readonly perPair: number };
+  /** The 3D methods' settings; absent: {@link volumetricSettings}' defaults for the size. */
+  readonly volumetric?: VolumetricSettings;
+}
+
+/** How the 3D methods pre-train and fine-tune. */
+export interface VolumetricSettings {
+  /** Cube side of rotation3d and exemplar3d (voxels at the experiment's mm/pixel). */
+  readonly cube: number;
+  /** Patch side of rpl3d and jigsaw3d (3³ grid, jitter 2) and cpc3d (4³ grid). */
+  readonly patch: number;
+  /** Samples per pre-training step (CSPR: slabs). */
+  readonly samples: number;
+  /** Jigsaw classes. */
+  readonly permutations: number;
+  /** Fine-tuning: slices per crop of the 3D U-Net, crops per step. */
+  readonly depth: number;
+  readonly batch: number;
+}
+
+/** The 3D settings of `config`: cubes of half the slice side (≤ 32), patches fitting a 4³ grid in it. */
+export function volumetricSettings(config: ExperimentConfig): VolumetricSettings {
+  if (config.volumetric) return config.volumetric;
+  const cube = Math.max(8, Math.min(32, 8 * Math.floor(config.size / 16)));
+  return { cube, patch: Math.max(8, 8 * Math.floor(config.size / 32 / 1.25)), samples: 4, permutations: 100, depth: 16, batch: 2 };
 }
 
 /** The real, labelled volumes the experiment knows. */
@@ -210,7 +242,7 @@ function pretrainMethod(method: ExperimentMethod, slices: number): MethodConfig 
  */
 function pretextTrainConfig(
   config: ExperimentConfig,
-  method: MethodConfig,
+  method: MethodConfig | TaskMethodConfig,
   steps: number,
   o: { readonly seed: number; readonly schedule: TrainConfig['schedule']; readonly checkpointEvery: number },
 ): TrainConfig {
@@ -255,13 +287,46 @@ export function snapshotSteps(config: ExperimentConfig): number[] {
  * time survive a restart. Training stops at each snapshot step (a checkpoint), copies the encoder
  * and goes on from that checkpoint: the same weights as an uninterrupted run.
  */
-async function pretrain(method: ExperimentMethod, config: ExperimentConfig, volumes: readonly PreparedVolume[], mmPerPixel: number, log: ExperimentLog, store?: ExperimentStore): Promise<Pretrained> {
+/** What a method pre-trains: its network, its training method, and what the loop draws from. */
+function pretextOf(method: ExperimentMethod, config: ExperimentConfig, volumes: readonly PreparedVolume[], mmPerPixel: number): { spec: ModelSpec; method: MethodConfig | TaskMethodConfig | undefined; data: { volumes: readonly PreparedVolume[] } | { task: TrainTask } } {
+  const v = volumetricSettings(config);
+  const grid = (cells: number, jitter: number) => ({ grid: cells, patch: v.patch, jitter });
+  const proxy: Proxy3dConfig | undefined =
+    method === 'rotation3d' || method === 'exemplar3d'
+      ? { kind: method, samples: v.samples, side: v.cube }
+      : method === 'rpl3d'
+        ? { kind: method, samples: v.samples, grid: grid(3, 2) }
+        : method === 'jigsaw3d'
+          ? { kind: method, samples: v.samples, grid: grid(3, 2), permutations: v.permutations }
+          : method === 'cpc3d'
+            ? { kind: method, samples: v.samples, grid: grid(4, 0), contextRows: 2 }
+            : undefined;
+  if (proxy) return { spec: proxy3dModelSpec(proxy, encoderSpec('unet-down', { dims: 3 })), method: proxy, data: { volumes } };
+  // The 3D baseline: Taleb et al.'s encoder from random weights.
+  if (method === 'scratch3d') return { spec: scoreModelSpec(encoderSpec('unet-down', { dims: 3 })), method: undefined, data: { volumes } };
+  if (method === 'cspr') {
+    // The phantoms' labelled slices (their own label maps), the same subjects the others pre-train on.
+    const slabs = labelledPhantomSlices({ subjects: config.pretrain.subjects, seed: config.seed, prepare: { plane: 'axial', size: config.size, mmPerPixel, window: config.window } });
+    const task = csprTask(slabs, { samples: v.samples, window: config.window });
+    return {
+      spec: csprModelSpec(encoderSpec(config.model, { dims: 3, inPlaneStrides: true }), slabs.classes.length),
+      method: { kind: 'task', name: 'cspr', slicesPerStep: task.slicesPerStep, settings: { samples: v.samples, classes: slabs.classes, labelSmoothing: CSPR_LABEL_SMOOTHING } },
+      data: { task },
+    };
+  }
   const encoder = encoderSpec(config.model);
   const m = pretrainMethod(method, config.pretrain.slicesPerStep);
-  const build = () => createModel(m === undefined || m.kind === 'sorting' ? scoreModelSpec(encoder) : projectionModelSpec(encoder), { seed: config.seed + 1 });
+  return { spec: m === undefined || m.kind === 'sorting' ? scoreModelSpec(encoder) : projectionModelSpec(encoder), method: m, data: { volumes } };
+}
+
+async function pretrain(method: ExperimentMethod, config: ExperimentConfig, volumes: readonly PreparedVolume[], mmPerPixel: number, log: ExperimentLog, store?: ExperimentStore): Promise<Pretrained> {
+  const p = pretextOf(method, config, volumes, mmPerPixel);
+  const m = p.method;
+  const build = () => createModel(p.spec, { seed: config.seed + 1 });
   if (m === undefined) return { model: build(), seconds: 0, peakBytes: 0, losses: [], snapshots: [] };
   const key = `pretrain-${method}`;
-  const manifest = (steps: number) => ({ method: m.kind as 'sorting', inputSize: config.size, plane: 'axial' as const, huWindow: config.window, mmPerPixel, intensity: DEFAULT_INTENSITY, sliceSpacingMm: volumes[0]?.spacingMm ?? 1, steps });
+  const cropDepth = method === 'cspr' ? 3 : m.kind === 'task' ? undefined : cubeSideOf(m);
+  const manifest = (steps: number) => ({ method: method as 'sorting', inputSize: config.size, cropDepth, plane: 'axial' as const, huWindow: config.window, mmPerPixel, intensity: DEFAULT_INTENSITY, sliceSpacingMm: volumes[0]?.spacingMm ?? 1, steps });
   const trainConfig = pretextTrainConfig(config, m, config.pretrain.steps, {
     seed: config.seed,
     schedule: { kind: 'cosine', warmupSteps: Math.min(10, config.pretrain.steps) },
@@ -272,7 +337,7 @@ async function pretrain(method: ExperimentMethod, config: ExperimentConfig, volu
   const measurePeak = async () => {
     const probe = build();
     const info = await tf.profile(async () => {
-      await train({ model: asTrainable(probe), volumes, config: { ...trainConfig, steps: Math.min(3, config.pretrain.steps), checkpointEvery: 0 } });
+      await train({ model: asTrainable(probe), ...p.data, config: { ...trainConfig, steps: Math.min(3, config.pretrain.steps), checkpointEvery: 0 } });
     });
     probe.dispose();
     return info.peakBytes;
@@ -304,7 +369,7 @@ async function pretrain(method: ExperimentMethod, config: ExperimentConfig, volu
     let last = 0;
     await train({
       model: asTrainable(model),
-      volumes,
+      ...p.data,
       config: trainConfig,
       store: checkpoints,
       resume: true,
@@ -430,8 +495,16 @@ async function diceByBudget(pretrained: Model | undefined, cases: readonly DiceC
           const unet = unetFromEncoder(pretrained, { classes: c.classes.length + 1, seed: config.seed + 100 + seed });
           const net = asTrainable(unet);
           const input = { mmPerPixel, window: config.window };
-          await finetune({ model: net, data: [prepareAnnotation(annotation, config.size, c.classes, input)], config: { window: config.window, ...config.finetune, seed: config.seed + seed } });
-          predicted = await predictVolume(net, c.volume, { size: config.size, ...input, classes: c.classes });
+          if (pretrained.spec.encoder.dims === 3) {
+            // A 3D U-Net on crops of consecutive slices, the loss on the same annotated slices only.
+            const v = volumetricSettings(config);
+            const data = [prepareVolumeAnnotation(annotation, config.size, c.classes, input)];
+            await finetune({ model: net, data, config: { window: config.window, ...config.finetune, batch: v.batch, depth: v.depth, seed: config.seed + seed } });
+            predicted = await predictVolume(net, c.volume, { size: config.size, ...input, classes: c.classes, depth: v.depth });
+          } else {
+            await finetune({ model: net, data: [prepareAnnotation(annotation, config.size, c.classes, input)], config: { window: config.window, ...config.finetune, seed: config.seed + seed } });
+            predicted = await predictVolume(net, c.volume, { size: config.size, ...input, classes: c.classes });
+          }
           unet.dispose();
         }
         const dice = dicePerClass(predicted, c.labels, c.classes, heldOut);
@@ -529,7 +602,8 @@ export async function runExperiment(
       for (const c of real) result.real[c.name]!.dice[method] = await diceByBudget(undefined, [c.dice], diceOptions(method, c.name));
       continue;
     }
-    log(`${method}: pre-training${method === 'scratch' ? ' (none: random weights)' : ` ${config.pretrain.steps} steps × ${config.pretrain.slicesPerStep} source slices`}`);
+    const what = isVolumetric(method) ? `${volumetricSettings(config).samples} samples (3D)` : `${config.pretrain.slicesPerStep} source slices`;
+    log(`${method}: pre-training${method === 'scratch' || method === 'scratch3d' ? ' (none: random weights)' : ` ${config.pretrain.steps} steps × ${what}`}`);
     const { model, seconds, peakBytes, losses, snapshots } = await pretrain(method, config, volumes, mmPerPixel, log, store);
     if (losses.length > 0) result.pretrainLoss[method] = losses;
     result.pretrainSeconds[method] = seconds;
@@ -548,7 +622,9 @@ export async function runExperiment(
       const coverage = locVolumes.length >= 5 ? leaveTwoOutCoverage(scored, { stacks: config.localization.stacks, perPair: config.localization.stacksPerPair, seed: config.seed + 11 }) : {};
       return { spearman: meanSpearman(scored), localizationMm: loc.medians, references: loc.references, coverage, real: own };
     };
-    const s = store ? await store.unit(`scores-${method}`, scores) : await scores();
+    // A 3D encoder has no slice scores (a score is the 2D encoders' pretext and probe): no ρ or localization.
+    const s = isVolumetric(method) ? undefined : store ? await store.unit(`scores-${method}`, scores) : await scores();
+    if (s) {
     result.spearman[method] = s.spearman;
     result.localizationMm[method] = s.localizationMm;
     result.localizationReferences[method] = s.references;
@@ -560,6 +636,7 @@ export async function runExperiment(
       result.real[c.name]!.localizationMm[method] = own.localizationMm;
     }
     log(`  ${method}: held-out ρ ${s.spearman.toFixed(3)}, localization ${JSON.stringify(s.localizationMm)} mm`);
+    }
     result.dice[method] = await diceByBudget(model, cases, diceOptions(method, 'phantom'));
     for (const c of real) result.real[c.name]!.dice[method] = await diceByBudget(model, [c.dice], diceOptions(method, c.name));
     if (ttq) {
@@ -573,7 +650,7 @@ export async function runExperiment(
       }
       // The finished encoder on the same units (the first seeds of the main grid: stored, not run again).
       const last = await diceByBudget(model, cases, { ...diceOptions(method, 'phantom'), budgets: [ttq.budget], seeds });
-      points.push({ step: method === 'scratch' ? 0 : config.pretrain.steps, seconds, dice: last[String(ttq.budget)]! });
+      points.push({ step: method === 'scratch' || method === 'scratch3d' ? 0 : config.pretrain.steps, seconds, dice: last[String(ttq.budget)]! });
       result.timeToQuality[method] = points;
     }
     model.dispose();
