@@ -107,6 +107,14 @@ const worst = (a: Float32Array, b: Float32Array) => {
   return w;
 };
 
+/** The first loss and every weight of each other backend's run within TOL of the reference (cpu's). */
+function expectAgrees(ref: { readonly losses: readonly number[]; readonly weights: Float32Array }, others: readonly (readonly [string, { readonly losses: readonly number[]; readonly weights: Float32Array }])[]): void {
+  for (const [name, other] of others) {
+    expect(Math.abs(other.losses[0]! - ref.losses[0]!), `${name} loss`).toBeLessThan(TOL);
+    expect(worst(other.weights, ref.weights), `${name} weights`).toBeLessThan(TOL);
+  }
+}
+
 // Stated tolerance: float32 sums in different orders (oneDNN's blocked convolutions, double
 // accumulation in the batch norm); measured differences are ~1e-6 (small) and ~1e-5 (ResNet-18).
 const TOL = 1e-4;
@@ -119,12 +127,10 @@ describe('one training step: native vs wasm vs cpu (SGD lr 1, clipped, 8 slices 
     { kind: 'unet', encoder: 'resnet18', upsample: 'bilinear' },
   ] as const)(`$kind on $encoder: loss and every weight within ${TOL}`, async (what: Net) => {
     const cpu = await steps('cpu', what);
-    const wasm = await steps('wasm', what);
-    const native = await steps('native2', what);
-    for (const [name, other] of [['wasm', wasm], ['native', native]] as const) {
-      expect(Math.abs(other.losses[0]! - cpu.losses[0]!), `${name} loss`).toBeLessThan(TOL);
-      expect(worst(other.weights, cpu.weights), `${name} weights`).toBeLessThan(TOL);
-    }
+    expectAgrees(cpu, [
+      ['wasm', await steps('wasm', what)],
+      ['native', await steps('native2', what)],
+    ]);
     // The step changed the weights: a comparison of untouched weights would prove nothing.
     const init = await (async () => {
       await use('cpu');
@@ -196,24 +202,20 @@ describe('one 3D proxy-task step: native vs wasm vs cpu (unet-down 3D at width 0
       const r = await train({ model: asTrainable(model), task, config: sgd({ kind: 'task', name: 'cspr', slicesPerStep: task.slicesPerStep, settings: {} }) });
       const weights = await concatValues(model.params.trainable);
       model.dispose();
-      return { loss: r.losses[0]!, weights };
+      return { losses: r.losses, weights };
     };
-    const cpu = await run('cpu');
-    for (const setup of ['wasm', 'native2'] as const) {
-      const other = await run(setup);
-      expect(Math.abs(other.loss - cpu.loss), `${setup} loss`).toBeLessThan(TOL);
-      expect(worst(other.weights, cpu.weights), `${setup} weights`).toBeLessThan(TOL);
-    }
+    expectAgrees(await run('cpu'), [
+      ['wasm', await run('wasm')],
+      ['native', await run('native2')],
+    ]);
   }, 300_000);
 
   it.each(cases.map((m) => [m.kind, m] as const))(`%s: loss and every weight within ${TOL}`, async (_k, m) => {
     const cpu = await step3d('cpu', m);
-    const wasm = await step3d('wasm', m);
-    const native = await step3d('native2', m);
-    for (const [name, other] of [['wasm', wasm], ['native', native]] as const) {
-      expect(Math.abs(other.losses[0]! - cpu.losses[0]!), `${name} loss`).toBeLessThan(TOL);
-      expect(worst(other.weights, cpu.weights), `${name} weights`).toBeLessThan(TOL);
-    }
+    expectAgrees(cpu, [
+      ['wasm', await step3d('wasm', m)],
+      ['native', await step3d('native2', m)],
+    ]);
     expect(worst(cpu.init, cpu.weights)).toBeGreaterThan(1e-3);
   }, 300_000);
 });
