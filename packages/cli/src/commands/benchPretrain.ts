@@ -4,10 +4,13 @@ import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { createModel, encoderSpec, forwardCost, projectionModelSpec, scoreModelSpec } from '@tomosort/models';
-import type { ConvGradients, EncoderPreset } from '@tomosort/models';
-import { loadPrepared, phantomSources } from '@tomosort/pretext';
-import { asTrainable, train } from '@tomosort/train';
+import { createModel, encoderSpec, forwardCost, projectionModelSpec, scoreModelSpec, unetModelSpec } from '@tomosort/models';
+import type { ConvGradients, EncoderPreset, Model } from '@tomosort/models';
+import { fitMmPerPixel, labelledPhantomSlices, loadPrepared, phantomSources } from '@tomosort/pretext';
+import type { PreparedVolume } from '@tomosort/pretext';
+import { phantomSubject } from '@tomosort/samples';
+import { SEGMENTATION_AUGMENTATION, prepareVolumeAnnotation, volumeSegmentationTask } from '@tomosort/segment';
+import { PROXY3D_METHODS, asTrainable, csprModelSpec, csprTask, proxy3dModelSpec, train } from '@tomosort/train';
 import type { MethodConfig, TaskMethodConfig, TrainTask } from '@tomosort/train';
 import { profileSecondStep } from '@tomosort/backend';
 import { startBackend } from '../backendOption';
@@ -17,6 +20,8 @@ import { writeFileAtomic } from '../files';
 import { intListOption, intOption, parse } from '../parse';
 import { median } from '../stats';
 import { formatTable } from '../table';
+import { PHANTOM_CLASSES, proxy3dConfigFor, volumetricSettings } from '../experiment/run';
+import { FULL_EXPERIMENT } from './experiment';
 
 export const BENCH_PRETRAIN_USAGE = `usage: pnpm tomosort bench pretrain [--quick] [--json] [--out FILE] [options]
 
@@ -31,6 +36,10 @@ Measures pre-training steps, each configuration in its own process (so peak RSS 
            volumes (default 2) on native and in PyTorch (torch_step.py --dims 3)
   methods  SortingLoss, SimCLR and Barlow Twins at equal slices per step (--slices) on --backend:
            median ms/step, tf.memory peak, peak RSS
+  seeds3d  the 3D seed methods at the full experiment's 3D settings for --size (cube, patches, samples
+           a step): each pre-training step (the five proxy tasks on unet-down, CSPR on --model 3D
+           striding in-plane) and the 3D U-Net fine-tuning step (crops of 16 slices, 2 a step), on
+           native: median ms/step, tf.memory peak, peak RSS, steps an hour (only when asked for)
   stock    the speed step on tfjs' stock cpu backend with tfjs' own conv gradients (minutes at
            128²; only when asked for with --parts)
 
@@ -45,7 +54,7 @@ Measures pre-training steps, each configuration in its own process (so peak RSS 
   --torch-script F default ../shared/anchors/torch_step.py beside the repository
   --out FILE       also write the JSON there;  --json  print the JSON instead of the tables`;
 
-const PARTS = ['speed', 'profile', '3d', 'methods', 'stock'] as const;
+const PARTS = ['speed', 'profile', '3d', 'methods', 'seeds3d', 'stock'] as const;
 type Part = (typeof PARTS)[number];
 
 /** One measurement, made in a child process. */
@@ -104,15 +113,47 @@ function volumeTask(size: number, batch: number): TrainTask<null> {
   };
 }
 
+/** The 3D seed methods' steps the seeds3d part times: each pre-training, and the 3D U-Net fine-tuning step. */
+const SEEDS_3D = [...PROXY3D_METHODS, 'cspr', 'finetune3d'] as const;
+
+/** The network, method and data of a 3D seed method's step at the full experiment's 3D settings for `size`. */
+async function seed3dSetup(method: string, s: ChildSettings): Promise<{ model: Model; m: MethodConfig | TaskMethodConfig; task: { volumes: PreparedVolume[] } | { task: TrainTask } }> {
+  const v = volumetricSettings({ ...FULL_EXPERIMENT, size: s.size });
+  const window = FULL_EXPERIMENT.window;
+  const sources = phantomSources({ subjects: 6, seed: 0 });
+  const first = await sources[0]!.load();
+  const prepare = { plane: 'axial' as const, size: s.size, mmPerPixel: fitMmPerPixel(first, 'axial', s.size), window };
+  const proxy = proxy3dConfigFor(method, v);
+  if (proxy) return { model: createModel(proxy3dModelSpec(proxy, encoderSpec('unet-down', { dims: 3 })), { seed: 0 }), m: proxy, task: { volumes: await loadPrepared(sources, prepare) } };
+  if (method === 'cspr') {
+    const slabs = labelledPhantomSlices({ subjects: 6, seed: 0, prepare });
+    const task = csprTask(slabs, { samples: v.samples, window });
+    return { model: createModel(csprModelSpec(encoderSpec(s.model, { dims: 3, inPlaneStrides: true }), slabs.classes.length), { seed: 0 }), m: { kind: 'task', name: 'cspr', slicesPerStep: task.slicesPerStep, settings: {} }, task: { task } };
+  }
+  // finetune3d: the 3D U-Net on crops of v.depth slices, 5 annotated slices of a phantom subject, as the experiment fine-tunes.
+  const subject = phantomSubject(0, 1);
+  const nz = subject.volume.dims[2];
+  const slices = [0, 1, 2, 3, 4].map((i) => Math.floor(((i + 0.5) * nz) / 5));
+  const data = [prepareVolumeAnnotation({ id: subject.id, volume: subject.volume, labels: subject.labels, slices }, s.size, PHANTOM_CLASSES, prepare)];
+  const task = volumeSegmentationTask(data, { batch: v.batch, depth: v.depth, window, augmentation: SEGMENTATION_AUGMENTATION });
+  return { model: createModel(unetModelSpec(encoderSpec('unet-down', { dims: 3 }), { classes: PHANTOM_CLASSES.length + 1 }), { seed: 0 }), m: { kind: 'task', name: 'finetune3d', slicesPerStep: task.slicesPerStep, settings: {} }, task: { task } };
+}
+
 async function measure(method: string, s: ChildSettings): Promise<StepResult> {
   const backend = await startBackend({ backend: s.backend, threads: s.threads }, true);
-  const volumetric = method === 'sorting3d';
-  const volumes = volumetric ? [] : await loadPrepared(phantomSources({ subjects: 6, seed: 0 }), { plane: 'axial', size: s.size });
-  const m: MethodConfig | TaskMethodConfig = volumetric ? { kind: 'task', name: 'pairwise-3d', slicesPerStep: s.slices, settings: { size: s.size } } : methodFor(method, s.slices);
-  const encoder = encoderSpec(s.model, volumetric ? { dims: 3 } : {});
-  const model = createModel(m.kind === 'sorting' || volumetric ? scoreModelSpec(encoder) : projectionModelSpec(encoder), { seed: 0, convGradients: s.gradients });
+  let model: Model;
+  let m: MethodConfig | TaskMethodConfig;
+  let task: { volumes: PreparedVolume[] } | { task: TrainTask };
+  if ((SEEDS_3D as readonly string[]).includes(method)) ({ model, m, task } = await seed3dSetup(method, s));
+  else {
+    const volumetric = method === 'sorting3d';
+    const volumes = volumetric ? [] : await loadPrepared(phantomSources({ subjects: 6, seed: 0 }), { plane: 'axial', size: s.size });
+    m = volumetric ? { kind: 'task', name: 'pairwise-3d', slicesPerStep: s.slices, settings: { size: s.size } } : methodFor(method, s.slices);
+    const encoder = encoderSpec(s.model, volumetric ? { dims: 3 } : {});
+    model = createModel(m.kind === 'sorting' || volumetric ? scoreModelSpec(encoder) : projectionModelSpec(encoder), { seed: 0, convGradients: s.gradients });
+    task = volumetric ? { task: volumeTask(s.size, s.slices) } : { volumes };
+  }
   const trainable = asTrainable(model);
-  const task = volumetric ? { task: volumeTask(s.size, s.slices) } : { volumes };
   const config = (steps: number) =>
     ({ method: m, steps, learningRate: 1e-3, optimizer: { kind: 'adam' }, schedule: { kind: 'constant' }, window: { center: 0, width: 2000 }, seed: 0, checkpointEvery: 0 }) as const;
   const warmup = 1;
@@ -332,6 +373,23 @@ export async function benchPretrain(args: readonly string[]): Promise<number> {
         rows3.map((r) => [r.name, r.threads, r.msPerStep.toFixed(0), r.gflops.toFixed(1), r.vsPytorchSameThreads ?? '']),
       )}
 ${model} 3D at ${size3}³, ${batch3} volumes/step (${fixed(gflop, 1)} GFLOP), pairwise ranking loss, Adam; median of ${steps} steps; wasm not run (its Conv3D gradients are naive loops, minutes a step)${torchNotes.length ? `\n${torchNotes.join('\n')}` : ''}`,
+    );
+  }
+
+  if (parts.includes('seeds3d')) {
+    const rows: Record<string, StepResult> = {};
+    for (const m of SEEDS_3D) {
+      say(`seeds3d: ${m}`);
+      rows[m] = await runChild([...common, '--backend', 'native', ...(values.threads ? ['--threads', String(threadCounts.at(-1))] : []), '--child', m]);
+    }
+    const v = volumetricSettings({ ...FULL_EXPERIMENT, size });
+    result.seeds3d = { settings: v, byMethod: Object.fromEntries(Object.entries(rows).map(([k, r]) => [k, { msPerStep: fixed(r.msPerStep), peakBytes: r.peakBytes, peakRssBytes: r.peakRssBytes, backend: r.backend }])) };
+    const mb = (b: number) => `${(b / 1e6).toFixed(0)} MB`;
+    tables.push(
+      `${formatTable(
+        ['3D seed method', 'ms/step', 'tf peak', 'peak RSS', 'steps an hour'],
+        Object.entries(rows).map(([k, r]) => [k, r.msPerStep.toFixed(0), mb(r.peakBytes), mb(r.peakRssBytes), Math.floor(3.6e6 / r.msPerStep)]),
+      )}\n${size}² field of view: cubes ${v.cube}³, patches ${v.patch}³, ${v.samples} samples a step; CSPR ${model} 3D in-plane; fine-tuning crops of ${v.depth} slices, ${v.batch} a step; ${steps} measured steps, ${Object.values(rows)[0]?.backend ?? ''}`,
     );
   }
 

@@ -287,20 +287,28 @@ export function snapshotSteps(config: ExperimentConfig): number[] {
  * time survive a restart. Training stops at each snapshot step (a checkpoint), copies the encoder
  * and goes on from that checkpoint: the same weights as an uninterrupted run.
  */
+/** The 3D proxy task a method name stands for, at settings `v` (undefined for the other methods). */
+export function proxy3dConfigFor(method: string, v: VolumetricSettings): Proxy3dConfig | undefined {
+  const grid = (cells: number, jitter: number) => ({ grid: cells, patch: v.patch, jitter });
+  switch (method) {
+    case 'rotation3d':
+    case 'exemplar3d':
+      return { kind: method, samples: v.samples, side: v.cube };
+    case 'rpl3d':
+      return { kind: method, samples: v.samples, grid: grid(3, 2) };
+    case 'jigsaw3d':
+      return { kind: method, samples: v.samples, grid: grid(3, 2), permutations: v.permutations };
+    case 'cpc3d':
+      return { kind: method, samples: v.samples, grid: grid(4, 0), contextRows: 2 };
+    default:
+      return undefined;
+  }
+}
+
 /** What a method pre-trains: its network, its training method, and what the loop draws from. */
 function pretextOf(method: ExperimentMethod, config: ExperimentConfig, volumes: readonly PreparedVolume[], mmPerPixel: number): { spec: ModelSpec; method: MethodConfig | TaskMethodConfig | undefined; data: { volumes: readonly PreparedVolume[] } | { task: TrainTask } } {
   const v = volumetricSettings(config);
-  const grid = (cells: number, jitter: number) => ({ grid: cells, patch: v.patch, jitter });
-  const proxy: Proxy3dConfig | undefined =
-    method === 'rotation3d' || method === 'exemplar3d'
-      ? { kind: method, samples: v.samples, side: v.cube }
-      : method === 'rpl3d'
-        ? { kind: method, samples: v.samples, grid: grid(3, 2) }
-        : method === 'jigsaw3d'
-          ? { kind: method, samples: v.samples, grid: grid(3, 2), permutations: v.permutations }
-          : method === 'cpc3d'
-            ? { kind: method, samples: v.samples, grid: grid(4, 0), contextRows: 2 }
-            : undefined;
+  const proxy = proxy3dConfigFor(method, v);
   if (proxy) return { spec: proxy3dModelSpec(proxy, encoderSpec('unet-down', { dims: 3 })), method: proxy, data: { volumes } };
   // The 3D baseline: Taleb et al.'s encoder from random weights.
   if (method === 'scratch3d') return { spec: scoreModelSpec(encoderSpec('unet-down', { dims: 3 })), method: undefined, data: { volumes } };
