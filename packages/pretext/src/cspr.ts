@@ -4,12 +4,15 @@
 import { PHANTOM_ORGANS, phantomSubject } from '@tomosort/samples';
 import { uniformInt } from '@tomosort/random';
 import type { Rng } from '@tomosort/random';
+import { applyWindow } from '@tomosort/volume';
 import type { HuWindow, Volume } from '@tomosort/volume';
-import { windowInPlace } from './cube';
 import { PretextError } from './errors';
 import { prepareVolume } from './prepare';
 import type { PrepareOptions, PreparedVolume } from './prepare';
 import type { CubeBatch } from './proxy3d';
+
+/** Slices per CSPR volume: a 3-channel image's channels. */
+export const CSPR_DEPTH = 3;
 
 /**
  * Labelled 3-channel images: slice k of each volume, with slices k − 1 and k + 1 as its other two
@@ -85,7 +88,7 @@ export function csprBatch(data: LabelledSlices, cfg: { readonly samples: number;
   if (byClass.length === 0) throw new PretextError('no labelled slices to draw a CSPR batch from');
   const S = data.volumes[0]!.size;
   const plane = S * S;
-  const images = new Float32Array(cfg.samples * 3 * plane);
+  const images = new Float32Array(cfg.samples * CSPR_DEPTH * plane);
   const labels = new Int32Array(cfg.samples);
   for (let n = 0; n < cfg.samples; n++) {
     const group = byClass[uniformInt(rng, 0, byClass.length - 1)]!;
@@ -97,9 +100,9 @@ export function csprBatch(data: LabelledSlices, cfg: { readonly samples: number;
       const j = Math.floor(rng() * (i + 1));
       [order[i], order[j]] = [order[j]!, order[i]!];
     }
-    order.forEach((s, d) => images.set(p.data.subarray(s * plane, (s + 1) * plane), (n * 3 + d) * plane));
+    order.forEach((s, d) => images.set(p.data.subarray(s * plane, (s + 1) * plane), (n * CSPR_DEPTH + d) * plane));
     labels[n] = c;
   }
-  windowInPlace(images, cfg.window);
-  return { images, shape: [cfg.samples, 3, S, S, 1], perSample: 1, labels };
+  applyWindow(images, cfg.window, images);
+  return { images, shape: [cfg.samples, CSPR_DEPTH, S, S, 1], perSample: 1, labels };
 }

@@ -1,6 +1,5 @@
 import { uniform, uniformInt } from '@tomosort/random';
 import type { Rng } from '@tomosort/random';
-import type { HuWindow } from '@tomosort/volume';
 import { PretextError } from './errors';
 import { extentMm, sliceAtMm } from './prepare';
 import type { PreparedVolume } from './prepare';
@@ -41,16 +40,6 @@ export function cropCube(p: PreparedVolume, side: number, rng: Rng): Cube {
     for (let h = 0; h < side; h++) data.set(slice.subarray((y0 + h) * p.size + x0, (y0 + h) * p.size + x0 + side), (d * side + h) * side);
   }
   return { side, data };
-}
-
-/** HU → [0, 1] through the window (clamped), in place; returns `data`. */
-export function windowInPlace(data: Float32Array, window: HuWindow): Float32Array {
-  const lo = window.center - window.width / 2;
-  for (let n = 0; n < data.length; n++) {
-    const w = (data[n]! - lo) / window.width;
-    data[n] = w < 0 ? 0 : w > 1 ? 1 : w;
-  }
-  return data;
 }
 
 /** Rotation labels of the 3D rotation task: identity, and 90°, 180°, 270° about each of the three axes. */

@@ -4,7 +4,8 @@
 import { mulberry32, uniform } from '@tomosort/random';
 import type { Rng } from '@tomosort/random';
 import type { HuWindow } from '@tomosort/volume';
-import { CUBE_ROTATIONS, affineCube, cropCube, gridPatches, gridSide, rotateCube, windowInPlace } from './cube';
+import { applyWindow } from '@tomosort/volume';
+import { CUBE_ROTATIONS, affineCube, cropCube, gridPatches, gridSide, rotateCube } from './cube';
 import type { Cube, PatchGrid } from './cube';
 import { PretextError } from './errors';
 import { pickVolumes } from './pick';
@@ -35,7 +36,7 @@ function checkSamples(n: number, min = 1): void {
   if (!Number.isInteger(n) || n < min) throw new PretextError(`samples must be an integer ≥ ${min}, got ${n}`);
 }
 
-const windowed = (c: Cube, window: HuWindow): Cube => ({ side: c.side, data: windowInPlace(Float32Array.from(c.data), window) });
+const windowed = (c: Cube, window: HuWindow): Cube => ({ side: c.side, data: applyWindow(c.data, window) });
 
 /** How a rotation batch is drawn. */
 export interface RotationBatchConfig {
@@ -192,7 +193,7 @@ export function augmentCube(c: Cube, window: HuWindow, a: CubeAugmentation, rng:
   const axis = Math.floor(rng() * 3) as 0 | 1 | 2;
   const zoom = 1 + uniform(rng, -a.zoom, a.zoom);
   if (angle !== 0 || zoom !== 1) x = affineCube(x, axis, angle, zoom);
-  const data = windowInPlace(Float32Array.from(x.data), window);
+  const data = applyWindow(x.data, window);
   const contrast = uniform(rng, a.contrast[0], a.contrast[1]);
   const brightness = uniform(rng, -a.brightness, a.brightness);
   let mean = 0;

@@ -35,16 +35,28 @@ export interface SegmentationTaskOptions {
   readonly augmentation: Augmentation;
 }
 
+/** The slice size every prepared annotation shares; throws unless there is one and `batch` is a positive integer. */
+export function checkTaskData(data: readonly PreparedAnnotation[], batch: number): number {
+  const size = data[0]?.size;
+  if (size === undefined) throw new SegmentError('fine-tuning needs at least one annotated volume');
+  const bad = data.find((d) => d.size !== size);
+  if (bad) throw new SegmentError(`${bad.id} was prepared at ${bad.size}², the others at ${size}²`);
+  if (!Number.isInteger(batch) || batch < 1) throw new SegmentError(`batch must be a positive integer, got ${batch}`);
+  return size;
+}
+
+/** The fine-tuning loss: cross-entropy + Dice over the foreground classes, `weight` per image (0 = not annotated). */
+export function segmentationLoss(logits: tf.Tensor4D, target: tf.Tensor3D, weight?: tf.Tensor1D): tf.Scalar {
+  const w = weight ? { weight } : {};
+  return tf.add(crossEntropyLoss(logits, target, w), diceLoss(logits, target, { ...w, includeBackground: false }));
+}
+
 /**
  * Fine-tuning on annotated slices only: unannotated slices never enter a batch, so they are
  * never taken for background. Loss = cross-entropy + Dice over the foreground classes.
  */
 export function segmentationTask(data: readonly PreparedAnnotation[], opts: SegmentationTaskOptions): TrainTask<SegmentationBatch> {
-  const size = data[0]?.size;
-  if (size === undefined) throw new SegmentError('fine-tuning needs at least one annotated volume');
-  const bad = data.find((d) => d.size !== size);
-  if (bad) throw new SegmentError(`${bad.id} was prepared at ${bad.size}², the others at ${size}²`);
-  if (!Number.isInteger(opts.batch) || opts.batch < 1) throw new SegmentError(`batch must be a positive integer, got ${opts.batch}`);
+  const size = checkTaskData(data, opts.batch);
   const index = data.flatMap((d) => d.slices.map((_, n) => [d, n] as const));
   const plane = size * size;
   return {
@@ -64,8 +76,7 @@ export function segmentationTask(data: readonly PreparedAnnotation[], opts: Segm
     loss(model: TrainableModel, batch: SegmentationBatch): tf.Scalar {
       const x = tf.tensor4d(batch.images, [batch.count, size, size, 1]);
       const logits = model.apply(x, true) as tf.Tensor4D;
-      const target = tf.tensor3d(batch.targets, [batch.count, size, size], 'int32');
-      return tf.add(crossEntropyLoss(logits, target), diceLoss(logits, target, { includeBackground: false }));
+      return segmentationLoss(logits, tf.tensor3d(batch.targets, [batch.count, size, size], 'int32'));
     },
   };
 }

@@ -1,16 +1,17 @@
 // Sparse-slice fine-tuning of a 3D network: crops of consecutive slices through the whole volume,
 // the loss counted on the annotated slices only.
 import * as tf from '@tensorflow/tfjs-core';
-import { crossEntropyLoss, diceLoss } from '@tomosort/losses';
 import type { Augmentation } from '@tomosort/pretext';
 import { fillGaussian, uniform, uniformInt } from '@tomosort/random';
 import type { Rng } from '@tomosort/random';
 import type { TrainTask, TrainableModel } from '@tomosort/train';
+import { applyWindow } from '@tomosort/volume';
 import type { HuWindow } from '@tomosort/volume';
 import type { SegmentClass, SparseAnnotation } from './annotation';
 import { SegmentError } from './errors';
 import { prepareAnnotation, toModelInput } from './prepare';
 import type { ModelInputOptions, PreparedAnnotation } from './prepare';
+import { checkTaskData, segmentationLoss } from './task';
 
 /**
  * A whole volume on the model's grid for a 3D network: every slice at `size²` (in-plane scale and
@@ -59,18 +60,13 @@ export interface VolumeSegmentationTaskOptions {
  * and 0 on every other — the unannotated slices feed the network as context, their labels never.
  */
 export function volumeSegmentationTask(data: readonly PreparedVolumeAnnotation[], opts: VolumeSegmentationTaskOptions): TrainTask<VolumeSegmentationBatch> {
-  const size = data[0]?.size;
-  if (size === undefined) throw new SegmentError('fine-tuning needs at least one annotated volume');
-  const bad = data.find((d) => d.size !== size);
-  if (bad) throw new SegmentError(`${bad.id} was prepared at ${bad.size}², the others at ${size}²`);
+  const size = checkTaskData(data, opts.batch);
   const D = opts.depth;
   if (!Number.isInteger(D) || D < 1) throw new SegmentError(`crop depth must be a positive integer, got ${D}`);
   const thin = data.find((d) => d.depth < D);
   if (thin) throw new SegmentError(`${thin.id} has ${thin.depth} slices; the 3D model takes crops of ${D}`);
-  if (!Number.isInteger(opts.batch) || opts.batch < 1) throw new SegmentError(`batch must be a positive integer, got ${opts.batch}`);
   const index = data.flatMap((d) => d.slices.map((k, n) => [d, k, n] as const));
   const plane = size * size;
-  const lo = opts.window.center - opts.window.width / 2;
   return {
     slicesPerStep: opts.batch * D,
     draw(rng: Rng): VolumeSegmentationBatch {
@@ -87,10 +83,8 @@ export function volumeSegmentationTask(data: readonly PreparedVolumeAnnotation[]
         if (a.noiseHu > 0) fillGaussian(rng, noise);
         const out = images.subarray(b * D * plane, (b + 1) * D * plane);
         const src = d.volume.subarray(start * plane, (start + D) * plane);
-        for (let n = 0; n < out.length; n++) {
-          const w = (src[n]! * scale + shift + (a.noiseHu > 0 ? noise[n]! * a.noiseHu : 0) - lo) / opts.window.width;
-          out[n] = w < 0 ? 0 : w > 1 ? 1 : w;
-        }
+        for (let n = 0; n < out.length; n++) out[n] = src[n]! * scale + shift + (a.noiseHu > 0 ? noise[n]! * a.noiseHu : 0);
+        applyWindow(out, opts.window, out);
         // Every annotated slice inside the crop counts, not only the one drawn.
         d.slices.forEach((s, n) => {
           if (s < start || s >= start + D) return;
@@ -105,9 +99,7 @@ export function volumeSegmentationTask(data: readonly PreparedVolumeAnnotation[]
       const out = model.apply(x, true);
       if (out.rank !== 5) throw new SegmentError(`a 3D fine-tuning needs a 3D U-Net; the model gives [${out.shape.join(', ')}]`);
       const logits = tf.reshape(out, [batch.count * D, size, size, out.shape[4]!]) as tf.Tensor4D;
-      const target = tf.tensor3d(batch.targets, [batch.count * D, size, size], 'int32');
-      const weight = tf.tensor1d(batch.weights);
-      return tf.add(crossEntropyLoss(logits, target, { weight }), diceLoss(logits, target, { weight, includeBackground: false }));
+      return segmentationLoss(logits, tf.tensor3d(batch.targets, [batch.count * D, size, size], 'int32'), tf.tensor1d(batch.weights));
     },
   };
 }

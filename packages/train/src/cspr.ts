@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { classificationLoss } from '@tomosort/losses';
 import { classifierModelSpec } from '@tomosort/models';
 import type { ClassifierModelSpec, EncoderSpec } from '@tomosort/models';
-import { csprBatch } from '@tomosort/pretext';
+import { CSPR_DEPTH, csprBatch } from '@tomosort/pretext';
 import type { CubeBatch, LabelledSlices } from '@tomosort/pretext';
 import type { Rng } from '@tomosort/random';
 import type { HuWindow } from '@tomosort/volume';
@@ -25,7 +25,7 @@ export function csprModelSpec(encoder: EncoderSpec, classes: number): Classifier
 /** The CSPR pre-training task: `samples` labelled slabs per step, cross-entropy with label smoothing 0.1. */
 export function csprTask(data: LabelledSlices, opts: { readonly samples: number; readonly window: HuWindow; readonly labelSmoothing?: number }): TrainTask<CubeBatch> {
   return {
-    slicesPerStep: opts.samples * 3,
+    slicesPerStep: opts.samples * CSPR_DEPTH,
     draw: (rng: Rng) => csprBatch(data, { samples: opts.samples, window: opts.window }, rng),
     loss: (model: TrainableModel, b: CubeBatch) => classificationLoss(applyCubes(model, b, true), b.labels, { labelSmoothing: opts.labelSmoothing ?? CSPR_LABEL_SMOOTHING }),
   };

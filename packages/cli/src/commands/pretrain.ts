@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ENCODER_PRESETS, createModel, encoderSpec, projectionModelSpec, scoreModelSpec } from '@tomosort/models';
 import type { Model } from '@tomosort/models';
 import { saveModelToDir } from '@tomosort/models/node';
-import { fitMmPerPixel, labelledPhantomSlices, loadPrepared, prepareVolume, sortingAugmentationFor } from '@tomosort/pretext';
+import { CSPR_DEPTH, fitMmPerPixel, labelledPhantomSlices, loadPrepared, prepareVolume, sortingAugmentationFor } from '@tomosort/pretext';
 import type { PrepareOptions } from '@tomosort/pretext';
 import { LocalizeError, calibrateLocalization, calibrationToMetrics, scoreVolume } from '@tomosort/localize';
 import type { ScoredVolume } from '@tomosort/localize';
@@ -144,7 +144,7 @@ export const pretrainCommand: Command = {
     }
     let methodConfig: MethodConfig | TaskMethodConfig;
     if (cspr) {
-      methodConfig = { kind: 'task', name: 'cspr', slicesPerStep: batch * 3, settings: { samples: batch, labelSmoothing: CSPR_LABEL_SMOOTHING } };
+      methodConfig = { kind: 'task', name: 'cspr', slicesPerStep: batch * CSPR_DEPTH, settings: { samples: batch, labelSmoothing: CSPR_LABEL_SMOOTHING } };
     } else if (method === 'sorting') {
       if (batch % K !== 0) throw new UsageError(`--batch ${batch} must be a multiple of --slices ${K} for sorting`);
       methodConfig = {
@@ -258,7 +258,7 @@ export const pretrainCommand: Command = {
     const spacing = median((slabs ? slabs.train.volumes : volumes).map((v) => v.spacingMm));
     const manifest = await saveModelToDir(
       model,
-      { method, inputSize: size, cropDepth: cspr ? 3 : methodConfig.kind === 'task' ? undefined : cubeSideOf(methodConfig), plane, huWindow: { center, width }, mmPerPixel, intensity: DEFAULT_INTENSITY, sliceSpacingMm: spacing, steps: result.step, metrics },
+      { method, inputSize: size, cropDepth: cspr ? CSPR_DEPTH : methodConfig.kind === 'task' ? undefined : cubeSideOf(methodConfig), plane, huWindow: { center, width }, mmPerPixel, intensity: DEFAULT_INTENSITY, sliceSpacingMm: spacing, steps: result.step, metrics },
       modelDir,
     );
     const summary = { out, model: modelDir, method, plane, backend: backend.label, status: result.status, steps: result.step, seconds: +result.seconds.toFixed(2), metrics, checksum: manifest.checksum };

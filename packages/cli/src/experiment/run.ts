@@ -3,7 +3,7 @@ import { leaveTwoOutCoverage, meanSpearman, medianStackErrors, scoreVolume, stac
 import type { HeldOutCoverage, ScoredVolume } from '@tomosort/localize';
 import { createModel, encoderSpec, projectionModelSpec, scoreFromEncoder, scoreModelSpec, unetFromEncoder } from '@tomosort/models';
 import type { EncoderPreset, Model, ModelSpec } from '@tomosort/models';
-import { SORTING_AUGMENTATION, fitMmPerPixel, labelledPhantomSlices, loadPrepared, phantomSources, prepareVolume, sortingAugmentationFor } from '@tomosort/pretext';
+import { CSPR_DEPTH, SORTING_AUGMENTATION, fitMmPerPixel, labelledPhantomSlices, loadPrepared, phantomSources, prepareVolume, sortingAugmentationFor } from '@tomosort/pretext';
 import type { PreparedVolume } from '@tomosort/pretext';
 import { hashString, mixSeed, mulberry32 } from '@tomosort/random';
 import type { Rng } from '@tomosort/random';
@@ -333,7 +333,7 @@ async function pretrain(method: ExperimentMethod, config: ExperimentConfig, volu
   const build = () => createModel(p.spec, { seed: config.seed + 1 });
   if (m === undefined) return { model: build(), seconds: 0, peakBytes: 0, losses: [], snapshots: [] };
   const key = `pretrain-${method}`;
-  const cropDepth = method === 'cspr' ? 3 : m.kind === 'task' ? undefined : cubeSideOf(m);
+  const cropDepth = method === 'cspr' ? CSPR_DEPTH : m.kind === 'task' ? undefined : cubeSideOf(m);
   const manifest = (steps: number) => ({ method: method as 'sorting', inputSize: config.size, cropDepth, plane: 'axial' as const, huWindow: config.window, mmPerPixel, intensity: DEFAULT_INTENSITY, sliceSpacingMm: volumes[0]?.spacingMm ?? 1, steps });
   const trainConfig = pretextTrainConfig(config, m, config.pretrain.steps, {
     seed: config.seed,
