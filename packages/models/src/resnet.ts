@@ -248,16 +248,14 @@ class PlainBlock implements Block {
   readonly #a: ConvBn;
   constructor(
     params: Params,
-    name: string,
+    readonly name: string,
     inC: number,
     width: number,
     readonly pool: number,
     readonly dims: Dims,
   ) {
     this.#a = new ConvBn(params, `${name}/conv1`, `${name}/bn1`, 3, inC, width, 1, dims);
-    this.name = name;
   }
-  readonly name: string;
   apply(x: FeatureMap, o: ApplyOptions): FeatureMap {
     if (x.shape.slice(this.dims === 'xy' ? 2 : 1, -1).some((n) => n < this.pool)) {
       throw new ModelError(`${this.name}: its ${this.pool}× max-pool needs feature maps of at least ${this.pool}, got [${x.shape.slice(1, -1).join(', ')}]: the input is too small for this encoder (each stride halves it)`);
