@@ -66,7 +66,7 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
   if (config.frozenSteps + config.steps === 0) throw new SegmentError('nothing to train: frozenSteps and steps are both 0');
   const augmentation = config.augmentation ?? SEGMENTATION_AUGMENTATION;
   const task: TrainTask = config.depth === undefined ? segmentationTask(opts.data, { batch: config.batch, window: config.window, augmentation }) : volumeSegmentationTask(asVolumes(opts.data), { batch: config.batch, depth: config.depth, window: config.window, augmentation });
-  const settings = { batch: config.batch, augmentation, data: opts.data.map((d) => ({ id: d.id, slices: d.slices })), ...(config.depth === undefined ? {} : { depth: config.depth }) };
+  const settings = { batch: config.batch, augmentation, data: opts.data.map((d) => ({ id: d.id, slices: d.slices, ...(d.reformats.length > 0 ? { reformats: d.reformats } : {}) })), ...(config.depth === undefined ? {} : { depth: config.depth }) };
   const phaseConfig = (phase: FinetunePhase, steps: number): TrainConfig => ({
     method: { kind: 'task', name: `finetune-${phase}`, slicesPerStep: task.slicesPerStep, settings },
     steps,

@@ -1,9 +1,9 @@
-export type { SegmentClass, SparseAnnotation } from './annotation';
+export type { ReformatPlane, SegmentClass, SparseAnnotation } from './annotation';
 export { validateAnnotation, validateClasses } from './annotation';
 export { SegmentError, isSegmentError } from './errors';
 export type { FinetuneConfig, FinetuneOptions, FinetunePhase, FinetuneResult } from './finetune';
 export { finetune } from './finetune';
-export { stackAcross } from './plane';
+export { reformatOf, stackAcross } from './plane';
 export type { PreparedAnnotation } from './prepare';
 export type { ModelInputOptions } from './prepare';
 export { prepareAnnotation, toModelInput } from './prepare';

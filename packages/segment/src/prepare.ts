@@ -1,7 +1,8 @@
-import { HU_WINDOWS, createVolume, inWindowUnits, resampleInPlane, toModelGrid } from '@tomosort/volume';
+import { HU_WINDOWS, createVolume, inWindowUnits, reorient, resampleInPlane, toModelGrid } from '@tomosort/volume';
 import type { HuWindow, IntensityRule, SliceScale, Volume } from '@tomosort/volume';
 import { SegmentError } from './errors';
-import type { SegmentClass, SparseAnnotation } from './annotation';
+import type { ReformatPlane, SegmentClass, SparseAnnotation } from './annotation';
+import { reformatOf } from './plane';
 import { validateAnnotation, validateClasses } from './annotation';
 
 /** How a volume's slices reach the model besides its size: physical scale and intensity. */
@@ -29,9 +30,11 @@ export interface PreparedAnnotation {
   readonly size: number;
   /** Annotated slice indices (k of the source volume), in the order of `images`. */
   readonly slices: readonly number[];
-  /** `slices.length × size × size` HU values. */
+  /** Annotated reformatted planes, in the order of `images` after the slices (by axis, then index). */
+  readonly reformats: readonly ReformatPlane[];
+  /** `(slices + reformats) × size × size` HU values. */
   readonly images: Float32Array;
-  /** `slices.length × size × size` class indices: c ≥ 1 is `classes[c − 1]`, 0 anything else. */
+  /** `(slices + reformats) × size × size` class indices: c ≥ 1 is `classes[c − 1]`, 0 anything else. */
   readonly targets: Int32Array;
 }
 
@@ -49,15 +52,52 @@ function pickSlices<T extends Float32Array | Uint8Array | Int16Array>(v: Volume,
  * Resizes the annotated slices to `size²`. Labels are resized class by class (each class mask
  * resampled like the image, then the largest share wins, background included), so thin
  * structures neither vanish nor grow the way nearest-neighbour picking would make them.
+ * A reformatted plane is taken from the volume reoriented to its anatomical plane (`reformatOf`:
+ * exact, in that plane's display orientation), so it reaches the model like a slice acquired
+ * in that plane.
  */
 export function prepareAnnotation(a: SparseAnnotation, size: number, classes: readonly SegmentClass[], opts: ModelInputOptions = {}): PreparedAnnotation {
   validateAnnotation(a);
   validateClasses(classes);
   const slices = [...a.slices].sort((x, y) => x - y);
-  const images = onModelGrid(pickSlices(a.volume, slices, (n) => new Float32Array(n)), a.volume, size, opts, a.id).data;
+  const reformats = [...(a.reformats ?? [])].sort((x, y) => x.axis - y.axis || x.index - y.index);
+  const parts = slices.length > 0 ? [resizeSlices(a.volume, a.labels, slices, a.volume, size, classes, opts, a.id)] : [];
+  for (const axis of [0, 1] as const) {
+    const across = reformats.filter((r) => r.axis === axis);
+    if (across.length === 0) continue;
+    const reformat = reformatOf(a.volume, axis);
+    if (!reformat) throw new SegmentError(`${a.id}: no anatomical plane lies across voxel axis ${axis} of this oblique volume, so its reformatted planes cannot be used`);
+    const ks = across.map((r) => reformat.sliceOf(r.index));
+    parts.push(resizeSlices(reorient(a.volume, reformat.plane), reorient(a.labels, reformat.plane), ks, a.volume, size, classes, opts, a.id));
+  }
+  return { id: a.id, size, slices, reformats, images: concat(parts.map((p) => p.images), Float32Array), targets: concat(parts.map((p) => p.targets), Int32Array) };
+}
+
+function concat<T extends Float32Array | Int32Array>(arrays: readonly T[], make: { new (n: number): T }): T {
+  const out = new make(arrays.reduce((n, x) => n + x.length, 0));
+  let at = 0;
+  for (const x of arrays) {
+    out.set(x, at);
+    at += x.length;
+  }
+  return out;
+}
+
+/** Slices `ks` of `volume` / `labels` (a stack of `whole`) at `size²`: images and class indices. */
+function resizeSlices(
+  volume: Volume,
+  labelStack: Volume<Uint8Array>,
+  ks: readonly number[],
+  whole: Volume,
+  size: number,
+  classes: readonly SegmentClass[],
+  opts: ModelInputOptions,
+  id: string,
+): { images: Float32Array; targets: Int32Array } {
+  const images = onModelGrid(pickSlices(volume, ks, (n) => new Float32Array(n)), whole, size, opts, id).data;
   const scale: SliceScale = { size, mmPerPixel: opts.mmPerPixel };
-  const labels = pickSlices(a.labels, slices, (n) => new Uint8Array(n));
-  const count = size * size * slices.length;
+  const labels = pickSlices(labelStack, ks, (n) => new Uint8Array(n));
+  const count = size * size * ks.length;
   const best = new Float32Array(count);
   const targets = new Int32Array(count);
   // Background share = 1 − Σ class shares; start with it as the candidate to beat.
@@ -78,5 +118,5 @@ export function prepareAnnotation(a: SparseAnnotation, size: number, classes: re
       }
     }
   });
-  return { id: a.id, size, slices, images, targets };
+  return { images, targets };
 }

@@ -48,6 +48,73 @@ describe('prepareAnnotation', () => {
   });
 });
 
+describe('prepareAnnotation on reformatted planes (a plane drawn in another orientation than the acquisition)', () => {
+  // An axial acquisition (identity direction): a plane of fixed row j is coronal, of fixed column i sagittal.
+  const dims = [4, 3, 5] as const;
+  const value = (i: number, j: number, k: number) => 100 * i + 10 * j + k;
+  const v = vol(dims, value);
+  const l = labelsOf(vol(dims, (i, j, k) => ((i + j + k) % 3 === 0 ? 1 : (i + 2 * k) % 4 === 1 ? 2 : 0)));
+  const classes = [
+    { value: 1, name: 'a' },
+    { value: 2, name: 'b' },
+  ];
+  /** The plane as a one-slice volume built by hand in its display frame (PLANE_FRAMES): pixel (c, r) from `at(c, r)`. */
+  const byHand = (width: number, height: number, spacing: readonly [number, number], plane: 'coronal' | 'sagittal', at: (c: number, r: number) => readonly [number, number, number]) => {
+    const image = new Float32Array(width * height);
+    const labels = new Uint8Array(width * height);
+    for (let r = 0; r < height; r++)
+      for (let c = 0; c < width; c++) {
+        const [i, j, k] = at(c, r);
+        image[c + width * r] = value(i, j, k);
+        labels[c + width * r] = l.data[i + dims[0] * (j + dims[1] * k)]!;
+      }
+    const grid = { dims: [width, height, 1] as const, spacing: [spacing[0], spacing[1], 1] as const, origin: [0, 0, 0] as const, direction: PLANE_FRAMES[plane] };
+    return prepareAnnotation({ id: 'hand', volume: createVolume({ ...grid, data: image }), labels: createVolume({ ...grid, data: labels }), slices: [0] }, 4, classes);
+  };
+
+  it('takes a coronal plane (fixed row) in coronal display orientation: columns → left, rows head → feet', () => {
+    const p = prepareAnnotation({ id: 'v', volume: v, labels: l, slices: [], reformats: [{ axis: 1, index: 2 }] }, 4, classes);
+    const hand = byHand(4, 5, [1, 2], 'coronal', (c, r) => [c, 2, 4 - r]);
+    expect(p.reformats).toEqual([{ axis: 1, index: 2 }]);
+    expect(Array.from(p.images)).toEqual(Array.from(hand.images));
+    expect(Array.from(p.targets)).toEqual(Array.from(hand.targets));
+    expect(new Set(p.targets).size).toBeGreaterThan(1);
+  });
+
+  it('takes a sagittal plane (fixed column) in sagittal display orientation: columns front → back, rows head → feet', () => {
+    const p = prepareAnnotation({ id: 'v', volume: v, labels: l, slices: [], reformats: [{ axis: 0, index: 1 }] }, 4, classes);
+    const hand = byHand(3, 5, [1, 2], 'sagittal', (c, r) => [1, c, 4 - r]);
+    expect(Array.from(p.images)).toEqual(Array.from(hand.images));
+    expect(Array.from(p.targets)).toEqual(Array.from(hand.targets));
+  });
+
+  it('stacks slices first, then reformats by axis and index; the task draws them all', () => {
+    const p = prepareAnnotation({ id: 'v', volume: v, labels: l, slices: [3], reformats: [{ axis: 1, index: 0 }, { axis: 0, index: 2 }, { axis: 1, index: 1 }] }, 4, classes);
+    const plane = 16;
+    expect(p.images.length).toBe(4 * plane);
+    expect(p.reformats).toEqual([{ axis: 0, index: 2 }, { axis: 1, index: 0 }, { axis: 1, index: 1 }]);
+    const single = (r: { axis: 0 | 1; index: number }) => prepareAnnotation({ id: 'v', volume: v, labels: l, slices: [], reformats: [r] }, 4, classes).images;
+    expect(Array.from(p.images.subarray(plane, 2 * plane))).toEqual(Array.from(single({ axis: 0, index: 2 })));
+    expect(Array.from(p.images.subarray(3 * plane))).toEqual(Array.from(single({ axis: 1, index: 1 })));
+    // Only the reformatted plane j = 1 holds 100 HU: a task over it alone draws nothing else.
+    const marked = vol(dims, (_i, j) => (j === 1 ? 100 : 900));
+    const task = segmentationTask([prepareAnnotation({ id: 'm', volume: marked, labels: l, slices: [], reformats: [{ axis: 1, index: 1 }] }, 4, classes)], {
+      batch: 8,
+      window: { center: 500, width: 1000 },
+      augmentation: NO_AUGMENTATION,
+    });
+    expect(task.draw(mulberry32(3)).images.every((x) => Math.abs(x - 0.1) < 1e-6)).toBe(true);
+  });
+
+  it('names the volume and the problem for bad reformatted planes', () => {
+    const a = { id: 'ct-9', volume: v, labels: l, slices: [] };
+    expect(() => prepareAnnotation({ ...a, reformats: [{ axis: 1, index: 3 }] }, 4, classes)).toThrow('ct-9: reformatted plane 3 across axis 1 is outside 0..2');
+    expect(() => prepareAnnotation({ ...a, reformats: [{ axis: 0, index: 1 }, { axis: 0, index: 1 }] }, 4, classes)).toThrow('ct-9: reformatted plane 1 across axis 0 is listed twice');
+    expect(() => prepareAnnotation({ ...a, reformats: [{ axis: 2 as 0, index: 1 }] }, 4, classes)).toThrow('ct-9: a reformatted plane lies across voxel axis 0 or 1, not 2');
+    expect(() => prepareAnnotation({ ...a, reformats: [] }, 4, classes)).toThrow('ct-9: no annotated slices');
+  });
+});
+
 describe('segmentationTask', () => {
   it('draws only annotated slices, so unannotated ones are never taken for background', () => {
     // Annotated slices hold 100 HU (0.1 after the window), the others 900 (0.9).

@@ -57,8 +57,9 @@ export function segmentationLoss(logits: tf.Tensor4D, target: tf.Tensor3D, weigh
  */
 export function segmentationTask(data: readonly PreparedAnnotation[], opts: SegmentationTaskOptions): TrainTask<SegmentationBatch> {
   const size = checkTaskData(data, opts.batch);
-  const index = data.flatMap((d) => d.slices.map((_, n) => [d, n] as const));
   const plane = size * size;
+  // Every annotated image: slices and reformatted planes alike.
+  const index = data.flatMap((d) => Array.from({ length: d.targets.length / plane }, (_, n) => [d, n] as const));
   return {
     slicesPerStep: opts.batch,
     draw(rng: Rng): SegmentationBatch {

@@ -79,8 +79,11 @@ describe('3D sparse-slice fine-tuning (unet-down 3D U-Net, crops of 8 slices)', 
     const cut = (v: typeof thin.volume | typeof thin.labels, n: number) => createVolume({ ...v, data: v.data.slice(0, v.dims[0] * v.dims[1] * n), dims: [v.dims[0], v.dims[1], n] as const });
     const data = [prepareVolumeAnnotation({ id: 'thin', volume: cut(thin.volume, 6), labels: cut(thin.labels, 6) as typeof thin.labels, slices: [2] }, SIZE, classes)];
     expect(() => volumeSegmentationTask(data, opts)).toThrow('thin has 6 slices; the 3D model takes crops of 8');
+    expect(() => prepareVolumeAnnotation({ id: 'mpr', volume: thin.volume, labels: thin.labels, slices: [], reformats: [{ axis: 1, index: 3 }] }, SIZE, classes)).toThrow(
+      'mpr: a 3D network fine-tunes on annotated slices along the acquisition (k) only',
+    );
     const model = unet3d(1);
-    const flat = { id: 'flat', size: SIZE, slices: [1], images: new Float32Array(SIZE * SIZE), targets: new Int32Array(SIZE * SIZE) };
+    const flat = { id: 'flat', size: SIZE, slices: [1], reformats: [], images: new Float32Array(SIZE * SIZE), targets: new Int32Array(SIZE * SIZE) };
     await expect(finetune({ model: asTrainable(model), data: [flat], config: { window, batch: 1, depth: DEPTH, frozenSteps: 1, steps: 0, learningRate: 1e-3, seed: 0 } })).rejects.toThrow(
       'flat: a 3D fine-tuning (depth set) needs whole volumes',
     );

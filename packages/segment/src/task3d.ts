@@ -28,6 +28,8 @@ export interface PreparedVolumeAnnotation extends PreparedAnnotation {
 
 /** {@link PreparedVolumeAnnotation} of `a`: unannotated slices are images only, their labels never read. */
 export function prepareVolumeAnnotation(a: SparseAnnotation, size: number, classes: readonly SegmentClass[], opts: ModelInputOptions = {}): PreparedVolumeAnnotation {
+  // Crops run along k: a plane across another axis would be a line in each crop slice.
+  if ((a.reformats ?? []).length > 0) throw new SegmentError(`${a.id}: a 3D network fine-tunes on annotated slices along the acquisition (k) only; annotate in the acquisition plane or use a 2D model`);
   const annotated = prepareAnnotation(a, size, classes, opts);
   const whole = toModelInput(a.volume, size, opts, a.id);
   return { ...annotated, kind: 'volume', depth: a.volume.dims[2], volume: whole.data };
