@@ -11,10 +11,14 @@ export interface SavedAnnotation {
   /** ISO time of the save. */
   readonly savedAt: string;
   readonly classes: readonly JobClass[];
-  /** Every slice of the annotated set (labelled or marked done), whole. */
+  /** Every slice of the labelmap holding a label or marked done, whole (planes drawn in a reformat are rows / columns of these). */
   readonly slices: readonly SliceLabels[];
   /** SOP instances marked done (they may hold background only). */
   readonly done: readonly string[];
+  /** The annotated set's plane keys when saved ("k:12", "row:40", …; absent in records of older versions). */
+  readonly planes?: readonly string[];
+  /** Reformatted planes marked done (plane keys, "row:40" / "col:7"; absent in records of older versions). */
+  readonly doneReformats?: readonly string[];
 }
 
 const DB_NAME = 'tomosort';

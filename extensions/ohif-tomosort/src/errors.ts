@@ -41,6 +41,8 @@ export class AnnotationError extends ExtensionError {
       readonly label?: string;
       readonly segmentationId?: string;
       readonly slice?: number;
+      /** A plane in any orientation (e.g. "row 40", "k:12"). */
+      readonly plane?: string;
       readonly sopInstanceUID?: string;
       readonly seriesInstanceUID?: string;
     } = {},

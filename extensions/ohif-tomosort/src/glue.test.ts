@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EXTENSION_ID, MODE_ID, MODE_ROUTE, PANEL_NAME } from './ids';
 import mode, { SEGMENTATION_PANEL, isValidStudy } from './mode';
-import { activeSeries, describeModel, otherSeriesViewports } from './ohif';
+import { activeSeries, describeModel, otherSeriesViewports, showPlane } from './ohif';
 import { describeOrder } from './panel';
 import type { DisplaySet, OhifServices, StackViewportLike } from './ohif';
 
@@ -29,7 +29,61 @@ const stack = (n: number, at: number): StackViewportLike => ({ getImageIds: () =
 describe('activeSeries (reads OHIF services)', () => {
   it('the active viewport’s series, its slice count from the stack and the slice on screen', () => {
     const s = activeSeries(services({ active: 'vp', grid: { vp: ['ds1'] }, displaySets: { ds1: CT }, viewports: { vp: stack(108, 41) } }));
-    expect(s).toEqual({ viewportId: 'vp', displaySetInstanceUID: 'ds1', studyInstanceUID: '1.2.3', seriesInstanceUID: '1.2.3.4', description: 'Head CT', modality: 'CT', slices: 108, currentSlice: 41 });
+    expect(s).toEqual({
+      viewportId: 'vp',
+      displaySetInstanceUID: 'ds1',
+      studyInstanceUID: '1.2.3',
+      seriesInstanceUID: '1.2.3.4',
+      description: 'Head CT',
+      modality: 'CT',
+      slices: 108,
+      currentSlice: 41,
+      plane: { axis: 2, index: 41, count: 108 },
+      planeNames: ['column', 'row', 'acquisition'],
+    });
+  });
+  it('in a volume (MPR) viewport: the voxel axis its normal lies along and the plane index at its focal point; nothing when oblique', () => {
+    // A coronal acquisition (rows run head → feet): grid axes i = +x, j = −z, k = +y; 2 mm slices.
+    const grid = { dimensions: [256, 200, 108], spacing: [0.5, 0.8, 2], origin: [-64, 10, 80], direction: [1, 0, 0, 0, 0, -1, 0, 1, 0] };
+    const coronal: DisplaySet = { ...CT, instance: { ImageOrientationPatient: [1, 0, 0, 0, 0, -1] } };
+    const volume = (normal: number[], focal: number[]): StackViewportLike => ({
+      type: 'orthographic',
+      getImageIds: () => Array.from({ length: 108 }, (_, i) => `wadors:/studies/1/series/2/instances/1.2.${i}/frames/1`),
+      // As cornerstone computes it: |focal − origin| along the normal over the spacing along it.
+      getCurrentImageIdIndex: () => {
+        const a = [0, 1, 2].find((x) => Math.abs(normal[0]! * grid.direction[3 * x]! + normal[1]! * grid.direction[3 * x + 1]! + normal[2]! * grid.direction[3 * x + 2]!) > 0.99) ?? 0;
+        return Math.round(Math.abs(normal.reduce((d, c, i) => d + c * (focal[i]! - grid.origin[i]!), 0)) / grid.spacing[a]!);
+      },
+      getCamera: () => ({ viewPlaneNormal: normal, focalPoint: focal, position: focal }),
+      getImageData: () => grid,
+    });
+    const at = (v: StackViewportLike) => activeSeries(services({ active: 'vp', grid: { vp: ['ds1'] }, displaySets: { ds1: coronal }, viewports: { vp: v } }))!;
+    // Axial view: normal ±z is grid axis j (rows); focal z = 80 − 0.8·j → j = 40.
+    const axial = at(volume([0, 0, 1], [0, 0, 80 - 0.8 * 40.3]));
+    expect(axial.plane?.index).toBe(40);
+    expect(axial).toMatchObject({ plane: { axis: 1, index: 40, count: 200 }, currentSlice: -1, planeNames: ['sagittal', 'axial', 'coronal'] });
+    // Coronal view (the acquisition): normal y is axis k; y = 10 + 2·k → k = 7, named by its SOP instance.
+    expect(at(volume([0, -1, 0], [3, 24, 0]))).toMatchObject({ plane: { axis: 2, index: 7, count: 108, sopInstanceUID: '1.2.7' }, currentSlice: 7 });
+    expect(at(volume([0.6, 0, 0.8], [0, 0, 0])).plane).toBeUndefined();
+  });
+  it('shows a plane: a volume viewport moves its camera along the normal to it; another orientation is refused with the one to show', () => {
+    const grid = { dimensions: [4, 4, 10], spacing: [1, 1, 2], origin: [0, 0, 0], direction: [1, 0, 0, 0, 1, 0, 0, 0, 1] };
+    let camera = { viewPlaneNormal: [0, 0, 1], focalPoint: [1, 2, 3], position: [1, 2, 103] };
+    const vp: StackViewportLike = {
+      type: 'orthographic',
+      getImageIds: () => Array.from({ length: 10 }, (_, i) => `wadors:/studies/1/series/2/instances/9.${i}/frames/1`),
+      getCurrentImageIdIndex: () => 0,
+      getCamera: () => camera,
+      setCamera: (c) => void (camera = { ...camera, ...c }),
+      getImageData: () => grid,
+    };
+    showPlane(vp, { axis: 2, index: 0, sopInstanceUID: '9.6' }, ['sagittal', 'coronal', 'axial']);
+    expect(camera.focalPoint).toEqual([1, 2, 12]);
+    expect(camera.position).toEqual([1, 2, 112]);
+    expect(() => showPlane(vp, { axis: 1, index: 2 }, ['sagittal', 'coronal', 'axial'])).toThrow("coronal plane 3 is in the coronal orientation: show that orientation in this viewport (OHIF's MPR layout) to go there");
+    let shown = -1;
+    showPlane({ ...stack(10, 0), setImageIdIndex: (i) => void (shown = i) }, { axis: 2, index: 4 }, ['sagittal', 'coronal', 'axial']);
+    expect(shown).toBe(4);
   });
   it('before the viewport renders: the display set’s frame count, slice -1', () => {
     const s = activeSeries(services({ active: 'vp', grid: { vp: ['ds1'] }, displaySets: { ds1: CT }, viewports: { vp: 'throws' } }));

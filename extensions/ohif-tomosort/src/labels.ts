@@ -63,13 +63,13 @@ export function activeSegmentIndex(segments: Readonly<Record<number, SegmentLike
  * A short fingerprint of the annotated set and its labels (FNV-1a over every slice's index, done
  * mark and label values): it changes with any edit, so the panel saves only what changed.
  */
-export function annotationSignature(set: readonly { readonly index: number; readonly done: boolean; readonly labels: ArrayLike<number> }[], classes: readonly JobClass[]): string {
+export function annotationSignature(set: readonly { readonly key: string; readonly done: boolean; readonly labels: ArrayLike<number> }[], classes: readonly JobClass[]): string {
   let h = 0x811c9dc5;
   const mix = (x: number) => {
     h = Math.imul(h ^ x, 0x01000193) >>> 0;
   };
   for (const a of set) {
-    mix(a.index);
+    for (let c = 0; c < a.key.length; c++) mix(a.key.charCodeAt(c));
     mix(a.done ? 1 : 0);
     for (let n = 0; n < a.labels.length; n++) mix(a.labels[n]!);
   }

@@ -10,10 +10,12 @@ import type { SavedAnnotation } from './annotationStore';
 import { LossChart } from './lossChart';
 import { pickedModel, rememberBrowserModel, useModelChoices } from './modelChoices';
 import type { ModelChoice } from './modelChoices';
-import { activeSeries, describeModel, otherSeriesViewports } from './ohif';
+import { activeSeries, describeModel, otherSeriesViewports, showPlane } from './ohif';
 import type { ActiveSeries, ServicesManagerLike } from './ohif';
 import { oneLine, panelMessage } from './panelMessage';
-import { addLabel, annotatedSlices, clearSlice, createSegmentation, onSegmentationChange, sopOfImageId, stackIndexBySop, thresholdSlice, writeSlices } from './segmentation';
+import { exportSlices, parsePlaneKey, planeKey, trainingPayload } from './planes';
+import type { PlaneRef } from './planes';
+import { addLabel, annotatedPlanes, clearPlane, createSegmentation, onSegmentationChange, planeWords, sopOfImageId, stackIndexBySop, thresholdPlane, writeSlices } from './segmentation';
 import type { CornerstoneLibraries, SegServices } from './segmentation';
 import type { Compute, FromWorker, JobClass, ModelRef, OrderFindingMessage, SliceLabels, SliceMatch, ToWorker } from './worker/protocol';
 
@@ -72,7 +74,14 @@ function useActiveSeries(): ActiveSeries | undefined {
       if (!services) return;
       const next = activeSeries(services.services);
       setSeries((prev) =>
-        prev?.seriesInstanceUID === next?.seriesInstanceUID && prev?.currentSlice === next?.currentSlice && prev?.slices === next?.slices ? prev : next,
+        prev?.seriesInstanceUID === next?.seriesInstanceUID &&
+        prev?.currentSlice === next?.currentSlice &&
+        prev?.slices === next?.slices &&
+        prev?.viewportId === next?.viewportId &&
+        prev?.plane?.axis === next?.plane?.axis &&
+        prev?.plane?.index === next?.plane?.index
+          ? prev
+          : next,
       );
     };
     tick();
@@ -150,7 +159,10 @@ function useWorker(onMessage: (m: FromWorker) => void): { post(m: ToWorker): voi
   return { post: (m) => worker.current?.postMessage(m), backend, error, compute, setCompute };
 }
 
-type Annotated = { index: number; voxels: number; counts: number[]; done: boolean };
+type Annotated = PlaneRef & { key: string; voxels: number; counts: number[]; done: boolean };
+
+/** A plane's suffix in test ids: the stack index for an acquired slice (as before reformats), else its key. */
+const planeTestId = (p: PlaneRef): string => (p.axis === 2 ? String(p.index) : planeKey(p).replace(':', '-'));
 
 /**
  * Form controls in OHIF's own look: its theme's CSS variables (HSL triples, as its Tailwind theme
@@ -182,7 +194,8 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
   const [segmentationId, setSegmentationId] = useState<string | undefined>(undefined);
   const [predictionId, setPredictionId] = useState<string | undefined>(undefined);
   const [annotated, setAnnotated] = useState<Annotated[]>([]);
-  const [done, setDone] = useState<ReadonlySet<number>>(new Set());
+  // Plane keys (see planes.ts) marked done: acquired slices "k:<stack index>", reformatted planes "row:…" / "col:…".
+  const [done, setDone] = useState<ReadonlySet<string>>(new Set());
   // The annotation kept in this browser for the open series (survives a reload), and what was last written.
   const [saved, setSaved] = useState<SavedAnnotation | undefined>(undefined);
   const savedSignature = useRef('');
@@ -290,8 +303,8 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
           const active = activeSegmentIndex(segments);
           if (active !== undefined && active !== activeClass) setActiveClass(active);
         }
-        const set = annotatedSlices(segServices(), cornerstone(), segmentationId, done);
-        setAnnotated(set.map(({ index, voxels, labels, done: marked }) => ({ index, voxels, counts: voxelsPerClass(labels, classes), done: marked })));
+        const { planes: set, grid } = annotatedPlanes(segServices(), cornerstone(), segmentationId, done, series?.planeNames);
+        setAnnotated(set.map(({ axis, index, key, voxels, labels, done: marked }) => ({ axis, index, key, voxels, counts: voxelsPerClass(labels, classes), done: marked })));
         // Every change of the annotated set or the labels is kept in IndexedDB, keyed by series.
         const signature = annotationSignature(set, classes);
         // An empty set is written only over one this panel wrote (everything removed), never over a kept annotation not yet restored.
@@ -301,8 +314,11 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
             seriesInstanceUID: series.seriesInstanceUID,
             savedAt: new Date().toISOString(),
             classes,
-            slices: set.map(({ sopInstanceUID, labels }) => ({ sopInstanceUID, labels })),
-            done: set.filter((a) => a.done).map((a) => a.sopInstanceUID),
+            // Whole label images: a reformatted plane is a row or column of each.
+            slices: grid.stack.slices.flatMap((data, k) => (data && hasLabel(data)) || done.has(planeKey({ axis: 2, index: k })) ? [{ sopInstanceUID: grid.sops[k]!, labels: Uint8Array.from(data ?? []) }] : []),
+            done: set.filter((a) => a.done && a.axis === 2).map((a) => grid.sops[a.index]!),
+            doneReformats: set.filter((a) => a.done && a.axis !== 2).map((a) => a.key),
+            planes: set.map((a) => a.key),
           };
           saveAnnotation(record).then(
             () => setSaved(record),
@@ -338,14 +354,37 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
     if (targetIndex >= 0 && targetViewport?.getCurrentImageIdIndex() !== targetIndex) void targetViewport?.setImageIdIndex?.(targetIndex);
   }, [targetViewport, targetIndex]);
   if (!series) return h('div', null, 'Open a series to annotate.');
-  const jump = (index: number) => attempt(() => void services!.services.cornerstoneViewportService.getCornerstoneViewport(series.viewportId)?.setImageIdIndex?.(index));
+  const viewport = () => {
+    const vp = services!.services.cornerstoneViewportService.getCornerstoneViewport(series.viewportId);
+    if (!vp) throw new StepMissingError('go', 'The viewport is not ready yet.');
+    return vp;
+  };
+  /** Brings a plane of the labelmap grid on screen (an acquired slice by its SOP instance). */
+  const jump = (p: PlaneRef) =>
+    attempt(() => {
+      const sop = p.axis === 2 && segmentationId ? [...stackIndexBySop(segServices(), segmentationId)].find(([, k]) => k === p.index)?.[0] : undefined;
+      showPlane(viewport(), { ...p, ...(sop ? { sopInstanceUID: sop } : {}) }, series.planeNames);
+    });
+  /** The plane on screen in the labelmap's grid (an acquired slice by its SOP instance), or undefined (oblique, not ready). */
+  const onScreen = ((): PlaneRef | undefined => {
+    const p = series.plane;
+    if (!p) return undefined;
+    if (p.axis !== 2) return { axis: p.axis, index: p.index };
+    const k = segmentationId && p.sopInstanceUID ? stackIndexBySop(segServices(), segmentationId).get(p.sopInstanceUID) : undefined;
+    return { axis: 2, index: k ?? p.index };
+  })();
+  const planeOnScreen = (): PlaneRef => {
+    if (!onScreen) throw new StepMissingError('annotate', 'The view on screen is oblique (or not ready): annotate in the acquisition, axial, coronal or sagittal orientation.');
+    return onScreen;
+  };
+  const describe = (p: PlaneRef) => planeWords(p, series.planeNames);
   const number = (value: number, set: (v: number) => void, testId: string) =>
     h('input', { type: 'number', value, 'data-testid': testId, style: { ...CONTROL_STYLE, width: '64px' }, onChange: (e: { target: { value: string } }) => set(Number(e.target.value)) });
   const button = (label: string, testId: string, onClick: () => void, disabled = false) =>
     h('button', { 'data-testid': testId, disabled, onClick, style: { margin: '2px 4px 2px 0', padding: '2px 8px', border: '1px solid #5a7ea8', borderRadius: '4px', background: disabled ? '#1b2a3d' : '#24476e', color: '#fff' } }, label);
   const busy = training.state === 'running';
-  /** The training set: every labelled slice and every slice marked done (empty = background only). */
-  const trainingSlices = (): SliceLabels[] => annotatedSlices(segServices(), cornerstone(), segmentationId!, done).map(({ sopInstanceUID, labels }) => ({ sopInstanceUID, labels }));
+  /** The annotated set now: every plane drawn on and every plane marked done (empty = background only), with the labelmap. */
+  const annotatedNow = () => annotatedPlanes(segServices(), cornerstone(), segmentationId!, done, series.planeNames);
   const perLabel = classes.map((c, i) => `${c.name}: ${annotated.filter((a) => a.counts[i]! > 0).length}`).join(', ');
 
   const labelsSection = h(
@@ -397,9 +436,10 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
       const index = stackIndexBySop(segServices(), id);
       setClasses([...a.classes]);
       setActiveClass(a.classes[0]?.value ?? 1);
-      setDone(new Set(a.done.map((sop) => index.get(sop)).filter((k): k is number => k !== undefined)));
+      const doneSlices = a.done.map((sop) => index.get(sop)).filter((k): k is number => k !== undefined);
+      setDone(new Set([...doneSlices.map((k) => planeKey({ axis: 2, index: k })), ...(a.doneReformats ?? []).filter((key) => parsePlaneKey(key) !== undefined)]));
       setSegmentationId(id);
-      setMessage(`Restored ${written} of ${a.slices.length} annotated slice(s) kept in this browser (saved ${new Date(a.savedAt).toLocaleString()}).`);
+      setMessage(`Restored the annotation kept in this browser (saved ${new Date(a.savedAt).toLocaleString()}): ${written} of its ${a.slices.length} label image(s) written.`);
     });
   const annotationSection = !segmentationId
     ? h(
@@ -408,25 +448,28 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
         button('New sparse segmentation', 'tomosort-new-seg', () =>
           attempt(async () => setSegmentationId(await createSegmentation(segServices(), series.displaySetInstanceUID, series.viewportId, 'tomosort sparse annotation', classes))),
         ),
-        saved && saved.slices.length > 0
-          ? button(`Restore the annotation kept in this browser (${saved.slices.length} slice(s), ${saved.classes.map((c) => c.name).join(', ')})`, 'tomosort-restore', () => restore(saved))
+        saved && (saved.slices.length > 0 || (saved.doneReformats?.length ?? 0) > 0)
+          ? button(`Restore the annotation kept in this browser (${saved.planes?.length ?? saved.slices.length} slice(s), ${saved.classes.map((c) => c.name).join(', ')})`, 'tomosort-restore', () => restore(saved))
           : null,
       )
     : h(
         'div',
         null,
-        h('div', null, 'Threshold the slice on screen (HU): ', number(range[0], (v) => setRange([v, range[1]]), 'tomosort-lo'), ' to ', number(range[1], (v) => setRange([range[0], v]), 'tomosort-hi')),
-        button(`Label this slice as ${classes.find((c) => c.value === activeClass)?.name ?? '?'}`, 'tomosort-threshold', () =>
+        h('div', null, 'Threshold the plane on screen (HU): ', number(range[0], (v) => setRange([v, range[1]]), 'tomosort-lo'), ' to ', number(range[1], (v) => setRange([range[0], v]), 'tomosort-hi')),
+        button(`Label this ${onScreen?.axis === 2 || !onScreen ? 'slice' : 'plane'} as ${classes.find((c) => c.value === activeClass)?.name ?? '?'}`, 'tomosort-threshold', () =>
           attempt(() => {
-            const n = thresholdSlice(segServices(), cornerstone(), segmentationId, series.currentSlice, range[0], range[1], activeClass);
-            setMessage(`Slice ${series.currentSlice + 1}: ${n} voxels labelled.`);
+            const p = planeOnScreen();
+            const n = thresholdPlane(segServices(), cornerstone(), segmentationId, p, range[0], range[1], activeClass, series.planeNames);
+            const words = describe(p);
+            setMessage(`${words[0]!.toUpperCase()}${words.slice(1)}: ${n} voxels labelled.`);
           }),
         ),
-        button(done.has(series.currentSlice) ? 'Unmark this slice' : 'Mark this slice done', 'tomosort-mark-done', () =>
+        button(onScreen && done.has(planeKey(onScreen)) ? `Unmark this ${onScreen.axis === 2 ? 'slice' : 'plane'}` : `Mark this ${onScreen?.axis === 2 || !onScreen ? 'slice' : 'plane'} done`, 'tomosort-mark-done', () =>
           attempt(() => {
+            const key = planeKey(planeOnScreen());
             const next = new Set(done);
-            if (next.has(series.currentSlice)) next.delete(series.currentSlice);
-            else next.add(series.currentSlice);
+            if (next.has(key)) next.delete(key);
+            else next.add(key);
             setDone(next);
           }),
         ),
@@ -438,14 +481,14 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
           ...annotated.map((a) =>
             h(
               'li',
-              { key: a.index, 'data-testid': `tomosort-annotated-${a.index}` },
-              `${a.done ? '✓ ' : ''}slice ${a.index + 1} (${describeCounts(a.counts, classes)}) `,
-              button('go', `tomosort-go-${a.index}`, () => jump(a.index)),
-              button('remove', `tomosort-remove-${a.index}`, () =>
+              { key: a.key, 'data-testid': `tomosort-annotated-${planeTestId(a)}` },
+              `${a.done ? '✓ ' : ''}${describe(a)} (${describeCounts(a.counts, classes)}) `,
+              button('go', `tomosort-go-${planeTestId(a)}`, () => jump(a)),
+              button('remove', `tomosort-remove-${planeTestId(a)}`, () =>
                 attempt(() => {
-                  clearSlice(segServices(), cornerstone(), segmentationId, a.index);
+                  clearPlane(segServices(), cornerstone(), segmentationId, a);
                   const next = new Set(done);
-                  next.delete(a.index);
+                  next.delete(a.key);
                   setDone(next);
                 }),
               ),
@@ -523,8 +566,9 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
           'tomosort-train',
           () =>
             attempt(() => {
-              const slices = trainingSlices();
-              if (slices.length === 0) throw new StepMissingError('finetune', 'Label (or mark done) at least one slice first.');
+              const { planes, grid } = annotatedNow();
+              if (planes.length === 0) throw new StepMissingError('finetune', 'Label (or mark done) at least one slice first.');
+              const { annotated: slices, reformats } = trainingPayload(grid.stack, grid.sops, planes);
               setPredicted([]);
               setExported(undefined);
               worker.post({
@@ -533,6 +577,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
                   studyInstanceUID: series.studyInstanceUID,
                   seriesInstanceUID: series.seriesInstanceUID,
                   annotated: slices,
+                  reformats,
                   classes,
                   // A chosen model brings its own input size and HU window (its manifest).
                   model: choice?.ref ?? null,
@@ -569,7 +614,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
                     'li',
                     { key: p.sopInstanceUID, style: isAccepted ? {} : { opacity: 0.6 } },
                     `slice ${p.index + 1} (${p.voxels} voxels, ${isAccepted ? 'accepted' : 'proposed'}) `,
-                    button('go', `tomosort-go-predicted-${p.index}`, () => jump(p.index)),
+                    button('go', `tomosort-go-predicted-${p.index}`, () => jump({ axis: 2, index: p.index })),
                     button(isAccepted ? 'unaccept' : 'accept', `tomosort-${isAccepted ? 'unaccept' : 'accept'}-${p.index}`, toggle),
                   );
                 }),
@@ -581,10 +626,10 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
           'tomosort-export',
           () =>
             attempt(() => {
-              const mine = trainingSlices();
-              const own = new Set(mine.map((s) => s.sopInstanceUID));
-              const chosen = predicted.filter((p) => !own.has(p.sopInstanceUID) && accepted.has(p.sopInstanceUID)).map(({ sopInstanceUID, labels }) => ({ sopInstanceUID, labels }));
-              worker.post({ type: 'export', job: { studyInstanceUID: series.studyInstanceUID, seriesInstanceUID: series.seriesInstanceUID, slices: [...mine, ...chosen], classes } });
+              const { planes, grid } = annotatedNow();
+              // Annotated slices whole; accepted predictions under the lines drawn in reformats.
+              const chosen = new Map(predicted.filter((p) => accepted.has(p.sopInstanceUID)).map((p) => [p.sopInstanceUID, p.labels]));
+              worker.post({ type: 'export', job: { studyInstanceUID: series.studyInstanceUID, seriesInstanceUID: series.seriesInstanceUID, slices: exportSlices(grid.stack, grid.sops, planes, chosen), classes } });
             }),
           busy || annotated.length === 0,
         ),
@@ -702,6 +747,18 @@ function scoreModel(choice: ModelChoice | undefined): ModelRef {
   return choice.ref;
 }
 
+function hasLabel(data: ArrayLike<number>): boolean {
+  for (let n = 0; n < data.length; n++) if (data[n]) return true;
+  return false;
+}
+
+/** The plane on screen in words: "slice 41 of 108" (acquisition), "axial plane 129 of 256 (reformat)", or why there is none. */
+function onScreenWords(series: ActiveSeries): string {
+  const p = series.plane;
+  if (!p) return 'no plane aligned with the series on screen (an oblique view, or still loading): annotate in the acquisition, axial, coronal or sagittal orientation';
+  return p.axis === 2 ? `slice ${p.index + 1} of ${p.count}` : `${series.planeNames[p.axis]} plane ${p.index + 1} of ${p.count} (reformat)`;
+}
+
 /** SOP instance of the slice on screen (from the viewport's image id). */
 function currentSop(series: ActiveSeries): string | undefined {
   const vp = services?.services.cornerstoneViewportService.getCornerstoneViewport(series.viewportId);
@@ -720,7 +777,7 @@ function Panel(): ReactElement {
       'Series',
       'tomosort-series',
       series
-        ? h('div', null, `${series.description} (${series.modality}), slice ${series.currentSlice + 1} of ${series.slices}`)
+        ? h('div', { 'data-testid': 'tomosort-series-line' }, `${series.description} (${series.modality}), ${onScreenWords(series)}`)
         : h('div', null, 'Open a series in the viewer.'),
     ),
     h(Workbench, { series }),

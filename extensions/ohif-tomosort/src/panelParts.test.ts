@@ -5,9 +5,12 @@ import { lossPath } from './lossChart';
 import { panelMessage } from './panelMessage';
 import { pickedModel, storedFromSummary } from './modelChoices';
 import { describeModel } from './ohif';
-import { annotatedSlices, clearSlice, onSegmentationChange, thresholdSlice } from './segmentation';
+import { annotatedPlanes, clearPlane, onSegmentationChange, thresholdPlane } from './segmentation';
 import type { Memo } from './segmentation';
 import type { CornerstoneLibraries, SegServices } from './segmentation';
+
+/** Slice 0 of the acquisition, as a plane. */
+const K0 = { axis: 2, index: 0 } as const;
 
 describe('labels', () => {
   const classes = [
@@ -66,7 +69,7 @@ describe('a model picked from disk', () => {
   });
 });
 
-describe('thresholdSlice with two labels (cornerstone image cache stand-in: plain arrays)', () => {
+describe('thresholdPlane with two labels (cornerstone image cache stand-in: plain arrays)', () => {
   // The image cache is cornerstone's; a stand-in with the same getScalarData/setAtIndex surface.
   const source = { rows: 1, columns: 6, voxelManager: { getScalarData: () => [-500, 0, 100, 400, 900, 50], setAtIndex: () => {} }, preScale: { scaled: true } };
   const labels = [0, 0, 0, 0, 0, 0];
@@ -74,12 +77,12 @@ describe('thresholdSlice with two labels (cornerstone image cache stand-in: plai
   const cs = { cornerstone: { cache: { getImage: (id: string) => (id === 'seg' ? target : source) } }, cornerstoneTools: { segmentation: { triggerSegmentationEvents: { triggerSegmentationDataModified: () => {} } } } } as unknown as CornerstoneLibraries;
   const services = { segmentationService: { getSegmentation: () => ({ representationData: { Labelmap: { imageIds: ['seg'], referencedImageIds: ['ct'] } } }) } } as unknown as SegServices;
   it('paints the second label over the first where it applies, and keeps the first elsewhere', () => {
-    expect(thresholdSlice(services, cs, 's', 0, -200, 3000, 1)).toBe(5);
+    expect(thresholdPlane(services, cs, 's', K0, -200, 3000, 1)).toBe(5);
     expect(labels).toEqual([0, 1, 1, 1, 1, 1]);
-    expect(thresholdSlice(services, cs, 's', 0, 300, 3000, 2)).toBe(2);
+    expect(thresholdPlane(services, cs, 's', K0, 300, 3000, 2)).toBe(2);
     expect(labels).toEqual([0, 1, 1, 2, 2, 1]);
     // Re-thresholding label 2 with a narrower range clears it where it no longer applies.
-    expect(thresholdSlice(services, cs, 's', 0, 800, 3000, 2)).toBe(1);
+    expect(thresholdPlane(services, cs, 's', K0, 800, 3000, 2)).toBe(1);
     expect(labels).toEqual([0, 1, 1, 0, 2, 1]);
   });
 });
@@ -108,13 +111,14 @@ describe('labels follow OHIF’s segment list', () => {
 
 describe('annotationSignature (when the panel saves the annotation)', () => {
   const classes = [{ value: 1, name: 'liver' }];
-  const set = [{ index: 3, done: false, labels: [0, 1, 1, 0] }];
+  const set = [{ key: 'k:3', done: false, labels: [0, 1, 1, 0] }];
   it('is the same for the same set and changes with any voxel, done mark, slice or label name', () => {
     const s0 = annotationSignature(set, classes);
-    expect(annotationSignature([{ index: 3, done: false, labels: [0, 1, 1, 0] }], classes)).toBe(s0);
-    expect(annotationSignature([{ index: 3, done: false, labels: [0, 1, 0, 1] }], classes)).not.toBe(s0);
-    expect(annotationSignature([{ index: 3, done: true, labels: [0, 1, 1, 0] }], classes)).not.toBe(s0);
-    expect(annotationSignature([{ index: 4, done: false, labels: [0, 1, 1, 0] }], classes)).not.toBe(s0);
+    expect(annotationSignature([{ key: 'k:3', done: false, labels: [0, 1, 1, 0] }], classes)).toBe(s0);
+    expect(annotationSignature([{ key: 'k:3', done: false, labels: [0, 1, 0, 1] }], classes)).not.toBe(s0);
+    expect(annotationSignature([{ key: 'k:3', done: true, labels: [0, 1, 1, 0] }], classes)).not.toBe(s0);
+    expect(annotationSignature([{ key: 'k:4', done: false, labels: [0, 1, 1, 0] }], classes)).not.toBe(s0);
+    expect(annotationSignature([{ key: 'row:3', done: false, labels: [0, 1, 1, 0] }], classes)).not.toBe(s0);
     expect(annotationSignature(set, [{ value: 1, name: 'spleen' }])).not.toBe(s0);
   });
 });
@@ -131,9 +135,9 @@ describe('our edits are steps of the host’s undo history (stand-in for corners
   } as unknown as CornerstoneLibraries;
   const services = { segmentationService: { getSegmentation: () => ({ representationData: { Labelmap: { imageIds: ['seg'], referencedImageIds: ['ct'] } } }) } } as unknown as SegServices;
   it('a threshold and a slice clear each push one memo whose undo restores the slice before and redo the slice after', () => {
-    thresholdSlice(services, cs, 's', 0, 0, 3000, 1);
+    thresholdPlane(services, cs, 's', K0, 0, 3000, 1);
     expect(labels).toEqual([2, 1, 1, 1]);
-    clearSlice(services, cs, 's', 0);
+    clearPlane(services, cs, 's', K0);
     expect(labels).toEqual([0, 0, 0, 0]);
     expect(history).toHaveLength(2);
     const before = modified;
@@ -148,23 +152,54 @@ describe('our edits are steps of the host’s undo history (stand-in for corners
   });
 });
 
-describe('annotatedSlices: the set training and export use', () => {
-  // Three labelmap slices (cornerstone image cache stand-in): 0 labelled, 1 empty, 2 labelled.
-  const data: Record<string, number[]> = { l0: [0, 1, 2], l1: [0, 0, 0], l2: [1, 1, 0] };
-  const cs = { cornerstone: { cache: { getImage: (id: string) => (data[id] ? { rows: 1, columns: 3, voxelManager: { getScalarData: () => data[id]!, setAtIndex: () => {} } } : undefined) } } } as unknown as CornerstoneLibraries;
+describe('annotatedPlanes: the set training and export use', () => {
+  // Three labelmap slices of 3 columns × 2 rows (cornerstone image cache stand-in): 0 labelled, 1 empty, 2 labelled.
+  const data: Record<string, number[]> = { l0: [0, 1, 2, 0, 1, 1], l1: [0, 0, 0, 0, 0, 0], l2: [1, 1, 0, 1, 1, 0] };
+  const cs = { cornerstone: { cache: { getImage: (id: string) => (data[id] ? { rows: 2, columns: 3, voxelManager: { getScalarData: () => data[id]!, setAtIndex: () => {} } } : undefined) } } } as unknown as CornerstoneLibraries;
   const refs = ['a', 'b', 'c'].map((u) => `wadors:/studies/1/series/2/instances/1.2.${u.charCodeAt(0)}/frames/1`);
   const services = (ids: string[]) => ({ segmentationService: { getSegmentation: () => ({ representationData: { Labelmap: { imageIds: ids, referencedImageIds: refs } } }) } }) as unknown as SegServices;
-  it('holds every labelled slice, plus slices marked done even when empty, in stack order', () => {
-    const set = annotatedSlices(services(['l0', 'l1', 'l2']), cs, 's', new Set([1]));
-    expect(set.map((a) => [a.index, a.voxels, a.done, a.sopInstanceUID])).toEqual([
-      [0, 2, false, '1.2.97'],
-      [1, 0, true, '1.2.98'],
-      [2, 2, false, '1.2.99'],
+  it('holds every plane drawn on, plus planes marked done even when empty, acquired slices first in stack order', () => {
+    const { planes, grid } = annotatedPlanes(services(['l0', 'l1', 'l2']), cs, 's', new Set(['k:1', 'col:2']));
+    expect(planes.map((a) => [a.key, a.voxels, a.done])).toEqual([
+      ['k:0', 4, false],
+      ['k:1', 0, true],
+      ['k:2', 4, false],
+      ['col:2', 2, true],
     ]);
-    expect(annotatedSlices(services(['l0', 'l1', 'l2']), cs, 's').map((a) => a.index)).toEqual([0, 2]);
+    expect(grid.sops).toEqual(['1.2.97', '1.2.98', '1.2.99']);
+    expect(annotatedPlanes(services(['l0', 'l1', 'l2']), cs, 's').planes.map((a) => a.key)).toEqual(['k:0', 'k:2']);
   });
-  it('a slice marked done whose labelmap is not loaded is an error, not silently dropped', () => {
-    expect(() => annotatedSlices(services(['l0', 'gone', 'l2']), cs, 's', new Set([1]))).toThrow('slice 2 is not loaded yet: scroll to it first');
+  it('a plane marked done whose labelmap is not loaded is an error, not silently dropped', () => {
+    expect(() => annotatedPlanes(services(['l0', 'gone', 'l2']), cs, 's', new Set(['k:1']))).toThrow('slice 2 is not loaded yet: scroll to it first');
+    expect(() => annotatedPlanes(services(['l0', 'gone', 'l2']), cs, 's', new Set(['row:0']), ['sagittal', 'axial', 'coronal'])).toThrow('axial plane 1 is not loaded yet: wait until the whole series is loaded');
+  });
+});
+
+describe('a threshold in a reformatted plane (a row of every slice) is one undo step over all the slices it crosses', () => {
+  // 2 slices of 2 columns × 2 rows; source values by slice.
+  const sources: Record<string, number[]> = { ct0: [100, 900, 100, 900], ct1: [900, 100, 900, 100] };
+  const labels: Record<string, number[]> = { seg0: [0, 0, 3, 3], seg1: [0, 0, 0, 0] };
+  const image = (id: string) =>
+    sources[id]
+      ? { rows: 2, columns: 2, voxelManager: { getScalarData: () => sources[id]!, setAtIndex: () => {} }, preScale: { scaled: true } }
+      : labels[id]
+        ? { rows: 2, columns: 2, voxelManager: { getScalarData: () => labels[id]!, setAtIndex: (i: number, v: number) => void (labels[id]![i] = v) } }
+        : undefined;
+  const history: Memo[] = [];
+  const cs = {
+    cornerstone: { cache: { getImage: image }, utilities: { HistoryMemo: { DefaultHistoryMemo: { push: (m: Memo) => history.push(m) } } } },
+    cornerstoneTools: { segmentation: { triggerSegmentationEvents: { triggerSegmentationDataModified: () => {} } } },
+  } as unknown as CornerstoneLibraries;
+  const services = { segmentationService: { getSegmentation: () => ({ representationData: { Labelmap: { imageIds: ['seg0', 'seg1'], referencedImageIds: ['ct0', 'ct1'] } } }) } } as unknown as SegServices;
+  it('labels row 0 of both slices where the source is in range, leaves row 1 alone; undo restores both slices', () => {
+    expect(thresholdPlane(services, cs, 's', { axis: 1, index: 0 }, 500, 1000, 1)).toBe(2);
+    expect(labels).toEqual({ seg0: [0, 1, 3, 3], seg1: [1, 0, 0, 0] });
+    clearPlane(services, cs, 's', { axis: 0, index: 1 });
+    expect(labels).toEqual({ seg0: [0, 0, 3, 0], seg1: [1, 0, 0, 0] });
+    expect(history).toHaveLength(2);
+    history[1]!.restoreMemo(true);
+    history[0]!.restoreMemo(true);
+    expect(labels).toEqual({ seg0: [0, 0, 3, 3], seg1: [0, 0, 0, 0] });
   });
 });
 

@@ -2,6 +2,8 @@ import type { OhifServices } from './ohif';
 import type { SliceLabels } from './worker/protocol';
 import { AnnotationError } from './errors';
 import type { SegmentLike } from './labels';
+import { drawnPlanes, forEachVoxel, inStack, parsePlaneKey, planeKey, planeValues } from './planes';
+import type { LabelStack, PlaneRef } from './planes';
 
 /**
  * Glue to OHIF's segmentation service and cornerstone's image cache (OHIF 3.13): a labelmap
@@ -89,31 +91,76 @@ export async function createSegmentation(
   return id;
 }
 
-/** One slice of a labelmap: its stack index, SOP instance, values and labelled voxel count. */
-export type LabelmapSlice = SliceLabels & { readonly index: number; readonly voxels: number };
+/** A labelmap as plain arrays (one label image per acquired slice, stack order), with its SOP instances and writers. */
+export interface LabelmapGrid {
+  readonly stack: LabelStack;
+  /** SOP instance of each slice (stack order). */
+  readonly sops: readonly string[];
+  readonly voxelManagers: readonly (VoxelManagerLike | undefined)[];
+}
 
-function readSlice(lm: { imageIds: readonly string[]; referencedImageIds: readonly string[] }, cs: CornerstoneLibraries, index: number): LabelmapSlice | undefined {
-  const data = cs.cornerstone.cache.getImage(lm.imageIds[index] ?? '')?.voxelManager?.getScalarData();
-  const sop = sopOfImageId(lm.referencedImageIds[index] ?? '');
-  if (!data || !sop) return undefined;
-  let voxels = 0;
-  for (let n = 0; n < data.length; n++) if (data[n]) voxels++;
-  return { index, sopInstanceUID: sop, labels: Uint8Array.from(data), voxels };
+/** Reads the labelmap's label images (those in cornerstone's cache; others read as undefined). */
+export function readLabelmap(services: SegServices, cs: CornerstoneLibraries, segmentationId: string): LabelmapGrid {
+  const lm = labelmap(services, segmentationId);
+  let columns = 0;
+  let rows = 0;
+  const voxelManagers = lm.imageIds.map((id) => {
+    const image = cs.cornerstone.cache.getImage(id);
+    if (image && columns === 0) [columns, rows] = [image.columns, image.rows];
+    return image?.voxelManager;
+  });
+  return {
+    stack: { columns, rows, slices: voxelManagers.map((vm) => vm?.getScalarData()) },
+    sops: lm.referencedImageIds.map((id) => sopOfImageId(id) ?? id),
+    voxelManagers,
+  };
+}
+
+/** One plane of the annotated set: where it lies, its label values (see `planeValues`) and labelled voxel count. */
+export interface AnnotatedPlane extends PlaneRef {
+  readonly key: string;
+  readonly labels: Uint8Array;
+  readonly voxels: number;
+  readonly done: boolean;
+}
+
+/** How messages name a plane of the labelmap grid when the caller gives no anatomical name. */
+export const planeWords = (p: PlaneRef, names?: readonly [string, string, string]): string =>
+  p.axis === 2 ? `slice ${p.index + 1}` : `${names?.[p.axis] ?? (p.axis === 1 ? 'row' : 'column')} plane ${p.index + 1}`;
+
+function notLoaded(p: PlaneRef, segmentationId: string, names?: readonly [string, string, string]): AnnotationError {
+  return new AnnotationError(`${planeWords(p, names)} is not loaded yet: ${p.axis === 2 ? 'scroll to it first' : 'wait until the whole series is loaded'}`, { segmentationId, slice: p.index + 1, plane: planeKey(p) });
 }
 
 /**
- * The sparse annotated set, in stack order: every slice holding a label, and every slice in `done`
- * (marked done by the user; it may hold background only). This set is what training and export use.
+ * The sparse annotated set: every plane drawn on (in any orientation: `drawnPlanes`), and every
+ * plane in `done` (keys, marked done by the user; it may hold background only). This set is what
+ * training and export use. Acquired slices first, in stack order.
  */
-export function annotatedSlices(services: SegServices, cs: CornerstoneLibraries, segmentationId: string, done: ReadonlySet<number> = new Set()): (LabelmapSlice & { readonly done: boolean })[] {
-  const lm = labelmap(services, segmentationId);
-  const out: (LabelmapSlice & { done: boolean })[] = [];
-  lm.imageIds.forEach((_, index) => {
-    const slice = readSlice(lm, cs, index);
-    if (slice && (slice.voxels > 0 || done.has(index))) out.push({ ...slice, done: done.has(index) });
-    else if (!slice && done.has(index)) throw new AnnotationError(`slice ${index + 1} is not loaded yet: scroll to it first`, { segmentationId, slice: index + 1 });
-  });
-  return out;
+export function annotatedPlanes(
+  services: SegServices,
+  cs: CornerstoneLibraries,
+  segmentationId: string,
+  done: ReadonlySet<string> = new Set(),
+  names?: readonly [string, string, string],
+): { readonly planes: AnnotatedPlane[]; readonly grid: LabelmapGrid } {
+  const grid = readLabelmap(services, cs, segmentationId);
+  const drawn = drawnPlanes(grid.stack);
+  const keys = new Set(drawn.map(planeKey));
+  const marked = [...done].map(parsePlaneKey).filter((p): p is PlaneRef => p !== undefined && !keys.has(planeKey(p)) && (grid.stack.columns === 0 || inStack(grid.stack, p)));
+  const planes = [...drawn, ...marked].sort((a, b) => b.axis - a.axis || a.index - b.index);
+  const anyMissing = grid.stack.slices.some((x) => x === undefined);
+  return {
+    grid,
+    planes: planes.map((p) => {
+      if (p.axis === 2 ? grid.stack.slices[p.index] === undefined : anyMissing) throw notLoaded(p, segmentationId, names);
+      const labels = planeValues(grid.stack, p);
+      let voxels = 0;
+      for (let n = 0; n < labels.length; n++) if (labels[n]) voxels++;
+      const key = planeKey(p);
+      return { axis: p.axis, index: p.index, key, labels, voxels, done: done.has(key) };
+    }),
+  };
 }
 
 /** Adds a label (segment) to the labelmap and makes it the one brush and threshold draw. */
@@ -160,59 +207,79 @@ function overwrite(vm: VoxelManagerLike, values: Uint8Array): void {
 }
 
 /**
- * Runs `edit` on one label image and records it as one step of OHIF's undo history, as its brush
- * strokes are: undo restores the slice as it was before, redo as it was after. A host without the
- * history (an older cornerstone) just gets the edit.
+ * Runs `edit` on label images and records it as one step of OHIF's undo history, as its brush
+ * strokes are: undo restores the images as they were before, redo as they were after. A host
+ * without the history (an older cornerstone) just gets the edit.
  */
-function undoable<T>(cs: CornerstoneLibraries, segmentationId: string, vm: VoxelManagerLike, edit: () => T): T {
-  const before = Uint8Array.from(vm.getScalarData());
+function undoable<T>(cs: CornerstoneLibraries, segmentationId: string, vms: readonly VoxelManagerLike[], edit: () => T): T {
+  const before = vms.map((vm) => Uint8Array.from(vm.getScalarData()));
   const result = edit();
-  const after = Uint8Array.from(vm.getScalarData());
+  const after = vms.map((vm) => Uint8Array.from(vm.getScalarData()));
   cs.cornerstone.utilities?.HistoryMemo?.DefaultHistoryMemo?.push({
     restoreMemo(undo) {
-      overwrite(vm, undo ? before : after);
+      vms.forEach((vm, n) => overwrite(vm, (undo ? before : after)[n]!));
       cs.cornerstoneTools.segmentation.triggerSegmentationEvents.triggerSegmentationDataModified(segmentationId);
     },
   });
   return result;
 }
 
-/** Sets `value` where the source slice's value (HU for CT) lies in [lo, hi] and clears it elsewhere (other labels stay); one undo step. Returns the voxels set. */
-export function thresholdSlice(services: SegServices, cs: CornerstoneLibraries, segmentationId: string, index: number, lo: number, hi: number, value: number): number {
-  const { imageIds, referencedImageIds } = labelmap(services, segmentationId);
-  const source = cs.cornerstone.cache.getImage(referencedImageIds[index] ?? '');
-  const target = cs.cornerstone.cache.getImage(imageIds[index] ?? '')?.voxelManager;
-  const raw = source?.voxelManager?.getScalarData();
-  if (!source || !raw || !target) throw new AnnotationError(`slice ${index + 1} is not loaded yet: scroll to it first`, { segmentationId, slice: index + 1 });
-  // Scalar data are already in modality units when the loader pre-scaled them.
-  const slope = source.preScale?.scaled ? 1 : (source.slope ?? 1);
-  const intercept = source.preScale?.scaled ? 0 : (source.intercept ?? 0);
-  // Other labels stay: thresholding a second label paints over the first only where it applies.
-  const set = undoable(cs, segmentationId, target, () => {
-    const current = target.getScalarData();
-    let count = 0;
-    for (let n = 0; n < raw.length; n++) {
-      const v = raw[n]! * slope + intercept;
-      if (v >= lo && v <= hi) {
-        target.setAtIndex(n, value);
-        count++;
-      } else if (current[n] === value) target.setAtIndex(n, 0);
-    }
-    return count;
+/** The slices a plane crosses: one for an acquired slice, all of them for a reformatted plane. */
+const slicesOfPlane = (p: PlaneRef, depth: number): number[] => (p.axis === 2 ? [p.index] : Array.from({ length: depth }, (_, k) => k));
+
+/**
+ * Sets `value` where the source's value (HU for CT) lies in [lo, hi] on one plane (an acquired
+ * slice or a reformatted plane) and clears it elsewhere on that plane (other labels stay); one
+ * undo step. Returns the voxels set.
+ */
+export function thresholdPlane(services: SegServices, cs: CornerstoneLibraries, segmentationId: string, plane: PlaneRef, lo: number, hi: number, value: number, names?: readonly [string, string, string]): number {
+  const { referencedImageIds } = labelmap(services, segmentationId);
+  const grid = readLabelmap(services, cs, segmentationId);
+  const ks = slicesOfPlane(plane, grid.stack.slices.length);
+  const parts = ks.map((k) => {
+    const source = cs.cornerstone.cache.getImage(referencedImageIds[k] ?? '');
+    const raw = source?.voxelManager?.getScalarData();
+    const target = grid.voxelManagers[k];
+    if (!source || !raw || !target) throw notLoaded(plane, segmentationId, names);
+    // Scalar data are already in modality units when the loader pre-scaled them.
+    const slope = source.preScale?.scaled ? 1 : (source.slope ?? 1);
+    const intercept = source.preScale?.scaled ? 0 : (source.intercept ?? 0);
+    return { k, raw, target, slope, intercept };
   });
+  const byK = new Map(parts.map((x) => [x.k, x]));
+  // Other labels stay: thresholding a second label paints over the first only where it applies.
+  const set = undoable(
+    cs,
+    segmentationId,
+    parts.map((x) => x.target),
+    () => {
+      let count = 0;
+      forEachVoxel(grid.stack, plane, (k, n) => {
+        const x = byK.get(k)!;
+        const v = x.raw[n]! * x.slope + x.intercept;
+        if (v >= lo && v <= hi) {
+          x.target.setAtIndex(n, value);
+          count++;
+        } else if (x.target.getScalarData()[n] === value) x.target.setAtIndex(n, 0);
+      });
+      return count;
+    },
+  );
   cs.cornerstoneTools.segmentation.triggerSegmentationEvents.triggerSegmentationDataModified(segmentationId);
   return set;
 }
 
-/** Clears one slice of a labelmap (removes it from the annotated set); one undo step. */
-export function clearSlice(services: SegServices, cs: CornerstoneLibraries, segmentationId: string, index: number): void {
-  const { imageIds } = labelmap(services, segmentationId);
-  const vm = cs.cornerstone.cache.getImage(imageIds[index] ?? '')?.voxelManager;
-  const data = vm?.getScalarData();
-  if (!vm || !data) return;
-  undoable(cs, segmentationId, vm, () => {
-    for (let n = 0; n < data.length; n++) if (data[n]) vm.setAtIndex(n, 0);
-  });
+/** Clears one plane of a labelmap (removes it from the annotated set); one undo step. */
+export function clearPlane(services: SegServices, cs: CornerstoneLibraries, segmentationId: string, plane: PlaneRef): void {
+  const grid = readLabelmap(services, cs, segmentationId);
+  const ks = slicesOfPlane(plane, grid.stack.slices.length).filter((k) => grid.voxelManagers[k]);
+  const vms = new Map(ks.map((k) => [k, grid.voxelManagers[k]!]));
+  undoable(cs, segmentationId, [...vms.values()], () =>
+    forEachVoxel(grid.stack, plane, (k, n) => {
+      const vm = vms.get(k);
+      if (vm && vm.getScalarData()[n]) vm.setAtIndex(n, 0);
+    }),
+  );
   cs.cornerstoneTools.segmentation.triggerSegmentationEvents.triggerSegmentationDataModified(segmentationId);
 }
 

@@ -11,7 +11,7 @@ import { startOrthanc } from '@tomosort/pacs/local';
 import type { LocalOrthanc } from '@tomosort/pacs/local';
 import { phantomSubject } from '@tomosort/samples';
 import { createVolume, voxelCoord, voxelToPatient } from '@tomosort/volume';
-import { annotateByThreshold, brushStroke, fineTuneAndPredict, launchChromium, openInSparseMode, scrollViewport, seriesLine } from '@tomosort/viewer/testing';
+import { annotateByThreshold, brushStroke, fineTuneAndPredict, launchChromium, openInSparseMode, scrollViewport, seriesLine, switchToMpr } from '@tomosort/viewer/testing';
 import { runTomosort } from './testing';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -265,6 +265,82 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
       await page.screenshot({ path: join(ARTIFACTS, 'viewer-sync.png') });
     });
   }, 400_000);
+
+  it('annotates in any orientation: OHIF brush strokes on 3 axial planes of the MPR (the CT is coronal) and on 1 acquired slice, one stroke undone, a sagittal plane marked done; trains on all, exports them, and restores them after a reload', async () => {
+    await inChromium('viewer-mpr', { webgpu: false }, async (page) => {
+      await openInSparseMode(page, viewerUrl, study, 108, 'wasm');
+      await page.getByTestId('tomosort-new-seg').click();
+      const count = (n: number) => page.getByTestId('tomosort-annotated').getByText(`${n} annotated slice(s)`).waitFor({ timeout: 10_000 });
+      await count(0);
+      await switchToMpr(page);
+      // The first MPR viewport is the axial reformat of this coronal acquisition.
+      const axialAt = async () => Number(/axial plane (\d+) of 256 \(reformat\)/.exec(await seriesLine(page))![1]);
+      const planes: number[] = [];
+      for (let n = 0; n < 4; n++) {
+        await scrollViewport(page, 6, 0);
+        planes.push(await axialAt());
+        await brushStroke(page, 0);
+        await count(n + 1);
+      }
+      expect(new Set(planes).size).toBe(4);
+      // OHIF's undo takes the last stroke back: its plane leaves the set.
+      await page.locator('.cornerstone-viewport-element').first().hover();
+      await page.keyboard.press('Control+z');
+      await count(3);
+      const axial = planes.slice(0, 3);
+      for (const p of axial) await page.getByTestId(`tomosort-annotated-row-${p - 1}`).getByText(new RegExp(`^axial plane ${p} \\(structure \\d+\\)`)).waitFor();
+      // The coronal viewport shows the acquisition itself: a stroke there is an acquired slice.
+      await page.locator('.cornerstone-viewport-element').nth(2).click();
+      await page.getByTestId('tomosort-series').getByText(/slice \d+ of 108$/).waitFor({ timeout: 10_000 });
+      const slice = Number(/slice (\d+) of 108/.exec(await seriesLine(page))![1]);
+      await brushStroke(page, 2);
+      await count(4);
+      await page.getByTestId(`tomosort-annotated-${slice - 1}`).getByText(new RegExp(`^slice ${slice} \\(structure \\d+\\)`)).waitFor();
+      // A sagittal plane marked done: all background but where it crosses the strokes.
+      await page.locator('.cornerstone-viewport-element').nth(1).click();
+      await page.getByTestId('tomosort-series').getByText(/sagittal plane \d+ of 256 \(reformat\)/).waitFor({ timeout: 10_000 });
+      await page.getByTestId('tomosort-mark-done').click();
+      await count(5);
+      await page.getByText(/^✓ sagittal plane \d+ \(structure \d+\)/).waitFor();
+      // "go" to an axial plane from the sagittal viewport says which orientation to show; from the axial one it goes there.
+      await page.getByTestId(`tomosort-go-row-${axial[0]! - 1}`).click();
+      await page.getByTestId('tomosort-error').getByText(`axial plane ${axial[0]} is in the axial orientation: show that orientation in this viewport (OHIF's MPR layout) to go there`).waitFor();
+      await page.locator('.cornerstone-viewport-element').first().click();
+      await page.getByTestId(`tomosort-go-row-${axial[0]! - 1}`).click();
+      await page.getByTestId('tomosort-series').getByText(`axial plane ${axial[0]} of 256 (reformat)`).waitFor({ timeout: 10_000 });
+      const voxels = Number(/\(structure (\d+)\)/.exec((await page.getByTestId(`tomosort-annotated-row-${axial[0]! - 1}`).textContent())!)![1]);
+
+      // Fine-tune on all five planes (a few steps: this checks the path, not the quality), accept all, export.
+      await page.getByTestId('tomosort-size').fill('32');
+      const tuned = await fineTuneAndPredict(page, 1, 1);
+      expect(tuned.steps).toBe(2);
+      if (tuned.predictedSlices > 0) await page.getByTestId('tomosort-accept-all').click();
+      await page.getByTestId('tomosort-export').click();
+      const exported = page.getByTestId('tomosort-exported');
+      await exported.waitFor({ timeout: 60_000 });
+      const segUid = (await exported.textContent())!.replace('SEG series ', '').trim();
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, 'viewer-mpr.png') });
+      // The SEG holds each axial plane exactly as drawn (what the radiologist drew wins over an accepted prediction).
+      const pacs = new PacsClient({ baseUrl: orthanc.url, auth: { kind: 'basic', username: USER, password: PASSWORD } });
+      const ct = (await pacs.searchSeries(studyUid(study))).find((x) => x.modality === 'CT')!;
+      const [segFile] = await fetchSeriesFiles(pacs, studyUid(study), seriesUid(segUid));
+      const seg = readSegmentation(segFile!, await loadSeriesVolume(pacs, studyUid(study), ct.seriesInstanceUID));
+      const [nx, ny, nz] = seg.labelmap.dims;
+      let inRow = 0;
+      for (let k = 0; k < nz; k++) for (let i = 0; i < nx; i++) if (seg.labelmap.data[i + nx * (axial[0]! - 1 + ny * k)]) inRow++;
+      expect(inRow).toBe(voxels);
+
+      // Reload: the planes come back from this browser's store, the done sagittal plane with them.
+      await page.reload();
+      await page.getByTestId('tomosort-series').getByText(/slice \d+ of 108/).waitFor({ timeout: 90_000 });
+      await page.getByTestId('tomosort-restore').getByText(/^Restore the annotation kept in this browser \(5 slice\(s\), structure\)$/).waitFor({ timeout: 30_000 });
+      await page.getByTestId('tomosort-restore').click();
+      await count(5);
+      for (const p of axial) await page.getByTestId(`tomosort-annotated-row-${p - 1}`).waitFor();
+      await page.getByText(/^✓ sagittal plane \d+ \(structure \d+\)/).waitFor();
+    });
+  }, 300_000);
 
   it('without WebGPU the panel says so, the worker falls back to wasm, fine-tuning runs, Cancel stops a long one within a second, and the annotation survives a reload', async () => {
     await inChromium('viewer-no-webgpu', { webgpu: false }, async (page) => {

@@ -11,10 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createModel, encoderSpec, expectKind, projectionModelSpec, scoreModelSpec } from '@tomosort/models';
 import { saveModelToDir } from '@tomosort/models/node';
-import { loadSeries, runExport, runFinetune, runMatch, runPretrain, runScore } from './jobs';
+import { labelVolume, loadSeries, runExport, runFinetune, runMatch, runPretrain, runScore, writeReformats } from './jobs';
 import type { SaveModel } from './jobs';
 import { plainError } from './plainError';
-import type { FromWorker, SliceLabels } from './protocol';
+import type { FromWorker, ReformattedLabels, SliceLabels } from './protocol';
+import { getSlice } from '@tomosort/volume';
 
 let orthanc: LocalOrthanc;
 let pacs: PacsClient;
@@ -92,6 +93,48 @@ describe('the training worker’s jobs against a real Orthanc (real 20-slice MR,
     await expect(runFinetune(pacs, { ...job, annotated: [drawn], size: 7 }, () => {})).rejects.toThrow('input size 7 is outside 16–512 pixels');
     await expect(runFinetune(pacs, { ...job, annotated: [drawn], steps: 1_000_000 }, () => {})).rejects.toThrow('steps 1000000 must be a whole number from 0 to 100,000');
     await expect(runFinetune(pacs, { ...job, annotated: [{ sopInstanceUID: '1.2.3', labels: new Uint8Array(4) }] }, () => {})).rejects.toThrow(`slice 1.2.3 is not an instance of series ${BRAIN.series}`);
+  }, 60_000);
+});
+
+describe('planes drawn in a reformat (MPR across the acquired slices)', () => {
+  it('writes a row plane and a column plane onto the series grid by SOP instance, whatever the order of its rows', async () => {
+    const { series } = await loadSeries(pacs, BRAIN.study, BRAIN.series);
+    const [nx, ny, nz] = series.volume.dims;
+    // Rows of each plane image sent in reverse slice order: the SOP instances place them.
+    const sops = [...series.sopInstanceUIDs].reverse();
+    const row: ReformattedLabels = { axis: 1, index: 7, labels: Uint8Array.from({ length: nx * nz }, (_, n) => 1 + (n % 3)), sopInstanceUIDs: sops };
+    const column: ReformattedLabels = { axis: 0, index: 5, labels: Uint8Array.from({ length: ny * nz }, (_, n) => (n % 2 ? 4 : 0)), sopInstanceUIDs: sops };
+    const { labels } = labelVolume(series, []);
+    expect(writeReformats(series, labels, [row, column])).toEqual([
+      { axis: 1, index: 7 },
+      { axis: 0, index: 5 },
+    ]);
+    // getSlice across axis 1 at j = 7 has x = i, y = k: our rows came in reverse k.
+    const across = getSlice(labels, 1, 7).data;
+    for (let k = 0; k < nz; k++) for (let i = 0; i < nx; i++) if (i !== 5) expect(across[i + nx * k]).toBe(row.labels[i + nx * (nz - 1 - k)]);
+    const side = getSlice(labels, 0, 5).data;
+    for (let k = 0; k < nz; k++) for (let j = 0; j < ny; j++) expect(side[j + ny * k]).toBe(column.labels[j + ny * (nz - 1 - k)]);
+    // Nothing else is touched.
+    expect(labels.data.reduce((n, v, at) => n + (v && Math.floor(at / nx) % ny !== 7 && at % nx !== 5 ? 1 : 0), 0)).toBe(0);
+    expect(() => writeReformats(series, labelVolume(series, []).labels, [{ ...row, index: ny }])).toThrow(`reformatted plane row ${ny} is outside this ${nx}×${ny} image`);
+    expect(() => writeReformats(series, labelVolume(series, []).labels, [{ ...row, labels: row.labels.subarray(1) }])).toThrow(`reformatted plane row 7: ${nx * nz - 1} label values over ${nz} slice(s)`);
+  });
+
+  it('fine-tunes on reformatted planes alone, then predicts', async () => {
+    const { series } = await loadSeries(pacs, BRAIN.study, BRAIN.series);
+    const [nx, ny, nz] = series.volume.dims;
+    const bright = (i: number, j: number, k: number) => (series.volume.data[i + nx * (j + ny * k)]! > 200 ? 1 : 0);
+    const rowPlane = (j: number): ReformattedLabels => ({ axis: 1, index: j, sopInstanceUIDs: series.sopInstanceUIDs, labels: Uint8Array.from({ length: nx * nz }, (_, n) => bright(n % nx, j, Math.floor(n / nx))) });
+    const messages: FromWorker[] = [];
+    await runFinetune(
+      pacs,
+      { studyInstanceUID: BRAIN.study, seriesInstanceUID: BRAIN.series, annotated: [], reformats: [rowPlane(Math.floor(ny / 3)), rowPlane(Math.floor((2 * ny) / 3))], classes: [{ value: 1, name: 'head' }], model: null, size: 32, window: { center: 300, width: 1200 }, frozenSteps: 2, steps: 2, batch: 2, learningRate: 3e-3, seed: 1 },
+      (m) => messages.push(m),
+    );
+    expect(messages).toContainEqual({ type: 'status', message: 'Fine-tuning on 0 annotated slice(s) and 2 reformatted plane(s)…' });
+    const predicted = messages.find((m) => m.type === 'predicted');
+    if (predicted?.type !== 'predicted') throw new Error(`no prediction: ${JSON.stringify(messages.filter((m) => m.type !== 'progress'))}`);
+    expect(predicted.steps).toBe(4);
   }, 60_000);
 });
 

@@ -10,11 +10,12 @@ import { fetchSeriesFiles, seriesUid, studyUid } from '@tomosort/pacs';
 import { phantomSubject } from '@tomosort/samples';
 import type { PacsClient } from '@tomosort/pacs';
 import { checkFinetuneSettings, finetune, predictVolume, prepareAnnotation } from '@tomosort/segment';
+import type { ReformatPlane } from '@tomosort/segment';
 import { asTrainable, train } from '@tomosort/train';
 import type { TrainEvent } from '@tomosort/train';
 import { DEFAULT_INTENSITY, PLANE_FRAMES, axisMapping, createVolume } from '@tomosort/volume';
 import type { Volume } from '@tomosort/volume';
-import type { BenchmarkJob, ExportJob, FinetuneJob, FromWorker, MatchJob, ModelRef, ModelSummary, PretrainJob, ScoreJob, SliceLabels, SliceMatch } from './protocol';
+import type { BenchmarkJob, ExportJob, FinetuneJob, FromWorker, MatchJob, ModelRef, ModelSummary, PretrainJob, ReformattedLabels, ScoreJob, SliceLabels, SliceMatch } from './protocol';
 import { AnnotationError, ModelChoiceError, StepMissingError } from '../errors';
 
 /**
@@ -52,6 +53,29 @@ export function labelVolume(series: SeriesVolume, slices: readonly SliceLabels[]
     filled.push(k);
   }
   return { labels: createVolume({ dims: v.dims, spacing: v.spacing, origin: v.origin, direction: v.direction, data, modality: 'SEG' }), filled: filled.sort((a, b) => a - b) };
+}
+
+/**
+ * Writes reformatted planes into a label volume on the series' grid; returns them as the segment
+ * package's reformats. The plane's rows are matched to slices by SOP instance.
+ */
+export function writeReformats(series: SeriesVolume, labels: Volume<Uint8Array>, planes: readonly ReformattedLabels[]): ReformatPlane[] {
+  const [nx, ny, nz] = labels.dims;
+  const index = new Map(series.sopInstanceUIDs.map((uid, k) => [uid, k]));
+  return planes.map((p) => {
+    const width = p.axis === 1 ? nx : ny;
+    const context = { seriesInstanceUID: series.seriesInstanceUID, plane: `${p.axis === 1 ? 'row' : 'column'} ${p.index}` };
+    if (!Number.isInteger(p.index) || p.index < 0 || p.index >= (p.axis === 1 ? ny : nx)) throw new AnnotationError(`reformatted plane ${context.plane} is outside this ${nx}×${ny} image`, context);
+    if (p.labels.length !== width * p.sopInstanceUIDs.length || p.sopInstanceUIDs.length !== nz) {
+      throw new AnnotationError(`reformatted plane ${context.plane}: ${p.labels.length} label values over ${p.sopInstanceUIDs.length} slice(s), the series has ${nz} slices of ${nx}×${ny}`, context);
+    }
+    p.sopInstanceUIDs.forEach((uid, row) => {
+      const k = index.get(uid);
+      if (k === undefined) throw new AnnotationError(`slice ${uid} is not an instance of series ${series.seriesInstanceUID}`, { ...context, sopInstanceUID: uid });
+      for (let x = 0; x < width; x++) labels.data[(p.axis === 1 ? x + nx * p.index : p.index + nx * x) + nx * ny * k] = p.labels[x + width * row]!;
+    });
+    return { axis: p.axis, index: p.index };
+  });
 }
 
 /** The slices of a label volume that hold any label, by SOP instance. */
@@ -100,7 +124,8 @@ export async function runFinetune(pacs: PacsClient, job: FinetuneJob, post: (m: 
   post({ type: 'status', message: 'Loading the series from the PACS…' });
   const { series } = await loadSeries(pacs, job.studyInstanceUID, job.seriesInstanceUID);
   const { labels, filled } = labelVolume(series, job.annotated);
-  if (filled.length === 0) throw new StepMissingError('finetune', 'no annotated slice: draw on at least one slice first');
+  const reformats = writeReformats(series, labels, job.reformats ?? []);
+  if (filled.length === 0 && reformats.length === 0) throw new StepMissingError('finetune', 'no annotated slice: draw on at least one slice first');
   // A label never drawn is neither trained nor predicted (its channel would learn "never here").
   const drawn = new Set(labels.data);
   const classes = job.classes.filter((c) => drawn.has(c.value));
@@ -115,8 +140,8 @@ export async function runFinetune(pacs: PacsClient, job: FinetuneJob, post: (m: 
   try {
     // Before anything large is allocated: wasm32 holds at most 4 GiB, and the browser backends keep composite ops' intermediates.
     checkFinetuneSettings({ size, batch: job.batch, frozenSteps: job.frozenSteps, steps: job.steps, spec: unet.spec, memoryLimitBytes: WASM_MEMORY_BYTES, fused: false });
-    const data = [prepareAnnotation({ id: job.seriesInstanceUID, volume: series.volume, labels, slices: filled }, size, classes, input)];
-    post({ type: 'status', message: `Fine-tuning on ${filled.length} annotated slice(s)…` });
+    const data = [prepareAnnotation({ id: job.seriesInstanceUID, volume: series.volume, labels, slices: filled, reformats }, size, classes, input)];
+    post({ type: 'status', message: `Fine-tuning on ${filled.length} annotated slice(s)${reformats.length > 0 ? ` and ${reformats.length} reformatted plane(s)` : ''}…` });
     const t0 = performance.now();
     const result = await finetune({
       model: net,

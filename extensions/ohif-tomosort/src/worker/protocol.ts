@@ -7,6 +7,18 @@ export interface SliceLabels {
   readonly labels: Uint8Array;
 }
 
+/**
+ * One annotated plane of a reformat (drawn in MPR across the acquired slices): row `index`
+ * (axis 1) or column `index` (axis 0) of every slice. `labels` is an image with one row per
+ * slice, in the order of `sopInstanceUIDs` (columns values per row for axis 1, rows for axis 0).
+ */
+export interface ReformattedLabels {
+  readonly axis: 0 | 1;
+  readonly index: number;
+  readonly labels: Uint8Array;
+  readonly sopInstanceUIDs: readonly string[];
+}
+
 export interface JobClass {
   readonly value: number;
   readonly name: string;
@@ -22,8 +34,10 @@ export type ModelRef = { readonly kind: 'url'; readonly url: string } | { readon
 export interface FinetuneJob {
   readonly studyInstanceUID: string;
   readonly seriesInstanceUID: string;
-  /** The annotated slices: only these are trained on; every other slice is unknown, not background. */
+  /** The annotated slices: only these (and `reformats`) are trained on; everything else is unknown, not background. */
   readonly annotated: readonly SliceLabels[];
+  /** Planes annotated in a reformat (axial / coronal / sagittal MPR across the acquisition). */
+  readonly reformats?: readonly ReformattedLabels[];
   readonly classes: readonly JobClass[];
   /** A pre-trained model, or null to start from random weights. */
   readonly model: ModelRef | null;

@@ -93,6 +93,18 @@ export async function brushStroke(page: Page, viewportIndex = 0): Promise<void> 
 }
 
 /**
+ * Switches OHIF's layout to MPR (toolbar "Layout" → Advanced "MPR"): three volume viewports —
+ * axial, sagittal, coronal — and waits until the panel names the reformatted plane on screen.
+ */
+export async function switchToMpr(page: Page): Promise<void> {
+  await page.locator('[data-cy="Layout"]').click();
+  await page.getByText('MPR', { exact: true }).first().click();
+  await page.locator('.cornerstone-viewport-element').nth(2).waitFor({ timeout: 60_000 });
+  await page.getByTestId('tomosort-series').getByText(/plane \d+ of \d+ \(reformat\)/).waitFor({ timeout: 60_000 });
+  await settled(page);
+}
+
+/**
  * Mouse-wheel notches over a viewport (OHIF's stack scroll), then waits until the slice on
  * screen settles: the viewport goes on scrolling for a moment after the last notch, and a
  * threshold or mark must land on the slice the user ends up seeing.
