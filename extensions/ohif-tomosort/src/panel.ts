@@ -17,7 +17,7 @@ import { exportSlices, parsePlaneKey, planeKey, trainingPayload } from './planes
 import type { PlaneRef } from './planes';
 import { addLabel, annotatedPlanes, clearPlane, createSegmentation, onSegmentationChange, planeWords, sopOfImageId, stackIndexBySop, thresholdPlane, writeSlices } from './segmentation';
 import type { CornerstoneLibraries, SegServices } from './segmentation';
-import type { Compute, FromWorker, JobClass, ModelRef, OrderFindingMessage, SliceLabels, SliceMatch, ToWorker } from './worker/protocol';
+import type { Compute, FromWorker, JobClass, ModelRef, OrderFindingMessage, SegSummary, SliceLabels, SliceMatch, ToWorker } from './worker/protocol';
 
 /**
  * The panel runs as an island: the host's React (18.3.1, not exposed) renders a plain <div>
@@ -192,6 +192,10 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
   const choices = listed.state === 'loading' ? [] : listed.choices;
   const choice = choices.find((c) => c.id === choiceId);
   const [segmentationId, setSegmentationId] = useState<string | undefined>(undefined);
+  const segmentationIdRef = useRef(segmentationId);
+  segmentationIdRef.current = segmentationId;
+  // The PACS' stored annotations (DICOM SEG) of the open series, once asked for.
+  const [storedSegs, setStoredSegs] = useState<readonly SegSummary[] | undefined>(undefined);
   const [predictionId, setPredictionId] = useState<string | undefined>(undefined);
   const [annotated, setAnnotated] = useState<Annotated[]>([]);
   // Plane keys (see planes.ts) marked done: acquired slices "k:<stack index>", reformatted planes "row:…" / "col:…".
@@ -274,6 +278,26 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
     if (m.type === 'exported') {
       setExported(m.seriesInstanceUID);
       finish(`Stored a DICOM SEG with ${m.frames} frame(s) in the PACS as a new series.`);
+    }
+    if (m.type === 'segs') {
+      setStoredSegs(m.segs);
+      finish(`${m.segs.length === 0 ? 'No stored annotation (DICOM SEG) of this series in the PACS' : `${m.segs.length} stored annotation(s) of this series in the PACS: load one to continue from it`}.${m.skipped.length > 0 ? ` Left out: ${m.skipped.join('; ')}` : ''}`);
+    }
+    if (m.type === 'segLoaded') {
+      attempt(async () => {
+        if (!series || segmentationIdRef.current) return;
+        const id = await createSegmentation(segServices(), series.displaySetInstanceUID, series.viewportId, 'tomosort sparse annotation', m.classes);
+        const written = writeSlices(segServices(), cornerstone(), id, m.slices);
+        const index = stackIndexBySop(segServices(), id);
+        setClasses([...m.classes]);
+        setActiveClass(m.classes[0]?.value ?? 1);
+        // A frame with no voxel says "annotated, nothing here": that slice stays in the set, marked done.
+        const empty = m.slices.filter((x) => !hasLabel(x.labels)).map((x) => index.get(x.sopInstanceUID)).filter((k): k is number => k !== undefined);
+        setDone(new Set(empty.map((k) => planeKey({ axis: 2, index: k }))));
+        setSegmentationId(id);
+        setStoredSegs(undefined);
+        finish(`Loaded SEG series ${m.segSeriesInstanceUID} as the annotation: ${written} slice(s) of labels (${m.classes.map((c) => c.name).join(', ')}).`);
+      });
     }
   });
   // What this browser kept for the open series, offered for restoring until a segmentation exists.
@@ -450,6 +474,29 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
         ),
         saved && (saved.slices.length > 0 || (saved.doneReformats?.length ?? 0) > 0)
           ? button(`Restore the annotation kept in this browser (${saved.planes?.length ?? saved.slices.length} slice(s), ${saved.classes.map((c) => c.name).join(', ')})`, 'tomosort-restore', () => restore(saved))
+          : null,
+        button(
+          'Continue from a SEG in the PACS…',
+          'tomosort-list-segs',
+          () => attempt(() => worker.post({ type: 'listSegs', job: { studyInstanceUID: series.studyInstanceUID, seriesInstanceUID: series.seriesInstanceUID } })),
+          busy,
+        ),
+        storedSegs && storedSegs.length > 0
+          ? h(
+              'ul',
+              { 'data-testid': 'tomosort-stored-segs', style: { margin: 0, paddingLeft: '16px' } },
+              ...storedSegs.map((x) =>
+                h(
+                  'li',
+                  { key: x.seriesInstanceUID },
+                  `${x.description}: ${x.segments.join(', ') || 'no segment'}, ${x.slices} slice(s) `,
+                  button('load', `tomosort-load-seg-${x.seriesInstanceUID}`, () =>
+                    attempt(() => worker.post({ type: 'loadSeg', job: { studyInstanceUID: series.studyInstanceUID, seriesInstanceUID: series.seriesInstanceUID, segSeriesInstanceUID: x.seriesInstanceUID } })),
+                    busy,
+                  ),
+                ),
+              ),
+            )
           : null,
       )
     : h(

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createModel, encoderSpec, expectKind, projectionModelSpec, scoreModelSpec } from '@tomosort/models';
 import { saveModelToDir } from '@tomosort/models/node';
-import { labelVolume, loadSeries, runExport, runFinetune, runMatch, runPretrain, runScore, writeReformats } from './jobs';
+import { labelVolume, loadSeries, runExport, runFinetune, runListSegs, runLoadSeg, runMatch, runPretrain, runScore, writeReformats } from './jobs';
 import type { SaveModel } from './jobs';
 import { plainError } from './plainError';
 import type { FromWorker, ReformattedLabels, SliceLabels } from './protocol';
@@ -79,6 +79,22 @@ describe('the training worker’s jobs against a real Orthanc (real 20-slice MR,
       const k = series.sopInstanceUIDs.indexOf(a.sopInstanceUID);
       expect(seg.labelmap.data.subarray(k * plane, (k + 1) * plane)).toEqual(a.labels);
     }
+    // The stored SEG is offered to continue from, and loads back as the same labels on the same slices.
+    const listed: FromWorker[] = [];
+    await runListSegs(pacs, { studyInstanceUID: BRAIN.study, seriesInstanceUID: BRAIN.series }, (m) => listed.push(m));
+    const segs = listed.find((m) => m.type === 'segs');
+    if (segs?.type !== 'segs') throw new Error('no list');
+    expect(segs.segs).toContainEqual({ seriesInstanceUID: done.seriesInstanceUID, description: 'tomosort sparse annotation (head)', segments: ['head'], slices: done.frames });
+    const back: FromWorker[] = [];
+    await runLoadSeg(pacs, { studyInstanceUID: BRAIN.study, seriesInstanceUID: BRAIN.series, segSeriesInstanceUID: done.seriesInstanceUID }, (m) => back.push(m));
+    const loaded = back.find((m) => m.type === 'segLoaded');
+    if (loaded?.type !== 'segLoaded') throw new Error('not loaded');
+    expect(loaded.classes).toEqual([{ value: 1, name: 'head' }]);
+    const sent = new Map([...annotated, ...predicted.slices].map((x) => [x.sopInstanceUID, x.labels]));
+    expect(loaded.slices.map((x) => x.sopInstanceUID).sort()).toEqual([...sent.keys()].sort());
+    for (const x of loaded.slices) expect(x.labels).toEqual(sent.get(x.sopInstanceUID));
+    // A series that is no SEG (the MR itself) is refused with the reader's reason.
+    await expect(runLoadSeg(pacs, { studyInstanceUID: BRAIN.study, seriesInstanceUID: BRAIN.series, segSeriesInstanceUID: BRAIN.series }, () => {})).rejects.toThrow(/^readSegmentation: .*: not a (readable DICOM file|Segmentation)/);
     expect(await hash()).toBe(before);
   }, 180_000);
 

@@ -1,5 +1,5 @@
 import { profileSecondStep } from '@tomosort/backend';
-import { readSeriesAsync, writeSegmentation } from '@tomosort/dicom';
+import { readSegmentation, readSeriesAsync, writeSegmentation } from '@tomosort/dicom';
 import type { DicomInput, SeriesVolume } from '@tomosort/dicom';
 import { checkSliceOrder, fitScoreMap, localizeStack, scoreVolume } from '@tomosort/localize';
 import { spearman } from '@tomosort/losses';
@@ -15,7 +15,7 @@ import { asTrainable, train } from '@tomosort/train';
 import type { TrainEvent } from '@tomosort/train';
 import { DEFAULT_INTENSITY, PLANE_FRAMES, axisMapping, createVolume } from '@tomosort/volume';
 import type { Volume } from '@tomosort/volume';
-import type { BenchmarkJob, ExportJob, FinetuneJob, FromWorker, MatchJob, ModelRef, ModelSummary, PretrainJob, ReformattedLabels, ScoreJob, SliceLabels, SliceMatch } from './protocol';
+import type { BenchmarkJob, ExportJob, FinetuneJob, JobClass, FromWorker, ListSegsJob, LoadSegJob, MatchJob, ModelRef, ModelSummary, PretrainJob, ReformattedLabels, ScoreJob, SegSummary, SliceLabels, SliceMatch } from './protocol';
 import { AnnotationError, ModelChoiceError, StepMissingError } from '../errors';
 
 /**
@@ -127,9 +127,8 @@ export async function runFinetune(pacs: PacsClient, job: FinetuneJob, post: (m: 
   const reformats = writeReformats(series, labels, job.reformats ?? []);
   if (filled.length === 0 && reformats.length === 0) throw new StepMissingError('finetune', 'no annotated slice: draw on at least one slice first');
   // A label never drawn is neither trained nor predicted (its channel would learn "never here").
-  const drawn = new Set(labels.data);
-  const classes = job.classes.filter((c) => drawn.has(c.value));
-  const unused = job.classes.filter((c) => !drawn.has(c.value));
+  const classes = held(job.classes, labels);
+  const unused = job.classes.filter((c) => !classes.includes(c));
   if (classes.length === 0) throw new StepMissingError('finetune', `no label is drawn on the annotated slices (${job.classes.map((c) => c.name).join(', ')}): draw one first`);
   if (unused.length > 0) post({ type: 'status', message: `Not trained (never drawn): ${unused.map((c) => c.name).join(', ')}` });
   const { model: source, size, window, mmPerPixel, intensity } = await startingModel(job, series.volume);
@@ -209,6 +208,12 @@ export async function runBenchmark(job: BenchmarkJob, backend: string, post: (m:
   }
 }
 
+/** The classes with at least one voxel in `labels`. */
+function held(classes: readonly JobClass[], labels: Volume<Uint8Array>): JobClass[] {
+  const present = new Set(labels.data);
+  return classes.filter((c) => present.has(c.value));
+}
+
 /** Writes the labelled slices as a DICOM SEG referencing the series and stores it (STOW-RS) as a new series. */
 export async function runExport(pacs: PacsClient, job: ExportJob, post: (m: FromWorker) => void): Promise<void> {
   post({ type: 'status', message: 'Writing the DICOM SEG…' });
@@ -222,11 +227,63 @@ export async function runExport(pacs: PacsClient, job: ExportJob, post: (m: From
     // Every given slice gets a frame per label, even an empty one: "annotated, absent here".
     slices: filled,
     segments: job.classes.map((c) => ({ labelValue: c.value, label: c.name, algorithmType: 'SEMIAUTOMATIC', algorithmName: 'tomosort sparse annotation' })),
-    seriesDescription: `tomosort sparse annotation (${job.classes.map((c) => c.name).join(', ')})`,
+    // Named by the labels it holds: a label never drawn is not in the SEG.
+    seriesDescription: `tomosort sparse annotation (${held(job.classes, labels).map((c) => c.name).join(', ')})`,
   });
   post({ type: 'status', message: 'Storing the SEG in the PACS…' });
   await pacs.storeInstances([new Uint8Array(seg.bytes)], studyUid(job.studyInstanceUID));
   post({ type: 'exported', seriesInstanceUID: seg.seriesInstanceUID, sopInstanceUID: seg.sopInstanceUID, frames: seg.frames });
+}
+
+/** A SEG of the series, read against it (undefined when it labels another series). */
+async function readSegOf(pacs: PacsClient, study: string, series: LoadedSeries, segSeries: string): Promise<ReturnType<typeof readSegmentation> | undefined> {
+  const files = await fetchSeriesFiles(pacs, studyUid(study), seriesUid(segSeries));
+  for (const f of files) {
+    try {
+      return readSegmentation(f, series.series);
+    } catch (e) {
+      // Another series' SEG is not ours to load; anything else about ours is worth saying.
+      if (!(e instanceof Error && / references series /.test(e.message))) throw e;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The study's SEG series that label this series, newest (highest series number) first; a SEG
+ * that cannot be read is listed in `skipped` with its reason instead of failing the list.
+ */
+export async function runListSegs(pacs: PacsClient, job: ListSegsJob, post: (m: FromWorker) => void): Promise<void> {
+  post({ type: 'status', message: 'Looking for stored annotations (DICOM SEG) of this series…' });
+  const loaded = await loadSeries(pacs, job.studyInstanceUID, job.seriesInstanceUID);
+  const candidates = (await pacs.searchSeries(studyUid(job.studyInstanceUID))).filter((x) => x.modality === 'SEG').sort((a, b) => (b.seriesNumber ?? 0) - (a.seriesNumber ?? 0));
+  const segs: SegSummary[] = [];
+  const skipped: string[] = [];
+  for (const c of candidates) {
+    try {
+      const seg = await readSegOf(pacs, job.studyInstanceUID, loaded, c.seriesInstanceUID);
+      if (seg) segs.push({ seriesInstanceUID: c.seriesInstanceUID, description: c.seriesDescription ?? `SEG series ${c.seriesNumber ?? ''}`.trim(), segments: seg.segments.map((x) => x.label), slices: seg.slices.length });
+    } catch (e) {
+      skipped.push(`${c.seriesDescription ?? c.seriesInstanceUID}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  post({ type: 'segs', segs, skipped });
+}
+
+/** Reads one SEG back as the series' annotation: its segments as labels, its slices by SOP instance. */
+export async function runLoadSeg(pacs: PacsClient, job: LoadSegJob, post: (m: FromWorker) => void): Promise<void> {
+  post({ type: 'status', message: 'Reading the stored annotation (DICOM SEG)…' });
+  const loaded = await loadSeries(pacs, job.studyInstanceUID, job.seriesInstanceUID);
+  const seg = await readSegOf(pacs, job.studyInstanceUID, loaded, job.segSeriesInstanceUID);
+  if (!seg) throw new AnnotationError(`SEG series ${job.segSeriesInstanceUID} does not label series ${job.seriesInstanceUID}`, { seriesInstanceUID: job.seriesInstanceUID });
+  const [nx, ny] = seg.labelmap.dims;
+  const plane = nx * ny;
+  post({
+    type: 'segLoaded',
+    segSeriesInstanceUID: job.segSeriesInstanceUID,
+    classes: seg.segments.map((x) => ({ value: x.labelValue, name: x.label })),
+    slices: seg.slices.map((k) => ({ sopInstanceUID: loaded.series.sopInstanceUIDs[k]!, labels: seg.labelmap.data.slice(k * plane, (k + 1) * plane) })),
+  });
 }
 
 /**

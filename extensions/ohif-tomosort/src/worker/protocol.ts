@@ -59,6 +59,29 @@ export interface ExportJob {
   readonly classes: readonly JobClass[];
 }
 
+/** The SEG series in the PACS that label a series (to continue an annotation stored earlier). */
+export interface ListSegsJob {
+  readonly studyInstanceUID: string;
+  readonly seriesInstanceUID: string;
+}
+
+/** One SEG series of the study that references the series. */
+export interface SegSummary {
+  readonly seriesInstanceUID: string;
+  readonly description: string;
+  /** Its segments' names, in segment-number order. */
+  readonly segments: readonly string[];
+  /** Source slices it has frames for. */
+  readonly slices: number;
+}
+
+/** Reads a SEG back as the annotation of the series it references. */
+export interface LoadSegJob {
+  readonly studyInstanceUID: string;
+  readonly seriesInstanceUID: string;
+  readonly segSeriesInstanceUID: string;
+}
+
 export interface ScoreJob {
   readonly studyInstanceUID: string;
   readonly seriesInstanceUID: string;
@@ -147,6 +170,8 @@ export type ToWorker =
   | { readonly type: 'start'; readonly compute: Compute; readonly threads?: number }
   | { readonly type: 'finetune'; readonly job: FinetuneJob }
   | { readonly type: 'export'; readonly job: ExportJob }
+  | { readonly type: 'listSegs'; readonly job: ListSegsJob }
+  | { readonly type: 'loadSeg'; readonly job: LoadSegJob }
   | { readonly type: 'score'; readonly job: ScoreJob }
   | { readonly type: 'pretrain'; readonly job: PretrainJob }
   | { readonly type: 'match'; readonly job: MatchJob }
@@ -183,6 +208,15 @@ export type FromWorker =
       readonly blankSlices: number;
     }
   | { readonly type: 'exported'; readonly seriesInstanceUID: string; readonly sopInstanceUID: string; readonly frames: number }
+  | { readonly type: 'segs'; readonly segs: readonly SegSummary[]; readonly skipped: readonly string[] }
+  | {
+      readonly type: 'segLoaded';
+      readonly segSeriesInstanceUID: string;
+      /** Segment number → label value; names from the SEG. */
+      readonly classes: readonly JobClass[];
+      /** Every source slice the SEG has frames for, whole (empty ones included). */
+      readonly slices: readonly SliceLabels[];
+    }
   | {
       readonly type: 'pretrained';
       /** Where the model was saved (indexeddb://… in the browser), and its manifest. */

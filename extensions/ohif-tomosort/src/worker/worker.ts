@@ -3,7 +3,7 @@ import { initBestBackend } from '@tomosort/backend';
 import { saveModel } from '@tomosort/models';
 import { PacsClient } from '@tomosort/pacs';
 import { ASSETS_PATH, DICOMWEB_PATH } from '../ids';
-import { runBenchmark, runExport, runFinetune, runMatch, runPretrain, runScore } from './jobs';
+import { runBenchmark, runExport, runFinetune, runListSegs, runLoadSeg, runMatch, runPretrain, runScore } from './jobs';
 import type { SaveModel } from './jobs';
 import { plainError } from './plainError';
 import type { FromWorker, ToWorker } from './protocol';
@@ -30,7 +30,7 @@ function defaultWasmThreads(hardwareConcurrency: number | undefined): number {
 }
 
 function post(m: FromWorker): void {
-  const transfer = m.type === 'predicted' ? m.slices.map((s) => s.labels.buffer as ArrayBuffer) : [];
+  const transfer = m.type === 'predicted' || m.type === 'segLoaded' ? m.slices.map((s) => s.labels.buffer as ArrayBuffer) : [];
   scope.postMessage(m, transfer);
 }
 
@@ -76,6 +76,10 @@ scope.onmessage = (event: MessageEvent) => {
         return cancellable((signal) => runPretrain(pacs, msg.job, post, saveToIndexedDb, signal));
       case 'export':
         return runExport(pacs, msg.job, post);
+      case 'listSegs':
+        return runListSegs(pacs, msg.job, post);
+      case 'loadSeg':
+        return runLoadSeg(pacs, msg.job, post);
       case 'score':
         return runScore(pacs, msg.job, post);
       case 'match':
