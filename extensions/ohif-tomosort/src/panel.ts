@@ -14,10 +14,11 @@ import { activeSeries, describeModel, otherSeriesViewports, showPlane } from './
 import type { ActiveSeries, ServicesManagerLike } from './ohif';
 import { oneLine, panelMessage } from './panelMessage';
 import { exportSlices, parsePlaneKey, planeKey, trainingPayload } from './planes';
+import { DEFAULT_QUALITY_FOLDS } from './worker/protocol';
 import type { PlaneRef } from './planes';
 import { addLabel, annotatedPlanes, clearPlane, createSegmentation, onSegmentationChange, planeWords, sopOfImageId, stackIndexBySop, thresholdPlane, writeSlices } from './segmentation';
 import type { CornerstoneLibraries, SegServices } from './segmentation';
-import type { Compute, FromWorker, JobClass, ModelRef, OrderFindingMessage, SegSummary, SliceLabels, SliceMatch, ToWorker } from './worker/protocol';
+import type { Compute, FromWorker, JobClass, ModelRef, OrderFindingMessage, QualityMessage, SegSummary, SliceLabels, SliceMatch, ToWorker } from './worker/protocol';
 
 /**
  * The panel runs as an island: the host's React (18.3.1, not exposed) renders a plain <div>
@@ -205,6 +206,8 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
   const savedSignature = useRef('');
   const [range, setRange] = useState<[number, number]>([-200, 3000]);
   const [steps, setSteps] = useState<[number, number]>([10, 20]);
+  const [qualityFolds, setQualityFolds] = useState(DEFAULT_QUALITY_FOLDS);
+  const [quality, setQuality] = useState<string | undefined>(undefined);
   const [size, setSize] = useState(64);
   const [pretrainSteps, setPretrainSteps] = useState(200);
   const [message, setMessage] = useState<string | undefined>(undefined);
@@ -229,7 +232,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
   const worker = useWorker((m) => {
     if (m.type === 'status') setTraining((t) => (t.state === 'running' ? { ...t, message: m.message } : { state: 'running', message: m.message, step: 0, steps: 0, loss: Number.NaN, eta: 0, stepsPerSecond: 0, losses: [] }));
     if (m.type === 'progress') {
-      const label = m.phase === 'frozen' ? 'Decoder warm-up' : m.phase === 'pretrain' ? 'Pre-training (SortingLoss)' : 'Fine-tuning';
+      const label = m.phase === 'frozen' ? 'Decoder warm-up' : m.phase === 'pretrain' ? 'Pre-training (SortingLoss)' : m.phase === 'quality' ? 'Quality estimate' : 'Fine-tuning';
       setTraining((t) => ({ state: 'running', message: label, step: m.step, steps: m.steps, loss: m.loss, eta: m.etaSeconds, stepsPerSecond: m.stepsPerSecond, losses: [...(t.state === 'idle' ? [] : t.losses), m.loss] }));
     }
     if (m.type === 'error') {
@@ -241,8 +244,9 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
       setAccepted(new Set());
       finish(
         `${m.cancelled ? 'Cancelled after' : 'Trained'} ${m.steps} steps in ${m.trainSeconds.toFixed(1)} s (${(m.steps / Math.max(m.trainSeconds, 1e-9)).toFixed(2)} steps/s); ` +
-          `predicted ${m.slices.length} other slice(s) in ${(m.seconds - m.trainSeconds).toFixed(1)} s (shown as "tomosort prediction", proposed: accept the ones to export).`,
+          `predicted ${m.slices.length} other slice(s) in ${(m.seconds - m.trainSeconds - m.qualitySeconds).toFixed(1)} s (shown as "tomosort prediction", proposed: accept the ones to export).`,
       );
+      setQuality(describeQuality(m.quality, m.size, m.qualitySeconds));
       attempt(async () => {
         if (!series) return;
         const id = predictionId ?? (await createSegmentation(segServices(), series.displaySetInstanceUID, series.viewportId, 'tomosort prediction', classes));
@@ -608,6 +612,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
         'div',
         null,
         h('div', null, 'Steps (decoder warm-up, full): ', number(steps[0], (v) => setSteps([v, steps[1]]), 'tomosort-frozen-steps'), ' ', number(steps[1], (v) => setSteps([steps[0], v]), 'tomosort-steps')),
+        h('div', null, 'Quality estimate folds (each trains once more; 0 = none): ', number(qualityFolds, setQualityFolds, 'tomosort-quality-folds')),
         button(
           'Fine-tune and predict',
           'tomosort-train',
@@ -635,11 +640,14 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
                   batch: 4,
                   learningRate: 3e-3,
                   seed: 1,
+                  qualityFolds,
                 },
               });
+              setQuality(undefined);
             }),
           busy || annotated.length === 0,
         ),
+        quality ? h('div', { 'data-testid': 'tomosort-quality' }, quality) : null,
         predicted.length > 0 && predictionId
           ? h(
               'div',
@@ -763,6 +771,16 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
     message ? h('div', null, message) : null,
     error ? h('div', { role: 'alert', 'data-testid': 'tomosort-error', style: { color: '#ff9a9a' } }, error) : null,
   );
+}
+
+/** The quality estimate in words, with what it measured and what it cost. */
+export function describeQuality(q: QualityMessage, size: number, seconds: number): string {
+  if (q.kind === 'skipped') {
+    return q.reason === 'off' ? 'No quality estimate (folds set to 0).' : q.reason === 'one-plane' ? 'No quality estimate: it needs at least 2 annotated planes (one to train on, one to check).' : 'No quality estimate: cancelled.';
+  }
+  const how = q.folds === q.planes ? `leave-one-out over the ${q.planes} annotated planes` : `${q.folds}-fold cross-validation over the ${q.planes} annotated planes`;
+  const dice = q.perClass.map((c) => `${c.name} ${c.mean.toFixed(2)}${q.folds > 1 ? ` (${c.min.toFixed(2)}–${c.max.toFixed(2)})` : ''}`).join(', ');
+  return `Quality estimate, Dice on held-out annotated planes (${how}, at the model's ${size}² input; ${seconds.toFixed(1)} s): ${dice}.`;
 }
 
 /** The order check in words. */

@@ -164,6 +164,8 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
       await page.getByTestId('tomosort-worker').getByText(/^Training runs in a worker on webgpu/).waitFor({ timeout: 90_000 });
       const sliceNo = async () => Number(/slice (\d+) of/.exec(await seriesLine(page))![1]);
       const before = await sliceNo();
+      // No quality estimate here (it would train 4 more times on SwiftShader); the MPR test checks it.
+      await page.getByTestId('tomosort-quality-folds').fill('0');
       const training = fineTuneAndPredict(page, 2, 3);
       await page.getByTestId('tomosort-progress').getByText(/step \d+\/\d+/).waitFor({ timeout: 120_000 });
       await scrollViewport(page, 3);
@@ -314,6 +316,8 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
       await page.getByTestId('tomosort-size').fill('32');
       const tuned = await fineTuneAndPredict(page, 1, 1);
       expect(tuned.steps).toBe(2);
+      // Before export, the panel estimates the quality: leave-one-out over the 5 planes, each fold trained as the run was.
+      await page.getByTestId('tomosort-quality').getByText(/^Quality estimate, Dice on held-out annotated planes \(leave-one-out over the 5 annotated planes, at the model's 32² input; [\d.]+ s\): structure [01]\.\d\d \([01]\.\d\d–[01]\.\d\d\)\.$/).waitFor();
       await page.getByTestId('tomosort-export').click();
       const exported = page.getByTestId('tomosort-exported');
       await exported.waitFor({ timeout: 60_000 });
@@ -376,6 +380,7 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
       const tuned = await fineTuneAndPredict(page, 1, 1);
       expect(tuned.steps).toBe(2);
       expect(tuned.predictedSlices).toBeGreaterThan(0);
+      await page.getByTestId('tomosort-quality').getByText('No quality estimate: it needs at least 2 annotated planes (one to train on, one to check).').waitFor();
       // A second fine-tune of 10,000 steps, cancelled from the panel mid-run: training stops within
       // a second on wasm (the worker goes on to predict with what it has), the annotation stays.
       await page.getByTestId('tomosort-steps').fill('10000');

@@ -15,3 +15,5 @@ export type { FinetuneSettings } from './limits';
 export { FINETUNE_MAX_STEPS, FINETUNE_SIZE_RANGE, checkFinetuneSettings, finetuneMemoryBytes } from './limits';
 export type { PreparedVolumeAnnotation, VolumeSegmentationBatch, VolumeSegmentationTaskOptions } from './task3d';
 export { prepareVolumeAnnotation, volumeSegmentationTask } from './task3d';
+export type { ClassQuality, EstimateOptions, FoldModel, QualityEstimate } from './quality';
+export { QUALITY_FOLDS, crossValidationFolds, estimateQuality, heldOutDice, subsetOf } from './quality';

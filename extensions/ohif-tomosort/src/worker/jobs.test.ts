@@ -15,6 +15,8 @@ import { labelVolume, loadSeries, runExport, runFinetune, runListSegs, runLoadSe
 import type { SaveModel } from './jobs';
 import { plainError } from './plainError';
 import type { FromWorker, ReformattedLabels, SliceLabels } from './protocol';
+import { DEFAULT_QUALITY_FOLDS } from './protocol';
+import { QUALITY_FOLDS } from '@tomosort/segment';
 import { getSlice } from '@tomosort/volume';
 
 let orthanc: LocalOrthanc;
@@ -51,10 +53,13 @@ describe('the training worker’s jobs against a real Orthanc (real 20-slice MR,
       (m) => messages.push(m),
     );
     const progress = messages.filter((m) => m.type === 'progress');
-    expect(progress.map((m) => m.phase)).toEqual([...Array(4).fill('frozen'), ...Array(4).fill('full')]);
+    // The run's 8 steps, then the quality estimate's 3 folds (leave-one-out over 3 slices) of 8 steps each.
+    expect(progress.map((m) => m.phase)).toEqual([...Array(4).fill('frozen'), ...Array(4).fill('full'), ...Array(24).fill('quality')]);
     const predicted = messages.find((m) => m.type === 'predicted');
     if (predicted?.type !== 'predicted') throw new Error(`no prediction: ${JSON.stringify(messages.filter((m) => m.type !== 'progress'))}`);
     expect(predicted.steps).toBe(8);
+    expect(predicted.quality).toMatchObject({ kind: 'estimated', folds: 3, planes: 3, perClass: [{ name: 'head' }] });
+    expect(messages.filter((m) => m.type === 'status' && m.message.startsWith('Quality estimate: fold')).map((m) => (m.type === 'status' ? m.message : ''))).toEqual([1, 2, 3].map((f) => `Quality estimate: fold ${f} of 3 (trains again without one annotated plane)…`));
     expect(messages).toContainEqual({ type: 'status', message: 'Not trained (never drawn): structure' });
     expect(predicted.slices.some((s) => s.labels.includes(2))).toBe(false);
     const annotatedUids = new Set(annotated.map((a) => a.sopInstanceUID));
@@ -112,6 +117,12 @@ describe('the training worker’s jobs against a real Orthanc (real 20-slice MR,
   }, 60_000);
 });
 
+describe('the panel’s default quality folds', () => {
+  it('are the segment package’s', () => {
+    expect(DEFAULT_QUALITY_FOLDS).toBe(QUALITY_FOLDS);
+  });
+});
+
 describe('planes drawn in a reformat (MPR across the acquired slices)', () => {
   it('writes a row plane and a column plane onto the series grid by SOP instance, whatever the order of its rows', async () => {
     const { series } = await loadSeries(pacs, BRAIN.study, BRAIN.series);
@@ -151,6 +162,7 @@ describe('planes drawn in a reformat (MPR across the acquired slices)', () => {
     const predicted = messages.find((m) => m.type === 'predicted');
     if (predicted?.type !== 'predicted') throw new Error(`no prediction: ${JSON.stringify(messages.filter((m) => m.type !== 'progress'))}`);
     expect(predicted.steps).toBe(4);
+    expect(predicted.quality).toMatchObject({ kind: 'estimated', folds: 2, planes: 2 });
   }, 60_000);
 });
 

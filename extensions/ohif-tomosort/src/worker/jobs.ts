@@ -9,14 +9,15 @@ import type { LoadedModel, ManifestInit, Model, ModelManifest } from '@tomosort/
 import { fetchSeriesFiles, seriesUid, studyUid } from '@tomosort/pacs';
 import { phantomSubject } from '@tomosort/samples';
 import type { PacsClient } from '@tomosort/pacs';
-import { checkFinetuneSettings, finetune, predictVolume, prepareAnnotation } from '@tomosort/segment';
-import type { ReformatPlane } from '@tomosort/segment';
+import { checkFinetuneSettings, estimateQuality, finetune, predictVolume, prepareAnnotation } from '@tomosort/segment';
+import type { FinetuneConfig, PreparedAnnotation, ReformatPlane } from '@tomosort/segment';
 import { asTrainable, train } from '@tomosort/train';
 import type { TrainEvent } from '@tomosort/train';
 import { DEFAULT_INTENSITY, PLANE_FRAMES, axisMapping, createVolume } from '@tomosort/volume';
 import type { Volume } from '@tomosort/volume';
-import type { BenchmarkJob, ExportJob, FinetuneJob, JobClass, FromWorker, ListSegsJob, LoadSegJob, MatchJob, ModelRef, ModelSummary, PretrainJob, ReformattedLabels, ScoreJob, SegSummary, SliceLabels, SliceMatch } from './protocol';
+import type { BenchmarkJob, ExportJob, FinetuneJob, JobClass, QualityMessage, FromWorker, ListSegsJob, LoadSegJob, MatchJob, ModelRef, ModelSummary, PretrainJob, ReformattedLabels, ScoreJob, SegSummary, SliceLabels, SliceMatch } from './protocol';
 import { AnnotationError, ModelChoiceError, StepMissingError } from '../errors';
+import { DEFAULT_QUALITY_FOLDS } from './protocol';
 
 /**
  * The work the training worker does, as plain functions over a PACS client (same-origin
@@ -142,14 +143,18 @@ export async function runFinetune(pacs: PacsClient, job: FinetuneJob, post: (m: 
     const data = [prepareAnnotation({ id: job.seriesInstanceUID, volume: series.volume, labels, slices: filled, reformats }, size, classes, input)];
     post({ type: 'status', message: `Fine-tuning on ${filled.length} annotated slice(s)${reformats.length > 0 ? ` and ${reformats.length} reformatted plane(s)` : ''}…` });
     const t0 = performance.now();
+    const config = { window, batch: job.batch, frozenSteps: job.frozenSteps, steps: job.steps, learningRate: job.learningRate, seed: job.seed };
     const result = await finetune({
       model: net,
       data,
-      config: { window, batch: job.batch, frozenSteps: job.frozenSteps, steps: job.steps, learningRate: job.learningRate, seed: job.seed },
+      config,
       ...(signal ? { signal } : {}),
       onEvent: (phase, e) => postProgress(post, phase, e),
     });
     const trainSeconds = (performance.now() - t0) / 1000;
+    const tq = performance.now();
+    const quality = await estimate(job, data[0]!, classes, config, signal, post, async () => (await startingModel(job, series.volume)).model);
+    const qualitySeconds = (performance.now() - tq) / 1000;
     post({ type: 'status', message: 'Predicting the other slices…' });
     const predicted = await predictVolume(net, series.volume, { size, ...input, classes });
     post({
@@ -159,10 +164,49 @@ export async function runFinetune(pacs: PacsClient, job: FinetuneJob, post: (m: 
       seconds: (performance.now() - t0) / 1000,
       steps: result.losses.length,
       cancelled: result.status === 'cancelled',
+      quality,
+      qualitySeconds,
+      size,
     });
   } finally {
     unet.dispose();
   }
+}
+
+/**
+ * The job's quality estimate (`estimateQuality`: each fold fine-tunes the same starting model
+ * exactly as the run did, on the other annotated planes), or why there is none.
+ */
+async function estimate(
+  job: FinetuneJob,
+  data: PreparedAnnotation,
+  classes: readonly JobClass[],
+  config: FinetuneConfig,
+  signal: AbortSignal | undefined,
+  post: (m: FromWorker) => void,
+  startFrom: () => Promise<Model>,
+): Promise<QualityMessage> {
+  const folds = job.qualityFolds ?? DEFAULT_QUALITY_FOLDS;
+  const planes = data.targets.length / (data.size * data.size);
+  if (folds < 2) return { kind: 'skipped', reason: 'off' };
+  if (planes < 2) return { kind: 'skipped', reason: 'one-plane' };
+  if (signal?.aborted) return { kind: 'skipped', reason: 'cancelled' };
+  const q = await estimateQuality({
+    data,
+    classes,
+    config,
+    folds,
+    ...(signal ? { signal } : {}),
+    makeModel: async () => {
+      const source = await startFrom();
+      const unet = unetFromEncoder(source, { classes: classes.length + 1, seed: job.seed });
+      source.dispose();
+      return { net: asTrainable(unet), dispose: () => unet.dispose() };
+    },
+    onFold: (f, n) => post({ type: 'status', message: `Quality estimate: fold ${f + 1} of ${n} (trains again without ${n === planes ? 'one annotated plane' : 'a share of the annotated planes'})…` }),
+    onEvent: (_phase, e) => postProgress(post, 'quality', e),
+  });
+  return q ? { kind: 'estimated', ...q } : { kind: 'skipped', reason: 'cancelled' };
 }
 
 /** Annotated slices of the benchmark's phantom, spread along it. */

@@ -1,5 +1,6 @@
 /** Messages between the panel (main thread) and the training worker. Pixel data travel as transferables. */
 import type { KernelTime } from '@tomosort/backend';
+import type { QualityEstimate } from '@tomosort/segment';
 
 /** One annotated (or predicted) slice, by the SOP instance it belongs to: rows × columns label values. */
 export interface SliceLabels {
@@ -49,7 +50,23 @@ export interface FinetuneJob {
   readonly batch: number;
   readonly learningRate: number;
   readonly seed: number;
+  /**
+   * Folds of the quality estimate (cross-validation over the annotated planes: each fold trains
+   * again as this job does); 0 or 1 = none. Default DEFAULT_QUALITY_FOLDS.
+   */
+  readonly qualityFolds?: number;
 }
+
+/**
+ * The panel's default folds: QUALITY_FOLDS of @tomosort/segment (a test checks they agree), kept
+ * here so that the panel's bundle does not pull in the training packages.
+ */
+export const DEFAULT_QUALITY_FOLDS = 5;
+
+/** A fine-tuning's quality estimate (see @tomosort/segment estimateQuality), or why there is none. */
+export type QualityMessage =
+  | ({ readonly kind: 'estimated' } & QualityEstimate)
+  | { readonly kind: 'skipped'; readonly reason: 'off' | 'one-plane' | 'cancelled' };
 
 export interface ExportJob {
   readonly studyInstanceUID: string;
@@ -192,11 +209,15 @@ export type FromWorker =
   | {
       readonly type: 'predicted';
       readonly slices: readonly SliceLabels[];
-      /** Fine-tuning alone, and fine-tuning + prediction (s). */
+      /** Fine-tuning alone, the quality estimate, and the whole job: fine-tuning + estimate + prediction (s). */
       readonly trainSeconds: number;
+      readonly qualitySeconds: number;
       readonly seconds: number;
       readonly steps: number;
       readonly cancelled: boolean;
+      readonly quality: QualityMessage;
+      /** The model's input side (the quality estimate's grid). */
+      readonly size: number;
     }
   | {
       readonly type: 'scored';

@@ -1,0 +1,88 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initNodeBackend } from '@tomosort/backend/node';
+import { createModel, encoderSpec, scoreModelSpec, unetFromEncoder } from '@tomosort/models';
+import { phantomSubject } from '@tomosort/samples';
+import { asTrainable } from '@tomosort/train';
+import { crossValidationFolds, estimateQuality, heldOutDice, prepareAnnotation, subsetOf } from './index';
+import type { PreparedAnnotation } from './index';
+
+beforeAll(async () => {
+  await initNodeBackend('wasm');
+});
+
+const window = { center: 40, width: 400 };
+
+describe('quality estimate by cross-validation over the annotated planes', () => {
+  it('folds: leave-one-out up to the fold count, else planes dealt round-robin; fewer than 2 planes or folds refused', () => {
+    expect(crossValidationFolds(3, 5)).toEqual([[0], [1], [2]]);
+    expect(crossValidationFolds(7, 3)).toEqual([
+      [0, 3, 6],
+      [1, 4],
+      [2, 5],
+    ]);
+    expect(() => crossValidationFolds(1, 5)).toThrow('a quality estimate needs at least 2 annotated planes (one to train on, one to check), got 1');
+    expect(() => crossValidationFolds(4, 1)).toThrow('a quality estimate needs at least 2 folds, got 1');
+  });
+
+  // Three 2×2 images: slices 4 and 9, then one reformatted plane; targets by hand.
+  const d: PreparedAnnotation = {
+    id: 'v',
+    size: 2,
+    slices: [4, 9],
+    reformats: [{ axis: 1, index: 3 }],
+    images: Float32Array.from([0, 0, 0, 0, 100, 100, 100, 100, 200, 200, 200, 200]),
+    targets: Int32Array.from([1, 1, 0, 0, 1, 0, 0, 0, 2, 2, 1, 0]),
+  };
+  const classes = [
+    { value: 5, name: 'a' },
+    { value: 8, name: 'b' },
+  ];
+
+  it('a subset keeps each image with its slice or reformatted plane', () => {
+    const s = subsetOf(d, [0, 2]);
+    expect(s.slices).toEqual([4]);
+    expect(s.reformats).toEqual([{ axis: 1, index: 3 }]);
+    expect(Array.from(s.targets)).toEqual([1, 1, 0, 0, 2, 2, 1, 0]);
+  });
+
+  it('held-out Dice of a model that says "a" everywhere: by hand, pooled over the held-out images', async () => {
+    const everywhereA = { apply: (x: tf.Tensor4D) => tf.tidy(() => tf.concat([tf.zerosLike(x), tf.onesLike(x), tf.zerosLike(x)], -1)) };
+    // Images 0 and 1: a on 3 of 8 pixels, predicted on all 8 → 2·3/(3+8); b absent from both → 1.
+    expect(await heldOutDice(everywhereA, d, [0, 1], classes, window)).toEqual([6 / 11, 1]);
+    // Image 2: a on 1 of 4 → 2/5; b on 2, never predicted → 0.
+    expect(await heldOutDice(everywhereA, d, [2], classes, window)).toEqual([2 / 5, 0]);
+  });
+
+  it('trains one fresh network per fold and reports each class over the folds; cancelled, it reports nothing', async () => {
+    const size = 32;
+    const subject = phantomSubject(1, 1, { size });
+    const cls = [{ value: 6, name: 'lungs' }];
+    const nz = subject.volume.dims[2];
+    const data = prepareAnnotation({ id: subject.id, volume: subject.volume, labels: subject.labels, slices: [0.35, 0.5, 0.65].map((f) => Math.round(f * (nz - 1))) }, size, cls);
+    const config = { window, batch: 2, frozenSteps: 1, steps: 2, learningRate: 3e-3, seed: 1 };
+    let made = 0;
+    let live = 0;
+    const makeModel = async () => {
+      made++;
+      live++;
+      const unet = unetFromEncoder(createModel(scoreModelSpec(encoderSpec('small')), { seed: 1 }), { classes: 2, seed: 2 });
+      return { net: asTrainable(unet), dispose: () => (live--, unet.dispose()) };
+    };
+    const folds: number[] = [];
+    const q = await estimateQuality({ data, classes: cls, config, makeModel, onFold: (f) => folds.push(f) });
+    expect(folds).toEqual([0, 1, 2]);
+    expect(made).toBe(3);
+    expect(live).toBe(0);
+    expect(q).toMatchObject({ folds: 3, planes: 3 });
+    const [lungs] = q!.perClass;
+    expect(lungs!.name).toBe('lungs');
+    expect(lungs!.min).toBeGreaterThanOrEqual(0);
+    expect(lungs!.min).toBeLessThanOrEqual(lungs!.mean);
+    expect(lungs!.mean).toBeLessThanOrEqual(lungs!.max);
+    expect(lungs!.max).toBeLessThanOrEqual(1);
+    const stop = new AbortController();
+    stop.abort();
+    expect(await estimateQuality({ data, classes: cls, config, makeModel, signal: stop.signal })).toBeUndefined();
+  }, 120_000);
+});

@@ -1,0 +1,126 @@
+// How good a sparse-slice fine-tuning is, before the radiologist exports it: cross-validation over
+// the annotated planes themselves (the only truth there is), at the model's input grid.
+import * as tf from '@tensorflow/tfjs-core';
+import { diceScore } from '@tomosort/losses';
+import type { TrainableModel } from '@tomosort/train';
+import { applyWindow } from '@tomosort/volume';
+import type { HuWindow } from '@tomosort/volume';
+import type { SegmentClass } from './annotation';
+import { SegmentError } from './errors';
+import { finetune } from './finetune';
+import type { FinetuneConfig, FinetuneOptions } from './finetune';
+import type { SegmentationModel } from './predict';
+import type { PreparedAnnotation } from './prepare';
+
+/** The folds of `n` annotated images: image i is held out in fold i mod F, F = min(folds, n) (leave-one-out when n ≤ folds). */
+export function crossValidationFolds(n: number, folds: number): number[][] {
+  if (!Number.isInteger(folds) || folds < 2) throw new SegmentError(`a quality estimate needs at least 2 folds, got ${folds}`);
+  if (n < 2) throw new SegmentError(`a quality estimate needs at least 2 annotated planes (one to train on, one to check), got ${n}`);
+  const F = Math.min(folds, n);
+  return Array.from({ length: F }, (_, f) => Array.from({ length: n }, (_, i) => i).filter((i) => i % F === f));
+}
+
+/** The images `indices` of a prepared annotation as one of its own (slices and reformats kept with their images). */
+export function subsetOf(d: PreparedAnnotation, indices: readonly number[]): PreparedAnnotation {
+  const plane = d.size * d.size;
+  const images = new Float32Array(indices.length * plane);
+  const targets = new Int32Array(indices.length * plane);
+  indices.forEach((i, n) => {
+    images.set(d.images.subarray(i * plane, (i + 1) * plane), n * plane);
+    targets.set(d.targets.subarray(i * plane, (i + 1) * plane), n * plane);
+  });
+  const k = d.slices.length;
+  return { id: d.id, size: d.size, slices: indices.filter((i) => i < k).map((i) => d.slices[i]!), reformats: indices.filter((i) => i >= k).map((i) => d.reformats[i - k]!), images, targets };
+}
+
+/**
+ * Dice of each class between `model`'s argmax and the targets of the images `indices`, pooled over
+ * those images (a class absent from both scores 1), at the model's input grid.
+ */
+export async function heldOutDice(model: SegmentationModel, d: PreparedAnnotation, indices: readonly number[], classes: readonly SegmentClass[], window: HuWindow): Promise<number[]> {
+  const held = subsetOf(d, indices);
+  const n = indices.length;
+  const input = applyWindow(held.images, window);
+  const out = tf.tidy(() => {
+    const logits = model.apply(tf.tensor4d(input, [n, d.size, d.size, 1]), false);
+    if (logits.shape.at(-1) !== classes.length + 1) throw new SegmentError(`the model outputs [${logits.shape.join(', ')}], expected ${classes.length} classes + background`);
+    return tf.argMax(logits, -1);
+  });
+  const predicted = new Int32Array(await out.data());
+  out.dispose();
+  return classes.map((_, c) => diceScore(predicted, held.targets, c + 1));
+}
+
+/** One class's held-out Dice over the folds. */
+export interface ClassQuality {
+  readonly name: string;
+  readonly mean: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+export interface QualityEstimate {
+  readonly folds: number;
+  /** Annotated planes (slices and reformats) the folds were drawn from. */
+  readonly planes: number;
+  readonly perClass: readonly ClassQuality[];
+}
+
+/** A network for one fold, from the same starting weights as the run it estimates. */
+export interface FoldModel {
+  /** Trained by the fold, then applied to its held-out planes. */
+  readonly net: TrainableModel & SegmentationModel;
+  dispose(): void;
+}
+
+export interface EstimateOptions {
+  readonly data: PreparedAnnotation;
+  readonly classes: readonly SegmentClass[];
+  /** The fine-tuning being estimated: each fold trains exactly so, on the other folds' planes. */
+  readonly config: FinetuneConfig;
+  readonly makeModel: () => Promise<FoldModel>;
+  /** Default {@link QUALITY_FOLDS}. */
+  readonly folds?: number;
+  readonly signal?: AbortSignal;
+  /** Before each fold (0-based) trains. */
+  readonly onFold?: (fold: number, folds: number) => void;
+  readonly onEvent?: FinetuneOptions['onEvent'];
+}
+
+/** Folds of the default estimate: leave-one-out up to this many annotated planes. */
+export const QUALITY_FOLDS = 5;
+
+/**
+ * K-fold cross-validation of a sparse-slice fine-tuning over its own annotated planes
+ * (leave-one-out when there are at most `folds`): each fold fine-tunes a fresh network as the real
+ * run does on the other planes and scores the held-out ones (Dice per class, at the model's input
+ * grid). Returns undefined when cancelled. It costs `folds` more fine-tunings.
+ */
+export async function estimateQuality(opts: EstimateOptions): Promise<QualityEstimate | undefined> {
+  const plane = opts.data.size * opts.data.size;
+  const n = opts.data.targets.length / plane;
+  const folds = crossValidationFolds(n, opts.folds ?? QUALITY_FOLDS);
+  const all = Array.from({ length: n }, (_, i) => i);
+  const scores: number[][] = [];
+  for (const [f, held] of folds.entries()) {
+    if (opts.signal?.aborted) return undefined;
+    opts.onFold?.(f, folds.length);
+    const fold = await opts.makeModel();
+    try {
+      const train = subsetOf(opts.data, all.filter((i) => !held.includes(i)));
+      const result = await finetune({ model: fold.net, data: [train], config: opts.config, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onEvent ? { onEvent: opts.onEvent } : {}) });
+      if (result.status === 'cancelled') return undefined;
+      scores.push(await heldOutDice(fold.net, opts.data, held, opts.classes, opts.config.window));
+    } finally {
+      fold.dispose();
+    }
+  }
+  return {
+    folds: folds.length,
+    planes: n,
+    perClass: opts.classes.map((c, i) => {
+      const v = scores.map((s) => s[i]!);
+      return { name: c.name, mean: v.reduce((a, b) => a + b, 0) / v.length, min: Math.min(...v), max: Math.max(...v) };
+    }),
+  };
+}
