@@ -1,10 +1,11 @@
+import { commandsModule } from './commands';
 import { EXTENSION_ID, PANEL_NAME } from './ids';
 import type { ServicesManagerLike } from './ohif';
 import { PanelHost, setManagers } from './panel';
 import type { ExtensionManagerLike } from './panel';
 
 /**
- * The OHIF extension: one right-side panel. The host calls preRegistration and getPanelModule
+ * The OHIF extension: one right-side panel and its actions as commands. The host calls preRegistration and getPanelModule
  * with its managers; the panel component itself is rendered with only a `key`, so the
  * services are kept here.
  */
@@ -16,6 +17,10 @@ const extension = {
   getPanelModule({ servicesManager, extensionManager }: { servicesManager: ServicesManagerLike; extensionManager: ExtensionManagerLike }) {
     setManagers(servicesManager, extensionManager);
     return [{ name: PANEL_NAME, iconName: 'tab-segmentation', iconLabel: 'Sparse', label: 'Sparse annotation', component: PanelHost }];
+  },
+  /** The panel's actions as commands (mark done, fine-tune, accept, export, …): on the mode's hotkeys. */
+  getCommandsModule({ servicesManager }: { servicesManager: ServicesManagerLike }) {
+    return commandsModule((message) => servicesManager.services.uiNotificationService?.show({ title: 'tomosort', message, type: 'info', duration: 5_000 }));
   },
 };
 

@@ -3,6 +3,7 @@ import { EXTENSION_ID, MODE_ID, MODE_ROUTE, PANEL_NAME } from './ids';
 import mode, { SEGMENTATION_PANEL, isValidStudy } from './mode';
 import { activeSeries, describeModel, otherSeriesViewports, showPlane } from './ohif';
 import { describeOrder } from './panel';
+import { PANEL_ACTIONS, PANEL_HOTKEYS, commandsModule, onPanelAction, runPanelAction } from './commands';
 import type { DisplaySet, OhifServices, StackViewportLike } from './ohif';
 
 /** OHIF's services as far as activeSeries reads them: a grid, display sets, cornerstone viewports. */
@@ -132,10 +133,12 @@ describe('the Sparse annotation mode', () => {
   });
   // As OHIF 3.13's published modes: basic is hidden from the study list (hide: true); segmentation is basic's factory over its own instance.
   const hostLayout = { id: '@ohif/extension-default.layoutTemplateModule.viewerLayout', props: { leftPanels: ['a'], rightPanels: ['b'], viewports: ['cornerstone'] } };
-  const hostMode = (id: string) => ({ id, hide: true, extensions: { '@ohif/extension-cornerstone': '^3' }, sopClassHandlers: ['stack'], routes: [{ path: id, layoutTemplate: () => hostLayout, init: 'keep' }] });
+  const entered: string[] = [];
+  const hostMode = (id: string) => ({ id, hide: true, onModeEnter: () => entered.push(id), extensions: { '@ohif/extension-cornerstone': '^3' }, sopClassHandlers: ['stack'], routes: [{ path: id, layoutTemplate: () => hostLayout, init: 'keep' }] });
   type Built = {
     id: string;
     hide: boolean;
+    onModeEnter(args: unknown): void;
     routeName: string;
     extensions: unknown;
     sopClassHandlers: unknown;
@@ -167,6 +170,14 @@ describe('the Sparse annotation mode', () => {
     const layout = m.routes[0]!.layoutTemplate({});
     expect(layout.id).toBe(hostLayout.id);
     expect(layout.props).toMatchObject({ leftPanels, rightPanels: [`${EXTENSION_ID}.panelModule.${PANEL_NAME}`], viewports: ['cornerstone'] });
+    // Entering the mode enters the host's, then pushes our hotkeys onto OHIF's bindings, each on a key of its own.
+    const set: Record<string, unknown>[] = [];
+    entered.length = 0;
+    m.onModeEnter({ servicesManager: { services: { customizationService: { setCustomizations: (c: Record<string, unknown>) => set.push(c) } } } });
+    expect(entered).toEqual([source.id]);
+    expect(set).toEqual([{ 'ohif.hotkeyBindings': { $push: PANEL_HOTKEYS } }]);
+    const keys = PANEL_HOTKEYS.flatMap((k) => k.keys);
+    expect(new Set(keys).size).toBe(keys.length);
   };
   it('builds on OHIF’s segmentation mode: its tools and viewports, the series list and OHIF’s segment list + toolbox left, our panel right', async () => {
     const { m, asked, host } = await build(['@ohif/mode-segmentation', '@ohif/mode-basic']);
@@ -177,6 +188,32 @@ describe('the Sparse annotation mode', () => {
     const { m, asked, host } = await build(['@ohif/mode-basic']);
     expect(asked).toEqual([['@ohif/mode-segmentation'], ['@ohif/mode-basic']]);
     expectOurs(m, host.basic, ['@ohif/extension-default.panelModule.seriesList']);
+  });
+});
+
+describe('the panel’s actions as OHIF commands (hotkeys)', () => {
+  it('each command hands its action to the open panel; with none open it says so; a closed panel lets go', () => {
+    const notes: string[] = [];
+    const { definitions, defaultContext } = commandsModule((m) => notes.push(m));
+    expect(defaultContext).toBe('DEFAULT');
+    expect(Object.keys(definitions).sort()).toEqual(Object.values(PANEL_ACTIONS).map((a) => a.command).sort());
+    const ran: string[] = [];
+    const release = onPanelAction((a) => ran.push(a));
+    definitions['tomosortMarkDone']!.commandFn();
+    definitions['tomosortFineTune']!.commandFn();
+    expect(ran).toEqual(['markDone', 'fineTune']);
+    release();
+    definitions['tomosortExport']!.commandFn();
+    expect(ran).toHaveLength(2);
+    expect(notes).toEqual(['Open the Sparse annotation panel to export the SEG to the PACS.']);
+    // A second panel's registration is not undone by the first one's release.
+    const releaseA = onPanelAction(() => ran.push('a'));
+    const releaseB = onPanelAction(() => ran.push('b'));
+    releaseA();
+    expect(runPanelAction('cancel')).toBe(true);
+    expect(ran.at(-1)).toBe('b');
+    releaseB();
+    expect(runPanelAction('cancel')).toBe(false);
   });
 });
 

@@ -1,5 +1,6 @@
 import { EXTENSION_ID, MODE_ID, MODE_ROUTE, PANEL_NAME } from './ids';
 import { HostError } from './errors';
+import { PANEL_HOTKEYS } from './commands';
 
 /** What OHIF passes to modeFactory: loadModules imports modules by name (here: the basic mode). */
 interface ModeFactoryArgs {
@@ -15,6 +16,12 @@ interface LayoutTemplate {
 interface HostRoute {
   readonly path: string;
   layoutTemplate(args: unknown): LayoutTemplate;
+  readonly [key: string]: unknown;
+}
+
+/** What OHIF passes to a mode's onModeEnter, as far as we use it. */
+export interface ModeEnterArgs {
+  readonly servicesManager: { readonly services: { readonly customizationService?: { setCustomizations(c: Record<string, unknown>): void } } };
   readonly [key: string]: unknown;
 }
 
@@ -64,6 +71,12 @@ const mode = {
       routeName: MODE_ROUTE,
       displayName: 'Sparse annotation',
       isValidMode: ({ modalities }: { modalities: string }) => isValidStudy(modalities),
+      onModeEnter(args: ModeEnterArgs): void {
+        (base['onModeEnter'] as ((a: ModeEnterArgs) => void) | undefined)?.(args);
+        // OHIF 3.13 binds the hotkeys of the customization 'ohif.hotkeyBindings' right after
+        // onModeEnter: ours (shift + a letter: mark done, fine-tune, …) join the host's there.
+        args.servicesManager.services.customizationService?.setCustomizations({ 'ohif.hotkeyBindings': { $push: PANEL_HOTKEYS } });
+      },
       routes: [
         {
           ...route,

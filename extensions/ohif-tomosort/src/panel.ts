@@ -15,6 +15,8 @@ import type { ActiveSeries, ServicesManagerLike } from './ohif';
 import { oneLine, panelMessage } from './panelMessage';
 import { exportSlices, parsePlaneKey, planeKey, trainingPayload } from './planes';
 import { DEFAULT_QUALITY_FOLDS } from './worker/protocol';
+import { onPanelAction } from './commands';
+import type { PanelAction } from './commands';
 import type { PlaneRef } from './planes';
 import { addLabel, annotatedPlanes, clearPlane, createSegmentation, onSegmentationChange, planeWords, sopOfImageId, stackIndexBySop, thresholdPlane, writeSlices } from './segmentation';
 import type { CornerstoneLibraries, SegServices } from './segmentation';
@@ -223,6 +225,9 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
   const [scored, setScored] = useState<{ rho: number; order: readonly OrderFindingMessage[]; blank: number; bySop: Map<string, { score: number; rank: number }>; n: number } | undefined>(undefined);
   const [sync, setSync] = useState<{ viewportId: string; description: string; bySop: Map<string, SliceMatch> } | undefined>(undefined);
   const syncTarget = useRef<{ viewportId: string; description: string } | undefined>(undefined);
+  // The actions as this render defines them, for OHIF's commands (hotkeys) through the panel's one handler.
+  const actionsRef = useRef<Partial<Record<PanelAction, () => void>>>({});
+  useEffect(() => onPanelAction((a) => (actionsRef.current[a] ?? (() => setError('Open a series first.')))()), []);
   const attempt = (fn: () => void | Promise<void>) => {
     setError(undefined);
     Promise.resolve()
@@ -381,7 +386,10 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
   useEffect(() => {
     if (targetIndex >= 0 && targetViewport?.getCurrentImageIdIndex() !== targetIndex) void targetViewport?.setImageIdIndex?.(targetIndex);
   }, [targetViewport, targetIndex]);
-  if (!series) return h('div', null, 'Open a series to annotate.');
+  if (!series) {
+    actionsRef.current = {};
+    return h('div', null, 'Open a series to annotate.');
+  }
   const viewport = () => {
     const vp = services!.services.cornerstoneViewportService.getCornerstoneViewport(series.viewportId);
     if (!vp) throw new StepMissingError('go', 'The viewport is not ready yet.');
@@ -413,6 +421,102 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
   const busy = training.state === 'running';
   /** The annotated set now: every plane drawn on and every plane marked done (empty = background only), with the labelmap. */
   const annotatedNow = () => annotatedPlanes(segServices(), cornerstone(), segmentationId!, done, series.planeNames);
+  const needSegmentation = (): string => {
+    if (!segmentationId) throw new StepMissingError('annotate', 'Start a sparse segmentation first ("New sparse segmentation").');
+    return segmentationId;
+  };
+  // Buttons are disabled while a job runs; a hotkey gets the reason instead.
+  const notBusy = () => {
+    if (busy) throw new StepMissingError('job', 'A job is running: wait for it, or cancel it first.');
+  };
+  /** What the panel's buttons and OHIF's commands (hotkeys) do: one function each. */
+  const actions: Record<PanelAction, () => void> = {
+    threshold: () =>
+      attempt(() => {
+        const id = needSegmentation();
+        const p = planeOnScreen();
+        const n = thresholdPlane(segServices(), cornerstone(), id, p, range[0], range[1], activeClass, series.planeNames);
+        const words = describe(p);
+        setMessage(`${words[0]!.toUpperCase()}${words.slice(1)}: ${n} voxels labelled.`);
+      }),
+    markDone: () =>
+      attempt(() => {
+        needSegmentation();
+        const key = planeKey(planeOnScreen());
+        const next = new Set(done);
+        if (next.has(key)) next.delete(key);
+        else next.add(key);
+        setDone(next);
+      }),
+    fineTune: () =>
+      attempt(() => {
+        notBusy();
+        needSegmentation();
+        const { planes, grid } = annotatedNow();
+        if (planes.length === 0) throw new StepMissingError('finetune', 'Label (or mark done) at least one slice first.');
+        const { annotated: slices, reformats } = trainingPayload(grid.stack, grid.sops, planes);
+        setPredicted([]);
+        setExported(undefined);
+        worker.post({
+          type: 'finetune',
+          job: {
+            studyInstanceUID: series.studyInstanceUID,
+            seriesInstanceUID: series.seriesInstanceUID,
+            annotated: slices,
+            reformats,
+            classes,
+            // A chosen model brings its own input size and HU window (its manifest).
+            model: choice?.ref ?? null,
+            size,
+            window: { center: 40, width: 400 },
+            frozenSteps: steps[0],
+            steps: steps[1],
+            batch: 4,
+            learningRate: 3e-3,
+            seed: 1,
+            qualityFolds,
+          },
+        });
+        setQuality(undefined);
+      }),
+    acceptAll: () =>
+      attempt(() => {
+        if (predicted.length === 0) throw new StepMissingError('accept', 'No prediction to accept yet: fine-tune and predict first.');
+        setAccepted(new Set(predicted.map((p) => p.sopInstanceUID)));
+      }),
+    rejectAll: () => setAccepted(new Set()),
+    export: () =>
+      attempt(() => {
+        notBusy();
+        needSegmentation();
+        const { planes, grid } = annotatedNow();
+        // Annotated slices whole; accepted predictions under the lines drawn in reformats.
+        const chosen = new Map(predicted.filter((p) => accepted.has(p.sopInstanceUID)).map((p) => [p.sopInstanceUID, p.labels]));
+        worker.post({ type: 'export', job: { studyInstanceUID: series.studyInstanceUID, seriesInstanceUID: series.seriesInstanceUID, slices: exportSlices(grid.stack, grid.sops, planes, chosen), classes } });
+      }),
+    checkOrder: () =>
+      attempt(() => {
+        notBusy();
+        const model = scoreModel(choice);
+        setScored(undefined);
+        worker.post({ type: 'score', job: { studyInstanceUID: series.studyInstanceUID, seriesInstanceUID: series.seriesInstanceUID, model } });
+      }),
+    sync: () =>
+      attempt(() => {
+        notBusy();
+        const other = otherSeriesViewports(services!.services, series)[0];
+        if (!other) throw new StepMissingError('sync', 'Show a second series in another viewport first (change the layout to 1×2, then drag a series into the new viewport).');
+        const model = scoreModel(choice);
+        syncTarget.current = { viewportId: other.viewportId, description: `${other.description} (${other.modality})` };
+        setSync(undefined);
+        worker.post({
+          type: 'match',
+          job: { studyInstanceUID: series.studyInstanceUID, seriesInstanceUID: series.seriesInstanceUID, referenceStudyInstanceUID: other.studyInstanceUID, referenceSeriesInstanceUID: other.seriesInstanceUID, model },
+        });
+      }),
+    cancel: () => worker.post({ type: 'cancel' }),
+  };
+  actionsRef.current = actions;
   const perLabel = classes.map((c, i) => `${c.name}: ${annotated.filter((a) => a.counts[i]! > 0).length}`).join(', ');
 
   const labelsSection = h(
@@ -507,23 +611,8 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
         'div',
         null,
         h('div', null, 'Threshold the plane on screen (HU): ', number(range[0], (v) => setRange([v, range[1]]), 'tomosort-lo'), ' to ', number(range[1], (v) => setRange([range[0], v]), 'tomosort-hi')),
-        button(`Label this ${onScreen?.axis === 2 || !onScreen ? 'slice' : 'plane'} as ${classes.find((c) => c.value === activeClass)?.name ?? '?'}`, 'tomosort-threshold', () =>
-          attempt(() => {
-            const p = planeOnScreen();
-            const n = thresholdPlane(segServices(), cornerstone(), segmentationId, p, range[0], range[1], activeClass, series.planeNames);
-            const words = describe(p);
-            setMessage(`${words[0]!.toUpperCase()}${words.slice(1)}: ${n} voxels labelled.`);
-          }),
-        ),
-        button(onScreen && done.has(planeKey(onScreen)) ? `Unmark this ${onScreen.axis === 2 ? 'slice' : 'plane'}` : `Mark this ${onScreen?.axis === 2 || !onScreen ? 'slice' : 'plane'} done`, 'tomosort-mark-done', () =>
-          attempt(() => {
-            const key = planeKey(planeOnScreen());
-            const next = new Set(done);
-            if (next.has(key)) next.delete(key);
-            else next.add(key);
-            setDone(next);
-          }),
-        ),
+        button(`Label this ${onScreen?.axis === 2 || !onScreen ? 'slice' : 'plane'} as ${classes.find((c) => c.value === activeClass)?.name ?? '?'}`, 'tomosort-threshold', actions.threshold),
+        button(onScreen && done.has(planeKey(onScreen)) ? `Unmark this ${onScreen.axis === 2 ? 'slice' : 'plane'}` : `Mark this ${onScreen?.axis === 2 || !onScreen ? 'slice' : 'plane'} done`, 'tomosort-mark-done', actions.markDone),
         h('div', { 'data-testid': 'tomosort-annotated' }, `${annotated.length} annotated slice(s)`),
         h('div', { 'data-testid': 'tomosort-per-label', style: { opacity: 0.85 } }, `Slices per label: ${perLabel}`),
         h(
@@ -616,35 +705,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
         button(
           'Fine-tune and predict',
           'tomosort-train',
-          () =>
-            attempt(() => {
-              const { planes, grid } = annotatedNow();
-              if (planes.length === 0) throw new StepMissingError('finetune', 'Label (or mark done) at least one slice first.');
-              const { annotated: slices, reformats } = trainingPayload(grid.stack, grid.sops, planes);
-              setPredicted([]);
-              setExported(undefined);
-              worker.post({
-                type: 'finetune',
-                job: {
-                  studyInstanceUID: series.studyInstanceUID,
-                  seriesInstanceUID: series.seriesInstanceUID,
-                  annotated: slices,
-                  reformats,
-                  classes,
-                  // A chosen model brings its own input size and HU window (its manifest).
-                  model: choice?.ref ?? null,
-                  size,
-                  window: { center: 40, width: 400 },
-                  frozenSteps: steps[0],
-                  steps: steps[1],
-                  batch: 4,
-                  learningRate: 3e-3,
-                  seed: 1,
-                  qualityFolds,
-                },
-              });
-              setQuality(undefined);
-            }),
+          actions.fineTune,
           busy || annotated.length === 0,
         ),
         quality ? h('div', { 'data-testid': 'tomosort-quality' }, quality) : null,
@@ -653,7 +714,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
               'div',
               { 'data-testid': 'tomosort-review' },
               h('div', { 'data-testid': 'tomosort-review-count' }, `Review: ${accepted.size} of ${predicted.length} predicted slice(s) accepted (the rest are proposed, not exported)`),
-              button('accept all', 'tomosort-accept-all', () => setAccepted(new Set(predicted.map((p) => p.sopInstanceUID)))),
+              button('accept all', 'tomosort-accept-all', actions.acceptAll),
               h(
                 'ul',
                 { style: { margin: 0, paddingLeft: '16px', maxHeight: '160px', overflowY: 'auto' } },
@@ -679,13 +740,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
         button(
           'Export SEG to the PACS',
           'tomosort-export',
-          () =>
-            attempt(() => {
-              const { planes, grid } = annotatedNow();
-              // Annotated slices whole; accepted predictions under the lines drawn in reformats.
-              const chosen = new Map(predicted.filter((p) => accepted.has(p.sopInstanceUID)).map((p) => [p.sopInstanceUID, p.labels]));
-              worker.post({ type: 'export', job: { studyInstanceUID: series.studyInstanceUID, seriesInstanceUID: series.seriesInstanceUID, slices: exportSlices(grid.stack, grid.sops, planes, chosen), classes } });
-            }),
+          actions.export,
           busy || annotated.length === 0,
         ),
       )
@@ -697,29 +752,13 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
     button(
       'Check slice order (score head)',
       'tomosort-score',
-      () =>
-        attempt(() => {
-          const model = scoreModel(choice);
-          setScored(undefined);
-          worker.post({ type: 'score', job: { studyInstanceUID: series.studyInstanceUID, seriesInstanceUID: series.seriesInstanceUID, model } });
-        }),
+      actions.checkOrder,
       busy,
     ),
     button(
       'Sync the other viewport to this one',
       'tomosort-sync',
-      () =>
-        attempt(() => {
-          const other = otherSeriesViewports(services!.services, series)[0];
-          if (!other) throw new StepMissingError('sync', 'Show a second series in another viewport first (change the layout to 1×2, then drag a series into the new viewport).');
-          const model = scoreModel(choice);
-          syncTarget.current = { viewportId: other.viewportId, description: `${other.description} (${other.modality})` };
-          setSync(undefined);
-          worker.post({
-            type: 'match',
-            job: { studyInstanceUID: series.studyInstanceUID, seriesInstanceUID: series.seriesInstanceUID, referenceStudyInstanceUID: other.studyInstanceUID, referenceSeriesInstanceUID: other.seriesInstanceUID, model },
-          });
-        }),
+      actions.sync,
       busy,
     ),
     sync && target
@@ -762,7 +801,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
           { 'data-testid': 'tomosort-progress' },
           `${training.message}${training.steps ? `: step ${training.step}/${training.steps}, loss ${training.loss.toFixed(3)}, ${training.stepsPerSecond.toFixed(2)} steps/s, ETA ${Math.ceil(training.eta)} s` : ''}`,
           training.steps ? h('progress', { max: training.steps, value: training.step, style: { width: '100%' } }) : null,
-          button('Cancel', 'tomosort-cancel', () => worker.post({ type: 'cancel' })),
+          button('Cancel', 'tomosort-cancel', actions.cancel),
         )
       : null,
     training.state !== 'idle' ? h(LossChart, { losses: training.losses }) : null,

@@ -268,7 +268,7 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
     });
   }, 400_000);
 
-  it('annotates in any orientation: OHIF brush strokes on 3 axial planes of the MPR (the CT is coronal) and on 1 acquired slice, one stroke undone, a sagittal plane marked done; trains on all, exports them, restores them after a reload, and loads them back from the SEG', async () => {
+  it('annotates in any orientation: OHIF brush strokes on 3 axial planes of the MPR (the CT is coronal) and on 1 acquired slice, one stroke undone, a sagittal plane marked done by hotkey; trains on all, exports them, restores them after a reload, and loads them back from the SEG', async () => {
     await inChromium('viewer-mpr', { webgpu: false }, async (page) => {
       await openInSparseMode(page, viewerUrl, study, 108, 'wasm');
       await page.getByTestId('tomosort-new-seg').click();
@@ -301,7 +301,9 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
       // A sagittal plane marked done: all background but where it crosses the strokes.
       await page.locator('.cornerstone-viewport-element').nth(1).click();
       await page.getByTestId('tomosort-series').getByText(/sagittal plane \d+ of 256 \(reformat\)/).waitFor({ timeout: 10_000 });
-      await page.getByTestId('tomosort-mark-done').click();
+      // By OHIF's hotkey for our command (Shift+D), as a radiologist marks planes without leaving the image.
+      await page.locator('.cornerstone-viewport-element').nth(1).hover();
+      await page.keyboard.press('Shift+D');
       await count(5);
       await page.getByText(/^✓ sagittal plane \d+ \(structure \d+\)/).waitFor();
       // "go" to an axial plane from the sagittal viewport says which orientation to show; from the axial one it goes there.
