@@ -32,6 +32,9 @@ export interface StackViewportLike {
   /** … and the volume's grid (direction: the i, j, k axes' cosines, 3 each). */
   getImageData?(): { readonly dimensions: readonly number[]; readonly spacing: readonly number[]; readonly origin: readonly number[]; readonly direction: ArrayLike<number> } | undefined;
   render?(): void;
+  /** The display window (cornerstone's VOI range, modality units). */
+  getProperties?(): { readonly voiRange?: { readonly lower: number; readonly upper: number } };
+  setProperties?(p: { voiRange: { lower: number; upper: number } }): void;
 }
 
 export interface OhifServices {

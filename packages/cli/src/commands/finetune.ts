@@ -6,12 +6,11 @@ import { saveModelToDir } from '@tomosort/models/node';
 import { checkFinetuneSettings, dicePerClass, finetune, isSegmentError, predictVolume, prepareAnnotation, prepareVolumeAnnotation } from '@tomosort/segment';
 import { interpolateAnnotation } from '@tomosort/segment/node';
 import { fitMmPerPixel } from '@tomosort/pretext';
-import { DEFAULT_INTENSITY } from '@tomosort/volume';
+import { DEFAULT_INTENSITY, describeIntensity, slicePlane } from '@tomosort/volume';
 import type { SegmentClass } from '@tomosort/segment';
 import { asTrainable } from '@tomosort/train';
 import type { TrainEvent } from '@tomosort/train';
 import { FileCheckpointStore } from '@tomosort/train/node';
-import { slicePlane } from '@tomosort/volume';
 import type { Command } from '../cli';
 import { BACKEND_OPTIONS, BACKEND_USAGE, startBackend } from '../backendOption';
 import { userPath } from '../env';
@@ -278,10 +277,11 @@ export const finetuneCommand: Command = {
       modelDir,
     );
     unet.dispose();
-    const summary = { out, model: modelDir, plane, backend: backend.label, status: result.status, steps: result.losses.length, seconds: +result.seconds.toFixed(2), classes, slices: annotation.annotation.slices, metrics, ...(evaluation ? { evaluation } : {}), checksum: manifest.checksum };
+    const summary = { out, model: modelDir, plane, intensity: describeIntensity(annotation.annotation.volume, window, intensity), backend: backend.label, status: result.status, steps: result.losses.length, seconds: +result.seconds.toFixed(2), classes, slices: annotation.annotation.slices, metrics, ...(evaluation ? { evaluation } : {}), checksum: manifest.checksum };
     if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
     else {
       process.stdout.write(`${result.status}: ${result.losses.length} steps on ${backend.label} in ${result.seconds.toFixed(1)} s (${annotation.annotation.slices.length} annotated ${plane} slices, ${classes.map((c) => c.name).join(', ')})\n`);
+      process.stdout.write(`  intensities: ${describeIntensity(annotation.annotation.volume, window, intensity)}\n`);
       process.stdout.write(`  final loss: ${metrics.finalLoss!.toFixed(4)}\n`);
       if (evaluation) process.stdout.write(evaluationText(evaluation));
       process.stdout.write(`model written to ${modelDir}\n`);
