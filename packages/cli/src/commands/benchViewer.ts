@@ -1,7 +1,10 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PacsClient } from '@tomosort/pacs';
+import { readSegmentation } from '@tomosort/dicom';
+import { diceScore } from '@tomosort/losses';
+import { PacsClient, fetchSeriesFiles, loadSeriesVolume, seriesUid, studyUid } from '@tomosort/pacs';
+import { DEFAULT_QUALITY_FOLDS } from '@tomosort/ohif-extension/worker/protocol';
 import { startOrthanc } from '@tomosort/pacs/local';
 import { buildExtensionBundles, startViewerServer } from '@tomosort/viewer';
 import { CliError } from '../errors';
@@ -10,20 +13,26 @@ import { writeFileAtomic } from '../files';
 import { prepareImport } from '../importSources';
 import { JSON_OPTION, PACS_OPTION, intOption, oneOfOption, parse } from '../parse';
 import { formatTable } from '../table';
+import { loadSeriesSpec } from '../seriesSource';
 import { VIEWER_ASSETS, ohifDist } from './viewer';
 
-export const BENCH_VIEWER_USAGE = `usage: pnpm tomosort bench viewer [--frozen N] [--steps N] [--size S] [--annotate K] [--compute auto|webgpu|wasm] [--no-webgpu] [--pacs URL] [--out FILE] [--json]
+export const BENCH_VIEWER_USAGE = `usage: pnpm tomosort bench viewer [--frozen N] [--steps N] [--size S] [--annotate K] [--quality-folds F] [--compute auto|webgpu|wasm] [--no-webgpu] [--pacs URL] [--out FILE] [--json]
 
   viewer  the radiologist's path in the real OHIF viewer, timed in headless Chromium (Debian's
           /usr/bin/chromium or $TOMOSORT_CHROMIUM; WebGPU on the machine's GPU, else SwiftShader):
           open the sample head CT in the Sparse annotation mode, label K slices by threshold,
           fine-tune from random weights in the Web Worker, predict every other slice.
-          Reports the backend, fine-tune steps/s, prediction time and the time from opening
-          the study to the first prediction (the scripted annotation takes ~1 s per slice).
-  --frozen N    decoder warm-up steps (default 2)
-  --steps N     full fine-tuning steps (default 8)
-  --size S      input size in pixels (default 32)
+          Reports the backend, fine-tune steps/s, prediction time, the time from opening
+          the study to the first prediction (the scripted annotation takes ~1 s per slice),
+          the panel's quality estimate, and the prediction's Dice against the sample's own head
+          mask (−142..2986 HU, which the panel's default threshold −200..3000 draws) on every
+          predicted slice: all predictions are accepted and exported, and the SEG read back
+          from the PACS.
+  --frozen N    decoder warm-up steps (default 10, the panel's)
+  --steps N     full fine-tuning steps (default 20, the panel's)
+  --size S      input size in pixels (default 128, the panel's)
   --annotate K  annotated slices (default 3)
+  --quality-folds F  the panel's quality estimate folds (default 5, the panel's; 0 = none)
   --compute C   the panel's Compute choice (default auto: WebGPU on a real GPU, wasm when the
                 only adapter is software, e.g. SwiftShader)
   --no-webgpu   start Chromium without WebGPU: the worker falls back to wasm
@@ -31,17 +40,42 @@ export const BENCH_VIEWER_USAGE = `usage: pnpm tomosort bench viewer [--frozen N
   --out FILE    also write the JSON there (atomically)
   --json        print the JSON instead of the table`;
 
+/**
+ * Dice of a SEG's label 1 against the sample head CT's own head mask (head ∪ bone) on the SEG's
+ * slices that were not annotated: the prediction as stored in the PACS, on the CT's grid.
+ */
+async function predictionDice(pacs: PacsClient, study: string, segUid: string, annotated: ReadonlySet<string>): Promise<{ dice: number; slices: number }> {
+  const series = await pacs.searchSeries(studyUid(study));
+  const ct = series.find((x) => x.modality === 'CT');
+  if (!ct) throw new CliError(`study ${study} has no CT series`);
+  const source = await loadSeriesVolume(pacs, studyUid(study), ct.seriesInstanceUID);
+  const [segFile] = await fetchSeriesFiles(pacs, studyUid(study), seriesUid(segUid));
+  const seg = readSegmentation(segFile!, source);
+  const sample = await loadSeriesSpec('sample:cranium', { pacs: () => pacs, seed: 0 });
+  const truth = sample.sampleLabels!.labels;
+  if (truth.dims.some((d, a) => d !== seg.labelmap.dims[a])) throw new CliError(`the sample's mask is [${truth.dims.join(', ')}], the CT in the PACS [${seg.labelmap.dims.join(', ')}]`);
+  const plane = truth.dims[0] * truth.dims[1];
+  const mask = new Uint8Array(truth.data.length);
+  const slices = seg.slices.filter((k) => !annotated.has(source.sopInstanceUIDs[k]!));
+  if (slices.length === seg.slices.length) throw new CliError('none of the annotated slices is in the exported SEG: the panel lists them by SOP instance (data-sop)');
+  for (const k of slices) mask.fill(1, k * plane, (k + 1) * plane);
+  const pred = Uint8Array.from(seg.labelmap.data, (v) => (v === 1 ? 1 : 0));
+  const head = Uint8Array.from(truth.data, (v) => (v !== 0 ? 1 : 0));
+  return { dice: +diceScore(pred, head, 1, mask).toFixed(4), slices: slices.length };
+}
+
 export async function benchViewer(args: readonly string[]): Promise<number> {
   const { values } = parse(
     args,
-    { frozen: { type: 'string' }, steps: { type: 'string' }, size: { type: 'string' }, annotate: { type: 'string' }, compute: { type: 'string' }, 'no-webgpu': { type: 'boolean' }, out: { type: 'string' }, ...PACS_OPTION, ...JSON_OPTION },
+    { frozen: { type: 'string' }, steps: { type: 'string' }, size: { type: 'string' }, annotate: { type: 'string' }, 'quality-folds': { type: 'string' }, compute: { type: 'string' }, 'no-webgpu': { type: 'boolean' }, out: { type: 'string' }, ...PACS_OPTION, ...JSON_OPTION },
     BENCH_VIEWER_USAGE,
     false,
   );
-  const frozen = intOption('frozen', values.frozen, 2, 0);
-  const steps = intOption('steps', values.steps, 8, 1);
-  const size = intOption('size', values.size, 32, 8);
+  const frozen = intOption('frozen', values.frozen, 10, 0);
+  const steps = intOption('steps', values.steps, 20, 1);
+  const size = intOption('size', values.size, 128, 8);
   const annotate = intOption('annotate', values.annotate, 3, 1);
+  const qualityFolds = intOption('quality-folds', values['quality-folds'], DEFAULT_QUALITY_FOLDS, 0);
   const compute = oneOfOption('compute', values.compute, ['auto', 'webgpu', 'wasm'] as const, 'auto');
   const ohifDir = ohifDist();
   if (!existsSync(join(ohifDir, 'index.html'))) throw new CliError(`the OHIF viewer is not installed at ${ohifDir}: run ./scripts/fetch-ohif.sh`);
@@ -69,9 +103,17 @@ export async function benchViewer(args: readonly string[]): Promise<number> {
     await annotateByThreshold(page, annotate);
     const annotatedMs = Date.now() - t0;
     await page.getByTestId('tomosort-size').fill(String(size));
+    await page.getByTestId('tomosort-quality-folds').fill(String(qualityFolds));
     log(`fine-tuning ${frozen} + ${steps} steps at ${size}² …`);
     const tuned = await fineTuneAndPredict(page, frozen, steps, 3_600_000);
     const firstPredictionMs = Date.now() - t0;
+    const quality = qualityFolds >= 2 ? await page.getByTestId('tomosort-quality').textContent() : null;
+    // Accept every prediction, export, and read the SEG back from the PACS: what a radiologist would store.
+    const annotatedSops = await page.locator('[data-sop]').evaluateAll((els) => els.map((e) => e.getAttribute('data-sop')!));
+    await page.getByTestId('tomosort-accept-all').click();
+    await page.getByTestId('tomosort-export').click();
+    const segUid = (await page.getByTestId('tomosort-exported').textContent({ timeout: 300_000 }))!.replace('SEG series ', '').trim();
+    const dice = await predictionDice(pacs, ct!.studyInstanceUID, segUid, new Set(annotatedSops));
     const userAgent = String(await page.evaluate('navigator.userAgent'));
     const result = {
       compute,
@@ -88,6 +130,9 @@ export async function benchViewer(args: readonly string[]): Promise<number> {
       stepsPerSecond: tuned.stepsPerSecond,
       predictedSlices: tuned.predictedSlices,
       predictSeconds: tuned.predictSeconds,
+      qualityFolds,
+      quality,
+      dice,
       seconds: {
         seriesShown: +(opened.seriesMs / 1000).toFixed(1),
         workerReady: +(opened.workerMs / 1000).toFixed(1),
@@ -108,6 +153,8 @@ export async function benchViewer(args: readonly string[]): Promise<number> {
             ['annotated', `${result.seconds.annotated} s`, `${annotate} slices by threshold (scripted; includes loading the slices scrolled through)`],
             ['fine-tune', `${result.stepsPerSecond} steps/s`, `${result.steps} steps in ${result.trainSeconds} s, ${size}², batch 4, small encoder + U-Net`],
             ['predict', `${result.predictSeconds} s`, `${result.predictedSlices} slices`],
+            ['quality estimate', quality ?? 'none', `${qualityFolds} folds`],
+            ['Dice vs the sample mask', dice.dice.toFixed(3), `${dice.slices} predicted slices (annotated ones left out), head mask −142..2986 HU`],
             ['open → first prediction', `${result.seconds.firstPrediction} s`, result.browser],
           ],
         )}\n`,
