@@ -1,8 +1,9 @@
 import { commandsModule } from './commands';
 import { EXTENSION_ID, PANEL_NAME } from './ids';
 import type { ServicesManagerLike } from './ohif';
-import { PanelHost, setManagers } from './panel';
-import type { ExtensionManagerLike } from './panel';
+import { setManagers } from './host';
+import type { ExtensionManagerLike } from './host';
+import { PanelHost } from './panel';
 
 /**
  * The OHIF extension: one right-side panel and its actions as commands. The host calls preRegistration and getPanelModule

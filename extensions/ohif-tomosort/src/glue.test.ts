@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { EXTENSION_ID, MODE_ID, MODE_ROUTE, PANEL_NAME } from './ids';
 import mode, { SEGMENTATION_PANEL, isValidStudy } from './mode';
 import { activeSeries, describeModel, otherSeriesViewports, showPlane } from './ohif';
-import { describeOrder } from './panel';
+import { describeOrder } from './panelWords';
 import { PANEL_ACTIONS, PANEL_HOTKEYS, commandsModule, onPanelAction, runPanelAction } from './commands';
 import type { DisplaySet, OhifServices, StackViewportLike } from './ohif';
 

@@ -2,26 +2,26 @@ import { createElement as h, useEffect, useRef, useState } from 'react';
 import type { ReactElement } from 'react';
 import { createRoot } from 'react-dom/client';
 import type { Root } from 'react-dom/client';
-import { HostError, ModelChoiceError, StepMissingError } from './errors';
-import { ASSETS_PATH } from './ids';
+import { ModelChoiceError, StepMissingError } from './errors';
+import { cornerstone, hostServices, segServices } from './host';
+import { useActiveSeries, useErrorLine, useSensibleVoi, useWebGpu, useWorker } from './panelHooks';
+import { describeOrder, describeQuality, onScreenWords } from './panelWords';
 import { activeSegmentIndex, addClass, annotationSignature, classesFromSegments, describeCounts, voxelsPerClass } from './labels';
 import { loadAnnotation, saveAnnotation } from './annotationStore';
 import type { SavedAnnotation } from './annotationStore';
 import { LossChart } from './lossChart';
 import { pickedModel, rememberBrowserModel, useModelChoices } from './modelChoices';
 import type { ModelChoice } from './modelChoices';
-import { activeSeries, describeModel, otherSeriesViewports, showPlane } from './ohif';
-import type { ActiveSeries, ServicesManagerLike } from './ohif';
-import { oneLine, panelMessage } from './panelMessage';
+import { describeModel, otherSeriesViewports, showPlane } from './ohif';
+import type { ActiveSeries } from './ohif';
+import { panelMessage } from './panelMessage';
 import { exportSlices, parsePlaneKey, planeKey, trainingPayload } from './planes';
 import { DEFAULT_QUALITY_FOLDS } from './worker/protocol';
-import { sensibleVoi } from './voi';
 import { onPanelAction } from './commands';
 import type { PanelAction } from './commands';
 import type { PlaneRef } from './planes';
 import { addLabel, annotatedPlanes, clearPlane, createSegmentation, onSegmentationChange, planeWords, sopOfImageId, stackIndexBySop, thresholdPlane, writeSlices } from './segmentation';
-import type { CornerstoneLibraries, SegServices } from './segmentation';
-import type { Compute, FromWorker, JobClass, ModelRef, OrderFindingMessage, QualityMessage, SegSummary, SliceLabels, SliceMatch, ToWorker } from './worker/protocol';
+import type { Compute, JobClass, ModelRef, OrderFindingMessage, SegSummary, SliceLabels, SliceMatch } from './worker/protocol';
 
 /**
  * The panel runs as an island: the host's React (18.3.1, not exposed) renders a plain <div>
@@ -29,38 +29,8 @@ import type { Compute, FromWorker, JobClass, ModelRef, OrderFindingMessage, Qual
  * callback mounts our own root into it. Hooks are only used inside the island, where our React
  * renders: hooks from our copy inside the host's tree would crash the route.
  */
-/** What the panel needs of OHIF's extension manager: cornerstone's libraries. */
-export interface ExtensionManagerLike {
-  getModuleEntry(id: string): { exports?: { getCornerstoneLibraries?(): CornerstoneLibraries } } | undefined;
-}
 
-let services: ServicesManagerLike | undefined;
-let extensions: ExtensionManagerLike | undefined;
 const roots = new WeakMap<HTMLElement, Root>();
-
-export function setManagers(sm: ServicesManagerLike, em?: ExtensionManagerLike): void {
-  services = sm;
-  if (em) extensions = em;
-}
-
-function cornerstone(): CornerstoneLibraries {
-  const libs = extensions?.getModuleEntry('@ohif/extension-cornerstone.utilityModule.common')?.exports?.getCornerstoneLibraries?.();
-  if (!libs) throw new HostError('@ohif/extension-cornerstone', 'the cornerstone extension is not loaded in this viewer');
-  return libs;
-}
-
-const segServices = (): SegServices => services!.services as SegServices;
-
-/** A failure also as an OHIF notification (seen with the panel collapsed); the panel keeps its own line. */
-function notifyFailure(message: string): void {
-  try {
-    services?.services.uiNotificationService?.show({ title: 'tomosort', message, type: 'error', duration: 10_000 });
-  } catch {
-    // A host without toasts: the panel's line is enough.
-  }
-}
-
-const POLL_MS = 400;
 
 /** The annotated set is read this long after the last change event of a burst. */
 const REFRESH_DEBOUNCE_MS = 150;
@@ -69,53 +39,6 @@ const SAFETY_POLL_MS = 3_000;
 /** Without cornerstone's events: the poll alone. */
 const FALLBACK_POLL_MS = 700;
 
-function useActiveSeries(): ActiveSeries | undefined {
-  const [series, setSeries] = useState<ActiveSeries | undefined>(undefined);
-  useEffect(() => {
-    // OHIF has no single event for "active viewport or its slice changed"; polling a few cheap
-    // getters is simpler and cannot miss one.
-    const tick = () => {
-      if (!services) return;
-      const next = activeSeries(services.services);
-      setSeries((prev) =>
-        prev?.seriesInstanceUID === next?.seriesInstanceUID &&
-        prev?.currentSlice === next?.currentSlice &&
-        prev?.slices === next?.slices &&
-        prev?.viewportId === next?.viewportId &&
-        prev?.plane?.axis === next?.plane?.axis &&
-        prev?.plane?.index === next?.plane?.index
-          ? prev
-          : next,
-      );
-    };
-    tick();
-    const timer = setInterval(tick, POLL_MS);
-    return () => clearInterval(timer);
-  }, []);
-  return series;
-}
-
-type Loaded<T> = { state: 'loading' } | { state: 'ok'; value: T } | { state: 'error'; message: string };
-
-function useWebGpu(): Loaded<string> {
-  const [gpu, setGpu] = useState<Loaded<string>>({ state: 'loading' });
-  useEffect(() => {
-    const nav = navigator as unknown as { gpu?: { requestAdapter(): Promise<{ info?: { vendor?: string; architecture?: string; description?: string } } | null> } };
-    if (!nav.gpu) {
-      setGpu({ state: 'error', message: 'WebGPU is not available in this browser: training will run on the CPU (wasm), more slowly.' });
-      return;
-    }
-    nav.gpu
-      .requestAdapter()
-      .then((a) => {
-        if (!a) setGpu({ state: 'error', message: 'No WebGPU adapter: training will run on the CPU (wasm), more slowly.' });
-        else setGpu({ state: 'ok', value: [a.info?.vendor, a.info?.architecture, a.info?.description].filter(Boolean).join(' ') || 'adapter found' });
-      })
-      .catch((e: unknown) => setGpu({ state: 'error', message: `WebGPU failed: ${oneLine(e instanceof Error ? e.message : String(e))}` }));
-  }, []);
-  return gpu;
-}
-
 const section = (title: string, testId: string, ...children: (ReactElement | string | null)[]): ReactElement =>
   h('section', { 'data-testid': testId, style: { marginBottom: '12px' } }, h('h3', { style: { fontWeight: 600, margin: '0 0 4px' } }, title), ...children);
 
@@ -123,45 +46,6 @@ type Training =
   | { state: 'idle' }
   | { state: 'running'; message: string; step: number; steps: number; loss: number; eta: number; stepsPerSecond: number; losses: number[] }
   | { state: 'done'; message: string; losses: number[] };
-
-/** The panel's error line: shown in the panel and, when set, also as OHIF's notification. */
-function useErrorLine(): [string | undefined, (message: string | undefined) => void] {
-  const [error, setErrorLine] = useState<string | undefined>(undefined);
-  const setError = (message: string | undefined) => {
-    setErrorLine(message);
-    if (message) notifyFailure(message);
-  };
-  return [error, setError];
-}
-
-function useWorker(onMessage: (m: FromWorker) => void): { post(m: ToWorker): void; backend: string | undefined; error: string | undefined; compute: Compute; setCompute(c: Compute): void } {
-  const worker = useRef<Worker | null>(null);
-  const handler = useRef(onMessage);
-  handler.current = onMessage;
-  const [backend, setBackend] = useState<string | undefined>(undefined);
-  const [error, setError] = useErrorLine();
-  const [compute, setComputeState] = useState<Compute>('auto');
-  useEffect(() => {
-    const w = new Worker(`${window.location.origin}${ASSETS_PATH}/worker.mjs`, { type: 'module' });
-    worker.current = w;
-    w.onmessage = (e: MessageEvent<FromWorker>) => {
-      if (e.data.type === 'ready') {
-        const why = [...(e.data.fallbacks.length ? [`fallback; ${e.data.fallbacks.join('; ')}`] : []), ...(e.data.note ? [e.data.note] : [])];
-        setBackend(e.data.backend + why.map((w) => ` (${w})`).join(''));
-      }
-      handler.current(e.data);
-    };
-    w.onerror = (e) => setError(`The training worker failed to start: ${e.message || 'unknown error'}`);
-    w.postMessage({ type: 'start', compute: 'auto' } satisfies ToWorker);
-    return () => w.terminate();
-  }, []);
-  const setCompute = (c: Compute) => {
-    setComputeState(c);
-    setBackend(undefined);
-    worker.current?.postMessage({ type: 'start', compute: c } satisfies ToWorker);
-  };
-  return { post: (m) => worker.current?.postMessage(m), backend, error, compute, setCompute };
-}
 
 type Annotated = PlaneRef & { key: string; voxels: number; counts: number[]; done: boolean; sop?: string };
 
@@ -384,7 +268,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
   // A synced viewport follows the slice on screen to its matching slice.
   const here = series ? currentSop(series) : undefined;
   const target = here ? sync?.bySop.get(here) : undefined;
-  const targetViewport = sync ? services?.services.cornerstoneViewportService.getCornerstoneViewport(sync.viewportId) : undefined;
+  const targetViewport = sync ? hostServices()?.cornerstoneViewportService.getCornerstoneViewport(sync.viewportId) : undefined;
   const targetIds = targetViewport?.getImageIds() ?? [];
   const targetIndex = target ? targetIds.findIndex((id) => sopOfImageId(id) === target.referenceSopInstanceUID) : -1;
   useEffect(() => {
@@ -395,7 +279,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
     return h('div', null, 'Open a series to annotate.');
   }
   const viewport = () => {
-    const vp = services!.services.cornerstoneViewportService.getCornerstoneViewport(series.viewportId);
+    const vp = hostServices()!.cornerstoneViewportService.getCornerstoneViewport(series.viewportId);
     if (!vp) throw new StepMissingError('go', 'The viewport is not ready yet.');
     return vp;
   };
@@ -508,7 +392,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
     sync: () =>
       attempt(() => {
         notBusy();
-        const other = otherSeriesViewports(services!.services, series)[0];
+        const other = otherSeriesViewports(hostServices()!, series)[0];
         if (!other) throw new StepMissingError('sync', 'Show a second series in another viewport first (change the layout to 1×2, then drag a series into the new viewport).');
         const model = scoreModel(choice);
         syncTarget.current = { viewportId: other.viewportId, description: `${other.description} (${other.modality})` };
@@ -817,38 +701,6 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
   );
 }
 
-/** The quality estimate in words, with what it measured and what it cost. */
-export function describeQuality(q: QualityMessage, size: number, seconds: number): string {
-  if (q.kind === 'skipped') {
-    return q.reason === 'off' ? 'No quality estimate (folds set to 0).' : q.reason === 'one-plane' ? 'No quality estimate: it needs at least 2 annotated planes (one to train on, one to check).' : 'No quality estimate: cancelled.';
-  }
-  const how = q.folds === q.planes ? `leave-one-out over the ${q.planes} annotated planes` : `${q.folds}-fold cross-validation over the ${q.planes} annotated planes`;
-  const dice = q.perClass.map((c) => `${c.name} ${c.mean.toFixed(2)}${q.folds > 1 ? ` (${c.min.toFixed(2)}–${c.max.toFixed(2)})` : ''}`).join(', ');
-  return `Quality estimate, Dice on held-out annotated planes (${how}, at the model's ${size}² input; ${seconds.toFixed(1)} s): ${dice}.`;
-}
-
-/** The order check in words. */
-export function describeOrder(order: readonly OrderFindingMessage[]): string {
-  if (order.length === 0) return 'the slice order looks right.';
-  return order
-    .map((f) =>
-      f.kind === 'reversed'
-        ? `REVERSED: the slices run against the order their positions claim.`
-        : f.kind === 'shuffled'
-          ? f.extent === 'series'
-            ? `SHUFFLED: ρ = ${f.rho.toFixed(2)}, far below the ${f.expectedRho.toFixed(2)} this model gives intact series.`
-            : `slices ${f.slices.map((k) => k + 1).join(', ')} look out of place.`
-          : f.kind === 'missing'
-            ? `about ${f.estimated} slice(s) missing after slice ${f.after + 1}.`
-            : f.reason === 'unreliable-model'
-              ? `not judged: this model does not order even intact series.`
-              : f.reason === 'few-slices'
-                ? `not judged: too few non-blank slices.`
-                : `not judged: the scores do not order this series, and the model's reliability does not allow calling it shuffled.`,
-    )
-    .join(' ');
-}
-
 /** The chosen model's reference, if it has a slice-score head (order check, positions, sync). */
 function scoreModel(choice: ModelChoice | undefined): ModelRef {
   if (!choice) throw new StepMissingError('score', 'Choose a SortingLoss model under "Start from" (or pre-train one on this series) first.');
@@ -861,66 +713,11 @@ function hasLabel(data: ArrayLike<number>): boolean {
   return false;
 }
 
-/** The plane on screen in words: "slice 41 of 108" (acquisition), "axial plane 129 of 256 (reformat)", or why there is none. */
-function onScreenWords(series: ActiveSeries): string {
-  const p = series.plane;
-  if (!p) return 'no plane aligned with the series on screen (an oblique view, or still loading): annotate in the acquisition, axial, coronal or sagittal orientation';
-  return p.axis === 2 ? `slice ${p.index + 1} of ${p.count}` : `${series.planeNames[p.axis]} plane ${p.index + 1} of ${p.count} (reformat)`;
-}
-
 /** SOP instance of the slice on screen (from the viewport's image id). */
 function currentSop(series: ActiveSeries): string | undefined {
-  const vp = services?.services.cornerstoneViewportService.getCornerstoneViewport(series.viewportId);
+  const vp = hostServices()?.cornerstoneViewportService.getCornerstoneViewport(series.viewportId);
   const id = vp?.getImageIds()[series.currentSlice];
   return id ? sopOfImageId(id) : undefined;
-}
-
-/** Viewports (and the series in them) whose opening window was checked: once each, so a window the user sets stays. */
-const voiChecked = new Set<string>();
-
-/**
- * Replaces a useless header window of the series on screen, once per viewport and series
- * (`sensibleVoi`: CT soft tissue, MR its own percentiles); returns what it did, in words.
- */
-function useSensibleVoi(series: ActiveSeries | undefined): string | undefined {
-  const [note, setNote] = useState<string | undefined>(undefined);
-  const viewportId = series?.viewportId;
-  const uid = series?.seriesInstanceUID;
-  const modality = series?.modality;
-  useEffect(() => {
-    if (!viewportId || !uid || !modality) return;
-    const key = `${viewportId}|${uid}`;
-    let tries = 0;
-    const check = (): boolean => {
-      if (voiChecked.has(key)) return true;
-      const vp = services?.services.cornerstoneViewportService.getCornerstoneViewport(viewportId);
-      const id = vp?.getImageIds()[vp.getCurrentImageIdIndex()];
-      const image = id ? cornerstone().cornerstone.cache.getImage(id) : undefined;
-      const raw = image?.voxelManager?.getScalarData();
-      if (!vp?.getProperties || !vp.setProperties || !image || !raw) return false;
-      voiChecked.add(key);
-      // In modality units, as the threshold reads them.
-      const slope = image.preScale?.scaled ? 1 : (image.slope ?? 1);
-      const intercept = image.preScale?.scaled ? 0 : (image.intercept ?? 0);
-      const pixels = slope === 1 && intercept === 0 ? raw : Float32Array.from(raw, (v: number) => v * slope + intercept);
-      const fix = sensibleVoi(modality, vp.getProperties().voiRange, pixels);
-      if (fix) {
-        vp.setProperties({ voiRange: fix.range });
-        vp.render?.();
-        setNote(`Display window: ${fix.why}.`);
-      }
-      return true;
-    };
-    const timer = setInterval(() => {
-      try {
-        if (check() || ++tries > 50) clearInterval(timer);
-      } catch {
-        clearInterval(timer); // the viewport went away meanwhile
-      }
-    }, POLL_MS);
-    return () => clearInterval(timer);
-  }, [viewportId, uid, modality]);
-  return note;
 }
 
 function Panel(): ReactElement {

@@ -1,0 +1,43 @@
+import type { ActiveSeries } from './ohif';
+import type { OrderFindingMessage, QualityMessage } from './worker/protocol';
+
+// What the panel says, in words: pure functions of the worker's messages and the viewport.
+
+/** The quality estimate in words, with what it measured and what it cost. */
+export function describeQuality(q: QualityMessage, size: number, seconds: number): string {
+  if (q.kind === 'skipped') {
+    return q.reason === 'off' ? 'No quality estimate (folds set to 0).' : q.reason === 'one-plane' ? 'No quality estimate: it needs at least 2 annotated planes (one to train on, one to check).' : 'No quality estimate: cancelled.';
+  }
+  const how = q.folds === q.planes ? `leave-one-out over the ${q.planes} annotated planes` : `${q.folds}-fold cross-validation over the ${q.planes} annotated planes`;
+  const dice = q.perClass.map((c) => `${c.name} ${c.mean.toFixed(2)}${q.folds > 1 ? ` (${c.min.toFixed(2)}–${c.max.toFixed(2)})` : ''}`).join(', ');
+  return `Quality estimate, Dice on held-out annotated planes (${how}, at the model's ${size}² input; ${seconds.toFixed(1)} s): ${dice}.`;
+}
+
+/** The order check in words. */
+export function describeOrder(order: readonly OrderFindingMessage[]): string {
+  if (order.length === 0) return 'the slice order looks right.';
+  return order
+    .map((f) =>
+      f.kind === 'reversed'
+        ? `REVERSED: the slices run against the order their positions claim.`
+        : f.kind === 'shuffled'
+          ? f.extent === 'series'
+            ? `SHUFFLED: ρ = ${f.rho.toFixed(2)}, far below the ${f.expectedRho.toFixed(2)} this model gives intact series.`
+            : `slices ${f.slices.map((k) => k + 1).join(', ')} look out of place.`
+          : f.kind === 'missing'
+            ? `about ${f.estimated} slice(s) missing after slice ${f.after + 1}.`
+            : f.reason === 'unreliable-model'
+              ? `not judged: this model does not order even intact series.`
+              : f.reason === 'few-slices'
+                ? `not judged: too few non-blank slices.`
+                : `not judged: the scores do not order this series, and the model's reliability does not allow calling it shuffled.`,
+    )
+    .join(' ');
+}
+
+/** The plane on screen in words: "slice 41 of 108" (acquisition), "axial plane 129 of 256 (reformat)", or why there is none. */
+export function onScreenWords(series: ActiveSeries): string {
+  const p = series.plane;
+  if (!p) return 'no plane aligned with the series on screen (an oblique view, or still loading): annotate in the acquisition, axial, coronal or sagittal orientation';
+  return p.axis === 2 ? `slice ${p.index + 1} of ${p.count}` : `${series.planeNames[p.axis]} plane ${p.index + 1} of ${p.count} (reformat)`;
+}
