@@ -99,6 +99,8 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
   // 128²: on the sample head CT, Dice 0.957 against its head mask vs 0.919 at 64², 24 s of training on one wasm thread (docs/bench/viewer-*.txt).
   const [size, setSize] = useState(128);
   const [pretrainSteps, setPretrainSteps] = useState(200);
+  // Its own size: pre-training and fine-tuning sizes are separate choices (a pre-trained model then fixes the fine-tuning size).
+  const [pretrainSize, setPretrainSize] = useState(64);
   const [message, setMessage] = useState<string | undefined>(undefined);
   const [error, setError] = useErrorLine();
   const [training, setTraining] = useState<Training>({ state: 'idle' });
@@ -303,9 +305,17 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
   };
   const describe = (p: PlaneRef) => planeWords(p, series.planeNames);
   const number = (value: number, set: (v: number) => void, testId: string) =>
-    h('input', { type: 'number', value, 'data-testid': testId, style: { ...CONTROL_STYLE, width: '64px' }, onChange: (e: { target: { value: string } }) => set(Number(e.target.value)) });
+    h('input', { type: 'number', value, 'data-testid': testId, style: { ...CONTROL_STYLE, width: '56px' }, onChange: (e: { target: { value: string } }) => set(Number(e.target.value)) });
   const button = (label: string, testId: string, onClick: () => void, disabled = false) =>
-    h('button', { 'data-testid': testId, disabled, onClick, style: { margin: '2px 4px 2px 0', padding: '2px 8px', border: '1px solid #5a7ea8', borderRadius: '4px', background: disabled ? '#1b2a3d' : '#24476e', color: '#fff' } }, label);
+    h('button', { 'data-testid': testId, disabled, onClick, style: { margin: '2px 4px 2px 0', padding: '2px 8px', border: '1px solid #5a7ea8', borderRadius: '4px', background: disabled ? '#1b2a3d' : '#24476e', color: '#fff', whiteSpace: 'nowrap', flex: 'none' } }, label);
+  /** A list row: its text on one line (cut with an ellipsis, whole on hover), its buttons beside it. */
+  const item = (key: string, attrs: Record<string, unknown>, text: string, ...controls: ReactElement[]) =>
+    h(
+      'li',
+      { key, ...attrs, style: { display: 'flex', alignItems: 'center', gap: '2px', ...((attrs['style'] as object | undefined) ?? {}) } },
+      h('span', { title: text, style: { flex: '1 1 auto', minWidth: 0, overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' } }, text),
+      ...controls,
+    );
   const busy = training.state === 'running';
   /** The annotated set now: every plane drawn on and every plane marked done (empty = background only), with the labelmap. */
   const annotatedNow = () => annotatedPlanes(segServices(), cornerstone(), segmentationId!, done, series.planeNames);
@@ -482,10 +492,10 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
               'ul',
               { 'data-testid': 'tomosort-stored-segs', style: { margin: 0, paddingLeft: '16px' } },
               ...storedSegs.map((x) =>
-                h(
-                  'li',
-                  { key: x.seriesInstanceUID },
-                  `${x.description}: ${x.segments.join(', ') || 'no segment'}, ${x.slices} slice(s) `,
+                item(
+                  x.seriesInstanceUID,
+                  {},
+                  `${x.description}: ${x.segments.join(', ') || 'no segment'}, ${x.slices} slice(s)`,
                   button('load', `tomosort-load-seg-${x.seriesInstanceUID}`, () =>
                     attempt(() => worker.post({ type: 'loadSeg', job: { studyInstanceUID: series.studyInstanceUID, seriesInstanceUID: series.seriesInstanceUID, segSeriesInstanceUID: x.seriesInstanceUID } })),
                     busy,
@@ -507,10 +517,10 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
           'ul',
           { style: { margin: 0, paddingLeft: '16px' } },
           ...annotated.map((a) =>
-            h(
-              'li',
-              { key: a.key, 'data-testid': `tomosort-annotated-${planeTestId(a)}`, ...(a.sop ? { 'data-sop': a.sop } : {}) },
-              `${a.done ? '✓ ' : ''}${describe(a)} (${describeCounts(a.counts, classes)}) `,
+            item(
+              a.key,
+              { 'data-testid': `tomosort-annotated-${planeTestId(a)}`, ...(a.sop ? { 'data-sop': a.sop } : {}) },
+              `${a.done ? '✓ ' : ''}${describe(a)} (${describeCounts(a.counts, classes)})`,
               button('go', `tomosort-go-${planeTestId(a)}`, () => jump(a)),
               button('remove', `tomosort-remove-${planeTestId(a)}`, () =>
                 attempt(() => {
@@ -534,7 +544,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
       'Start from: ',
       h(
         'select',
-        { 'data-testid': 'tomosort-model', value: choiceId, style: { ...CONTROL_STYLE, maxWidth: '100%' }, onChange: (e: { target: { value: string } }) => setChoiceId(e.target.value) },
+        { 'data-testid': 'tomosort-model', value: choiceId, style: { ...CONTROL_STYLE, width: '100%' }, onChange: (e: { target: { value: string } }) => setChoiceId(e.target.value) },
         h('option', { value: '' }, 'random weights (no pre-training)'),
         ...choices.map((c) => h('option', { key: c.id, value: c.id }, `${c.origin === 'store' ? 'store' : c.origin === 'browser' ? 'this browser' : 'file'}: ${describeModel(c.model)}`)),
       ),
@@ -565,7 +575,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
       'No model yet? Pre-train on this series (SortingLoss): ',
       number(pretrainSteps, setPretrainSteps, 'tomosort-pretrain-steps'),
       ' steps at ',
-      number(size, setSize, 'tomosort-pretrain-size'),
+      number(pretrainSize, setPretrainSize, 'tomosort-pretrain-size'),
       ' px ',
       button(
         'Pre-train',
@@ -575,7 +585,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
             setScored(undefined);
             worker.post({
               type: 'pretrain',
-              job: { studyInstanceUID: series.studyInstanceUID, seriesInstanceUID: series.seriesInstanceUID, size, window: { center: 40, width: 400 }, steps: pretrainSteps, slicesPerVolume: 8, volumesPerBatch: 2, learningRate: 3e-3, seed: 1 },
+              job: { studyInstanceUID: series.studyInstanceUID, seriesInstanceUID: series.seriesInstanceUID, size: pretrainSize, window: { center: 40, width: 400 }, steps: pretrainSteps, slicesPerVolume: 8, volumesPerBatch: 2, learningRate: 3e-3, seed: 1 },
             });
           }),
         busy,
@@ -588,7 +598,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
     ? h(
         'div',
         null,
-        h('div', null, 'Steps (decoder warm-up, full): ', number(steps[0], (v) => setSteps([v, steps[1]]), 'tomosort-frozen-steps'), ' ', number(steps[1], (v) => setSteps([steps[0], v]), 'tomosort-steps')),
+        h('div', null, 'Steps: decoder warm-up ', number(steps[0], (v) => setSteps([v, steps[1]]), 'tomosort-frozen-steps'), ' full ', number(steps[1], (v) => setSteps([steps[0], v]), 'tomosort-steps')),
         h('div', null, 'Quality estimate folds (each trains once more; 0 = none): ', number(qualityFolds, setQualityFolds, 'tomosort-quality-folds')),
         button(
           'Fine-tune and predict',
@@ -615,10 +625,10 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
                     else next.add(p.sopInstanceUID);
                     setAccepted(next);
                   };
-                  return h(
-                    'li',
-                    { key: p.sopInstanceUID, style: isAccepted ? {} : { opacity: 0.6 } },
-                    `slice ${p.index + 1} (${p.voxels} voxels, ${isAccepted ? 'accepted' : 'proposed'}) `,
+                  return item(
+                    p.sopInstanceUID,
+                    { style: isAccepted ? {} : { opacity: 0.6 } },
+                    `slice ${p.index + 1} (${p.voxels} voxels, ${isAccepted ? 'accepted' : 'proposed'})`,
                     button('go', `tomosort-go-predicted-${p.index}`, () => jump({ axis: 2, index: p.index })),
                     button(isAccepted ? 'unaccept' : 'accept', `tomosort-${isAccepted ? 'unaccept' : 'accept'}-${p.index}`, toggle),
                   );
@@ -726,7 +736,8 @@ function Panel(): ReactElement {
   const voi = useSensibleVoi(series);
   return h(
     'div',
-    { 'data-testid': 'tomosort-panel', style: { padding: '8px', color: '#e0e6ee', fontSize: '13px', lineHeight: 1.4 } },
+    // colorScheme dark: the controls the browser draws itself (file picker button, spinners) match OHIF's dark theme.
+    { 'data-testid': 'tomosort-panel', style: { padding: '8px', color: '#e0e6ee', fontSize: '13px', lineHeight: 1.4, colorScheme: 'dark' } },
     h('h2', { style: { fontSize: '15px', fontWeight: 700, margin: '0 0 8px' } }, 'Sparse annotation'),
     section(
       'Series',

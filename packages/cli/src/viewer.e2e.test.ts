@@ -327,6 +327,8 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
       const segUid = (await exported.textContent())!.replace('SEG series ', '').trim();
       mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: join(ARTIFACTS, 'viewer-mpr.png') });
+      // The panel at OHIF's default width, with every section filled.
+      await page.getByTestId('tomosort-panel').screenshot({ path: join(ARTIFACTS, 'viewer-panel-mpr.png') });
       // The SEG holds the axial plane exactly as drawn.
       const pacs = new PacsClient({ baseUrl: orthanc.url, auth: { kind: 'basic', username: USER, password: PASSWORD } });
       const ct = (await pacs.searchSeries(studyUid(study))).find((x) => x.modality === 'CT')!;
