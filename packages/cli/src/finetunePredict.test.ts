@@ -40,12 +40,13 @@ describe('tomosort finetune → predict → DICOM SEG in a real Orthanc', () => 
     const out = join(scratch, 'run');
     const ft = await runTomosort([
       'finetune', '--series', 'sample:cranium', '--slices', '20,45,70,95', '--model', 'small', '--size', '32',
-      '--frozen-steps', '10', '--steps', '10', '--batch', '4', '--out', out, '--json',
+      '--frozen-steps', '10', '--steps', '10', '--batch', '4', '--quality-folds', '2', '--out', out, '--json',
     ]);
     expect(ft.stderr).toBe('');
     expect(ft.code).toBe(0);
     const summary = JSON.parse(ft.stdout) as {
       intensity: string;
+      quality: { folds: number; planes: number; perClass: { name: string; mean: number; min: number; max: number }[] };
       classes: { value: number; name: string }[];
       metrics: Record<string, number>;
       evaluation: { slices: number; model: Record<string, number>; interpolation: Record<string, number>; meanDice: { model: number; interpolation: number }; better: string };
@@ -55,6 +56,10 @@ describe('tomosort finetune → predict → DICOM SEG in a real Orthanc', () => 
       { value: 2, name: 'bone' },
     ]);
     expect(summary.intensity).toBe("CT values go through the model's window 40/400 as they are (HU)");
+    // The viewer's quality estimate, on the same 4 slices: 2 folds of 2 held-out slices each.
+    expect(summary.quality).toMatchObject({ folds: 2, planes: 4 });
+    expect(summary.quality.perClass.map((c) => c.name)).toEqual(['head', 'bone']);
+    for (const c of summary.quality.perClass) expect(c.min <= c.mean && c.mean <= c.max && c.min >= 0 && c.max <= 1).toBe(true);
     // Dice is measured on the 104 slices the training did not see, for the model and for contour
     // interpolation of the same 4 slices, and the verdict follows the means.
     const e = summary.evaluation;

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { MODEL_PLANES, createModel, encoderSpec, expectKind, scoreModelSpec, unetFromEncoder } from '@tomosort/models';
 import type { EncoderPreset, Model } from '@tomosort/models';
 import { saveModelToDir } from '@tomosort/models/node';
-import { checkFinetuneSettings, dicePerClass, finetune, isSegmentError, predictVolume, prepareAnnotation, prepareVolumeAnnotation } from '@tomosort/segment';
+import { checkFinetuneSettings, dicePerClass, estimateQuality, finetune, isSegmentError, predictVolume, prepareAnnotation, prepareVolumeAnnotation } from '@tomosort/segment';
+import type { QualityEstimate } from '@tomosort/segment';
 import { interpolateAnnotation } from '@tomosort/segment/node';
 import { fitMmPerPixel } from '@tomosort/pretext';
 import { DEFAULT_INTENSITY, describeIntensity, slicePlane } from '@tomosort/volume';
@@ -51,6 +52,10 @@ const USAGE = `usage: pnpm tomosort finetune --series S --out DIR [options]
   --frozen-steps N  decoder-only warm-up steps with the encoder frozen (default 50)
   --steps N         then steps of the whole network (default 200)
   --batch N         slices per step (default 8; 3D: crops per step, default 2);  --lr X (default 0.001);  --seed S (default 0)
+  --quality-folds F also estimate the quality by F-fold cross-validation over the annotated slices
+                    (leave-one-out up to F slices; each fold trains again as this run does: the
+                    viewer's estimate, for series whose labels are known only on those slices;
+                    2D models; default 0 = none)
   --depth D         a 3D encoder (pretrain --method rotation3d, …): slices per crop of its 3D U-Net (default: the
                     encoder's crop depth); the loss counts the annotated slices of each crop only
 ${BACKEND_USAGE}
@@ -128,6 +133,7 @@ export const finetuneCommand: Command = {
         steps: { type: 'string' },
         batch: { type: 'string' },
         depth: { type: 'string' },
+        'quality-folds': { type: 'string' },
         lr: { type: 'string' },
         seed: { type: 'string' },
         ...BACKEND_OPTIONS,
@@ -181,13 +187,16 @@ export const finetuneCommand: Command = {
     const classes = values.classes ? parseClasses(values.classes, annotation.known) : annotation.present;
     if (classes.length === 0) throw new UsageError(`${series.id}: the annotated slices hold no labels; draw some or pass --classes`);
 
-    let source: Model;
-    if (encoderLoaded) source = encoderLoaded.model;
-    else {
-      const preset = oneOfOption('model', values.model, ['small', 'resnet18', 'resnet34', 'resnet50'] as const, 'resnet18') as EncoderPreset;
-      source = createModel(scoreModelSpec(encoderSpec(preset)), { seed });
-    }
+    const preset = oneOfOption('model', values.model, ['small', 'resnet18', 'resnet34', 'resnet50'] as const, 'resnet18') as EncoderPreset;
+    /** The starting weights: the encoder's, or random ones of the preset (each quality fold starts here again). */
+    const startingEncoder = async (): Promise<Model> => (values.encoder ? (await loadModelFolder(values.encoder)).model : createModel(scoreModelSpec(encoderSpec(preset)), { seed }));
+    const source: Model = encoderLoaded ? encoderLoaded.model : await startingEncoder();
+    const qualityFolds = intOption('quality-folds', values['quality-folds'], 0, 0);
     const volumetric = source.spec.encoder.dims === 3;
+    if (volumetric && qualityFolds > 0) {
+      source.dispose();
+      throw new UsageError('--quality-folds is for 2D models: a 3D U-Net fine-tunes on crops of the whole volume');
+    }
     if (!volumetric && values.depth !== undefined) {
       source.dispose();
       throw new UsageError('--depth is for 3D encoders (pretrain --method rotation3d, …); this encoder is 2D');
@@ -255,6 +264,25 @@ export const finetuneCommand: Command = {
       process.off('SIGINT', stop);
     }
     bar.done(`${result.status} after ${result.losses.length} steps in ${result.seconds.toFixed(1)} s`);
+    let quality: QualityEstimate | undefined;
+    if (qualityFolds >= 2 && result.status === 'finished') {
+      const foldBar = progressBar('quality', !quiet);
+      quality = await estimateQuality({
+        data: data[0]!,
+        classes,
+        config: { ...config, checkpointEvery: 0 },
+        folds: qualityFolds,
+        signal: controller.signal,
+        makeModel: async () => {
+          const start = await startingEncoder();
+          const fold = unetFromEncoder(start, { classes: classes.length + 1, seed });
+          start.dispose();
+          return { net: asTrainable(fold), dispose: () => fold.dispose() };
+        },
+        onFold: (f, n) => foldBar.update(f, n, `fold ${f + 1} of ${n}`),
+      });
+      foldBar.done(quality ? `quality estimate over ${quality.planes} slices in ${quality.folds} folds` : 'quality estimate cancelled');
+    }
 
     const metrics: Record<string, number> = { finalLoss: result.losses.at(-1) ?? Number.NaN };
     let evaluation: Evaluation | undefined;
@@ -277,12 +305,13 @@ export const finetuneCommand: Command = {
       modelDir,
     );
     unet.dispose();
-    const summary = { out, model: modelDir, plane, intensity: describeIntensity(annotation.annotation.volume, window, intensity), backend: backend.label, status: result.status, steps: result.losses.length, seconds: +result.seconds.toFixed(2), classes, slices: annotation.annotation.slices, metrics, ...(evaluation ? { evaluation } : {}), checksum: manifest.checksum };
+    const summary = { out, model: modelDir, plane, ...(quality ? { quality } : {}), intensity: describeIntensity(annotation.annotation.volume, window, intensity), backend: backend.label, status: result.status, steps: result.losses.length, seconds: +result.seconds.toFixed(2), classes, slices: annotation.annotation.slices, metrics, ...(evaluation ? { evaluation } : {}), checksum: manifest.checksum };
     if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
     else {
       process.stdout.write(`${result.status}: ${result.losses.length} steps on ${backend.label} in ${result.seconds.toFixed(1)} s (${annotation.annotation.slices.length} annotated ${plane} slices, ${classes.map((c) => c.name).join(', ')})\n`);
       process.stdout.write(`  intensities: ${describeIntensity(annotation.annotation.volume, window, intensity)}\n`);
       process.stdout.write(`  final loss: ${metrics.finalLoss!.toFixed(4)}\n`);
+      if (quality) process.stdout.write(`  quality estimate (${quality.folds}-fold cross-validation over the ${quality.planes} annotated slices, Dice at ${size}²): ${quality.perClass.map((c) => `${c.name} ${c.mean.toFixed(3)} (${c.min.toFixed(3)}–${c.max.toFixed(3)})`).join(', ')}\n`);
       if (evaluation) process.stdout.write(evaluationText(evaluation));
       process.stdout.write(`model written to ${modelDir}\n`);
     }
