@@ -1,7 +1,7 @@
 import { AnnotationError } from './errors';
-import { planeNames } from './planes';
+import { planeKey, planeNames } from './planes';
 import type { PlaneAxis } from './planes';
-import { sopOfImageId } from './segmentation';
+import { planeWords, sopOfImageId } from './segmentation';
 
 /**
  * The few OHIF services the extension reads, typed as far as we use them (OHIF 3.13; the host
@@ -172,7 +172,8 @@ export function showPlane(viewport: StackViewportLike, plane: { readonly axis: P
   const ids = viewport.getImageIds();
   const k = plane.axis === 2 && plane.sopInstanceUID !== undefined ? ids.findIndex((id) => sopOfImageId(id) === plane.sopInstanceUID) : plane.index;
   const shown = viewPlane(viewport, ids);
-  const wrongView = () => new AnnotationError(`${plane.axis === 2 ? `slice ${k + 1}` : `${names[plane.axis]} plane ${plane.index + 1}`} is in the ${plane.axis === 2 ? 'acquisition' : names[plane.axis]} orientation: show that orientation in this viewport (OHIF's MPR layout) to go there`, { plane: `${plane.axis}:${plane.index}` });
+  const here = { axis: plane.axis, index: k };
+  const wrongView = () => new AnnotationError(`${planeWords(here, names)} is in the ${plane.axis === 2 ? 'acquisition' : names[plane.axis]} orientation: show that orientation in this viewport (OHIF's MPR layout) to go there`, { plane: planeKey(here) });
   if (shown?.axis !== plane.axis) throw wrongView();
   if (viewport.type !== 'orthographic') {
     void viewport.setImageIdIndex?.(k);

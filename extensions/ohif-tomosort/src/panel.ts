@@ -15,7 +15,7 @@ import type { ModelChoice } from './modelChoices';
 import { describeModel, otherSeriesViewports, showPlane } from './ohif';
 import type { ActiveSeries } from './ohif';
 import { panelMessage } from './panelMessage';
-import { exportSlices, parsePlaneKey, planeKey, trainingPayload } from './planes';
+import { exportSlices, hasLabel, parsePlaneKey, planeKey, trainingPayload } from './planes';
 import { DEFAULT_QUALITY_FOLDS } from './worker/protocol';
 import { onPanelAction } from './commands';
 import type { PanelAction } from './commands';
@@ -47,7 +47,7 @@ type Training =
   | { state: 'running'; message: string; step: number; steps: number; loss: number; eta: number; stepsPerSecond: number; losses: number[] }
   | { state: 'done'; message: string; losses: number[] };
 
-type Annotated = PlaneRef & { key: string; voxels: number; counts: number[]; done: boolean; sop?: string };
+type Annotated = PlaneRef & { key: string; voxels: number; counts: number[]; done: boolean; sopInstanceUID?: string };
 
 /** A plane's suffix in test ids: the stack index for an acquired slice (as before reformats), else its key. */
 const planeTestId = (p: PlaneRef): string => (p.axis === 2 ? String(p.index) : planeKey(p).replace(':', '-'));
@@ -123,6 +123,22 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
       .then(fn)
       .catch((e: unknown) => setError(panelMessage(e)));
   };
+  /**
+   * Starts the sparse segmentation from stored labels (kept in this browser, or a SEG of the
+   * PACS): its labels, label images and done marks (acquired slices by SOP instance, reformatted
+   * planes by key). Returns the label images written.
+   */
+  const adoptAnnotation = async (s: ActiveSeries, a: { readonly classes: readonly JobClass[]; readonly slices: readonly SliceLabels[]; readonly doneSops: readonly string[]; readonly doneKeys?: readonly string[] }): Promise<number> => {
+    const id = await createSegmentation(segServices(), s.displaySetInstanceUID, s.viewportId, 'tomosort sparse annotation', a.classes);
+    const written = writeSlices(segServices(), cornerstone(), id, a.slices);
+    const index = stackIndexBySop(segServices(), id);
+    setClasses([...a.classes]);
+    setActiveClass(a.classes[0]?.value ?? 1);
+    const doneSlices = a.doneSops.map((sop) => index.get(sop)).filter((k): k is number => k !== undefined);
+    setDone(new Set([...doneSlices.map((k) => planeKey({ axis: 2, index: k })), ...(a.doneKeys ?? []).filter((key) => parsePlaneKey(key) !== undefined)]));
+    setSegmentationId(id);
+    return written;
+  };
   const worker = useWorker((m) => {
     if (m.type === 'status') setTraining((t) => (t.state === 'running' ? { ...t, message: m.message } : { state: 'running', message: m.message, step: 0, steps: 0, loss: Number.NaN, eta: 0, stepsPerSecond: 0, losses: [] }));
     if (m.type === 'progress') {
@@ -185,15 +201,8 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
     if (m.type === 'segLoaded') {
       attempt(async () => {
         if (!series || segmentationIdRef.current) return;
-        const id = await createSegmentation(segServices(), series.displaySetInstanceUID, series.viewportId, 'tomosort sparse annotation', m.classes);
-        const written = writeSlices(segServices(), cornerstone(), id, m.slices);
-        const index = stackIndexBySop(segServices(), id);
-        setClasses([...m.classes]);
-        setActiveClass(m.classes[0]?.value ?? 1);
         // A frame with no voxel says "annotated, nothing here": that slice stays in the set, marked done.
-        const empty = m.slices.filter((x) => !hasLabel(x.labels)).map((x) => index.get(x.sopInstanceUID)).filter((k): k is number => k !== undefined);
-        setDone(new Set(empty.map((k) => planeKey({ axis: 2, index: k }))));
-        setSegmentationId(id);
+        const written = await adoptAnnotation(series, { classes: m.classes, slices: m.slices, doneSops: m.slices.filter((x) => !hasLabel(x.labels)).map((x) => x.sopInstanceUID) });
         setStoredSegs(undefined);
         finish(`Loaded SEG series ${m.segSeriesInstanceUID} as the annotation: ${written} slice(s) of labels (${m.classes.map((c) => c.name).join(', ')}).`);
       });
@@ -227,7 +236,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
           if (active !== undefined && active !== activeClass) setActiveClass(active);
         }
         const { planes: set, grid } = annotatedPlanes(segServices(), cornerstone(), segmentationId, done, series?.planeNames);
-        setAnnotated(set.map(({ axis, index, key, voxels, labels, done: marked }) => ({ axis, index, key, voxels, counts: voxelsPerClass(labels, classes), done: marked, ...(axis === 2 ? { sop: grid.sops[index]! } : {}) })));
+        setAnnotated(set.map(({ axis, index, key, voxels, labels, done: marked }) => ({ axis, index, key, voxels, counts: voxelsPerClass(labels, classes), done: marked, ...(axis === 2 ? { sopInstanceUID: grid.sops[index]! } : {}) })));
         // Every change of the annotated set or the labels is kept in IndexedDB, keyed by series.
         const signature = annotationSignature(set, classes);
         // An empty set is written only over one this panel wrote (everything removed), never over a kept annotation not yet restored.
@@ -286,11 +295,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
     return vp;
   };
   /** Brings a plane of the labelmap grid on screen (an acquired slice by its SOP instance). */
-  const jump = (p: PlaneRef) =>
-    attempt(() => {
-      const sop = p.axis === 2 && segmentationId ? [...stackIndexBySop(segServices(), segmentationId)].find(([, k]) => k === p.index)?.[0] : undefined;
-      showPlane(viewport(), { ...p, ...(sop ? { sopInstanceUID: sop } : {}) }, series.planeNames);
-    });
+  const jump = (p: PlaneRef & { readonly sopInstanceUID?: string }) => attempt(() => showPlane(viewport(), p, series.planeNames));
   /** The plane on screen in the labelmap's grid (an acquired slice by its SOP instance), or undefined (oblique, not ready). */
   const onScreen = ((): PlaneRef | undefined => {
     const p = series.plane;
@@ -461,14 +466,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
 
   const restore = (a: SavedAnnotation) =>
     attempt(async () => {
-      const id = await createSegmentation(segServices(), series.displaySetInstanceUID, series.viewportId, 'tomosort sparse annotation', a.classes);
-      const written = writeSlices(segServices(), cornerstone(), id, a.slices);
-      const index = stackIndexBySop(segServices(), id);
-      setClasses([...a.classes]);
-      setActiveClass(a.classes[0]?.value ?? 1);
-      const doneSlices = a.done.map((sop) => index.get(sop)).filter((k): k is number => k !== undefined);
-      setDone(new Set([...doneSlices.map((k) => planeKey({ axis: 2, index: k })), ...(a.doneReformats ?? []).filter((key) => parsePlaneKey(key) !== undefined)]));
-      setSegmentationId(id);
+      const written = await adoptAnnotation(series, { classes: a.classes, slices: a.slices, doneSops: a.done, ...(a.doneReformats ? { doneKeys: a.doneReformats } : {}) });
       setMessage(`Restored the annotation kept in this browser (saved ${new Date(a.savedAt).toLocaleString()}): ${written} of its ${a.slices.length} label image(s) written.`);
     });
   const annotationSection = !segmentationId
@@ -519,7 +517,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
           ...annotated.map((a) =>
             item(
               a.key,
-              { 'data-testid': `tomosort-annotated-${planeTestId(a)}`, ...(a.sop ? { 'data-sop': a.sop } : {}) },
+              { 'data-testid': `tomosort-annotated-${planeTestId(a)}`, ...(a.sopInstanceUID ? { 'data-sop': a.sopInstanceUID } : {}) },
               `${a.done ? '✓ ' : ''}${describe(a)} (${describeCounts(a.counts, classes)})`,
               button('go', `tomosort-go-${planeTestId(a)}`, () => jump(a)),
               button('remove', `tomosort-remove-${planeTestId(a)}`, () =>
@@ -629,7 +627,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
                     p.sopInstanceUID,
                     { style: isAccepted ? {} : { opacity: 0.6 } },
                     `slice ${p.index + 1} (${p.voxels} voxels, ${isAccepted ? 'accepted' : 'proposed'})`,
-                    button('go', `tomosort-go-predicted-${p.index}`, () => jump({ axis: 2, index: p.index })),
+                    button('go', `tomosort-go-predicted-${p.index}`, () => jump({ axis: 2, index: p.index, sopInstanceUID: p.sopInstanceUID })),
                     button(isAccepted ? 'unaccept' : 'accept', `tomosort-${isAccepted ? 'unaccept' : 'accept'}-${p.index}`, toggle),
                   );
                 }),
@@ -718,10 +716,6 @@ function scoreModel(choice: ModelChoice | undefined): ModelRef {
   return choice.ref;
 }
 
-function hasLabel(data: ArrayLike<number>): boolean {
-  for (let n = 0; n < data.length; n++) if (data[n]) return true;
-  return false;
-}
 
 /** SOP instance of the slice on screen (from the viewport's image id). */
 function currentSop(series: ActiveSeries): string | undefined {

@@ -4,6 +4,7 @@ import { activeSeries } from './ohif';
 import type { ActiveSeries } from './ohif';
 import { oneLine } from './panelMessage';
 import { cornerstone, hostServices, notifyFailure } from './host';
+import { modalityScale } from './segmentation';
 import { sensibleVoi } from './voi';
 import type { Compute, FromWorker, ToWorker } from './worker/protocol';
 
@@ -124,8 +125,7 @@ export function useSensibleVoi(series: ActiveSeries | undefined): string | undef
       if (!vp?.getProperties || !vp.setProperties || !image || !raw) return false;
       voiChecked.add(key);
       // In modality units, as the threshold reads them.
-      const slope = image.preScale?.scaled ? 1 : (image.slope ?? 1);
-      const intercept = image.preScale?.scaled ? 0 : (image.intercept ?? 0);
+      const { slope, intercept } = modalityScale(image);
       const pixels = slope === 1 && intercept === 0 ? raw : Float32Array.from(raw, (v: number) => v * slope + intercept);
       const fix = sensibleVoi(modality, vp.getProperties().voiRange, pixels);
       if (fix) {

@@ -32,6 +32,12 @@ export interface LabelStack {
   readonly slices: readonly (ArrayLike<number> | undefined)[];
 }
 
+/** Whether an image holds any label. */
+export function hasLabel(data: ArrayLike<number>): boolean {
+  for (let n = 0; n < data.length; n++) if (data[n]) return true;
+  return false;
+}
+
 /** Planes across each axis: columns, rows, slices. */
 const extent = (s: LabelStack, axis: PlaneAxis): number => (axis === 0 ? s.columns : axis === 1 ? s.rows : s.slices.length);
 
@@ -190,7 +196,7 @@ export function exportSlices(s: LabelStack, sops: readonly string[], planes: rea
     const own = Uint8Array.from(data ?? new Uint8Array(s.columns * s.rows));
     const predicted = accepted.get(sop);
     if (whole.has(k) || !predicted) {
-      if (whole.has(k) || own.some((v) => v !== 0)) out.push({ sopInstanceUID: sop, labels: own });
+      if (whole.has(k) || hasLabel(own)) out.push({ sopInstanceUID: sop, labels: own });
       return;
     }
     const merged = Uint8Array.from(predicted);

@@ -14,7 +14,7 @@ export interface VoxelManagerLike {
   getScalarData(): ArrayLike<number>;
   setAtIndex(index: number, value: number): void;
 }
-interface CachedImage {
+export interface CachedImage {
   readonly rows: number;
   readonly columns: number;
   readonly voxelManager?: VoxelManagerLike;
@@ -94,8 +94,9 @@ export async function createSegmentation(
 /** A labelmap as plain arrays (one label image per acquired slice, stack order), with its SOP instances and writers. */
 export interface LabelmapGrid {
   readonly stack: LabelStack;
-  /** SOP instance of each slice (stack order). */
+  /** SOP instance of each slice (stack order), and the source image each label image labels. */
   readonly sops: readonly string[];
+  readonly sourceImageIds: readonly string[];
   readonly voxelManagers: readonly (VoxelManagerLike | undefined)[];
 }
 
@@ -112,6 +113,7 @@ export function readLabelmap(services: SegServices, cs: CornerstoneLibraries, se
   return {
     stack: { columns, rows, slices: voxelManagers.map((vm) => vm?.getScalarData()) },
     sops: lm.referencedImageIds.map((id) => sopOfImageId(id) ?? id),
+    sourceImageIds: lm.referencedImageIds,
     voxelManagers,
   };
 }
@@ -224,6 +226,11 @@ function undoable<T>(cs: CornerstoneLibraries, segmentationId: string, vms: read
   return result;
 }
 
+/** How a cached image's scalar data become modality units (HU for CT): identity when the loader pre-scaled them. */
+export function modalityScale(image: CachedImage): { slope: number; intercept: number } {
+  return image.preScale?.scaled ? { slope: 1, intercept: 0 } : { slope: image.slope ?? 1, intercept: image.intercept ?? 0 };
+}
+
 /** The slices a plane crosses: one for an acquired slice, all of them for a reformatted plane. */
 const slicesOfPlane = (p: PlaneRef, depth: number): number[] => (p.axis === 2 ? [p.index] : Array.from({ length: depth }, (_, k) => k));
 
@@ -233,18 +240,14 @@ const slicesOfPlane = (p: PlaneRef, depth: number): number[] => (p.axis === 2 ? 
  * undo step. Returns the voxels set.
  */
 export function thresholdPlane(services: SegServices, cs: CornerstoneLibraries, segmentationId: string, plane: PlaneRef, lo: number, hi: number, value: number, names?: readonly [string, string, string]): number {
-  const { referencedImageIds } = labelmap(services, segmentationId);
   const grid = readLabelmap(services, cs, segmentationId);
   const ks = slicesOfPlane(plane, grid.stack.slices.length);
   const parts = ks.map((k) => {
-    const source = cs.cornerstone.cache.getImage(referencedImageIds[k] ?? '');
+    const source = cs.cornerstone.cache.getImage(grid.sourceImageIds[k] ?? '');
     const raw = source?.voxelManager?.getScalarData();
     const target = grid.voxelManagers[k];
     if (!source || !raw || !target) throw notLoaded(plane, segmentationId, names);
-    // Scalar data are already in modality units when the loader pre-scaled them.
-    const slope = source.preScale?.scaled ? 1 : (source.slope ?? 1);
-    const intercept = source.preScale?.scaled ? 0 : (source.intercept ?? 0);
-    return { k, raw, target, slope, intercept };
+    return { k, raw, target, ...modalityScale(source) };
   });
   const byK = new Map(parts.map((x) => [x.k, x]));
   // Other labels stay: thresholding a second label paints over the first only where it applies.

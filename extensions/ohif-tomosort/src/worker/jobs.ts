@@ -18,6 +18,7 @@ import type { Volume } from '@tomosort/volume';
 import type { BenchmarkJob, ExportJob, FinetuneJob, JobClass, QualityMessage, FromWorker, ListSegsJob, LoadSegJob, MatchJob, ModelRef, ModelSummary, PretrainJob, ReformattedLabels, ScoreJob, SegSummary, SliceLabels, SliceMatch } from './protocol';
 import { AnnotationError, ModelChoiceError, StepMissingError } from '../errors';
 import { DEFAULT_QUALITY_FOLDS } from './protocol';
+import { writePlane } from '../planes';
 
 /**
  * The work the training worker does, as plain functions over a PACS client (same-origin
@@ -70,11 +71,13 @@ export function writeReformats(series: SeriesVolume, labels: Volume<Uint8Array>,
     if (p.labels.length !== width * p.sopInstanceUIDs.length || p.sopInstanceUIDs.length !== nz) {
       throw new AnnotationError(`reformatted plane ${context.plane}: ${p.labels.length} label values over ${p.sopInstanceUIDs.length} slice(s), the series has ${nz} slices of ${nx}×${ny}`, context);
     }
-    p.sopInstanceUIDs.forEach((uid, row) => {
+    const ks = p.sopInstanceUIDs.map((uid) => {
       const k = index.get(uid);
       if (k === undefined) throw new AnnotationError(`slice ${uid} is not an instance of series ${series.seriesInstanceUID}`, { ...context, sopInstanceUID: uid });
-      for (let x = 0; x < width; x++) labels.data[(p.axis === 1 ? x + nx * p.index : p.index + nx * x) + nx * ny * k] = p.labels[x + width * row]!;
+      return k;
     });
+    // Row r of the plane's image is slice ks[r] of the volume.
+    writePlane({ columns: nx, rows: ny, slices: ks }, p, p.labels, (row, n, v) => (labels.data[n + nx * ny * ks[row]!] = v));
     return { axis: p.axis, index: p.index };
   });
 }
