@@ -11,6 +11,27 @@ export interface VolumeSource {
   load(signal?: AbortSignal): Promise<Volume>;
 }
 
+/**
+ * The first source's volume, loaded now (for settings fitted to it, such as the mm/pixel scale),
+ * and the sources with that volume handed to the first one's next `load` instead of loading it
+ * again (a PACS series is fetched once). Later loads of it load anew.
+ */
+export async function withFirstLoaded(sources: readonly VolumeSource[], signal?: AbortSignal): Promise<{ first: Volume; sources: VolumeSource[] }> {
+  const [head, ...rest] = sources;
+  if (!head) throw new RangeError('withFirstLoaded: no sources');
+  const first = await head.load(signal);
+  let kept: Volume | undefined = first;
+  const reused: VolumeSource = {
+    id: head.id,
+    load: async (s) => {
+      const v = kept;
+      kept = undefined;
+      return v ?? head.load(s);
+    },
+  };
+  return { first, sources: [reused, ...rest] };
+}
+
 /** `subjects` phantom subjects (sample:phantom) starting at index `first`. */
 export function phantomSources(opts: { subjects: number; seed?: number; first?: number; size?: number }): VolumeSource[] {
   const first = opts.first ?? 0;

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { fitMmPerPixel } from '@tomosort/pretext';
+import { fitMmPerPixel, withFirstLoaded } from '@tomosort/pretext';
 import type { PacsClient } from '@tomosort/pacs';
 import type { VolumeSource } from '@tomosort/pretext';
 import { describeParams, hasShard, shardKey } from '@tomosort/pretext/node';
@@ -94,9 +94,15 @@ export const prepareCommand: Command = {
     if (values.queue && !refs) {
       throw new UsageError(`--queue takes PACS series and samples, which every worker can load; "${values.source}" is a folder on this machine: import it first (\`tomosort import\`) or prepare it without --queue`);
     }
-    const sources: VolumeSource[] = refs ? refs.map((r) => refSource(r, pacs)) : await parseTrainSources(values.source, { seed, pacs, warn: (m) => process.stderr.write(`warning: ${m}\n`) });
+    let sources: VolumeSource[] = refs ? refs.map((r) => refSource(r, pacs)) : await parseTrainSources(values.source, { seed, pacs, warn: (m) => process.stderr.write(`warning: ${m}\n`) });
     if (sources.length === 0) throw new UsageError(`${values.source}: no volumes to prepare`);
-    const mmPerPixel = values['mm-per-pixel'] === undefined ? fitMmPerPixel(await sources[0]!.load(), plane, size) : numOption('mm-per-pixel', values['mm-per-pixel'], 1);
+    let mmPerPixel: number;
+    if (values['mm-per-pixel'] === undefined) {
+      // Fitted to the first volume, which is then prepared from that load (not fetched twice).
+      const loaded = await withFirstLoaded(sources);
+      sources = loaded.sources;
+      mmPerPixel = fitMmPerPixel(loaded.first, plane, size);
+    } else mmPerPixel = numOption('mm-per-pixel', values['mm-per-pixel'], 1);
     const params: ShardParams = { plane, size, mmPerPixel, window: { center, width }, intensity: DEFAULT_INTENSITY };
     // Made here, so a store this machine cannot write fails now rather than in every job.
     mkdirSync(store, { recursive: true });

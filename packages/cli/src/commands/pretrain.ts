@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ENCODER_PRESETS, createModel, encoderSpec, projectionModelSpec, scoreModelSpec } from '@tomosort/models';
 import type { Model } from '@tomosort/models';
 import { saveModelToDir } from '@tomosort/models/node';
-import { CSPR_DEPTH, fitMmPerPixel, labelledPhantomSlices, loadPrepared, prepareVolume, sortingAugmentationFor } from '@tomosort/pretext';
+import { CSPR_DEPTH, fitMmPerPixel, labelledPhantomSlices, loadPrepared, prepareVolume, sortingAugmentationFor, withFirstLoaded } from '@tomosort/pretext';
 import type { PrepareOptions } from '@tomosort/pretext';
 import { LocalizeError, calibrateLocalization, calibrationToMetrics, scoreVolume } from '@tomosort/localize';
 import type { ScoredVolume } from '@tomosort/localize';
@@ -173,7 +173,7 @@ export const pretrainCommand: Command = {
     };
 
     const backend = await startBackend(values, quiet);
-    const sources = shards
+    let sources = shards
       ? []
       : await parseTrainSources(sourceSpec, {
           seed,
@@ -184,9 +184,14 @@ export const pretrainCommand: Command = {
     const holdout = intOption('holdout', values.holdout, count >= 4 ? 2 : 0, 0);
     if (holdout >= count) throw new UsageError(`--holdout ${holdout} leaves no volume to train on (the source has ${count})`);
     const loadBar = progressBar('load volumes', !quiet);
-    const mmPerPixel =
-      shards?.params.mmPerPixel ??
-      (values['mm-per-pixel'] === undefined ? fitMmPerPixel(await sources[0]!.load(), plane, size) : numOption('mm-per-pixel', values['mm-per-pixel'], 1));
+    let mmPerPixel: number;
+    if (shards) mmPerPixel = shards.params.mmPerPixel;
+    else if (values['mm-per-pixel'] === undefined) {
+      // Fitted to the first volume, which is then prepared from that load (not fetched twice).
+      const loaded = await withFirstLoaded(sources);
+      sources = loaded.sources;
+      mmPerPixel = fitMmPerPixel(loaded.first, plane, size);
+    } else mmPerPixel = numOption('mm-per-pixel', values['mm-per-pixel'], 1);
     if (!(mmPerPixel > 0)) throw new UsageError(`--mm-per-pixel must be positive, got ${mmPerPixel}`);
     // CSPR reads the phantoms with their labels (labelledPhantomSlices) instead.
     const volumes = shards ? shards.volumes : cspr ? [] : await loadPrepared(sources, { plane, size, mmPerPixel, window: config.window, onProgress: (d, t) => loadBar.update(d, t) });
