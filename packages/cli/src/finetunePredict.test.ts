@@ -46,7 +46,7 @@ describe('tomosort finetune → predict → DICOM SEG in a real Orthanc', () => 
     expect(ft.code).toBe(0);
     const summary = JSON.parse(ft.stdout) as {
       intensity: string;
-      quality: { folds: number; planes: number; perClass: { name: string; mean: number; min: number; max: number }[] };
+      quality: { folds: number; planes: number; perClass: { name: string; mean: number; min: number; max: number }[]; interpolation: { folds: number; planes: number; perClass: { name: string; mean: number; min: number; max: number }[] } };
       classes: { value: number; name: string }[];
       metrics: Record<string, number>;
       evaluation: { slices: number; model: Record<string, number>; interpolation: Record<string, number>; meanDice: { model: number; interpolation: number }; better: string };
@@ -60,6 +60,11 @@ describe('tomosort finetune → predict → DICOM SEG in a real Orthanc', () => 
     expect(summary.quality).toMatchObject({ folds: 2, planes: 4 });
     expect(summary.quality.perClass.map((c) => c.name)).toEqual(['head', 'bone']);
     for (const c of summary.quality.perClass) expect(c.min <= c.mean && c.mean <= c.max && c.min >= 0 && c.max <= 1).toBe(true);
+    // Beside it, contour interpolation by the same folds: each fold holds out one slice beyond the
+    // other fold's range (20 or 95), where interpolation fills nothing, so no fold's head reaches
+    // 0.8 (one of the two held-out slices pooled is empty: at most 2/3 for slices of equal area).
+    expect(summary.quality.interpolation).toMatchObject({ folds: 2, planes: 4, perClass: [{ name: 'head' }, { name: 'bone' }] });
+    expect(summary.quality.interpolation.perClass[0]!.max).toBeLessThan(0.8);
     // Dice is measured on the 104 slices the training did not see, for the model and for contour
     // interpolation of the same 4 slices, and the verdict follows the means.
     const e = summary.evaluation;

@@ -16,4 +16,6 @@ export { FINETUNE_MAX_STEPS, FINETUNE_SIZE_RANGE, checkFinetuneSettings, finetun
 export type { PreparedVolumeAnnotation, VolumeSegmentationBatch, VolumeSegmentationTaskOptions } from './task3d';
 export { prepareVolumeAnnotation, volumeSegmentationTask } from './task3d';
 export type { ClassQuality, EstimateOptions, FoldModel, QualityEstimate } from './quality';
-export { QUALITY_FOLDS, crossValidationFolds, estimateQuality, heldOutDice, subsetOf } from './quality';
+export { QUALITY_FOLDS, crossValidationFolds, estimateQuality, heldOutDice, interpolationQuality, subsetOf, unetFolds } from './quality';
+export type { ContourPipeline } from './interpolate';
+export { interpolateWith } from './interpolate';

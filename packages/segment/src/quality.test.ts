@@ -4,7 +4,10 @@ import { initNodeBackend } from '@tomosort/backend/node';
 import { createModel, encoderSpec, scoreModelSpec, unetFromEncoder } from '@tomosort/models';
 import { phantomSubject } from '@tomosort/samples';
 import { asTrainable } from '@tomosort/train';
-import { crossValidationFolds, estimateQuality, heldOutDice, prepareAnnotation, subsetOf } from './index';
+import { createVolume } from '@tomosort/volume';
+import { crossValidationFolds, estimateQuality, heldOutDice, interpolationQuality, prepareAnnotation, subsetOf } from './index';
+import type { SparseAnnotation } from './index';
+import { interpolateAnnotation } from './node';
 import type { PreparedAnnotation } from './index';
 
 beforeAll(async () => {
@@ -85,4 +88,39 @@ describe('quality estimate by cross-validation over the annotated planes', () =>
     stop.abort();
     expect(await estimateQuality({ data, classes: cls, config, makeModel, signal: stop.signal })).toBeUndefined();
   }, 120_000);
+
+  it('interpolation by the same folds: a held-out slice between the others is filled, one beyond them is not', async () => {
+    // A cylinder of radius 6 through 16 slices of 24², annotated on 2, 5, 8, 11, 14; a second
+    // class on no slice at all (absent from truth and interpolation alike: Dice 1).
+    const n = 24;
+    const nz = 16;
+    const data = new Uint8Array(n * n * nz);
+    for (let k = 0; k < nz; k++) for (let j = 0; j < n; j++) for (let i = 0; i < n; i++) data[i + n * (j + n * k)] = Math.hypot(i - 11.5, j - 11.5) < 6 ? 1 : 0;
+    const geometry = { dims: [n, n, nz] as const, spacing: [1, 1, 2] as const, origin: [0, 0, 0] as const, direction: [[1, 0, 0], [0, 1, 0], [0, 0, 1]] as const };
+    const a: SparseAnnotation = { id: 'cylinder', volume: createVolume({ ...geometry, data: new Float32Array(data.length) }), labels: createVolume({ ...geometry, data, modality: 'SEG' }), slices: [14, 2, 8, 5, 11] };
+    const cls = [
+      { value: 1, name: 'cylinder' },
+      { value: 2, name: 'absent' },
+    ];
+    const asked: number[][] = [];
+    const q = await interpolationQuality({ annotation: a, classes: cls, interpolate: (x, c) => (asked.push([...x.slices]), interpolateAnnotation(x, c)) });
+    // Leave-one-out over the sorted slices, each fold interpolating the other four.
+    expect(asked).toEqual([
+      [5, 8, 11, 14],
+      [2, 8, 11, 14],
+      [2, 5, 11, 14],
+      [2, 5, 8, 14],
+      [2, 5, 8, 11],
+    ]);
+    expect(q).toMatchObject({ folds: 5, planes: 5 });
+    const [cylinder, absent] = q!.perClass;
+    // Slices 2 and 14 lie beyond the other folds' range: nothing there (Dice 0); 5, 8, 11 lie between equal disks: whole.
+    expect(cylinder!.min).toBe(0);
+    expect(cylinder!.max).toBe(1);
+    expect(cylinder!.mean).toBeCloseTo(3 / 5, 10);
+    expect(absent).toEqual({ name: 'absent', mean: 1, min: 1, max: 1 });
+    const stop = new AbortController();
+    stop.abort();
+    expect(await interpolationQuality({ annotation: a, classes: cls, interpolate: interpolateAnnotation, signal: stop.signal })).toBeUndefined();
+  }, 60_000);
 });

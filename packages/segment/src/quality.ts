@@ -2,14 +2,19 @@
 // the annotated planes themselves (the only truth there is), at the model's input grid.
 import * as tf from '@tensorflow/tfjs-core';
 import { diceScore } from '@tomosort/losses';
+import { unetFromEncoder } from '@tomosort/models';
+import type { Model } from '@tomosort/models';
+import { asTrainable } from '@tomosort/train';
 import type { TrainableModel } from '@tomosort/train';
 import { applyWindow } from '@tomosort/volume';
 import type { HuWindow } from '@tomosort/volume';
-import type { SegmentClass } from './annotation';
+import type { SegmentClass, SparseAnnotation } from './annotation';
 import { SegmentError } from './errors';
 import { finetune } from './finetune';
 import type { FinetuneConfig, FinetuneOptions } from './finetune';
+import { dicePerClass } from './predict';
 import type { SegmentationModel } from './predict';
+import type { Volume } from '@tomosort/volume';
 import type { PreparedAnnotation } from './prepare';
 
 /** The folds of `n` annotated images: image i is held out in fold i mod F, F = min(folds, n) (leave-one-out when n ≤ folds). */
@@ -66,11 +71,36 @@ export interface QualityEstimate {
   readonly perClass: readonly ClassQuality[];
 }
 
+/** Mean, min and max per class of per-fold Dice `scores[fold][class]`. */
+function summarizeFolds(classes: readonly SegmentClass[], scores: readonly (readonly number[])[], planes: number): QualityEstimate {
+  return {
+    folds: scores.length,
+    planes,
+    perClass: classes.map((c, i) => {
+      const v = scores.map((s) => s[i]!);
+      return { name: c.name, mean: v.reduce((a, b) => a + b, 0) / v.length, min: Math.min(...v), max: Math.max(...v) };
+    }),
+  };
+}
+
 /** A network for one fold, from the same starting weights as the run it estimates. */
 export interface FoldModel {
   /** Trained by the fold, then applied to its held-out planes. */
   readonly net: TrainableModel & SegmentationModel;
   dispose(): void;
+}
+
+/**
+ * Fold networks as the run builds its own: a U-Net (`classes` + background, decoder from `seed`)
+ * on a fresh copy of the starting encoder (`startFrom`, disposed once the U-Net holds it).
+ */
+export function unetFolds(startFrom: () => Promise<Model>, classes: number, seed: number): () => Promise<FoldModel> {
+  return async () => {
+    const source = await startFrom();
+    const unet = unetFromEncoder(source, { classes: classes + 1, seed });
+    source.dispose();
+    return { net: asTrainable(unet), dispose: () => unet.dispose() };
+  };
 }
 
 export interface EstimateOptions {
@@ -115,12 +145,34 @@ export async function estimateQuality(opts: EstimateOptions): Promise<QualityEst
       fold.dispose();
     }
   }
-  return {
-    folds: folds.length,
-    planes: n,
-    perClass: opts.classes.map((c, i) => {
-      const v = scores.map((s) => s[i]!);
-      return { name: c.name, mean: v.reduce((a, b) => a + b, 0) / v.length, min: Math.min(...v), max: Math.max(...v) };
-    }),
-  };
+  return summarizeFolds(opts.classes, scores, n);
+}
+
+/**
+ * The same cross-validation for contour interpolation (what OHIF offers the radiologist): each
+ * fold interpolates the other folds' acquired slices and scores its own (Dice per class pooled
+ * over them, at the series' full resolution). Interpolation fills only between annotated
+ * slices, so a held-out slice beyond the others' range gets nothing. Reformatted planes take no
+ * part (interpolation runs along the acquisition). The folds are those of {@link estimateQuality}
+ * when every annotated plane is an acquired slice. Returns undefined when cancelled.
+ */
+export async function interpolationQuality(opts: {
+  readonly annotation: SparseAnnotation;
+  readonly classes: readonly SegmentClass[];
+  readonly interpolate: (a: SparseAnnotation, classes: readonly SegmentClass[]) => Promise<Volume<Uint8Array>>;
+  readonly folds?: number;
+  readonly signal?: AbortSignal;
+}): Promise<QualityEstimate | undefined> {
+  const slices = [...opts.annotation.slices].sort((a, b) => a - b);
+  const folds = crossValidationFolds(slices.length, opts.folds ?? QUALITY_FOLDS);
+  const scores: number[][] = [];
+  for (const held of folds) {
+    if (opts.signal?.aborted) return undefined;
+    const heldSlices = held.map((i) => slices[i]!);
+    const train = slices.filter((_, i) => !held.includes(i));
+    const filled = await opts.interpolate({ ...opts.annotation, slices: train, reformats: [] }, opts.classes);
+    const dice = dicePerClass(filled, opts.annotation.labels, opts.classes, heldSlices);
+    scores.push(opts.classes.map((c) => dice[c.name]!));
+  }
+  return summarizeFolds(opts.classes, scores, slices.length);
 }

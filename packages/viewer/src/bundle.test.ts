@@ -11,7 +11,10 @@ describe('the browser bundles (extension, mode, worker)', () => {
   it('hold nothing of the native kernels: no addon, no oneDNN, no switch that loads them', async () => {
     await buildExtensionBundles(out);
     const files = Object.values(BUNDLES);
-    expect(readdirSync(out)).toEqual(expect.arrayContaining([...files, 'wasm', ...Object.values(DECODER_WASM)]));
+    expect(readdirSync(out)).toEqual(expect.arrayContaining([...files, 'wasm', 'itk', ...Object.values(DECODER_WASM)]));
+    // ITK's contour interpolation pipeline, served from here: its ES module and its zstd-compressed wasm.
+    expect(readdirSync(join(out, 'itk')).sort()).toEqual(['morphological-contour-interpolation.js', 'morphological-contour-interpolation.wasm.zst']);
+    expect(readFileSync(join(out, 'itk', 'morphological-contour-interpolation.wasm.zst')).subarray(0, 4)).toEqual(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]));
     for (const f of files) {
       const text = readFileSync(join(out, f), 'utf8');
       for (const needle of ['tomosort_native', 'TOMOSORT_NATIVE', 'oneDNN', 'startNodeBackend', 'initNativeBackend']) expect(text.includes(needle), `${f} contains ${needle}`).toBe(false);

@@ -21,7 +21,8 @@ export const BUNDLES = { extension: 'extension.mjs', mode: 'mode.mjs', worker: '
 /**
  * Builds into `outDir` the extension and the mode (ES modules OHIF loads with a native import();
  * React inside, the host's is not exposed), the training worker (tfjs, our packages) and
- * `wasm/` with tfjs' wasm binaries (the worker's CPU fallback), and beside the worker the DICOM
+ * `wasm/` with tfjs' wasm binaries (the worker's CPU fallback), `itk/` with ITK's contour
+ * interpolation pipeline (the quality estimate's comparison), and beside the worker the DICOM
  * decoders' wasm files ({@link DECODER_WASM}).
  */
 export async function buildExtensionBundles(outDir: string): Promise<void> {
@@ -65,6 +66,10 @@ export async function buildExtensionBundles(outDir: string): Promise<void> {
   const wasmDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json', { paths: [backendDir, dirname(dirname(require.resolve('@tomosort/backend')))] }));
   mkdirSync(join(outDir, 'wasm'), { recursive: true });
   for (const f of readdirSync(join(wasmDir, 'dist')).filter((n) => n.endsWith('.wasm'))) copyFileSync(join(wasmDir, 'dist', f), join(outDir, 'wasm', f));
+  const extensionDir = dirname(require.resolve('@tomosort/ohif-extension/ids'));
+  const pipelines = join(dirname(require.resolve('@itk-wasm/morphological-contour-interpolation', { paths: [extensionDir] })), 'pipelines');
+  mkdirSync(join(outDir, 'itk'), { recursive: true });
+  for (const f of readdirSync(pipelines)) copyFileSync(join(pipelines, f), join(outDir, 'itk', f));
   const dicomDir = dirname(require.resolve('@tomosort/dicom', { paths: [dirname(require.resolve('@tomosort/pacs'))] }));
   for (const [pkg, file] of Object.entries(DECODER_WASM)) copyFileSync(require.resolve(`${pkg}/decodewasm`, { paths: [dicomDir] }), join(outDir, file));
 }

@@ -18,6 +18,10 @@ import type { FromWorker, ReformattedLabels, SliceLabels } from './protocol';
 import { DEFAULT_QUALITY_FOLDS } from './protocol';
 import { QUALITY_FOLDS } from '@tomosort/segment';
 import { getSlice } from '@tomosort/volume';
+import { interpolateAnnotation } from '@tomosort/segment/node';
+
+/** The fine-tuning job's tools as the worker has them, with ITK's Node build. */
+const tools = { interpolate: interpolateAnnotation };
 
 let orthanc: LocalOrthanc;
 let pacs: PacsClient;
@@ -51,6 +55,7 @@ describe('the training worker’s jobs against a real Orthanc (real 20-slice MR,
       // "structure" (2) is never drawn: neither trained nor predicted nor exported.
       { studyInstanceUID: BRAIN.study, seriesInstanceUID: BRAIN.series, annotated, classes: [{ value: 1, name: 'head' }, { value: 2, name: 'structure' }], model: null, size: 32, window: { center: 300, width: 1200 }, frozenSteps: 4, steps: 4, batch: 3, learningRate: 3e-3, seed: 1 },
       (m) => messages.push(m),
+      tools,
     );
     const progress = messages.filter((m) => m.type === 'progress');
     // The run's 8 steps, then the quality estimate's 3 folds (leave-one-out over 3 slices) of 8 steps each.
@@ -59,6 +64,9 @@ describe('the training worker’s jobs against a real Orthanc (real 20-slice MR,
     if (predicted?.type !== 'predicted') throw new Error(`no prediction: ${JSON.stringify(messages.filter((m) => m.type !== 'progress'))}`);
     expect(predicted.steps).toBe(8);
     expect(predicted.quality).toMatchObject({ kind: 'estimated', folds: 3, planes: 3, perClass: [{ name: 'head' }] });
+    // Contour interpolation by the same folds: slices 4 and 16 lie beyond the other two, where it fills nothing.
+    expect(predicted.quality).toMatchObject({ interpolation: { kind: 'estimated', folds: 3, planes: 3, perClass: [{ name: 'head', min: 0 }] } });
+    expect(messages).toContainEqual({ type: 'status', message: 'Quality estimate: contour interpolation of the same folds…' });
     expect(messages.filter((m) => m.type === 'status' && m.message.startsWith('Quality estimate: fold')).map((m) => (m.type === 'status' ? m.message : ''))).toEqual([1, 2, 3].map((f) => `Quality estimate: fold ${f} of 3 (trains again without one annotated plane)…`));
     expect(messages).toContainEqual({ type: 'status', message: 'Not trained (never drawn): structure' });
     expect(predicted.slices.some((s) => s.labels.includes(2))).toBe(false);
@@ -105,15 +113,15 @@ describe('the training worker’s jobs against a real Orthanc (real 20-slice MR,
 
   it('refuses a job with no annotated slice, and a slice of another series, in plain words', async () => {
     const job = { studyInstanceUID: BRAIN.study, seriesInstanceUID: BRAIN.series, classes: [{ value: 1, name: 'head' }], model: null, size: 32, window: { center: 300, width: 1200 }, frozenSteps: 1, steps: 1, batch: 1, learningRate: 1e-3, seed: 1 };
-    await expect(runFinetune(pacs, { ...job, annotated: [] }, () => {})).rejects.toThrow('no annotated slice');
+    await expect(runFinetune(pacs, { ...job, annotated: [] }, () => {}, tools)).rejects.toThrow('no annotated slice');
     const { series } = await loadSeries(pacs, BRAIN.study, BRAIN.series);
     const blank = { sopInstanceUID: series.sopInstanceUIDs[3]!, labels: new Uint8Array(series.volume.dims[0] * series.volume.dims[1]) };
-    await expect(runFinetune(pacs, { ...job, annotated: [blank] }, () => {})).rejects.toThrow('no label is drawn on the annotated slices (head): draw one first');
+    await expect(runFinetune(pacs, { ...job, annotated: [blank] }, () => {}, tools)).rejects.toThrow('no label is drawn on the annotated slices (head): draw one first');
     // Inputs that cannot give a result, refused before anything runs (the panel once accepted size 7 and 1,000,000 steps).
     const drawn = { sopInstanceUID: series.sopInstanceUIDs[3]!, labels: new Uint8Array(series.volume.dims[0] * series.volume.dims[1]).fill(1) };
-    await expect(runFinetune(pacs, { ...job, annotated: [drawn], size: 7 }, () => {})).rejects.toThrow('input size 7 is outside 16–512 pixels');
-    await expect(runFinetune(pacs, { ...job, annotated: [drawn], steps: 1_000_000 }, () => {})).rejects.toThrow('steps 1000000 must be a whole number from 0 to 100,000');
-    await expect(runFinetune(pacs, { ...job, annotated: [{ sopInstanceUID: '1.2.3', labels: new Uint8Array(4) }] }, () => {})).rejects.toThrow(`slice 1.2.3 is not an instance of series ${BRAIN.series}`);
+    await expect(runFinetune(pacs, { ...job, annotated: [drawn], size: 7 }, () => {}, tools)).rejects.toThrow('input size 7 is outside 16–512 pixels');
+    await expect(runFinetune(pacs, { ...job, annotated: [drawn], steps: 1_000_000 }, () => {}, tools)).rejects.toThrow('steps 1000000 must be a whole number from 0 to 100,000');
+    await expect(runFinetune(pacs, { ...job, annotated: [{ sopInstanceUID: '1.2.3', labels: new Uint8Array(4) }] }, () => {}, tools)).rejects.toThrow(`slice 1.2.3 is not an instance of series ${BRAIN.series}`);
   }, 60_000);
 });
 
@@ -157,12 +165,14 @@ describe('planes drawn in a reformat (MPR across the acquired slices)', () => {
       pacs,
       { studyInstanceUID: BRAIN.study, seriesInstanceUID: BRAIN.series, annotated: [], reformats: [rowPlane(Math.floor(ny / 3)), rowPlane(Math.floor((2 * ny) / 3))], classes: [{ value: 1, name: 'head' }], model: null, size: 32, window: { center: 300, width: 1200 }, frozenSteps: 2, steps: 2, batch: 2, learningRate: 3e-3, seed: 1 },
       (m) => messages.push(m),
+      tools,
     );
     expect(messages).toContainEqual({ type: 'status', message: 'Fine-tuning on 0 annotated slice(s) and 2 reformatted plane(s)…' });
     const predicted = messages.find((m) => m.type === 'predicted');
     if (predicted?.type !== 'predicted') throw new Error(`no prediction: ${JSON.stringify(messages.filter((m) => m.type !== 'progress'))}`);
     expect(predicted.steps).toBe(4);
-    expect(predicted.quality).toMatchObject({ kind: 'estimated', folds: 2, planes: 2 });
+    // Interpolation runs along the acquisition: with no acquired slice it has nothing to interpolate.
+    expect(predicted.quality).toMatchObject({ kind: 'estimated', folds: 2, planes: 2, interpolation: { kind: 'skipped', reason: 'few-slices' } });
   }, 60_000);
 });
 

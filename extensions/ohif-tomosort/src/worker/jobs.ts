@@ -9,13 +9,13 @@ import type { LoadedModel, ManifestInit, Model, ModelManifest } from '@tomosort/
 import { fetchSeriesFiles, seriesUid, studyUid } from '@tomosort/pacs';
 import { phantomSubject } from '@tomosort/samples';
 import type { PacsClient } from '@tomosort/pacs';
-import { checkFinetuneSettings, estimateQuality, finetune, predictVolume, prepareAnnotation } from '@tomosort/segment';
-import type { FinetuneConfig, PreparedAnnotation, ReformatPlane } from '@tomosort/segment';
+import { checkFinetuneSettings, estimateQuality, finetune, interpolationQuality, predictVolume, prepareAnnotation, unetFolds } from '@tomosort/segment';
+import type { FinetuneConfig, PreparedAnnotation, ReformatPlane, SegmentClass, SparseAnnotation } from '@tomosort/segment';
 import { asTrainable, train } from '@tomosort/train';
 import type { TrainEvent } from '@tomosort/train';
 import { DEFAULT_INTENSITY, PLANE_FRAMES, axisMapping, createVolume, describeIntensity } from '@tomosort/volume';
 import type { Volume } from '@tomosort/volume';
-import type { BenchmarkJob, ExportJob, FinetuneJob, JobClass, QualityMessage, FromWorker, ListSegsJob, LoadSegJob, MatchJob, ModelRef, ModelSummary, PretrainJob, ReformattedLabels, ScoreJob, SegSummary, SliceLabels, SliceMatch } from './protocol';
+import type { BenchmarkJob, ExportJob, FinetuneJob, InterpolationQualityMessage, JobClass, QualityMessage, FromWorker, ListSegsJob, LoadSegJob, MatchJob, ModelRef, ModelSummary, PretrainJob, ReformattedLabels, ScoreJob, SegSummary, SliceLabels, SliceMatch } from './protocol';
 import { AnnotationError, ModelChoiceError, StepMissingError } from '../errors';
 import { DEFAULT_QUALITY_FOLDS } from './protocol';
 import { writePlane } from '../planes';
@@ -120,11 +120,20 @@ async function startingModel(job: FinetuneJob, volume: Volume): Promise<{ model:
   return { model, size: manifest.inputSize, window: manifest.huWindow, mmPerPixel: manifest.mmPerPixel, intensity: manifest.intensity };
 }
 
+/** Contour interpolation of a sparse annotation (`interpolateWith` of @tomosort/segment on the platform's ITK build). */
+export type Interpolate = (a: SparseAnnotation, classes: readonly SegmentClass[]) => Promise<Volume<Uint8Array>>;
+
+/** What a fine-tuning job runs with besides its PACS. */
+export interface FinetuneTools {
+  readonly interpolate: Interpolate;
+  readonly signal?: AbortSignal;
+}
+
 /**
  * Fine-tunes encoder + U-Net on the annotated slices (frozen warm-up, then full), then predicts
  * every slice that was not annotated. Progress and the result go through `post`.
  */
-export async function runFinetune(pacs: PacsClient, job: FinetuneJob, post: (m: FromWorker) => void, signal?: AbortSignal): Promise<void> {
+export async function runFinetune(pacs: PacsClient, job: FinetuneJob, post: (m: FromWorker) => void, { interpolate, signal }: FinetuneTools): Promise<void> {
   post({ type: 'status', message: 'Loading the series from the PACS…' });
   const { series } = await loadSeries(pacs, job.studyInstanceUID, job.seriesInstanceUID);
   const { labels, filled } = labelVolume(series, job.annotated);
@@ -146,7 +155,8 @@ export async function runFinetune(pacs: PacsClient, job: FinetuneJob, post: (m: 
   try {
     // Before anything large is allocated: wasm32 holds at most 4 GiB, and the browser backends keep composite ops' intermediates.
     checkFinetuneSettings({ size, batch: job.batch, frozenSteps: job.frozenSteps, steps: job.steps, spec: unet.spec, memoryLimitBytes: WASM_MEMORY_BYTES, fused: false });
-    const data = [prepareAnnotation({ id: job.seriesInstanceUID, volume: series.volume, labels, slices: filled, reformats }, size, classes, input)];
+    const annotation: SparseAnnotation = { id: job.seriesInstanceUID, volume: series.volume, labels, slices: filled, reformats };
+    const data = [prepareAnnotation(annotation, size, classes, input)];
     post({ type: 'status', message: `Fine-tuning on ${filled.length} annotated slice(s)${reformats.length > 0 ? ` and ${reformats.length} reformatted plane(s)` : ''}…` });
     const t0 = performance.now();
     const config = { window, batch: job.batch, frozenSteps: job.frozenSteps, steps: job.steps, learningRate: job.learningRate, seed: job.seed };
@@ -159,7 +169,7 @@ export async function runFinetune(pacs: PacsClient, job: FinetuneJob, post: (m: 
     });
     const trainSeconds = (performance.now() - t0) / 1000;
     const tq = performance.now();
-    const quality = await estimate(job, data[0]!, classes, config, signal, post, async () => (await startingModel(job, series.volume)).model);
+    const quality = await estimate(job, data[0]!, classes, config, signal, post, async () => (await startingModel(job, series.volume)).model, () => interpolationEstimate(job, annotation, classes, interpolate, signal, post));
     const qualitySeconds = (performance.now() - tq) / 1000;
     post({ type: 'status', message: 'Predicting the other slices…' });
     const predicted = await predictVolume(net, series.volume, { size, ...input, classes });
@@ -192,6 +202,7 @@ async function estimate(
   signal: AbortSignal | undefined,
   post: (m: FromWorker) => void,
   startFrom: () => Promise<Model>,
+  interpolation: () => Promise<InterpolationQualityMessage>,
 ): Promise<QualityMessage> {
   const folds = job.qualityFolds ?? DEFAULT_QUALITY_FOLDS;
   const planes = data.targets.length / (data.size * data.size);
@@ -204,15 +215,26 @@ async function estimate(
     config,
     folds,
     ...(signal ? { signal } : {}),
-    makeModel: async () => {
-      const source = await startFrom();
-      const unet = unetFromEncoder(source, { classes: classes.length + 1, seed: job.seed });
-      source.dispose();
-      return { net: asTrainable(unet), dispose: () => unet.dispose() };
-    },
+    makeModel: unetFolds(startFrom, classes.length, job.seed),
     onFold: (f, n) => post({ type: 'status', message: `Quality estimate: fold ${f + 1} of ${n} (trains again without ${n === planes ? 'one annotated plane' : 'a share of the annotated planes'})…` }),
     onEvent: (_phase, e) => postProgress(post, 'quality', e),
   });
+  if (!q) return { kind: 'skipped', reason: 'cancelled' };
+  return { kind: 'estimated', ...q, interpolation: await interpolation() };
+}
+
+/** Contour interpolation (what OHIF offers) scored by the same folds over the acquired slices, or why not. */
+async function interpolationEstimate(
+  job: FinetuneJob,
+  annotation: SparseAnnotation,
+  classes: readonly JobClass[],
+  interpolate: Interpolate,
+  signal: AbortSignal | undefined,
+  post: (m: FromWorker) => void,
+): Promise<InterpolationQualityMessage> {
+  if (annotation.slices.length < 2) return { kind: 'skipped', reason: 'few-slices' };
+  post({ type: 'status', message: 'Quality estimate: contour interpolation of the same folds…' });
+  const q = await interpolationQuality({ annotation, classes, interpolate, folds: job.qualityFolds ?? DEFAULT_QUALITY_FOLDS, ...(signal ? { signal } : {}) });
   return q ? { kind: 'estimated', ...q } : { kind: 'skipped', reason: 'cancelled' };
 }
 

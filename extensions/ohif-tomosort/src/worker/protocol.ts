@@ -65,8 +65,15 @@ export const DEFAULT_QUALITY_FOLDS = 5;
 
 /** A fine-tuning's quality estimate (see @tomosort/segment estimateQuality), or why there is none. */
 export type QualityMessage =
-  | ({ readonly kind: 'estimated' } & QualityEstimate)
+  | ({ readonly kind: 'estimated'; readonly interpolation: InterpolationQualityMessage } & QualityEstimate)
   | { readonly kind: 'skipped'; readonly reason: 'off' | 'one-plane' | 'cancelled' };
+
+/**
+ * Contour interpolation of the same folds (what OHIF offers; see @tomosort/segment
+ * interpolationQuality), or why there is none: it runs along the acquisition, so it needs 2
+ * annotated acquired slices.
+ */
+export type InterpolationQualityMessage = ({ readonly kind: 'estimated' } & QualityEstimate) | { readonly kind: 'skipped'; readonly reason: 'few-slices' | 'cancelled' };
 
 export interface ExportJob {
   readonly studyInstanceUID: string;

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBestBackend } from '@tomosort/backend';
 import { saveModel } from '@tomosort/models';
 import { PacsClient } from '@tomosort/pacs';
-import { ASSETS_PATH, DICOMWEB_PATH } from '../ids';
+import { ASSETS_PATH, DICOMWEB_PATH, ITK_PIPELINES_PATH } from '../ids';
+import { browserInterpolate } from './interpolation';
 import { runBenchmark, runExport, runFinetune, runListSegs, runLoadSeg, runMatch, runPretrain, runScore } from './jobs';
 import type { SaveModel } from './jobs';
 import { plainError } from './plainError';
@@ -17,6 +18,7 @@ import { HostError } from '../errors';
 const scope = self as unknown as { postMessage(m: unknown, transfer?: Transferable[]): void; onmessage: ((e: MessageEvent) => void) | null };
 const origin = self.location.origin;
 const pacs = new PacsClient({ baseUrl: origin, dicomWebRoot: DICOMWEB_PATH.slice(1) });
+const interpolate = browserInterpolate(`${origin}${ITK_PIPELINES_PATH}`);
 let running: AbortController | undefined;
 let backend = '';
 
@@ -71,7 +73,7 @@ scope.onmessage = (event: MessageEvent) => {
         return;
       }
       case 'finetune':
-        return cancellable((signal) => runFinetune(pacs, msg.job, post, signal));
+        return cancellable((signal) => runFinetune(pacs, msg.job, post, { interpolate, signal }));
       case 'pretrain':
         return cancellable((signal) => runPretrain(pacs, msg.job, post, saveToIndexedDb, signal));
       case 'export':

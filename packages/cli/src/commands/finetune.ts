@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { MODEL_PLANES, createModel, encoderSpec, expectKind, scoreModelSpec, unetFromEncoder } from '@tomosort/models';
 import type { EncoderPreset, Model } from '@tomosort/models';
 import { saveModelToDir } from '@tomosort/models/node';
-import { checkFinetuneSettings, dicePerClass, estimateQuality, finetune, isSegmentError, predictVolume, prepareAnnotation, prepareVolumeAnnotation } from '@tomosort/segment';
+import { checkFinetuneSettings, dicePerClass, estimateQuality, finetune, interpolationQuality, isSegmentError, predictVolume, prepareAnnotation, prepareVolumeAnnotation, unetFolds } from '@tomosort/segment';
 import type { QualityEstimate } from '@tomosort/segment';
 import { interpolateAnnotation } from '@tomosort/segment/node';
 import { fitMmPerPixel } from '@tomosort/pretext';
@@ -54,8 +54,8 @@ const USAGE = `usage: pnpm tomosort finetune --series S --out DIR [options]
   --batch N         slices per step (default 8; 3D: crops per step, default 2);  --lr X (default 0.001);  --seed S (default 0)
   --quality-folds F also estimate the quality by F-fold cross-validation over the annotated slices
                     (leave-one-out up to F slices; each fold trains again as this run does: the
-                    viewer's estimate, for series whose labels are known only on those slices;
-                    2D models; default 0 = none)
+                    viewer's estimate, for series whose labels are known only on those slices,
+                    beside contour interpolation scored by the same folds; 2D models; default 0 = none)
   --depth D         a 3D encoder (pretrain --method rotation3d, …): slices per crop of its 3D U-Net (default: the
                     encoder's crop depth); the loss counts the annotated slices of each crop only
 ${BACKEND_USAGE}
@@ -264,7 +264,7 @@ export const finetuneCommand: Command = {
       process.off('SIGINT', stop);
     }
     bar.done(`${result.status} after ${result.losses.length} steps in ${result.seconds.toFixed(1)} s`);
-    let quality: QualityEstimate | undefined;
+    let quality: (QualityEstimate & { interpolation?: QualityEstimate }) | undefined;
     if (qualityFolds >= 2 && result.status === 'finished') {
       const foldBar = progressBar('quality', !quiet);
       quality = await estimateQuality({
@@ -273,14 +273,12 @@ export const finetuneCommand: Command = {
         config: { ...config, checkpointEvery: 0 },
         folds: qualityFolds,
         signal: controller.signal,
-        makeModel: async () => {
-          const start = await startingEncoder();
-          const fold = unetFromEncoder(start, { classes: classes.length + 1, seed });
-          start.dispose();
-          return { net: asTrainable(fold), dispose: () => fold.dispose() };
-        },
+        makeModel: unetFolds(startingEncoder, classes.length, seed),
         onFold: (f, n) => foldBar.update(f, n, `fold ${f + 1} of ${n}`),
       });
+      // What OHIF's interpolation of the same folds gives (the panel shows both).
+      const interpolation = quality && (await interpolationQuality({ annotation: annotation.annotation, classes, interpolate: interpolateAnnotation, folds: qualityFolds, signal: controller.signal }));
+      if (quality && interpolation) quality = { ...quality, interpolation };
       foldBar.done(quality ? `quality estimate over ${quality.planes} slices in ${quality.folds} folds` : 'quality estimate cancelled');
     }
 
@@ -311,7 +309,9 @@ export const finetuneCommand: Command = {
       process.stdout.write(`${result.status}: ${result.losses.length} steps on ${backend.label} in ${result.seconds.toFixed(1)} s (${annotation.annotation.slices.length} annotated ${plane} slices, ${classes.map((c) => c.name).join(', ')})\n`);
       process.stdout.write(`  intensities: ${describeIntensity(annotation.annotation.volume, window, intensity)}\n`);
       process.stdout.write(`  final loss: ${metrics.finalLoss!.toFixed(4)}\n`);
-      if (quality) process.stdout.write(`  quality estimate (${quality.folds}-fold cross-validation over the ${quality.planes} annotated slices, Dice at ${size}²): ${quality.perClass.map((c) => `${c.name} ${c.mean.toFixed(3)} (${c.min.toFixed(3)}–${c.max.toFixed(3)})`).join(', ')}\n`);
+      const folds = (q: QualityEstimate) => q.perClass.map((c) => `${c.name} ${c.mean.toFixed(3)} (${c.min.toFixed(3)}–${c.max.toFixed(3)})`).join(', ');
+      if (quality) process.stdout.write(`  quality estimate (${quality.folds}-fold cross-validation over the ${quality.planes} annotated slices, Dice at ${size}²): ${folds(quality)}\n`);
+      if (quality?.interpolation) process.stdout.write(`  contour interpolation, the same folds (full resolution): ${folds(quality.interpolation)}\n`);
       if (evaluation) process.stdout.write(evaluationText(evaluation));
       process.stdout.write(`model written to ${modelDir}\n`);
     }
