@@ -1,27 +1,31 @@
-import { createElement as h, useEffect, useRef, useState } from 'react';
+import { createElement as h, useEffect, useReducer, useRef, useState } from 'react';
 import type { ReactElement } from 'react';
 import { createRoot } from 'react-dom/client';
 import type { Root } from 'react-dom/client';
 import { ModelChoiceError, StepMissingError } from './errors';
 import { cornerstone, hostServices, segServices } from './host';
 import { useActiveSeries, useErrorLine, useSensibleVoi, useWebGpu, useWorker } from './panelHooks';
-import { describeOrder, describeQuality, onScreenWords } from './panelWords';
-import { activeSegmentIndex, addClass, annotationSignature, classesFromSegments, describeCounts, voxelsPerClass } from './labels';
-import { loadAnnotation, saveAnnotation } from './annotationStore';
+import { onScreenWords } from './panelWords';
+import { addClass } from './labels';
 import type { SavedAnnotation } from './annotationStore';
-import { LossChart } from './lossChart';
+import { section } from './controls';
+import { IDLE, jobReducer } from './jobState';
+import type { JobSection, PanelJob } from './jobState';
 import { pickedModel, rememberBrowserModel, useModelChoices } from './modelChoices';
 import type { ModelChoice } from './modelChoices';
-import { describeModel, otherSeriesViewports, showPlane } from './ohif';
+import { otherSeriesViewports, showPlane } from './ohif';
 import type { ActiveSeries } from './ohif';
 import { panelMessage } from './panelMessage';
+import { AnnotationSection, ComputeChoice, JobProgress, LabelsSection, LocalizeSection, ModelSection, StartSection, TrainSection } from './panelSections';
+import type { JobView, Predicted } from './panelSections';
+import { useAnnotatedSet, useKeptAnnotation } from './annotationHooks';
 import { exportSlices, hasLabel, parsePlaneKey, planeKey, trainingPayload } from './planes';
 import { DEFAULT_QUALITY_FOLDS } from './worker/protocol';
 import { onPanelAction } from './commands';
 import type { PanelAction } from './commands';
 import type { PlaneRef } from './planes';
-import { addLabel, annotatedPlanes, clearPlane, createSegmentation, onSegmentationChange, planeWords, sopOfImageId, stackIndexBySop, thresholdPlane, writeSlices } from './segmentation';
-import type { Compute, JobClass, ModelRef, OrderFindingMessage, SegSummary, SliceLabels, SliceMatch } from './worker/protocol';
+import { addLabel, annotatedPlanes, clearPlane, createSegmentation, planeWords, sopOfImageId, stackIndexBySop, thresholdPlane, writeSlices } from './segmentation';
+import type { JobClass, ModelRef, SliceLabels, SliceMatch, ToWorker } from './worker/protocol';
 
 /**
  * The panel runs as an island: the host's React (18.3.1, not exposed) renders a plain <div>
@@ -32,48 +36,16 @@ import type { Compute, JobClass, ModelRef, OrderFindingMessage, SegSummary, Slic
 
 const roots = new WeakMap<HTMLElement, Root>();
 
-/** The annotated set is read this long after the last change event of a burst. */
-const REFRESH_DEBOUNCE_MS = 150;
-/** Read anyway this often (a change no event announced: OHIF's segment list renames). */
-const SAFETY_POLL_MS = 3_000;
-/** Without cornerstone's events: the poll alone. */
-const FALLBACK_POLL_MS = 700;
-
-const section = (title: string, testId: string, ...children: (ReactElement | string | null)[]): ReactElement =>
-  h('section', { 'data-testid': testId, style: { marginBottom: '12px' } }, h('h3', { style: { fontWeight: 600, margin: '0 0 4px' } }, title), ...children);
-
-type Training =
-  | { state: 'idle' }
-  | { state: 'running'; message: string; step: number; steps: number; loss: number; eta: number; stepsPerSecond: number; losses: number[] }
-  | { state: 'done'; message: string; losses: number[] };
-
-type Annotated = PlaneRef & { key: string; voxels: number; counts: number[]; done: boolean; sopInstanceUID?: string };
-
-/** A plane's suffix in test ids: the stack index for an acquired slice (as before reformats), else its key. */
-const planeTestId = (p: PlaneRef): string => (p.axis === 2 ? String(p.index) : planeKey(p).replace(':', '-'));
-
-/**
- * Form controls in OHIF's own look: its theme's CSS variables (HSL triples, as its Tailwind theme
- * uses them), with its dark defaults where a host does not define them — not the browser's
- * white native inputs on OHIF's dark panels.
- */
-const CONTROL_STYLE = {
-  background: 'hsl(var(--input, 218 22% 10%))',
-  color: 'hsl(var(--foreground, 0 0% 98%))',
-  border: '1px solid hsl(var(--border, 218 22% 18%))',
-  borderRadius: '4px',
-  padding: '1px 4px',
-} as const;
 
 /**
  * Everything the panel does on the open series: labels and the sparse annotated set, the model
  * to start from (store, this browser, a file, or pre-trained here), fine-tune + predict + review,
- * export, and the score head's order check and position. One worker runs one job at a time.
+ * export, and the score head's order check and position. One worker runs one job at a time; what
+ * the panel knows of its jobs is one reducer over the worker's messages (jobState.ts).
  */
 function Workbench({ series }: { series: ActiveSeries | undefined }): ReactElement {
   const [classes, setClasses] = useState<JobClass[]>([{ value: 1, name: 'structure' }]);
   const [activeClass, setActiveClass] = useState(1);
-  const [newLabel, setNewLabel] = useState('');
   const [choiceId, setChoiceId] = useState('');
   const [picked, setPicked] = useState<ModelChoice | undefined>(undefined);
   const listed = useModelChoices(picked);
@@ -82,20 +54,12 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
   const [segmentationId, setSegmentationId] = useState<string | undefined>(undefined);
   const segmentationIdRef = useRef(segmentationId);
   segmentationIdRef.current = segmentationId;
-  // The PACS' stored annotations (DICOM SEG) of the open series, once asked for.
-  const [storedSegs, setStoredSegs] = useState<readonly SegSummary[] | undefined>(undefined);
   const [predictionId, setPredictionId] = useState<string | undefined>(undefined);
-  const [annotated, setAnnotated] = useState<Annotated[]>([]);
   // Plane keys (see planes.ts) marked done: acquired slices "k:<stack index>", reformatted planes "row:…" / "col:…".
   const [done, setDone] = useState<ReadonlySet<string>>(new Set());
-  // The annotation kept in this browser for the open series (survives a reload), and what was last written.
-  const [saved, setSaved] = useState<SavedAnnotation | undefined>(undefined);
-  const savedSignature = useRef('');
   const [range, setRange] = useState<[number, number]>([-200, 3000]);
   const [steps, setSteps] = useState<[number, number]>([10, 20]);
   const [qualityFolds, setQualityFolds] = useState(DEFAULT_QUALITY_FOLDS);
-  const [quality, setQuality] = useState<string | undefined>(undefined);
-  const [intensity, setIntensity] = useState<string | undefined>(undefined);
   // 128²: on the sample head CT, Dice 0.957 against its head mask vs 0.919 at 64², 24 s of training on one wasm thread (docs/bench/viewer-*.txt).
   const [size, setSize] = useState(128);
   const [pretrainSteps, setPretrainSteps] = useState(200);
@@ -103,15 +67,13 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
   const [pretrainSize, setPretrainSize] = useState(64);
   const [message, setMessage] = useState<string | undefined>(undefined);
   const [error, setError] = useErrorLine();
-  const [training, setTraining] = useState<Training>({ state: 'idle' });
-  const [predicted, setPredicted] = useState<(SliceLabels & { index: number; voxels: number })[]>([]);
+  const [jobs, dispatch] = useReducer(jobReducer, IDLE);
+  const [predicted, setPredicted] = useState<Predicted[]>([]);
   // Predictions start as proposed: only those the radiologist accepts are exported.
   const [accepted, setAccepted] = useState<ReadonlySet<string>>(new Set());
   // The latest predictions, for the worker's message handler (a new run clears what the last one drew).
   const predictedRef = useRef(predicted);
   predictedRef.current = predicted;
-  const [exported, setExported] = useState<string | undefined>(undefined);
-  const [scored, setScored] = useState<{ rho: number; order: readonly OrderFindingMessage[]; blank: number; bySop: Map<string, { score: number; rank: number }>; n: number } | undefined>(undefined);
   const [sync, setSync] = useState<{ viewportId: string; description: string; bySop: Map<string, SliceMatch> } | undefined>(undefined);
   const syncTarget = useRef<{ viewportId: string; description: string } | undefined>(undefined);
   // The actions as this render defines them, for OHIF's commands (hotkeys) through the panel's one handler.
@@ -139,25 +101,12 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
     setSegmentationId(id);
     return written;
   };
+  // The worker's messages go to the reducer; those with an effect on the viewer have it here.
   const worker = useWorker((m) => {
-    if (m.type === 'status') setTraining((t) => (t.state === 'running' ? { ...t, message: m.message } : { state: 'running', message: m.message, step: 0, steps: 0, loss: Number.NaN, eta: 0, stepsPerSecond: 0, losses: [] }));
-    if (m.type === 'progress') {
-      const label = m.phase === 'frozen' ? 'Decoder warm-up' : m.phase === 'pretrain' ? 'Pre-training (SortingLoss)' : m.phase === 'quality' ? 'Quality estimate' : 'Fine-tuning';
-      setTraining((t) => ({ state: 'running', message: label, step: m.step, steps: m.steps, loss: m.loss, eta: m.etaSeconds, stepsPerSecond: m.stepsPerSecond, losses: [...(t.state === 'idle' ? [] : t.losses), m.loss] }));
-    }
-    if (m.type === 'error') {
-      setTraining({ state: 'idle' });
-      setError(m.message);
-    }
-    const finish = (text: string) => setTraining((t) => ({ state: 'done', message: text, losses: t.state === 'idle' ? [] : t.losses }));
+    dispatch(m);
+    if (m.type === 'error') setError(m.message);
     if (m.type === 'predicted') {
       setAccepted(new Set());
-      finish(
-        `${m.cancelled ? 'Cancelled after' : 'Trained'} ${m.steps} steps in ${m.trainSeconds.toFixed(1)} s (${(m.steps / Math.max(m.trainSeconds, 1e-9)).toFixed(2)} steps/s); ` +
-          `predicted ${m.slices.length} other slice(s) in ${(m.seconds - m.trainSeconds - m.qualitySeconds).toFixed(1)} s (shown as "tomosort prediction", proposed: accept the ones to export).`,
-      );
-      setQuality(describeQuality(m.quality, m.size, m.qualitySeconds));
-      setIntensity(`Intensities: ${m.intensity}.`);
       attempt(async () => {
         if (!series) return;
         const id = predictionId ?? (await createSegmentation(segServices(), series.displaySetInstanceUID, series.viewportId, 'tomosort prediction', classes));
@@ -178,104 +127,28 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
       // Choosing it re-renders the panel, which re-reads the browser's model list.
       rememberBrowserModel(m.name, m.url, m.summary);
       setChoiceId(`browser:${m.name}`);
-      finish(`${m.cancelled ? 'Pre-training cancelled' : 'Pre-trained'} after ${m.summary.steps} steps in ${m.seconds.toFixed(1)} s; score vs position ρ = ${m.rho.toFixed(2)} on this series. Kept in this browser as "${m.name}" and chosen below.`);
-    }
-    if (m.type === 'scored') {
-      const ranked = [...m.scores].sort((a, b) => a.score - b.score);
-      const bySop = new Map(ranked.filter((x) => x.sopInstanceUID).map((x, rank) => [x.sopInstanceUID, { score: x.score, rank }]));
-      setScored({ rho: m.rho, order: m.order, blank: m.blankSlices, bySop, n: m.scores.length });
-      finish(`Scored ${m.scores.length} axial slice(s).`);
     }
     if (m.type === 'matched' && syncTarget.current) {
       setSync({ ...syncTarget.current, bySop: new Map(m.matches.map((x) => [x.sopInstanceUID, x])) });
-      finish(`Matched ${m.matches.length} slice(s) to ${syncTarget.current.description} (reference ρ = ${m.referenceRho.toFixed(2)}): it now follows this viewport.`);
-    }
-    if (m.type === 'exported') {
-      setExported(m.seriesInstanceUID);
-      finish(`Stored a DICOM SEG with ${m.frames} frame(s) in the PACS as a new series.`);
-    }
-    if (m.type === 'segs') {
-      setStoredSegs(m.segs);
-      finish(`${m.segs.length === 0 ? 'No stored annotation (DICOM SEG) of this series in the PACS' : `${m.segs.length} stored annotation(s) of this series in the PACS: load one to continue from it`}.${m.skipped.length > 0 ? ` Left out: ${m.skipped.join('; ')}` : ''}`);
+      dispatch({ type: 'finished', message: `Matched ${m.matches.length} slice(s) to ${syncTarget.current.description} (reference ρ = ${m.referenceRho.toFixed(2)}): it now follows this viewport.` });
     }
     if (m.type === 'segLoaded') {
       attempt(async () => {
         if (!series || segmentationIdRef.current) return;
         // A frame with no voxel says "annotated, nothing here": that slice stays in the set, marked done.
         const written = await adoptAnnotation(series, { classes: m.classes, slices: m.slices, doneSops: m.slices.filter((x) => !hasLabel(x.labels)).map((x) => x.sopInstanceUID) });
-        setStoredSegs(undefined);
-        finish(`Loaded SEG series ${m.segSeriesInstanceUID} as the annotation: ${written} slice(s) of labels (${m.classes.map((c) => c.name).join(', ')}).`);
+        dispatch({ type: 'segAdopted', message: `Loaded SEG series ${m.segSeriesInstanceUID} as the annotation: ${written} slice(s) of labels (${m.classes.map((c) => c.name).join(', ')}).` });
       });
     }
   });
-  // What this browser kept for the open series, offered for restoring until a segmentation exists.
-  const seriesUid = series?.seriesInstanceUID;
-  useEffect(() => {
-    setSaved(undefined);
-    if (!seriesUid) return;
-    let live = true;
-    loadAnnotation(seriesUid).then(
-      (a) => live && setSaved(a),
-      () => {},
-    );
-    return () => {
-      live = false;
-    };
-  }, [seriesUid]);
-  // The annotated set follows the labelmap (brush, eraser, threshold all land there) plus the slices marked done.
-  useEffect(() => {
-    if (!segmentationId) return;
-    const refresh = () => {
-      try {
-        // OHIF's segment list owns the labels: added, renamed or deleted there, they follow here.
-        const segments = segServices().segmentationService.getSegmentation(segmentationId)?.segments;
-        if (segments) {
-          const next = classesFromSegments(segments, classes);
-          if (next && next.length > 0) setClasses(next);
-          const active = activeSegmentIndex(segments);
-          if (active !== undefined && active !== activeClass) setActiveClass(active);
-        }
-        const { planes: set, grid } = annotatedPlanes(segServices(), cornerstone(), segmentationId, done, series?.planeNames);
-        setAnnotated(set.map(({ axis, index, key, voxels, labels, done: marked }) => ({ axis, index, key, voxels, counts: voxelsPerClass(labels, classes), done: marked, ...(axis === 2 ? { sopInstanceUID: grid.sops[index]! } : {}) })));
-        // Every change of the annotated set or the labels is kept in IndexedDB, keyed by series.
-        const signature = annotationSignature(set, classes);
-        // An empty set is written only over one this panel wrote (everything removed), never over a kept annotation not yet restored.
-        if (series && signature !== savedSignature.current && (set.length > 0 || savedSignature.current !== '')) {
-          savedSignature.current = signature;
-          const record: SavedAnnotation = {
-            seriesInstanceUID: series.seriesInstanceUID,
-            savedAt: new Date().toISOString(),
-            classes,
-            // Whole label images: a reformatted plane is a row or column of each.
-            slices: grid.stack.slices.flatMap((data, k) => (data && hasLabel(data)) || done.has(planeKey({ axis: 2, index: k })) ? [{ sopInstanceUID: grid.sops[k]!, labels: Uint8Array.from(data ?? []) }] : []),
-            done: set.filter((a) => a.done && a.axis === 2).map((a) => grid.sops[a.index]!),
-            doneReformats: set.filter((a) => a.done && a.axis !== 2).map((a) => a.key),
-            planes: set.map((a) => a.key),
-          };
-          saveAnnotation(record).then(
-            () => setSaved(record),
-            (e: unknown) => setError(`The annotation could not be kept in this browser: ${panelMessage(e)}`),
-          );
-        }
-      } catch {
-        /* segmentation removed meanwhile */
-      }
-    };
-    // Reading the set hashes every annotated voxel: do it when cornerstone says something changed
-    // (a stroke fires many events: one refresh per burst), with a slow poll as a safety net.
-    let pending: ReturnType<typeof setTimeout> | undefined;
-    const soon = () => {
-      if (pending === undefined) pending = setTimeout(() => ((pending = undefined), refresh()), REFRESH_DEBOUNCE_MS);
-    };
-    const unsubscribe = onSegmentationChange(cornerstone(), soon);
-    refresh();
-    const timer = setInterval(refresh, unsubscribe ? SAFETY_POLL_MS : FALLBACK_POLL_MS);
-    return () => {
-      unsubscribe?.();
-      clearTimeout(pending);
-      clearInterval(timer);
-    };
-  }, [segmentationId, done, classes, activeClass, series?.seriesInstanceUID]);
+  /** Posts a job to the worker from a section (its progress shows there). */
+  const post = (section: JobSection, job: ToWorker & { type: PanelJob }) => {
+    dispatch({ type: 'posted', section, job: job.type });
+    worker.post(job);
+  };
+  // What this browser kept for the open series (offered for restoring until a segmentation exists), and the annotated set read from the labelmap.
+  const [saved, setSaved] = useKeptAnnotation(series?.seriesInstanceUID);
+  const annotated = useAnnotatedSet({ segmentationId, done, classes, activeClass, series, onClasses: setClasses, onActiveClass: setActiveClass, onSaved: setSaved, onError: setError });
   // A synced viewport follows the slice on screen to its matching slice.
   const here = series ? currentSop(series) : undefined;
   const target = here ? sync?.bySop.get(here) : undefined;
@@ -309,19 +182,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
     return onScreen;
   };
   const describe = (p: PlaneRef) => planeWords(p, series.planeNames);
-  const number = (value: number, set: (v: number) => void, testId: string) =>
-    h('input', { type: 'number', value, 'data-testid': testId, style: { ...CONTROL_STYLE, width: '56px' }, onChange: (e: { target: { value: string } }) => set(Number(e.target.value)) });
-  const button = (label: string, testId: string, onClick: () => void, disabled = false) =>
-    h('button', { 'data-testid': testId, disabled, onClick, style: { margin: '2px 4px 2px 0', padding: '2px 8px', border: '1px solid #5a7ea8', borderRadius: '4px', background: disabled ? '#1b2a3d' : '#24476e', color: '#fff', whiteSpace: 'nowrap', flex: 'none' } }, label);
-  /** A list row: its text on one line (cut with an ellipsis, whole on hover), its buttons beside it. */
-  const item = (key: string, attrs: Record<string, unknown>, text: string, ...controls: ReactElement[]) =>
-    h(
-      'li',
-      { key, ...attrs, style: { display: 'flex', alignItems: 'center', gap: '2px', ...((attrs['style'] as object | undefined) ?? {}) } },
-      h('span', { title: text, style: { flex: '1 1 auto', minWidth: 0, overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' } }, text),
-      ...controls,
-    );
-  const busy = training.state === 'running';
+  const busy = jobs.training.state === 'running';
   /** The annotated set now: every plane drawn on and every plane marked done (empty = background only), with the labelmap. */
   const annotatedNow = () => annotatedPlanes(segServices(), cornerstone(), segmentationId!, done, series.planeNames);
   const needSegmentation = (): string => {
@@ -332,6 +193,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
   const notBusy = () => {
     if (busy) throw new StepMissingError('job', 'A job is running: wait for it, or cancel it first.');
   };
+  const uids = { studyInstanceUID: series.studyInstanceUID, seriesInstanceUID: series.seriesInstanceUID };
   /** What the panel's buttons and OHIF's commands (hotkeys) do: one function each. */
   const actions: Record<PanelAction, () => void> = {
     threshold: () =>
@@ -359,12 +221,10 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
         if (planes.length === 0) throw new StepMissingError('finetune', 'Label (or mark done) at least one slice first.');
         const { annotated: slices, reformats } = trainingPayload(grid.stack, grid.sops, planes);
         setPredicted([]);
-        setExported(undefined);
-        worker.post({
+        post('train', {
           type: 'finetune',
           job: {
-            studyInstanceUID: series.studyInstanceUID,
-            seriesInstanceUID: series.seriesInstanceUID,
+            ...uids,
             annotated: slices,
             reformats,
             classes,
@@ -380,7 +240,6 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
             qualityFolds,
           },
         });
-        setQuality(undefined);
       }),
     acceptAll: () =>
       attempt(() => {
@@ -395,14 +254,12 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
         const { planes, grid } = annotatedNow();
         // Annotated slices whole; accepted predictions under the lines drawn in reformats.
         const chosen = new Map(predicted.filter((p) => accepted.has(p.sopInstanceUID)).map((p) => [p.sopInstanceUID, p.labels]));
-        worker.post({ type: 'export', job: { studyInstanceUID: series.studyInstanceUID, seriesInstanceUID: series.seriesInstanceUID, slices: exportSlices(grid.stack, grid.sops, planes, chosen), classes } });
+        post('train', { type: 'export', job: { ...uids, slices: exportSlices(grid.stack, grid.sops, planes, chosen), classes } });
       }),
     checkOrder: () =>
       attempt(() => {
         notBusy();
-        const model = scoreModel(choice);
-        setScored(undefined);
-        worker.post({ type: 'score', job: { studyInstanceUID: series.studyInstanceUID, seriesInstanceUID: series.seriesInstanceUID, model } });
+        post('localize', { type: 'score', job: { ...uids, model: scoreModel(choice) } });
       }),
     sync: () =>
       attempt(() => {
@@ -412,298 +269,155 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
         const model = scoreModel(choice);
         syncTarget.current = { viewportId: other.viewportId, description: `${other.description} (${other.modality})` };
         setSync(undefined);
-        worker.post({
-          type: 'match',
-          job: { studyInstanceUID: series.studyInstanceUID, seriesInstanceUID: series.seriesInstanceUID, referenceStudyInstanceUID: other.studyInstanceUID, referenceSeriesInstanceUID: other.seriesInstanceUID, model },
-        });
+        post('localize', { type: 'match', job: { ...uids, referenceStudyInstanceUID: other.studyInstanceUID, referenceSeriesInstanceUID: other.seriesInstanceUID, model } });
       }),
     cancel: () => worker.post({ type: 'cancel' }),
   };
   actionsRef.current = actions;
-  const perLabel = classes.map((c, i) => `${c.name}: ${annotated.filter((a) => a.counts[i]! > 0).length}`).join(', ');
-
-  const labelsSection = h(
-    'div',
-    { 'data-testid': 'tomosort-labels' },
-    h(
-      'div',
-      null,
-      'Label to draw: ',
-      h(
-        'select',
-        {
-          'data-testid': 'tomosort-active-label',
-          value: activeClass,
-          style: CONTROL_STYLE,
-          onChange: (e: { target: { value: string } }) =>
-            attempt(() => {
-              const v = Number(e.target.value);
-              setActiveClass(v);
-              // Brush and eraser draw OHIF's active segment: keep it the panel's label.
-              if (segmentationId) segServices().segmentationService.setActiveSegment(segmentationId, v);
-            }),
-        },
-        ...classes.map((c) => h('option', { key: c.value, value: c.value }, `${c.value}: ${c.name}`)),
-      ),
-    ),
-    h(
-      'div',
-      null,
-      h('input', { 'data-testid': 'tomosort-new-label', placeholder: 'new label name', value: newLabel, style: { ...CONTROL_STYLE, width: '120px' }, onChange: (e: { target: { value: string } }) => setNewLabel(e.target.value) }),
-      button('Add label', 'tomosort-add-label', () =>
-        attempt(() => {
-          const next = addClass(classes, newLabel);
-          const added = next.at(-1)!;
-          if (segmentationId) addLabel(segServices(), segmentationId, added.value, added.name);
-          setClasses(next);
-          setActiveClass(added.value);
-          setNewLabel('');
-        }),
-        busy,
-      ),
-    ),
-  );
+  const job: JobView = { training: jobs.training, section: jobs.section, onCancel: actions.cancel };
 
   const restore = (a: SavedAnnotation) =>
     attempt(async () => {
       const written = await adoptAnnotation(series, { classes: a.classes, slices: a.slices, doneSops: a.done, ...(a.doneReformats ? { doneKeys: a.doneReformats } : {}) });
       setMessage(`Restored the annotation kept in this browser (saved ${new Date(a.savedAt).toLocaleString()}): ${written} of its ${a.slices.length} label image(s) written.`);
     });
-  const annotationSection = !segmentationId
-    ? h(
-        'div',
-        null,
-        button('New sparse segmentation', 'tomosort-new-seg', () =>
-          attempt(async () => setSegmentationId(await createSegmentation(segServices(), series.displaySetInstanceUID, series.viewportId, 'tomosort sparse annotation', classes))),
-        ),
-        saved && (saved.slices.length > 0 || (saved.doneReformats?.length ?? 0) > 0)
-          ? button(`Restore the annotation kept in this browser (${saved.planes?.length ?? saved.slices.length} slice(s), ${saved.classes.map((c) => c.name).join(', ')})`, 'tomosort-restore', () => restore(saved))
-          : null,
-        button(
-          'Continue from a SEG in the PACS…',
-          'tomosort-list-segs',
-          () => attempt(() => worker.post({ type: 'listSegs', job: { studyInstanceUID: series.studyInstanceUID, seriesInstanceUID: series.seriesInstanceUID } })),
-          busy,
-        ),
-        storedSegs && storedSegs.length > 0
-          ? h(
-              'ul',
-              { 'data-testid': 'tomosort-stored-segs', style: { margin: 0, paddingLeft: '16px' } },
-              ...storedSegs.map((x) =>
-                item(
-                  x.seriesInstanceUID,
-                  {},
-                  `${x.description}: ${x.segments.join(', ') || 'no segment'}, ${x.slices} slice(s)`,
-                  button('load', `tomosort-load-seg-${x.seriesInstanceUID}`, () =>
-                    attempt(() => worker.post({ type: 'loadSeg', job: { studyInstanceUID: series.studyInstanceUID, seriesInstanceUID: series.seriesInstanceUID, segSeriesInstanceUID: x.seriesInstanceUID } })),
-                    busy,
-                  ),
-                ),
-              ),
-            )
-          : null,
-      )
-    : h(
-        'div',
-        null,
-        h('div', null, `Threshold the plane on screen (${series.modality === 'CT' ? 'HU' : `${series.modality} values as stored`}): `, number(range[0], (v) => setRange([v, range[1]]), 'tomosort-lo'), ' to ', number(range[1], (v) => setRange([range[0], v]), 'tomosort-hi')),
-        button(`Label this ${onScreen?.axis === 2 || !onScreen ? 'slice' : 'plane'} as ${classes.find((c) => c.value === activeClass)?.name ?? '?'}`, 'tomosort-threshold', actions.threshold),
-        button(onScreen && done.has(planeKey(onScreen)) ? `Unmark this ${onScreen.axis === 2 ? 'slice' : 'plane'}` : `Mark this ${onScreen?.axis === 2 || !onScreen ? 'slice' : 'plane'} done`, 'tomosort-mark-done', actions.markDone),
-        h('div', { 'data-testid': 'tomosort-annotated' }, `${annotated.length} annotated slice(s)`),
-        h('div', { 'data-testid': 'tomosort-per-label', style: { opacity: 0.85 } }, `Slices per label: ${perLabel}`),
-        h(
-          'ul',
-          { style: { margin: 0, paddingLeft: '16px' } },
-          ...annotated.map((a) =>
-            item(
-              a.key,
-              { 'data-testid': `tomosort-annotated-${planeTestId(a)}`, ...(a.sopInstanceUID ? { 'data-sop': a.sopInstanceUID } : {}) },
-              `${a.done ? '✓ ' : ''}${describe(a)} (${describeCounts(a.counts, classes)})`,
-              button('go', `tomosort-go-${planeTestId(a)}`, () => jump(a)),
-              button('remove', `tomosort-remove-${planeTestId(a)}`, () =>
-                attempt(() => {
-                  clearPlane(segServices(), cornerstone(), segmentationId, a);
-                  const next = new Set(done);
-                  next.delete(a.key);
-                  setDone(next);
-                }),
-              ),
-            ),
-          ),
-        ),
-      );
+  const annotation = !segmentationId
+    ? h(StartSection, {
+        saved,
+        storedSegs: jobs.storedSegs,
+        busy,
+        job,
+        onNew: () => attempt(async () => setSegmentationId(await createSegmentation(segServices(), series.displaySetInstanceUID, series.viewportId, 'tomosort sparse annotation', classes))),
+        onRestore: restore,
+        onListSegs: () => attempt(() => post('annotation', { type: 'listSegs', job: uids })),
+        onLoadSeg: (segSeriesInstanceUID) => attempt(() => post('annotation', { type: 'loadSeg', job: { ...uids, segSeriesInstanceUID } })),
+      })
+    : h(AnnotationSection, {
+        modality: series.modality,
+        range,
+        onRange: setRange,
+        onScreen,
+        doneOnScreen: onScreen !== undefined && done.has(planeKey(onScreen)),
+        activeName: classes.find((c) => c.value === activeClass)?.name ?? '?',
+        classes,
+        annotated,
+        describe,
+        onThreshold: actions.threshold,
+        onMarkDone: actions.markDone,
+        onGo: jump,
+        job,
+        onRemove: (a) =>
+          attempt(() => {
+            clearPlane(segServices(), cornerstone(), segmentationId, a);
+            const next = new Set(done);
+            next.delete(a.key);
+            setDone(next);
+          }),
+      });
 
-  const modelSection = h(
+  return h(
     'div',
-    { 'data-testid': 'tomosort-model-choice' },
-    h(
-      'div',
-      null,
-      'Start from: ',
-      h(
-        'select',
-        { 'data-testid': 'tomosort-model', value: choiceId, style: { ...CONTROL_STYLE, width: '100%' }, onChange: (e: { target: { value: string } }) => setChoiceId(e.target.value) },
-        h('option', { value: '' }, 'random weights (no pre-training)'),
-        ...choices.map((c) => h('option', { key: c.id, value: c.id }, `${c.origin === 'store' ? 'store' : c.origin === 'browser' ? 'this browser' : 'file'}: ${describeModel(c.model)}`)),
-      ),
+    null,
+    section(
+      'Labels',
+      'tomosort-labels-section',
+      h(LabelsSection, {
+        classes,
+        activeClass,
+        busy,
+        onActive: (v) =>
+          attempt(() => {
+            setActiveClass(v);
+            // Brush and eraser draw OHIF's active segment: keep it the panel's label.
+            if (segmentationId) segServices().segmentationService.setActiveSegment(segmentationId, v);
+          }),
+        onAdd: (name) =>
+          attempt(() => {
+            const next = addClass(classes, name);
+            const added = next.at(-1)!;
+            if (segmentationId) addLabel(segServices(), segmentationId, added.value, added.name);
+            setClasses(next);
+            setActiveClass(added.value);
+          }),
+      }),
     ),
-    choice ? h('div', { 'data-testid': 'tomosort-manifest', style: { opacity: 0.85 } }, `Manifest: ${describeModel(choice.model)}`) : h('div', null, 'Input size (pixels): ', number(size, setSize, 'tomosort-size')),
-    h(
-      'div',
-      null,
-      'Or a model from disk (model.json + weights.bin): ',
-      h('input', {
-        type: 'file',
-        multiple: true,
-        accept: '.json,.bin',
-        'data-testid': 'tomosort-model-files',
-        onChange: (e: { target: { files: FileList | null } }) =>
+    section('Sparse annotation', 'tomosort-annotation-section', annotation),
+    section(
+      'Model',
+      'tomosort-models',
+      h(ModelSection, {
+        choiceId,
+        choices,
+        choice,
+        listError: listed.state === 'error' ? listed.message : undefined,
+        size,
+        onSize: setSize,
+        pretrainSteps,
+        onPretrainSteps: setPretrainSteps,
+        pretrainSize,
+        onPretrainSize: setPretrainSize,
+        busy,
+        job,
+        onChoose: setChoiceId,
+        onFiles: (files) =>
           attempt(async () => {
-            const files = Array.from(e.target.files ?? []);
             if (files.length === 0) return;
             const c = await pickedModel(files);
             setPicked(c);
             setChoiceId(c.id);
           }),
+        onPretrain: () =>
+          attempt(() =>
+            post('model', {
+              type: 'pretrain',
+              job: { ...uids, size: pretrainSize, window: { center: 40, width: 400 }, steps: pretrainSteps, slicesPerVolume: 8, volumesPerBatch: 2, learningRate: 3e-3, seed: 1 },
+            }),
+          ),
       }),
     ),
-    h(
-      'div',
-      null,
-      'No model yet? Pre-train on this series (SortingLoss): ',
-      number(pretrainSteps, setPretrainSteps, 'tomosort-pretrain-steps'),
-      ' steps at ',
-      number(pretrainSize, setPretrainSize, 'tomosort-pretrain-size'),
-      ' px ',
-      button(
-        'Pre-train',
-        'tomosort-pretrain',
-        () =>
-          attempt(() => {
-            setScored(undefined);
-            worker.post({
-              type: 'pretrain',
-              job: { studyInstanceUID: series.studyInstanceUID, seriesInstanceUID: series.seriesInstanceUID, size: pretrainSize, window: { center: 40, width: 400 }, steps: pretrainSteps, slicesPerVolume: 8, volumesPerBatch: 2, learningRate: 3e-3, seed: 1 },
-            });
-          }),
+    section(
+      'Fine-tune, predict, review, export',
+      'tomosort-train-section',
+      segmentationId
+        ? h(TrainSection, {
+            steps,
+            onSteps: setSteps,
+            qualityFolds,
+            onQualityFolds: setQualityFolds,
+            canRun: !busy && annotated.length > 0,
+            intensity: jobs.intensity,
+            quality: jobs.quality,
+            predicted: predictionId ? predicted : [],
+            accepted,
+            here,
+            exported: jobs.exported,
+            job,
+            onAccepted: setAccepted,
+            onAcceptAll: actions.acceptAll,
+            onGoPredicted: (x) => jump({ axis: 2, index: x.index, sopInstanceUID: x.sopInstanceUID }),
+            onFineTune: actions.fineTune,
+            onExport: actions.export,
+          })
+        : h('div', null, 'Start a sparse segmentation first.'),
+    ),
+    section(
+      'Localize',
+      'tomosort-localize-section',
+      h(LocalizeSection, {
         busy,
-      ),
+        job,
+        scored: jobs.scored,
+        synced: sync && target ? { description: sync.description, match: target, index: targetIndex, count: targetIds.length } : undefined,
+        onSlice: series.currentSlice >= 0,
+        here,
+        onCheckOrder: actions.checkOrder,
+        onSync: actions.sync,
+      }),
     ),
-    listed.state === 'error' ? h('div', { role: 'alert', style: { color: '#ff9a9a' } }, listed.message) : null,
-  );
-
-  const trainSection = segmentationId
-    ? h(
-        'div',
-        null,
-        h('div', null, 'Steps: decoder warm-up ', number(steps[0], (v) => setSteps([v, steps[1]]), 'tomosort-frozen-steps'), ' full ', number(steps[1], (v) => setSteps([steps[0], v]), 'tomosort-steps')),
-        h('div', null, 'Quality estimate folds (each trains once more; 0 = none): ', number(qualityFolds, setQualityFolds, 'tomosort-quality-folds')),
-        button(
-          'Fine-tune and predict',
-          'tomosort-train',
-          actions.fineTune,
-          busy || annotated.length === 0,
-        ),
-        intensity ? h('div', { 'data-testid': 'tomosort-intensity' }, intensity) : null,
-        quality ? h('div', { 'data-testid': 'tomosort-quality' }, quality) : null,
-        predicted.length > 0 && predictionId
-          ? h(
-              'div',
-              { 'data-testid': 'tomosort-review' },
-              h('div', { 'data-testid': 'tomosort-review-count' }, `Review: ${accepted.size} of ${predicted.length} predicted slice(s) accepted (the rest are proposed, not exported)`),
-              button('accept all', 'tomosort-accept-all', actions.acceptAll),
-              h(
-                'ul',
-                { style: { margin: 0, paddingLeft: '16px', maxHeight: '160px', overflowY: 'auto' } },
-                ...predicted.map((p) => {
-                  const isAccepted = accepted.has(p.sopInstanceUID);
-                  const toggle = () => {
-                    const next = new Set(accepted);
-                    if (isAccepted) next.delete(p.sopInstanceUID);
-                    else next.add(p.sopInstanceUID);
-                    setAccepted(next);
-                  };
-                  return item(
-                    p.sopInstanceUID,
-                    { style: isAccepted ? {} : { opacity: 0.6 } },
-                    `slice ${p.index + 1} (${p.voxels} voxels, ${isAccepted ? 'accepted' : 'proposed'})`,
-                    button('go', `tomosort-go-predicted-${p.index}`, () => jump({ axis: 2, index: p.index, sopInstanceUID: p.sopInstanceUID })),
-                    button(isAccepted ? 'unaccept' : 'accept', `tomosort-${isAccepted ? 'unaccept' : 'accept'}-${p.index}`, toggle),
-                  );
-                }),
-              ),
-            )
-          : null,
-        button(
-          'Export SEG to the PACS',
-          'tomosort-export',
-          actions.export,
-          busy || annotated.length === 0,
-        ),
-      )
-    : null;
-
-  const localizeSection = h(
-    'div',
-    { 'data-testid': 'tomosort-localize', style: { marginTop: '8px' } },
-    button(
-      'Check slice order (score head)',
-      'tomosort-score',
-      actions.checkOrder,
-      busy,
-    ),
-    button(
-      'Sync the other viewport to this one',
-      'tomosort-sync',
-      actions.sync,
-      busy,
-    ),
-    sync && target
-      ? h('div', { 'data-testid': 'tomosort-sync-status' }, `${sync.description} follows: this slice ≈ its slice ${targetIndex + 1} of ${targetIds.length}, ${target.mm.toFixed(0)} ± ${target.sdMm.toFixed(0)} mm into it${target.extrapolated ? ' (beyond its range)' : ''}.`)
-      : null,
-    scored ? h('div', { 'data-testid': 'tomosort-order' }, `Score vs position ρ = ${scored.rho.toFixed(2)}: ${describeOrder(scored.order)}${scored.blank > 0 ? ` (${scored.blank} blank slice(s) left out of the check.)` : ''}`) : null,
-    scored && series.currentSlice >= 0
-      ? (() => {
-          if (scored.bySop.size === 0) return h('div', { 'data-testid': 'tomosort-position' }, `This series is not axial: its ${scored.n} body-axis positions were scored from axial reslices, so no slice on screen has one.`);
-          const at = here ? scored.bySop.get(here) : undefined;
-          return at ? h('div', { 'data-testid': 'tomosort-position' }, `This slice: score ${at.score.toFixed(2)}, ${Math.round((100 * at.rank) / Math.max(1, scored.n - 1))}% along the series' body axis`) : null;
-        })()
-      : null,
-  );
-
-  return h(
-    'div',
-    null,
-    section('Labels', 'tomosort-labels-section', labelsSection),
-    section('Sparse annotation', 'tomosort-annotation-section', annotationSection),
-    section('Model', 'tomosort-models', modelSection),
-    section('Fine-tune, predict, review, export', 'tomosort-train-section', trainSection ?? h('div', null, 'Start a sparse segmentation first.')),
-    section('Localize', 'tomosort-localize-section', localizeSection),
-    h(
-      'div',
-      null,
-      'Compute: ',
-      h(
-        'select',
-        { 'data-testid': 'tomosort-compute-choice', value: worker.compute, disabled: busy, style: { ...CONTROL_STYLE, maxWidth: '100%' }, onChange: (e: { target: { value: string } }) => worker.setCompute(e.target.value as Compute) },
-        h('option', { value: 'auto' }, 'auto (GPU if there is one, else CPU)'),
-        h('option', { value: 'webgpu' }, 'WebGPU'),
-        h('option', { value: 'wasm' }, 'CPU (wasm)'),
-      ),
-    ),
+    h(ComputeChoice, { compute: worker.compute, busy, onCompute: worker.setCompute }),
     h('div', { 'data-testid': 'tomosort-worker', role: 'status' }, worker.error ?? (worker.backend ? `Training runs in a worker on ${worker.backend}.` : 'Starting the training worker…')),
-    training.state === 'running'
-      ? h(
-          'div',
-          { 'data-testid': 'tomosort-progress' },
-          `${training.message}${training.steps ? `: step ${training.step}/${training.steps}, loss ${training.loss.toFixed(3)}, ${training.stepsPerSecond.toFixed(2)} steps/s, ETA ${Math.ceil(training.eta)} s` : ''}`,
-          training.steps ? h('progress', { max: training.steps, value: training.step, style: { width: '100%' } }) : null,
-          button('Cancel', 'tomosort-cancel', actions.cancel),
-        )
-      : null,
-    training.state !== 'idle' ? h(LossChart, { losses: training.losses }) : null,
-    training.state === 'done' ? h('div', { 'data-testid': 'tomosort-done' }, training.message) : null,
-    exported ? h('div', { 'data-testid': 'tomosort-exported' }, `SEG series ${exported}`) : null,
+    // A job started by a hotkey with no section of its own (none today) would still show here.
+    jobs.section === undefined ? h(JobProgress, { training: jobs.training, onCancel: actions.cancel }) : null,
     message ? h('div', null, message) : null,
     error ? h('div', { role: 'alert', 'data-testid': 'tomosort-error', style: { color: '#ff9a9a' } }, error) : null,
   );

@@ -182,7 +182,20 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
       const predictedCount = Number(/of (\d+) predicted/.exec((await count.textContent())!)![1]);
       expect(await count.textContent()).toBe(`Review: 0 of ${predictedCount} predicted slice(s) accepted (the rest are proposed, not exported)`);
       await page.getByTestId('tomosort-accept-all').click();
-      await page.locator('[data-testid^="tomosort-unaccept-"]').first().click();
+      // So many predicted slices start with their list folded (no scrolling box in the panel): list them, take one back.
+      expect(await page.locator('[data-testid^="tomosort-unaccept-"]').count()).toBe(0);
+      await page.getByTestId('tomosort-review-toggle').getByText(`list the ${predictedCount} slices`).click();
+      const first = page.locator('[data-testid^="tomosort-unaccept-"]').first();
+      const index = Number((await first.getAttribute('data-testid'))!.replace('tomosort-unaccept-', ''));
+      await first.click();
+      await count.getByText(`Review: ${predictedCount - 1} of ${predictedCount} predicted slice(s) accepted`).waitFor();
+      // The slice on screen is reviewed from its own line: go there, accept it, take it back again.
+      await page.getByTestId(`tomosort-go-predicted-${index}`).click();
+      await page.getByTestId('tomosort-review-here').getByText(`Slice ${index + 1} on screen: proposed`).waitFor({ timeout: 10_000 });
+      await page.getByTestId('tomosort-accept-here').click();
+      await count.getByText(`Review: ${predictedCount} of ${predictedCount} predicted slice(s) accepted`).waitFor();
+      await page.getByTestId('tomosort-review-here').getByText(`Slice ${index + 1} on screen: accepted`).waitFor();
+      await page.getByTestId('tomosort-accept-here').click();
       await count.getByText(`Review: ${predictedCount - 1} of ${predictedCount} predicted slice(s) accepted`).waitFor();
 
       // Orthanc unreachable on export (a refused connection injected on the STOW-RS request only):
