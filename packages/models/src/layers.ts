@@ -142,7 +142,9 @@ export class Conv3d {
 
   apply(x: tf.Tensor5D): tf.Tensor5D {
     const y = conv3d(x, this.w as tf.Tensor5D, this.stride, (this.kernel - 1) / 2);
-    return this.b ? tf.add<tf.Tensor5D>(y, this.b) : y;
+    if (!this.b) return y;
+    // Added over [rows, C]: tfjs-backend-webgpu 4.22 cannot broadcast above rank 4.
+    return tf.reshape(tf.add(tf.reshape(y, [-1, y.shape[4]]), this.b), y.shape);
   }
 }
 

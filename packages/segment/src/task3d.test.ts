@@ -74,6 +74,29 @@ describe('3D sparse-slice fine-tuning (unet-down 3D U-Net, crops of 8 slices)', 
     model.dispose();
   }, 120_000);
 
+  it('one 3D U-Net step (5D skip concat, nearest upsampling) on webgpu: loss and every gradient as on cpu within 1e-4', async () => {
+    // One crop: SwiftShader (a CPU emulation of the GPU here) is slow.
+    const task = volumeSegmentationTask([prepareVolumeAnnotation({ id: subject.id, volume: subject.volume, labels: subject.labels, slices: annotated }, SIZE, classes)], { ...opts, batch: 1 });
+    const batch = task.draw(mulberry32(9));
+    const step = async (backend: 'cpu' | 'webgpu') => {
+      await initNodeBackend(backend);
+      const model = unet3d(2);
+      const trainable = asTrainable(model);
+      const { value, grads } = tf.variableGrads(() => task.loss(trainable, batch), Object.values(model.params.trainable));
+      const out = { loss: (await value.data())[0]!, grads: await Promise.all(Object.values(grads).map(async (g) => Float32Array.from(await g.data()))) };
+      tf.dispose([value, ...Object.values(grads)]);
+      model.dispose();
+      return out;
+    };
+    const cpu = await step('cpu');
+    const gpu = await step('webgpu');
+    await initNodeBackend('cpu');
+    expect(Math.abs(gpu.loss - cpu.loss)).toBeLessThan(1e-4);
+    const scale = Math.max(...cpu.grads.map((g) => g.reduce((m, v) => Math.max(m, Math.abs(v)), 0)));
+    const worst = Math.max(...cpu.grads.map((g, i) => g.reduce((m, v, j) => Math.max(m, Math.abs(v - gpu.grads[i]![j]!)), 0)));
+    expect(worst / scale).toBeLessThan(1e-4);
+  }, 120_000);
+
   it('refuses a volume thinner than the crop, and slice-only data for a 3D run, naming the volume', async () => {
     const thin = phantomSubject(2, 1, { size: 32 });
     const cut = (v: typeof thin.volume | typeof thin.labels, n: number) => createVolume({ ...v, data: v.data.slice(0, v.dims[0] * v.dims[1] * n), dims: [v.dims[0], v.dims[1], n] as const });

@@ -22,16 +22,16 @@ import type { Proxy3dConfig } from './proxy3d';
 // segmentation step. Plain SGD at lr 1 makes the weights afterwards w − ∇L, so the comparison
 // covers every gradient. Also: native with 1 and 2 threads agree, and tensors do not pile up.
 
-type Setup = 'cpu' | 'wasm' | 'native1' | 'native2';
+type Setup = 'cpu' | 'wasm' | 'webgpu' | 'native1' | 'native2';
 
 async function use(setup: Setup): Promise<void> {
   if (setup === 'cpu') {
     await initNodeBackend('cpu');
     return;
   }
-  if (setup === 'wasm') {
+  if (setup === 'wasm' || setup === 'webgpu') {
     uninstallNativeKernels();
-    await initNodeBackend('wasm');
+    await initNodeBackend(setup);
     return;
   }
   uninstallNativeKernels();
@@ -206,14 +206,17 @@ describe('one 3D proxy-task step: native vs wasm vs cpu (unet-down 3D at width 0
     };
     expectAgrees(await run('cpu'), [
       ['wasm', await run('wasm')],
+      ['webgpu', await run('webgpu')],
       ['native', await run('native2')],
     ]);
   }, 300_000);
 
   it.each(cases.map((m) => [m.kind, m] as const))(`%s: loss and every weight within ${TOL}`, async (_k, m) => {
     const cpu = await step3d('cpu', m);
+    // webgpu (SwiftShader here) for rotation alone: the same 3D ops as the others, at a tenth of wasm's speed.
     expectAgrees(cpu, [
       ['wasm', await step3d('wasm', m)],
+      ...(m.kind === 'rotation3d' ? [['webgpu', await step3d('webgpu', m)] as const] : []),
       ['native', await step3d('native2', m)],
     ]);
     expect(worst(cpu.init, cpu.weights)).toBeGreaterThan(1e-3);

@@ -77,6 +77,11 @@ export function batchNormTrain<T extends Tensor>(x: T, scale: tf.Tensor1D, offse
     const [y, mean, variance] = tf.engine().runKernel(KernelName.BatchNormTrain, inputs, attrs as unknown as NamedAttrMap) as Tensor[];
     return { y: y as T, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
   }
+  if (x.rank > 4) {
+    // The same sums over [rows, C]: tfjs-backend-webgpu 4.22 cannot broadcast above rank 4.
+    const r = batchNormTrain(asRows(x), scale, offset, { epsilon, relu, ...(residual ? { residual: asRows(residual) } : {}) });
+    return { ...r, y: tf.reshape(r.y, x.shape) as T };
+  }
   const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
   // The statistics reach y only through the closure below, so the tape never differentiates
   // tf.moments (its gradient would build full-size tensors for nothing): the custom gradient
@@ -112,7 +117,7 @@ export function batchNormTrain<T extends Tensor>(x: T, scale: tf.Tensor1D, offse
   return { y: y as T, mean, variance };
 }
 
-/** tf.batchNorm takes rank ≤ 4: a 5D (3D-image) batch is normalised as [rows, C], the same sums. */
+/** tf.batchNorm takes rank ≤ 4 (and webgpu broadcasts up to rank 4): a 5D (3D-image) batch is normalised as [rows, C], the same sums. */
 function asRows(x: Tensor): Tensor {
   return x.rank > 4 ? tf.reshape(x, [-1, x.shape[x.rank - 1]!]) : x;
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { GradSaveFunc, Tensor, Tensor5D } from '@tensorflow/tfjs-core';
+import type { GradSaveFunc, Tensor, Tensor3D, Tensor5D } from '@tensorflow/tfjs-core';
 import { OpArgumentError } from '../errors';
 import { nativeKernelsActive } from '../kernels';
 
@@ -27,20 +27,39 @@ function padsBefore(xShape: readonly number[], k: readonly number[], strides: St
   });
 }
 
+/**
+ * tfjs-backend-webgpu 4.22 cannot run most ops above rank 4 (its WGSL indexes a `vec5` / `vec6`
+ * that has no index; Reverse of rank 5 fails to reshape: ops.webgpu.test.ts). So the 3D
+ * gradients below move data with ops of rank ≤ 4 only: a spatial axis of [N, D, H, W, C] is
+ * worked on as the middle axis of a [before, n, after] view.
+ */
+type Shape5D = [number, number, number, number, number];
+
+function alongAxis(t: Tensor5D, axis: 1 | 2 | 3, f: (view: Tensor3D) => Tensor3D): Tensor5D {
+  const before = t.shape.slice(0, axis).reduce((a, b) => a * b, 1);
+  const after = t.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const out = f(tf.reshape(t, [before, t.shape[axis]!, after]));
+  return tf.reshape(out, t.shape.map((d, i) => (i === axis ? out.shape[1] : d)) as Shape5D) as Tensor5D;
+}
+
 /** `t` [N, D, H, W, C] with (s − 1) zeros between neighbours along each spatial axis (s per axis). */
 function dilate(t: Tensor5D, strides: Stride3D): Tensor5D {
-  let out: Tensor = t;
-  for (const axis of [1, 2, 3]) {
+  let out = t;
+  for (const axis of [1, 2, 3] as const) {
     const s = triple(strides)[axis - 1]!;
     if (s === 1) continue;
-    const shape = out.shape;
-    const n = shape[axis]!;
-    const expanded = tf.expandDims(out, axis + 1);
-    const spread = tf.pad(expanded, expanded.shape.map((_, i) => (i === axis + 1 ? [0, s - 1] : [0, 0])) as [number, number][]);
-    const merged = tf.reshape(spread, shape.map((d, i) => (i === axis ? d * s : d)));
-    out = tf.slice(merged, shape.map(() => 0), shape.map((d, i) => (i === axis ? (n - 1) * s + 1 : d)));
+    out = alongAxis(out, axis, (v) => {
+      const [b, n, a] = v.shape;
+      const spread = tf.reshape(tf.pad(tf.reshape(v, [b, n, 1, a]), [[0, 0], [0, 0], [0, s - 1], [0, 0]]), [b, n * s, a]);
+      return tf.slice(spread, [0, 0, 0], [b, (n - 1) * s + 1, a]) as Tensor3D;
+    });
   }
-  return out as Tensor5D;
+  return out;
+}
+
+/** [A, B, C, D, E] → the same values with the axes regrouped as `groups` (sizes multiplied), transposed by `perm`, then split to `shape`. */
+function transposeGrouped(t: Tensor5D, groups: readonly number[], perm: readonly number[], shape: Shape5D): Tensor5D {
+  return tf.reshape(tf.transpose(tf.reshape(t, groups as number[]), perm as number[]), shape);
 }
 
 /**
@@ -61,15 +80,26 @@ export function conv3dBackpropInput(dy: Tensor5D, filter: Tensor5D, xShape: read
     });
     // Negative amounts crop (a pad larger than k − 1, or rows the forward conv never read).
     const padded = padOrCrop3d(d, pads);
-    const flipped = tf.transpose(tf.reverse(filter, [0, 1, 2]), [0, 1, 2, 4, 3]) as Tensor5D;
+    const [fd, fh, fw, ci, co] = filter.shape;
+    // Flipped in its three spatial axes, input and output channels swapped (rank ≤ 4 ops).
+    const reversed = tf.reverse(tf.reshape(filter, [fd, fh, fw, ci * co]), [0, 1, 2]);
+    const flipped = tf.reshape(tf.transpose(tf.reshape(reversed, [fd * fh * fw, ci, co]), [0, 2, 1]), [fd, fh, fw, co, ci]) as Tensor5D;
     return tf.conv3d(padded, flipped, 1, 'valid');
   });
 }
 
 /** Pads (positive) or crops (negative) the three spatial axes of `t` by [before, after] each. */
 function padOrCrop3d(t: Tensor5D, pads: readonly (readonly [number, number])[]): Tensor5D {
-  const crop = tf.slice(t, [0, ...pads.map(([f]) => Math.max(0, -f)), 0], [-1, ...pads.map(([f, b], a) => t.shape[a + 1]! - Math.max(0, -f) - Math.max(0, -b)), -1]);
-  return tf.pad(crop, [[0, 0], ...pads.map(([f, b]) => [Math.max(0, f), Math.max(0, b)] as [number, number]), [0, 0]]) as Tensor5D;
+  let out = t;
+  for (const axis of [1, 2, 3] as const) {
+    const [f, b] = pads[axis - 1]!;
+    if (f === 0 && b === 0) continue;
+    out = alongAxis(out, axis, (v) => {
+      const cropped = tf.slice(v, [0, Math.max(0, -f), 0], [-1, v.shape[1] - Math.max(0, -f) - Math.max(0, -b), -1]);
+      return tf.pad(cropped, [[0, 0], [Math.max(0, f), Math.max(0, b)], [0, 0]]) as Tensor3D;
+    });
+  }
+  return out;
 }
 
 /**
@@ -84,10 +114,14 @@ export function conv3dBackpropFilter(x: Tensor5D, dy: Tensor5D, filterShape: rea
     const k = filterShape.slice(0, 3);
     const before = padsBefore(x.shape, k, stride, pad, dy.shape);
     const xp = padOrCrop3d(x, [0, 1, 2].map((a) => [before[a]!, (dy.shape[a + 1]! - 1) * st[a]! + k[a]! - x.shape[a + 1]! - before[a]!] as const));
-    const xT = tf.transpose(xp, [4, 1, 2, 3, 0]) as Tensor5D;
-    const dyT = tf.transpose(dy, [1, 2, 3, 0, 4]) as Tensor5D;
+    const [n, d, h, w, c] = xp.shape;
+    const [, p, q, r, o] = dy.shape;
+    // xᵀ = transpose [4, 1, 2, 3, 0], dyᵀ and dW back = [1, 2, 3, 0, 4], as rank-3 transposes.
+    const xT = transposeGrouped(xp, [n, d * h * w, c], [2, 1, 0], [c, d, h, w, n]);
+    const dyT = transposeGrouped(dy, [n, p * q * r, o], [1, 0, 2], [p, q, r, n, o]);
     const dwT = tf.conv3d(xT, dyT, 1, 'valid', 'NDHWC', st);
-    return tf.transpose(dwT, [1, 2, 3, 0, 4]) as Tensor5D;
+    const [, a, b, cc] = dwT.shape;
+    return transposeGrouped(dwT, [c, a * b * cc, o], [1, 0, 2], [a, b, cc, c, o]);
   });
 }
 
