@@ -11,7 +11,13 @@ const meanDice = (q: QualityEstimate): number => q.perClass.reduce((a, c) => a +
 /** The quality estimate in words, with what it measured and what it cost, and how OHIF's interpolation of the same folds compares. */
 export function describeQuality(q: QualityMessage, size: number, seconds: number): string {
   if (q.kind === 'skipped') {
-    return q.reason === 'off' ? 'No quality estimate (folds set to 0).' : q.reason === 'one-plane' ? 'No quality estimate: it needs at least 2 annotated planes (one to train on, one to check).' : 'No quality estimate: cancelled.';
+    const why: Record<typeof q.reason, string> = {
+      off: 'No quality estimate (folds set to 0).',
+      'one-plane': 'No quality estimate: it needs at least 2 annotated planes (one to train on, one to check).',
+      cancelled: 'No quality estimate: cancelled.',
+      '3d': 'No quality estimate: it is made for 2D models so far (a 3D U-Net trains on crops through the whole volume).',
+    };
+    return why[q.reason];
   }
   const how = q.folds === q.planes ? `leave-one-out over the ${q.planes} annotated planes` : `${q.folds}-fold cross-validation over the ${q.planes} annotated planes`;
   const model = `Quality estimate, Dice on held-out annotated planes (${how}, at the model's ${size}² input; ${seconds.toFixed(1)} s): ${foldDice(q)}.`;

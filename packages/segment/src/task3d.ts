@@ -26,6 +26,12 @@ export interface PreparedVolumeAnnotation extends PreparedAnnotation {
   readonly volume: Float32Array;
 }
 
+/** A 3D U-Net's crop depth when none is asked for: 16 slices on an in-plane-striding encoder (CSPR: pre-trained 3 deep, takes any depth), else the encoder's pre-training crop (`cropDepth` of its manifest), else 16. */
+export const DEFAULT_CROP_DEPTH = 16;
+export function defaultCropDepth(encoder: { readonly inPlaneStrides?: boolean }, cropDepth: number | undefined): number {
+  return encoder.inPlaneStrides === true ? DEFAULT_CROP_DEPTH : (cropDepth ?? DEFAULT_CROP_DEPTH);
+}
+
 /** {@link PreparedVolumeAnnotation} of `a`: unannotated slices are images only, their labels never read. */
 export function prepareVolumeAnnotation(a: SparseAnnotation, size: number, classes: readonly SegmentClass[], opts: ModelInputOptions = {}): PreparedVolumeAnnotation {
   // Crops run along k: a plane across another axis would be a line in each crop slice.

@@ -176,6 +176,42 @@ describe('planes drawn in a reformat (MPR across the acquired slices)', () => {
   }, 60_000);
 });
 
+describe('the worker’s fine-tune job with a 3D encoder (over HTTP, the real MR)', () => {
+  it('trains a 3D U-Net on crops of the manifest’s depth and predicts every other slice; no quality estimate, said so', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tomosort-3d-'));
+    const model = createModel(projectionModelSpec(encoderSpec('unet-down', { dims: 3, width: 0.25 })), { seed: 3 });
+    await saveModelToDir(expectKind(model, 'projection'), { method: 'exemplar3d', inputSize: 32, cropDepth: 8, plane: 'axial', huWindow: { center: 300, width: 1200 }, sliceSpacingMm: 5, steps: 1, metrics: {} }, dir);
+    model.dispose();
+    const server = createServer((req, res) => res.end(readFileSync(join(dir, (req.url ?? '/').slice(1)))));
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const { series } = await loadSeries(pacs, BRAIN.study, BRAIN.series);
+      const plane = series.volume.dims[0] * series.volume.dims[1];
+      const annotated: SliceLabels[] = [5, 12].map((k) => ({ sopInstanceUID: series.sopInstanceUIDs[k]!, labels: Uint8Array.from(series.volume.data.subarray(k * plane, (k + 1) * plane), (v) => (v > 200 ? 1 : 0)) }));
+      const messages: FromWorker[] = [];
+      await runFinetune(
+        pacs,
+        { studyInstanceUID: BRAIN.study, seriesInstanceUID: BRAIN.series, annotated, classes: [{ value: 1, name: 'head' }], model: { kind: 'url', url: `http://127.0.0.1:${port}/model.json` }, size: 64, window: { center: 40, width: 400 }, frozenSteps: 1, steps: 1, batch: 1, learningRate: 3e-3, seed: 1 },
+        (m) => messages.push(m),
+        tools,
+      );
+      const predicted = messages.find((m) => m.type === 'predicted');
+      if (predicted?.type !== 'predicted') throw new Error(`no prediction: ${JSON.stringify(messages.filter((m) => m.type !== 'progress'))}`);
+      expect(predicted.steps).toBe(2);
+      expect(messages).toContainEqual({ type: 'status', message: 'Fine-tuning a 3D U-Net on crops of 8 slices on 2 annotated slice(s)…' });
+      // The manifest's input size (32), not the job's 64: a pre-trained encoder keeps its own.
+      expect(predicted.size).toBe(32);
+      expect(predicted.quality).toEqual({ kind: 'skipped', reason: '3d' });
+      expect(predicted.slices).toHaveLength(18);
+      for (const s of predicted.slices) expect(s.labels).toHaveLength(plane);
+    } finally {
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
+
 describe('the worker’s score job (a SortingLoss model over HTTP, the real MR)', () => {
   it('scores every axial slice by SOP instance and reports ρ and the order check', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tomosort-score-'));

@@ -9,7 +9,7 @@ import type { LoadedModel, ManifestInit, Model, ModelManifest } from '@tomosort/
 import { fetchSeriesFiles, seriesUid, studyUid } from '@tomosort/pacs';
 import { phantomSubject } from '@tomosort/samples';
 import type { PacsClient } from '@tomosort/pacs';
-import { checkFinetuneSettings, estimateQuality, finetune, interpolationQuality, predictVolume, prepareAnnotation, unetFolds } from '@tomosort/segment';
+import { checkFinetuneSettings, defaultCropDepth, estimateQuality, finetune, interpolationQuality, predictVolume, prepareAnnotation, prepareVolumeAnnotation, unetFolds } from '@tomosort/segment';
 import type { FinetuneConfig, PreparedAnnotation, ReformatPlane, SegmentClass, SparseAnnotation } from '@tomosort/segment';
 import { asTrainable, train } from '@tomosort/train';
 import type { TrainEvent } from '@tomosort/train';
@@ -110,14 +110,14 @@ function postProgress(post: (m: FromWorker) => void, phase: string, e: TrainEven
   if (e.type === 'step') post({ type: 'progress', phase, step: e.step, steps: e.steps, loss: e.loss, etaSeconds: e.etaSeconds, stepsPerSecond: e.ms > 0 ? 1000 / e.ms : 0 });
 }
 
-async function startingModel(job: FinetuneJob, volume: Volume): Promise<{ model: Model; size: number; window: { center: number; width: number }; mmPerPixel: number | undefined; intensity: ModelManifest['intensity'] }> {
+async function startingModel(job: FinetuneJob, volume: Volume): Promise<{ model: Model; size: number; window: { center: number; width: number }; mmPerPixel: number | undefined; intensity: ModelManifest['intensity']; cropDepth?: number | undefined }> {
   if (job.model === null) {
     // From scratch: the series' own field of view fits the input.
     return { model: createModel(scoreModelSpec(encoderSpec('small')), { seed: job.seed }), size: job.size, window: job.window, mmPerPixel: fitMmPerPixel(volume, undefined, job.size), intensity: DEFAULT_INTENSITY };
   }
   const { model, manifest } = await openModel(job.model);
   // A pre-trained encoder saw slices at its own size, physical scale and window: fine-tune it on the same.
-  return { model, size: manifest.inputSize, window: manifest.huWindow, mmPerPixel: manifest.mmPerPixel, intensity: manifest.intensity };
+  return { model, size: manifest.inputSize, window: manifest.huWindow, mmPerPixel: manifest.mmPerPixel, intensity: manifest.intensity, cropDepth: manifest.cropDepth };
 }
 
 /** Contour interpolation of a sparse annotation (`interpolateWith` of @tomosort/segment on the platform's ITK build). */
@@ -144,7 +144,9 @@ export async function runFinetune(pacs: PacsClient, job: FinetuneJob, post: (m: 
   const unused = job.classes.filter((c) => !classes.includes(c));
   if (classes.length === 0) throw new StepMissingError('finetune', `no label is drawn on the annotated slices (${job.classes.map((c) => c.name).join(', ')}): draw one first`);
   if (unused.length > 0) post({ type: 'status', message: `Not trained (never drawn): ${unused.map((c) => c.name).join(', ')}` });
-  const { model: source, size, window, mmPerPixel, intensity } = await startingModel(job, series.volume);
+  const { model: source, size, window, mmPerPixel, intensity, cropDepth } = await startingModel(job, series.volume);
+  // A 3D encoder (rotation3d, …, CSPR) fine-tunes as a 3D U-Net on crops of consecutive slices, the loss on the annotated ones.
+  const depth = source.spec.encoder.dims === 3 ? defaultCropDepth(source.spec.encoder, cropDepth) : undefined;
   const input = { mmPerPixel, window, intensity };
   // Said before training: an MR's values are normalised by its own percentiles, never windowed as HU.
   const intensityWords = describeIntensity(series.volume, window, intensity);
@@ -154,12 +156,13 @@ export async function runFinetune(pacs: PacsClient, job: FinetuneJob, post: (m: 
   const net = asTrainable(unet);
   try {
     // Before anything large is allocated: wasm32 holds at most 4 GiB, and the browser backends keep composite ops' intermediates.
-    checkFinetuneSettings({ size, batch: job.batch, frozenSteps: job.frozenSteps, steps: job.steps, spec: unet.spec, memoryLimitBytes: WASM_MEMORY_BYTES, fused: false });
+    // The estimate is the 2D U-Net's; a 3D one's crops are checked by its task (depth ≤ the series' slices).
+    if (depth === undefined) checkFinetuneSettings({ size, batch: job.batch, frozenSteps: job.frozenSteps, steps: job.steps, spec: unet.spec, memoryLimitBytes: WASM_MEMORY_BYTES, fused: false });
     const annotation: SparseAnnotation = { id: job.seriesInstanceUID, volume: series.volume, labels, slices: filled, reformats };
-    const data = [prepareAnnotation(annotation, size, classes, input)];
-    post({ type: 'status', message: `Fine-tuning on ${filled.length} annotated slice(s)${reformats.length > 0 ? ` and ${reformats.length} reformatted plane(s)` : ''}…` });
+    const data = [depth === undefined ? prepareAnnotation(annotation, size, classes, input) : prepareVolumeAnnotation(annotation, size, classes, input)];
+    post({ type: 'status', message: `Fine-tuning ${depth === undefined ? '' : `a 3D U-Net on crops of ${depth} slices `}on ${filled.length} annotated slice(s)${reformats.length > 0 ? ` and ${reformats.length} reformatted plane(s)` : ''}…` });
     const t0 = performance.now();
-    const config = { window, batch: job.batch, frozenSteps: job.frozenSteps, steps: job.steps, learningRate: job.learningRate, seed: job.seed };
+    const config = { window, batch: job.batch, ...(depth === undefined ? {} : { depth }), frozenSteps: job.frozenSteps, steps: job.steps, learningRate: job.learningRate, seed: job.seed };
     const result = await finetune({
       model: net,
       data,
@@ -169,10 +172,13 @@ export async function runFinetune(pacs: PacsClient, job: FinetuneJob, post: (m: 
     });
     const trainSeconds = (performance.now() - t0) / 1000;
     const tq = performance.now();
-    const quality = await estimate(job, data[0]!, classes, config, signal, post, async () => (await startingModel(job, series.volume)).model, () => interpolationEstimate(job, annotation, classes, interpolate, signal, post));
+    const quality: QualityMessage =
+      depth === undefined
+        ? await estimate(job, data[0]!, classes, config, signal, post, async () => (await startingModel(job, series.volume)).model, () => interpolationEstimate(job, annotation, classes, interpolate, signal, post))
+        : { kind: 'skipped', reason: '3d' };
     const qualitySeconds = (performance.now() - tq) / 1000;
     post({ type: 'status', message: 'Predicting the other slices…' });
-    const predicted = await predictVolume(net, series.volume, { size, ...input, classes });
+    const predicted = await predictVolume(net, series.volume, { size, ...input, classes, ...(depth === undefined ? {} : { depth }) });
     post({
       type: 'predicted',
       slices: slicesOf(series, predicted, new Set(filled)),

@@ -66,7 +66,8 @@ export const DEFAULT_QUALITY_FOLDS = 5;
 /** A fine-tuning's quality estimate (see @tomosort/segment estimateQuality), or why there is none. */
 export type QualityMessage =
   | ({ readonly kind: 'estimated'; readonly interpolation: InterpolationQualityMessage } & QualityEstimate)
-  | { readonly kind: 'skipped'; readonly reason: 'off' | 'one-plane' | 'cancelled' };
+  /** '3d': the estimate is made for 2D models so far (a 3D U-Net trains on crops through the volume). */
+  | { readonly kind: 'skipped'; readonly reason: 'off' | 'one-plane' | 'cancelled' | '3d' };
 
 /**
  * Contour interpolation of the same folds (what OHIF offers; see @tomosort/segment

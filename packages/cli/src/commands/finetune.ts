@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { MODEL_PLANES, createModel, encoderSpec, expectKind, scoreModelSpec, unetFromEncoder } from '@tomosort/models';
 import type { EncoderPreset, Model } from '@tomosort/models';
 import { saveModelToDir } from '@tomosort/models/node';
-import { checkFinetuneSettings, dicePerClass, estimateQuality, finetune, interpolationQuality, isSegmentError, predictVolume, prepareAnnotation, prepareVolumeAnnotation, unetFolds } from '@tomosort/segment';
+import { checkFinetuneSettings, defaultCropDepth, dicePerClass, estimateQuality, finetune, interpolationQuality, isSegmentError, predictVolume, prepareAnnotation, prepareVolumeAnnotation, unetFolds } from '@tomosort/segment';
 import type { QualityEstimate } from '@tomosort/segment';
 import { interpolateAnnotation } from '@tomosort/segment/node';
 import { fitMmPerPixel } from '@tomosort/pretext';
@@ -203,7 +203,7 @@ export const finetuneCommand: Command = {
     }
     // A CSPR encoder (in-plane strides) was pre-trained 3 slices deep but takes any depth; the others their cube's.
     const inPlane = source.spec.encoder.inPlaneStrides === true;
-    const depth = volumetric ? intOption('depth', values.depth, inPlane ? 16 : (encoderLoaded?.manifest.cropDepth ?? 16), inPlane ? 1 : 8) : undefined;
+    const depth = volumetric ? intOption('depth', values.depth, defaultCropDepth(source.spec.encoder, encoderLoaded?.manifest.cropDepth), inPlane ? 1 : 8) : undefined;
     const unet = unetFromEncoder(source, { classes: classes.length + 1, seed });
     source.dispose();
     const net = asTrainable(unet);
