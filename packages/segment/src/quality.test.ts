@@ -102,15 +102,16 @@ describe('quality estimate by cross-validation over the annotated planes', () =>
       { value: 1, name: 'cylinder' },
       { value: 2, name: 'absent' },
     ];
-    const asked: number[][] = [];
-    const q = await interpolationQuality({ annotation: a, classes: cls, interpolate: (x, c) => (asked.push([...x.slices]), interpolateAnnotation(x, c)) });
-    // Leave-one-out over the sorted slices, each fold interpolating the other four.
+    const asked: [number[], number][] = [];
+    const q = await interpolationQuality({ annotation: a, classes: cls, interpolate: (x, c) => (asked.push([[...x.slices], x.labels.dims[2]]), interpolateAnnotation(x, c)) });
+    // Leave-one-out over the sorted slices, each fold interpolating the other four on the slab
+    // from the first to the last of them (slices renumbered from the slab's first).
     expect(asked).toEqual([
-      [5, 8, 11, 14],
-      [2, 8, 11, 14],
-      [2, 5, 11, 14],
-      [2, 5, 8, 14],
-      [2, 5, 8, 11],
+      [[0, 3, 6, 9], 10], // 5, 8, 11, 14
+      [[0, 6, 9, 12], 13], // 2, 8, 11, 14
+      [[0, 3, 9, 12], 13], // 2, 5, 11, 14
+      [[0, 3, 6, 12], 13], // 2, 5, 8, 14
+      [[0, 3, 6, 9], 10], // 2, 5, 8, 11
     ]);
     expect(q).toMatchObject({ folds: 5, planes: 5 });
     const [cylinder, absent] = q!.perClass;

@@ -6,7 +6,6 @@ import { unetFromEncoder } from '@tomosort/models';
 import type { Model } from '@tomosort/models';
 import { asTrainable } from '@tomosort/train';
 import type { TrainableModel } from '@tomosort/train';
-import { applyWindow } from '@tomosort/volume';
 import type { HuWindow } from '@tomosort/volume';
 import type { SegmentClass, SparseAnnotation } from './annotation';
 import { SegmentError } from './errors';
@@ -14,6 +13,7 @@ import { finetune } from './finetune';
 import type { FinetuneConfig, FinetuneOptions } from './finetune';
 import { dicePerClass } from './predict';
 import type { SegmentationModel } from './predict';
+import { applyWindow, createVolume } from '@tomosort/volume';
 import type { Volume } from '@tomosort/volume';
 import type { PreparedAnnotation } from './prepare';
 
@@ -152,7 +152,7 @@ export async function estimateQuality(opts: EstimateOptions): Promise<QualityEst
  * The same cross-validation for contour interpolation (what OHIF offers the radiologist): each
  * fold interpolates the other folds' acquired slices and scores its own (Dice per class pooled
  * over them, at the series' full resolution). Interpolation fills only between annotated
- * slices, so a held-out slice beyond the others' range gets nothing. Reformatted planes take no
+ * slices (it runs on that slab alone), so a held-out slice beyond the others' range gets nothing. Reformatted planes take no
  * part (interpolation runs along the acquisition). The folds are those of {@link estimateQuality}
  * when every annotated plane is an acquired slice. Returns undefined when cancelled.
  */
@@ -170,9 +170,26 @@ export async function interpolationQuality(opts: {
     if (opts.signal?.aborted) return undefined;
     const heldSlices = held.map((i) => slices[i]!);
     const train = slices.filter((_, i) => !held.includes(i));
-    const filled = await opts.interpolate({ ...opts.annotation, slices: train, reformats: [] }, opts.classes);
+    const filled = await interpolateBetween(opts.annotation, train, opts.classes, opts.interpolate);
     const dice = dicePerClass(filled, opts.annotation.labels, opts.classes, heldSlices);
     scores.push(opts.classes.map((c) => dice[c.name]!));
   }
   return summarizeFolds(opts.classes, scores, slices.length);
+}
+
+/**
+ * Labels of `a` interpolated from the acquired slices `train` alone (sorted), on a's full grid:
+ * the pipeline runs on the slab from the first to the last of them only (the cost of ITK's
+ * interpolation grows with the slices it is given), and the slices beyond stay background.
+ */
+async function interpolateBetween(a: SparseAnnotation, train: readonly number[], classes: readonly SegmentClass[], interpolate: (a: SparseAnnotation, classes: readonly SegmentClass[]) => Promise<Volume<Uint8Array>>): Promise<Volume<Uint8Array>> {
+  const lo = train[0]!;
+  const hi = train.at(-1)!;
+  const plane = a.labels.dims[0] * a.labels.dims[1];
+  const dims = [a.labels.dims[0], a.labels.dims[1], hi - lo + 1] as const;
+  const slab = <T extends Float32Array | Int16Array | Uint8Array>(v: Volume<T>) => createVolume({ ...v, dims, data: v.data.subarray(lo * plane, (hi + 1) * plane) as T });
+  const part = await interpolate({ id: a.id, volume: slab(a.volume as Volume<Float32Array>), labels: slab(a.labels), slices: train.map((k) => k - lo) }, classes);
+  const data = new Uint8Array(a.labels.data.length);
+  data.set(part.data, lo * plane);
+  return createVolume({ ...a.labels, data });
 }
