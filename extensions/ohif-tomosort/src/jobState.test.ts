@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IDLE, jobReducer } from './jobState';
+import { IDLE, isStale, jobReducer } from './jobState';
 import type { JobState } from './jobState';
 import type { FromWorker } from './worker/protocol';
 
@@ -9,9 +9,9 @@ const progress = (phase: string, step: number, loss: number): FromWorker => ({ t
 describe("the panel's job state: one reducer over the worker's messages", () => {
   it('a fine-tune from the train section: running with its phase and losses, then done with its outcome, quality and intensity', () => {
     const before: JobState = { ...IDLE, quality: 'old', exported: '1.2.3', scored: { rho: 1, order: [], blank: 0, bySop: new Map(), n: 0 } };
-    const posted = run(before, { type: 'posted', section: 'train', job: 'finetune' });
+    const posted = run(before, { type: 'posted', id: 7, section: 'train', job: 'finetune' });
     // A new fine-tune replaces the last one's quality and export; the order check stays.
-    expect(posted).toMatchObject({ section: 'train', quality: undefined, exported: undefined, training: { state: 'idle' } });
+    expect(posted).toMatchObject({ jobId: 7, section: 'train', quality: undefined, exported: undefined, training: { state: 'idle' } });
     expect(posted.scored).toBe(before.scored);
     const status = run(posted, { type: 'status', message: 'Loading the series from the PACS…' });
     expect(status.training).toEqual({ state: 'running', message: 'Loading the series from the PACS…', step: 0, steps: 0, loss: Number.NaN, eta: 0, stepsPerSecond: 0, losses: [] });
@@ -41,7 +41,7 @@ describe("the panel's job state: one reducer over the worker's messages", () => 
 
   it('an error ends the job; the order check ranks the scores; a SEG list, an export and a panel-worded finish are kept', () => {
     expect(run(IDLE, { type: 'status', message: 'x' }, { type: 'error', message: 'bad' }).training).toEqual({ state: 'idle' });
-    const scored = run(IDLE, { type: 'posted', section: 'localize', job: 'score' }, {
+    const scored = run(IDLE, { type: 'posted', id: 1, section: 'localize', job: 'score' }, {
       type: 'scored',
       scores: [
         { sopInstanceUID: 'a', score: 2, positionMm: 0 },
@@ -68,5 +68,16 @@ describe("the panel's job state: one reducer over the worker's messages", () => 
     // Messages whose words need the viewer leave the state as it is.
     const matched: FromWorker = { type: 'matched', referenceSeriesInstanceUID: 'r', referenceRho: 0.9, matches: [] };
     expect(jobReducer(segs, matched)).toBe(segs);
+  });
+
+  it("a message of a job other than the one posted last changes nothing; messages without a job id (ready) pass", () => {
+    const posted = run(IDLE, { type: 'posted', id: 2, section: 'train', job: 'finetune' }, { type: 'status', message: 'now', jobId: 2 });
+    expect(posted.training).toMatchObject({ state: 'running', message: 'now' });
+    // A late word of job 1 (cancelled before 2 was posted): neither its progress nor its outcome lands.
+    expect(run(posted, { ...progress('full', 3, 0.5), jobId: 1 }, { type: 'error', message: 'late', jobId: 1 })).toBe(posted);
+    expect(jobReducer(posted, { type: 'exported', seriesInstanceUID: 'x', sopInstanceUID: 'y', frames: 1, jobId: 1 })).toBe(posted);
+    expect(jobReducer(posted, { ...progress('full', 3, 0.5), jobId: 2 }).training).toMatchObject({ step: 3 });
+    expect(isStale(2, { type: 'ready', backend: 'wasm', fallbacks: [] })).toBe(false);
+    expect(isStale(undefined, { type: 'status', message: 'x', jobId: 1 })).toBe(true);
   });
 });

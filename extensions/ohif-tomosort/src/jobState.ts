@@ -23,6 +23,8 @@ export interface Scored {
 }
 
 export interface JobState {
+  /** The id of the job posted last: messages of any other job are stale and change nothing. */
+  readonly jobId: number | undefined;
   readonly training: Training;
   /** Where the running (or last) job was started. */
   readonly section: JobSection | undefined;
@@ -35,7 +37,7 @@ export interface JobState {
   readonly exported: string | undefined;
 }
 
-export const IDLE: JobState = { training: { state: 'idle' }, section: undefined, quality: undefined, intensity: undefined, scored: undefined, storedSegs: undefined, exported: undefined };
+export const IDLE: JobState = { jobId: undefined, training: { state: 'idle' }, section: undefined, quality: undefined, intensity: undefined, scored: undefined, storedSegs: undefined, exported: undefined };
 
 /** A job the panel posts to the worker. */
 export type PanelJob = 'finetune' | 'export' | 'listSegs' | 'loadSeg' | 'score' | 'pretrain' | 'match';
@@ -45,7 +47,7 @@ export type PanelJob = 'finetune' | 'export' | 'listSegs' | 'loadSeg' | 'score' 
  * finished in the panel's words (after its effect on the viewer), a SEG taken as the annotation.
  */
 export type PanelJobEvent =
-  | { readonly type: 'posted'; readonly section: JobSection; readonly job: PanelJob }
+  | { readonly type: 'posted'; readonly id: number; readonly section: JobSection; readonly job: PanelJob }
   | { readonly type: 'finished'; readonly message: string }
   | { readonly type: 'segAdopted'; readonly message: string };
 
@@ -61,11 +63,17 @@ const PHASES: Record<string, string> = { frozen: 'Decoder warm-up', pretrain: 'P
 const lossesOf = (t: Training): readonly number[] => (t.state === 'idle' ? [] : t.losses);
 const finish = (s: JobState, message: string): JobState => ({ ...s, training: { state: 'done', message, losses: lossesOf(s.training) } });
 
+/** A worker message of a job other than the one posted last (a late word of a cancelled or earlier one). */
+export function isStale(lastJobId: number | undefined, m: FromWorker): boolean {
+  return m.jobId !== undefined && m.jobId !== lastJobId;
+}
+
 /** The next state after a worker message or a panel event. */
 export function jobReducer(s: JobState, m: FromWorker | PanelJobEvent): JobState {
+  if (m.type !== 'posted' && m.type !== 'finished' && m.type !== 'segAdopted' && isStale(s.jobId, m)) return s;
   switch (m.type) {
     case 'posted':
-      return { ...s, ...REPLACES[m.job], section: m.section };
+      return { ...s, ...REPLACES[m.job], jobId: m.id, section: m.section };
     case 'finished':
       return finish(s, m.message);
     case 'segAdopted':

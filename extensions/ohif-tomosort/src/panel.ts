@@ -9,7 +9,7 @@ import { onScreenWords } from './panelWords';
 import { addClass } from './labels';
 import type { SavedAnnotation } from './annotationStore';
 import { section } from './controls';
-import { IDLE, jobReducer } from './jobState';
+import { IDLE, isStale, jobReducer } from './jobState';
 import type { JobSection, PanelJob } from './jobState';
 import { pickedModel, rememberBrowserModel, useModelChoices } from './modelChoices';
 import type { ModelChoice } from './modelChoices';
@@ -25,7 +25,7 @@ import { onPanelAction } from './commands';
 import type { PanelAction } from './commands';
 import type { PlaneRef } from './planes';
 import { addLabel, annotatedPlanes, clearPlane, createSegmentation, planeWords, sopOfImageId, stackIndexBySop, thresholdPlane, writeSlices } from './segmentation';
-import type { JobClass, ModelRef, SliceLabels, SliceMatch, ToWorker } from './worker/protocol';
+import type { JobClass, JobMessage, ModelRef, SliceLabels, SliceMatch } from './worker/protocol';
 
 /**
  * The panel runs as an island: the host's React (18.3.1, not exposed) renders a plain <div>
@@ -102,8 +102,11 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
     return written;
   };
   // The worker's messages go to the reducer; those with an effect on the viewer have it here.
+  // Job ids: the reducer and the effects below act on the messages of the job posted last only.
+  const lastJobId = useRef<number | undefined>(undefined);
   const worker = useWorker((m) => {
     dispatch(m);
+    if (isStale(lastJobId.current, m)) return;
     if (m.type === 'error') setError(m.message);
     if (m.type === 'predicted') {
       setAccepted(new Set());
@@ -142,9 +145,11 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
     }
   });
   /** Posts a job to the worker from a section (its progress shows there). */
-  const post = (section: JobSection, job: ToWorker & { type: PanelJob }) => {
-    dispatch({ type: 'posted', section, job: job.type });
-    worker.post(job);
+  const post = (section: JobSection, job: JobMessage & { type: PanelJob }) => {
+    const id = (lastJobId.current ?? 0) + 1;
+    lastJobId.current = id;
+    dispatch({ type: 'posted', id, section, job: job.type });
+    worker.post({ ...job, id });
   };
   // What this browser kept for the open series (offered for restoring until a segmentation exists), and the annotated set read from the labelmap.
   const [saved, setSaved] = useKeptAnnotation(series?.seriesInstanceUID);
@@ -271,7 +276,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
         setSync(undefined);
         post('localize', { type: 'match', job: { ...uids, referenceStudyInstanceUID: other.studyInstanceUID, referenceSeriesInstanceUID: other.seriesInstanceUID, model } });
       }),
-    cancel: () => worker.post({ type: 'cancel' }),
+    cancel: () => worker.post({ type: 'cancel', ...(lastJobId.current === undefined ? {} : { id: lastJobId.current }) }),
   };
   actionsRef.current = actions;
   const job: JobView = { training: jobs.training, section: jobs.section, onCancel: actions.cancel };

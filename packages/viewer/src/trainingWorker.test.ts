@@ -36,6 +36,16 @@ describe('the training worker in Chromium on wasm (threads, cancel)', () => {
     expect(r.cancelMs!).toBeLessThan(1000);
   }, 120_000);
 
+  it('one job at a time, by id: a second job is refused in plain words, a cancel of another id changes nothing, its own stops it', async () => {
+    const r = await host.benchmark({ compute: 'wasm', threads: 1, job: { size: 32, batch: 2, steps: 1000, seed: 1 }, cancelAtStep: 4, intrude: true });
+    expect(r.intruded?.refused).toEqual({ type: 'error', message: 'A job (benchmark) is running: wait for it, or cancel it first.', jobId: 2 });
+    // After the cancel of id 99 the job went on for more than a step, then its own cancel stopped it.
+    expect(r.intruded?.stillRunning).toBe(true);
+    expect(r.cancelled).toBe(true);
+    expect(r.jobId).toBe(1);
+    expect(r.losses.length).toBeLessThan(1000);
+  }, 120_000);
+
   it('without an explicit count starts hardware concurrency − 1 threads (at least 1)', async () => {
     const auto = await host.benchmark({ compute: 'wasm', job: { size: 16, batch: 1, steps: 1, seed: 0 } });
     // tfjs' pool holds at most 8.

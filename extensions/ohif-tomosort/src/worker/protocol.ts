@@ -190,9 +190,12 @@ export interface BenchmarkJob {
   readonly profile?: boolean;
 }
 
-export type ToWorker =
-  /** `threads`: wasm threads (default: hardware concurrency − 1, at least 1; used when the page is cross-origin isolated). */
-  | { readonly type: 'start'; readonly compute: Compute; readonly threads?: number }
+/**
+ * A job for the worker: one runs at a time. `id` (the panel's, any number) comes back as
+ * `jobId` on every message the job sends, so a message of an earlier job is never taken for the
+ * running one's.
+ */
+export type JobMessage =
   | { readonly type: 'finetune'; readonly job: FinetuneJob }
   | { readonly type: 'export'; readonly job: ExportJob }
   | { readonly type: 'listSegs'; readonly job: ListSegsJob }
@@ -200,10 +203,19 @@ export type ToWorker =
   | { readonly type: 'score'; readonly job: ScoreJob }
   | { readonly type: 'pretrain'; readonly job: PretrainJob }
   | { readonly type: 'match'; readonly job: MatchJob }
-  | { readonly type: 'benchmark'; readonly job: BenchmarkJob }
-  | { readonly type: 'cancel' };
+  | { readonly type: 'benchmark'; readonly job: BenchmarkJob };
 
-export type FromWorker =
+export type ToWorker =
+  /** `threads`: wasm threads (default: hardware concurrency − 1, at least 1; used when the page is cross-origin isolated). */
+  | { readonly type: 'start'; readonly compute: Compute; readonly threads?: number }
+  | (JobMessage & { readonly id?: number })
+  /** Cancels the running job (with `id`: only if it is that one). */
+  | { readonly type: 'cancel'; readonly id?: number };
+
+/** What the worker sends: a job's messages carry its `jobId`. */
+export type FromWorker = WorkerMessage & { readonly jobId?: number };
+
+export type WorkerMessage =
   | {
       readonly type: 'ready';
       readonly backend: string;

@@ -20,6 +20,8 @@ const origin = self.location.origin;
 const pacs = new PacsClient({ baseUrl: origin, dicomWebRoot: DICOMWEB_PATH.slice(1) });
 const interpolate = browserInterpolate(`${origin}${ITK_PIPELINES_PATH}`);
 let running: AbortController | undefined;
+/** The job running now (one at a time), by its message type and the panel's id. */
+let current: { readonly type: string; readonly id: number | undefined } | undefined;
 let backend = '';
 
 /**
@@ -57,41 +59,59 @@ async function cancellable(job: (signal: AbortSignal) => Promise<void>): Promise
 
 scope.onmessage = (event: MessageEvent) => {
   const msg = event.data as ToWorker;
+  if (msg.type === 'cancel') {
+    if (msg.id === undefined || msg.id === current?.id) running?.abort();
+    return;
+  }
+  if (msg.type === 'start') {
+    startBackend(msg).catch((e: unknown) => post({ type: 'error', message: plainError(e) }));
+    return;
+  }
+  const id = msg.id;
+  // Every message of this job carries its id.
+  const postJob = (m: FromWorker) => post(id === undefined ? m : { ...m, jobId: id });
+  if (current) {
+    postJob({ type: 'error', message: `A job (${current.type}) is running: wait for it, or cancel it first.` });
+    return;
+  }
+  current = { type: msg.type, id };
   const task = async (): Promise<void> => {
     switch (msg.type) {
-      case 'start': {
-        const opts = { wasmPaths: `${origin}${ASSETS_PATH}/wasm/`, wasmThreads: msg.threads ?? defaultWasmThreads(self.navigator.hardwareConcurrency) };
-        let info = await initBestBackend(msg.compute === 'wasm' ? ['wasm', 'cpu'] : ['webgpu', 'wasm', 'cpu'], opts);
-        let note: string | undefined;
-        if (msg.compute === 'auto' && info.softwareAdapter) {
-          note = `the WebGPU adapter (${info.adapter ?? 'software'}) emulates a GPU on the CPU; wasm is faster here`;
-          info = await initBestBackend(['wasm', 'cpu'], opts);
-        }
-        const fallbacks = info.failures.map((f) => `${f.backend}: ${f.error instanceof Error ? f.error.message : String(f.error)}`);
-        backend = info.label;
-        post({ type: 'ready', backend: info.label, fallbacks, ...(note ? { note } : {}), ...(info.threads === undefined ? {} : { threads: info.threads }) });
-        return;
-      }
       case 'finetune':
-        return cancellable((signal) => runFinetune(pacs, msg.job, post, { interpolate, signal }));
+        return cancellable((signal) => runFinetune(pacs, msg.job, postJob, { interpolate, signal }));
       case 'pretrain':
-        return cancellable((signal) => runPretrain(pacs, msg.job, post, saveToIndexedDb, signal));
+        return cancellable((signal) => runPretrain(pacs, msg.job, postJob, saveToIndexedDb, signal));
       case 'export':
-        return runExport(pacs, msg.job, post);
+        return runExport(pacs, msg.job, postJob);
       case 'listSegs':
-        return runListSegs(pacs, msg.job, post);
+        return runListSegs(pacs, msg.job, postJob);
       case 'loadSeg':
-        return runLoadSeg(pacs, msg.job, post);
+        return runLoadSeg(pacs, msg.job, postJob);
       case 'score':
-        return runScore(pacs, msg.job, post);
+        return runScore(pacs, msg.job, postJob);
       case 'match':
-        return runMatch(pacs, msg.job, post);
+        return runMatch(pacs, msg.job, postJob);
       case 'benchmark':
-        return cancellable((signal) => runBenchmark(msg.job, backend, post, signal));
-      case 'cancel':
-        running?.abort();
-        return;
+        return cancellable((signal) => runBenchmark(msg.job, backend, postJob, signal));
     }
   };
-  task().catch((e: unknown) => post({ type: 'error', message: plainError(e) }));
+  task()
+    .catch((e: unknown) => postJob({ type: 'error', message: plainError(e) }))
+    .finally(() => {
+      current = undefined;
+    });
 };
+
+/** Starts (or switches) the compute backend and says which runs, and why. */
+async function startBackend(msg: Extract<ToWorker, { type: 'start' }>): Promise<void> {
+  const opts = { wasmPaths: `${origin}${ASSETS_PATH}/wasm/`, wasmThreads: msg.threads ?? defaultWasmThreads(self.navigator.hardwareConcurrency) };
+  let info = await initBestBackend(msg.compute === 'wasm' ? ['wasm', 'cpu'] : ['webgpu', 'wasm', 'cpu'], opts);
+  let note: string | undefined;
+  if (msg.compute === 'auto' && info.softwareAdapter) {
+    note = `the WebGPU adapter (${info.adapter ?? 'software'}) emulates a GPU on the CPU; wasm is faster here`;
+    info = await initBestBackend(['wasm', 'cpu'], opts);
+  }
+  const fallbacks = info.failures.map((f) => `${f.backend}: ${f.error instanceof Error ? f.error.message : String(f.error)}`);
+  backend = info.label;
+  post({ type: 'ready', backend: info.label, fallbacks, ...(note ? { note } : {}), ...(info.threads === undefined ? {} : { threads: info.threads }) });
+}

@@ -22,6 +22,9 @@ export interface WorkerBenchmark {
   /** The run was cancelled (`cancelAtStep`), and the time from posting the cancel to the worker's result. */
   readonly cancelled: boolean;
   readonly cancelMs: number | null;
+  /** The job id its result carried, and with `intrude`: what the worker answered the second job and the other id's cancel. */
+  readonly jobId: number | undefined;
+  readonly intruded?: { readonly refused: FromWorker | null; readonly stillRunning: boolean };
 }
 
 export interface BenchmarkOptions {
@@ -29,8 +32,13 @@ export interface BenchmarkOptions {
   readonly threads?: number;
   readonly job: BenchmarkJob;
   readonly timeoutMs?: number;
-  /** Post a cancel as soon as the worker reports this step (as the panel's Cancel does). */
+  /** Post a cancel as soon as the worker reports this step (as the panel's Cancel does), with the job's id. */
   readonly cancelAtStep?: number;
+  /**
+   * The job goes as id 1; at its first step a second job (id 2) and a cancel of another id (99)
+   * are posted: one job at a time, and a cancel stops only the job it names.
+   */
+  readonly intrude?: boolean;
 }
 
 /**
@@ -38,17 +46,26 @@ export interface BenchmarkOptions {
  * in a string, because a compiled function would carry the TypeScript loader's helpers (tsx adds
  * `__name` calls) that the page does not have.
  */
-const IN_PAGE = `async ({ url, compute, threads, job, timeoutMs, cancelAtStep }) => {
+const IN_PAGE = `async ({ url, compute, threads, job, timeoutMs, cancelAtStep, intrude }) => {
   const worker = new Worker(url, { type: 'module' });
   let cancelledAt = null;
+  let intruded = null;
   const next = (want) => new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the worker sent no ' + want + ' within ' + timeoutMs + ' ms')), timeoutMs);
     worker.onmessage = (e) => {
-      if (e.data.type === 'progress' && cancelAtStep !== null && cancelledAt === null && e.data.step >= cancelAtStep) {
-        cancelledAt = performance.now();
-        worker.postMessage({ type: 'cancel' });
+      if (intrude && e.data.jobId === 2) intruded.refused = e.data;
+      if (intrude && e.data.type === 'progress' && e.data.jobId === 1) {
+        if (intruded === null) {
+          intruded = { refused: null, stillRunning: false, at: e.data.step };
+          worker.postMessage({ type: 'benchmark', job, id: 2 });
+          worker.postMessage({ type: 'cancel', id: 99 });
+        } else if (e.data.step > intruded.at + 1) intruded.stillRunning = true;
       }
-      if (e.data.type === want || e.data.type === 'error') { clearTimeout(timer); resolve(e.data); }
+      if (e.data.type === 'progress' && cancelAtStep !== null && cancelledAt === null && e.data.step >= cancelAtStep && (!intrude || intruded.stillRunning)) {
+        cancelledAt = performance.now();
+        worker.postMessage(intrude ? { type: 'cancel', id: 1 } : { type: 'cancel' });
+      }
+      if ((e.data.type === want || e.data.type === 'error') && e.data.jobId !== 2) { clearTimeout(timer); resolve(e.data); }
     };
     worker.onerror = (e) => { clearTimeout(timer); reject(new Error('the worker failed: ' + e.message)); };
   });
@@ -58,11 +75,11 @@ const IN_PAGE = `async ({ url, compute, threads, job, timeoutMs, cancelAtStep })
     const ready = await readyP;
     if (ready.type === 'error') throw new Error(ready.message);
     const doneP = next('benchmarked');
-    worker.postMessage({ type: 'benchmark', job });
+    worker.postMessage(intrude ? { type: 'benchmark', job, id: 1 } : { type: 'benchmark', job });
     const done = await doneP;
     if (done.type === 'error') throw new Error(done.message);
     const cancelMs = cancelledAt === null ? null : performance.now() - cancelledAt;
-    return { ready, done, cancelMs, crossOriginIsolated: self.crossOriginIsolated, hardwareConcurrency: navigator.hardwareConcurrency };
+    return { ready, done, cancelMs, intruded, crossOriginIsolated: self.crossOriginIsolated, hardwareConcurrency: navigator.hardwareConcurrency };
   } finally {
     worker.terminate();
   }
@@ -81,15 +98,16 @@ export async function benchmarkWorker(
 ): Promise<WorkerBenchmark> {
   // Any page of the server carries its COOP/COEP headers; the worker bundle itself is the lightest.
   await page.goto(`${serverUrl}${ASSETS_PATH}/worker.mjs`);
-  const args = { url: `${serverUrl}${ASSETS_PATH}/worker.mjs`, compute: options.compute, threads: options.threads ?? null, job: options.job, timeoutMs: options.timeoutMs ?? 600_000, cancelAtStep: options.cancelAtStep ?? null };
+  const args = { url: `${serverUrl}${ASSETS_PATH}/worker.mjs`, compute: options.compute, threads: options.threads ?? null, job: options.job, timeoutMs: options.timeoutMs ?? 600_000, cancelAtStep: options.cancelAtStep ?? null, intrude: options.intrude ?? false };
   const r = (await page.evaluate(`(${IN_PAGE})(${JSON.stringify(args)})`)) as {
     ready: Extract<FromWorker, { type: 'ready' }>;
     done: Extract<FromWorker, { type: 'benchmarked' }>;
     cancelMs: number | null;
+    intruded: { refused: FromWorker | null; stillRunning: boolean } | null;
     crossOriginIsolated: boolean;
     hardwareConcurrency: number;
   };
-  return { backend: r.ready.backend, threads: r.ready.threads, crossOriginIsolated: r.crossOriginIsolated, hardwareConcurrency: r.hardwareConcurrency, losses: r.done.losses, msPerStep: r.done.msPerStep, cancelled: r.done.cancelled, cancelMs: r.cancelMs, ...(r.done.profile ? { profile: r.done.profile } : {}) };
+  return { backend: r.ready.backend, threads: r.ready.threads, crossOriginIsolated: r.crossOriginIsolated, hardwareConcurrency: r.hardwareConcurrency, losses: r.done.losses, msPerStep: r.done.msPerStep, cancelled: r.done.cancelled, cancelMs: r.cancelMs, jobId: r.done.jobId, ...(r.intruded ? { intruded: { refused: r.intruded.refused, stillRunning: r.intruded.stillRunning } } : {}), ...(r.done.profile ? { profile: r.done.profile } : {}) };
 }
 
 /** A viewer server (no OHIF, no PACS behind it) and a Chromium to run the worker's benchmark job in. */
