@@ -3,6 +3,7 @@ import type { BackendFailure } from './errors';
 import { BackendError, BackendInitError, NoBackendError } from './errors';
 import { registerGradients } from './gradients';
 import type { BackendName } from './names';
+import { useWebGpuKernels } from './webgpu/kernels';
 
 /** How to start a backend. Every field is optional; the defaults suit a browser page. */
 export interface InitBackendOptions {
@@ -164,6 +165,7 @@ async function startWebGpu(opts: InitBackendOptions): Promise<Partial<BackendInf
     );
   }
   tf.env().set('WEBGPU_USE_LOW_POWER_GPU', opts.lowPowerGpu === true);
+  useWebGpuKernels('all');
   await switchTo('webgpu');
   const software = adapter.isFallbackAdapter === true || /swiftshader|llvmpipe|lavapipe|microsoft basic render/i.test(adapterDescription(info));
   return { adapter: adapterDescription(info), softwareAdapter: software, label: `webgpu (${adapterShortName(info)})` };

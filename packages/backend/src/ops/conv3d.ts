@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { GradSaveFunc, Tensor, Tensor3D, Tensor5D } from '@tensorflow/tfjs-core';
 import { OpArgumentError } from '../errors';
 import { nativeKernelsActive } from '../kernels';
+import { webGpuKernelActive } from '../webgpu/kernels';
 
 /** Padding of a 3D window op: tfjs' 'same' / 'valid', or p zeros on every side (PyTorch's `padding=p`). */
 export type Pad3D = 'same' | 'valid' | number;
@@ -128,8 +129,8 @@ export function conv3dBackpropFilter(x: Tensor5D, dy: Tensor5D, filterShape: rea
 /**
  * 3D convolution, NDHWC: x `[N, D, H, W, inC]` ⊛ filter `[fd, fh, fw, inC, outC]` →
  * `[N, D', H', W', outC]`, with a numeric symmetric pad allowed (tfjs' conv geometry takes one
- * though its typings do not). Where native kernels run, `tf.conv3d` with tfjs' gradients (oneDNN);
- * elsewhere both gradients are forward convs ({@link conv3dBackpropInput},
+ * though its typings do not). Where native kernels run, or our WGSL kernels on webgpu, `tf.conv3d`
+ * with tfjs' gradients (oneDNN; implicit GEMMs); elsewhere both gradients are forward convs ({@link conv3dBackpropInput},
  * {@link conv3dBackpropFilter}), because tfjs-backend-wasm's own are wrong.
  *
  * @throws OpArgumentError ("Error in conv3d: …") for a rank other than 5, a channel mismatch or a bad pad
@@ -143,7 +144,8 @@ export function conv3d(x: Tensor5D, filter: Tensor5D, strides: Stride3D, pad: Pa
   validPad(op, pad);
   // @ts-expect-error tfjs types pad as 'same' | 'valid'; its Conv3D geometry (get3DPadAndOutInfo) takes a number
   const forward = (a: Tensor5D, w: Tensor5D): Tensor5D => tf.conv3d(a, w, triple(strides), pad);
-  if (nativeKernelsActive()) return forward(x, filter);
+  // tfjs' gradient kernels are right and fast natively, and on webgpu with ours (WGSL implicit GEMMs).
+  if (nativeKernelsActive() || webGpuKernelActive('conv3d')) return forward(x, filter);
   const custom = tf.customGrad((...args: (Tensor | GradSaveFunc)[]) => {
     const [xi, wi, save] = args as [Tensor5D, Tensor5D, GradSaveFunc];
     save([xi, wi]);
