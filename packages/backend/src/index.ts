@@ -9,7 +9,7 @@ export type { Conv2DGeometry, Conv2DOptions, Conv2DPad, Pair } from './ops/conv2
 export { conv2d, conv2dBackpropFilter, conv2dBackpropInput, conv2dGeometry } from './ops/conv2d';
 export { maxPool, maxPoolBackpropValues } from './ops/maxPool';
 export type { AdamAttrs, BatchNormTrainAttrs } from './kernels';
-export { KernelName, nativeKernelsActive } from './kernels';
+export { KernelName, nativeKernelsActive, tomosortKernelActive } from './kernels';
 export type { BatchNormTrainOptions, BatchNormTrainResult } from './ops/batchNormTrain';
 export { batchNormTrain, batchNormWith } from './ops/batchNormTrain';
 export type { AdamState } from './ops/adamUpdate';
@@ -18,3 +18,7 @@ export type { Pad3D, Stride3D } from './ops/conv3d';
 export { conv3d, maxPool3d } from './ops/conv3d';
 export type { KernelTime, StepProfile } from './profile';
 export { kernelTimes, profileSecondStep } from './profile';
+export type { WebGpuKernelGroup } from './webgpu/kernels';
+export { WEBGPU_KERNEL_GROUPS, useWebGpuKernels, webGpuKernelActive, webGpuKernelsInUse } from './webgpu/kernels';
+export type { WebGpuWork } from './webgpu/counters';
+export { countWebGpuWork } from './webgpu/counters';

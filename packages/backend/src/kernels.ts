@@ -54,5 +54,13 @@ export interface AdamAttrs {
  * them directly instead of the forward-conv workarounds other backends need.
  */
 export function nativeKernelsActive(): boolean {
-  return tf.getKernel(KernelName.BatchNormTrain, tf.getBackend()) != null;
+  return tf.getBackend() === 'wasm' && tf.getKernel(KernelName.BatchNormTrain, 'wasm') != null;
+}
+
+/**
+ * Whether the active backend has one of tomosort's own kernels (native on wasm, or our WGSL on
+ * webgpu): then the op that calls it runs it instead of composing stock ops.
+ */
+export function tomosortKernelActive(name: KernelName): boolean {
+  return tf.getKernel(name, tf.getBackend()) != null;
 }

@@ -48,6 +48,29 @@ describe('train (loop) with a tiny net on phantom slices', () => {
     expect(events.at(-1)).toMatchObject({ type: 'done', status: 'finished', step: 6 });
   });
 
+  it('readEvery 4: the same losses, weights, step events and checkpoints as reading every step; no tensor left over', async () => {
+    const every = tinyConvNet(1, 5);
+    const evEvery: TrainEvent[] = [];
+    const a = await train({ model: every, volumes, config: config(7), store: new MemoryCheckpointStore(), onEvent: (e) => evEvery.push(e) });
+    const batched = tinyConvNet(1, 5);
+    const evBatched: TrainEvent[] = [];
+    const before = tf.memory().numTensors;
+    const b = await train({ model: batched, volumes, config: config(7), store: new MemoryCheckpointStore(), readEvery: 4, onEvent: (e) => evBatched.push(e) });
+    expect(b.losses).toEqual(a.losses);
+    expect(await weights(batched)).toEqual(await weights(every));
+    const pick = (ev: TrainEvent[]) => ev.filter((e) => e.type === 'step' || e.type === 'checkpoint').map((e) => (e.type === 'step' ? [e.step, e.loss, e.lr, e.gradNorm] : ['checkpoint', e.step]));
+    expect(pick(evBatched)).toEqual(pick(evEvery));
+    expect(tf.memory().numTensors).toBe(before);
+    // A checkpoint every 3 steps reads at 3 and 6 as well as at 4-step blocks: blocks [1–3], [4–6], [7].
+    const ms = evBatched.filter((e) => e.type === 'step').map((e) => (e.type === 'step' ? e.ms : 0));
+    expect(ms[0]).toBe(ms[2]);
+    expect(ms[3]).toBe(ms[5]);
+  });
+
+  it('readEvery must be a positive integer', async () => {
+    await expect(train({ model: tinyConvNet(1), volumes, config: config(2), readEvery: 0 })).rejects.toThrow(/readEvery must be a positive integer, got 0/);
+  });
+
   it('a run stopped at step 3 and resumed ends with the same weights as an uninterrupted run', async () => {
     const straight = tinyConvNet(1, 7);
     await train({ model: straight, volumes, config: config(6) });

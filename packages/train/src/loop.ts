@@ -44,6 +44,14 @@ export interface TrainOptions {
   /** Stops after the current step (a checkpoint is saved first). */
   readonly signal?: AbortSignal;
   readonly onEvent?: (e: TrainEvent) => void;
+  /**
+   * Read the loss and gradient norm back every this many steps (default 1). A readback waits for
+   * the device to finish the step, so on a GPU every read leaves it idle while the next step is
+   * recorded; with N > 1 the steps in between are queued back to back. Their `step` events come
+   * together when read, each with the block's mean time; a non-finite loss stops the run when it
+   * is read (up to N − 1 steps late). Results are the same for any N.
+   */
+  readonly readEvery?: number;
 }
 
 export interface TrainResult {
@@ -152,50 +160,68 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const vars = model.trainable;
   const varList = Object.values(vars);
   const nameOf = new Map(Object.entries(vars).map(([n, v]) => [v.name, n]));
-  while (step < config.steps) {
+  const readEvery = opts.readEvery ?? 1;
+  if (!Number.isInteger(readEvery) || readEvery < 1) throw new TrainError(`readEvery must be a positive integer, got ${readEvery}`);
+  /** Steps recorded but not read back yet: [loss, gradient norm] of each (one buffer, one readback), and its learning rate. */
+  let pending: { stats: tf.Tensor; lr: number }[] = [];
+  let blockStart = performance.now();
+  const readBack = async () => {
+    if (pending.length === 0) return;
+    const block = pending;
+    pending = [];
+    const values = await Promise.all(block.map((p) => p.stats.data()));
+    for (const p of block) p.stats.dispose();
+    const ms = (performance.now() - blockStart) / block.length;
+    blockStart = performance.now();
+    for (let i = 0; i < block.length; i++) {
+      step += 1;
+      const l = values[i]![0]!;
+      if (!Number.isFinite(l)) throw new TrainError(`loss became ${l} at step ${step}; lower the learning rate or enable clipping`);
+      losses.push(l);
+      recent.push(ms);
+      if (recent.length > 20) recent.shift();
+      const avg = recent.reduce((a, x) => a + x, 0) / recent.length;
+      const mem = tf.memory();
+      emit({
+        type: 'step',
+        step,
+        steps: config.steps,
+        loss: l,
+        lr: block[i]!.lr,
+        gradNorm: values[i]![1]!,
+        ms,
+        slicesPerSecond: (perStep * 1000) / avg,
+        etaSeconds: ((config.steps - step) * avg) / 1000,
+        numTensors: mem.numTensors,
+        numBytes: mem.numBytes,
+      });
+    }
+  };
+  while (step + pending.length < config.steps) {
     await yieldToEventLoop();
     if (opts.signal?.aborted) {
       status = 'cancelled';
       break;
     }
-    const ts = performance.now();
-    const batch = task.draw(mulberry32(mixSeed(config.seed, step)));
-    const lr = learningRate(config.learningRate, config.schedule, step, config.steps);
-    const { loss, norm } = tf.tidy(() => {
+    if (pending.length === 0) blockStart = performance.now();
+    const recorded = step + pending.length;
+    const batch = task.draw(mulberry32(mixSeed(config.seed, recorded)));
+    const lr = learningRate(config.learningRate, config.schedule, recorded, config.steps);
+    const stats = tf.tidy(() => {
       const { value, grads } = tf.variableGrads(() => task.loss(model, batch), varList);
       const named: Record<string, tf.Tensor> = {};
       for (const [varName, g] of Object.entries(grads)) named[nameOf.get(varName) ?? varName] = g;
       const clipped = config.clipNorm ? clipByGlobalNorm(named, config.clipNorm) : { grads: named, norm: tf.scalar(0) };
       opt.apply(vars, clipped.grads, lr);
-      return { loss: value, norm: clipped.norm };
+      return tf.stack([value, clipped.norm]);
     });
-    const [lossValue, normValue] = await Promise.all([loss.data(), norm.data()]);
-    loss.dispose();
-    norm.dispose();
-    step += 1;
-    const l = lossValue[0]!;
-    if (!Number.isFinite(l)) throw new TrainError(`loss became ${l} at step ${step}; lower the learning rate or enable clipping`);
-    losses.push(l);
-    const ms = performance.now() - ts;
-    recent.push(ms);
-    if (recent.length > 20) recent.shift();
-    const avg = recent.reduce((s, x) => s + x, 0) / recent.length;
-    const mem = tf.memory();
-    emit({
-      type: 'step',
-      step,
-      steps: config.steps,
-      loss: l,
-      lr,
-      gradNorm: normValue[0]!,
-      ms,
-      slicesPerSecond: (perStep * 1000) / avg,
-      etaSeconds: ((config.steps - step) * avg) / 1000,
-      numTensors: mem.numTensors,
-      numBytes: mem.numBytes,
-    });
-    if (config.checkpointEvery > 0 && step % config.checkpointEvery === 0 && step < config.steps) await save();
+    pending.push({ stats, lr });
+    const next = step + pending.length;
+    const checkpointDue = config.checkpointEvery > 0 && next % config.checkpointEvery === 0 && next < config.steps;
+    if (pending.length >= readEvery || next >= config.steps || checkpointDue) await readBack();
+    if (checkpointDue) await save();
   }
+  await readBack();
   await save();
   const seconds = (performance.now() - t0) / 1000;
   opt.dispose();

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { NamedAttrMap, Tensor } from '@tensorflow/tfjs-core';
 import { OpArgumentError } from '../errors';
 import type { AdamAttrs } from '../kernels';
-import { KernelName, nativeKernelsActive } from '../kernels';
+import { KernelName, tomosortKernelActive } from '../kernels';
 
 /** Adam's slots and the variable after one step. */
 export interface AdamState {
@@ -15,7 +15,7 @@ export interface AdamState {
  * One Adam step (Kingma & Ba 2015), with decoupled weight decay (AdamW, Loshchilov & Hutter 2019):
  * m ← β₁m + (1 − β₁)g,  s ← β₂s + (1 − β₂)g²,
  * v ← v − lr·( (m/(1 − β₁ᵗ)) / (√(s/(1 − β₂ᵗ)) + ε) + λ·v ).
- * One kernel where native kernels run, else the same arithmetic in stock tfjs ops. Not
+ * One kernel where tomosort's kernels run (native on wasm, WGSL on webgpu), else the same arithmetic in stock tfjs ops. Not
  * differentiable (it is the update itself).
  *
  * @returns the new variable value and slots (the caller assigns them)
@@ -27,7 +27,7 @@ export function adamUpdate(variable: Tensor, m: Tensor, s: Tensor, gradient: Ten
       throw new OpArgumentError('adamUpdate', `${name} [${t.shape.join(', ')}] must have the variable's shape [${variable.shape.join(', ')}].`);
     }
   }
-  if (nativeKernelsActive()) {
+  if (tomosortKernelActive(KernelName.AdamUpdate)) {
     const [v, m2, s2] = tf.engine().runKernel(KernelName.AdamUpdate, { variable, m, s, gradient }, attrs as unknown as NamedAttrMap) as Tensor[];
     return { variable: v!, m: m2!, s: s2! };
   }

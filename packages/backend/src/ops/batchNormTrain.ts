@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { NamedAttrMap, Tensor } from '@tensorflow/tfjs-core';
 import { OpArgumentError } from '../errors';
 import type { BatchNormTrainAttrs } from '../kernels';
-import { KernelName, nativeKernelsActive } from '../kernels';
+import { KernelName, tomosortKernelActive } from '../kernels';
 
 const OP = 'batchNormTrain';
 
@@ -47,8 +47,8 @@ function registerGradientOnce(): void {
  * `y = act(scale·(x − μ)/√(σ² + ε) + offset + residual)`, μ and σ² the per-channel mean and
  * biased variance over every other axis.
  *
- * Where native kernels run (see {@link nativeKernelsActive}) this is one kernel forward and one
- * backward; elsewhere it is broadcast element-wise ops with one custom gradient (two reductions
+ * Where tomosort's kernels run (native on wasm, WGSL on webgpu: {@link tomosortKernelActive}) this
+ * is one kernel forward and one backward; elsewhere it is broadcast element-wise ops with one custom gradient (two reductions
  * and a few element-wise ops; tfjs' own batch-norm gradient tiles every [C] tensor to x's size,
  * which cost ~40 % of a wasm fine-tuning step). The gradient reaches x through μ and σ² as well.
  *
@@ -70,7 +70,7 @@ export function batchNormTrain<T extends Tensor>(x: T, scale: tf.Tensor1D, offse
   if (residual && !tf.util.arraysEqual(residual.shape, x.shape)) {
     throw new OpArgumentError(OP, `residual [${residual.shape.join(', ')}] must have x's shape [${x.shape.join(', ')}].`);
   }
-  if (nativeKernelsActive()) {
+  if (tomosortKernelActive(KernelName.BatchNormTrain)) {
     registerGradientOnce();
     const attrs: BatchNormTrainAttrs = { epsilon, relu, residual: residual !== undefined };
     const inputs: tf.NamedTensorMap = residual ? { x, scale, offset, residual } : { x, scale, offset };

@@ -3,20 +3,25 @@ import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import type { ConvGeometry3D } from './convGemm';
 import { convGemm, gemmPlan } from './convGemm';
+import { KernelName } from '../kernels';
 import { MAX_WORKGROUPS_PER_DIMENSION } from './program';
+import { trainingKernelFuncs } from './training';
 
 /**
  * tomosort's WGSL kernels for tfjs' `webgpu` backend, registered in place of tfjs' slow ones.
  * Each group can be switched back to tfjs' own (`useWebGpuKernels`), so a benchmark can show
  * what each one gains.
  */
-export const WEBGPU_KERNEL_GROUPS = ['conv2dBackpropFilter', 'conv2dBackpropInput', 'conv3d'] as const;
+export const WEBGPU_KERNEL_GROUPS = ['conv2dBackpropFilter', 'conv2dBackpropInput', 'conv3d', 'batchNormTrain', 'adamUpdate'] as const;
 export type WebGpuKernelGroup = (typeof WEBGPU_KERNEL_GROUPS)[number];
 
 const GROUP_KERNELS: Readonly<Record<WebGpuKernelGroup, readonly string[]>> = {
   conv2dBackpropFilter: [tf.Conv2DBackpropFilter],
   conv2dBackpropInput: [tf.Conv2DBackpropInput],
   conv3d: [tf.Conv3D, tf.Conv3DBackpropFilterV2, tf.Conv3DBackpropInputV2],
+  // tomosort's own kernels: without ours, batchNormTrain and adamUpdate compose stock ops.
+  batchNormTrain: [KernelName.BatchNormTrain, KernelName.BatchNormTrainGrad],
+  adamUpdate: [KernelName.AdamUpdate],
 };
 
 /** tfjs' own kernels that ours replaced, to fall back on for a case ours does not take and to restore. */
@@ -89,6 +94,7 @@ function fallback(name: string, args: Parameters<KernelFunc>[0]): TensorInfo | T
 }
 
 const configs: Readonly<Record<string, KernelFunc>> = {
+  ...trainingKernelFuncs,
   [tf.Conv2DBackpropFilter]: (args) => {
     const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
     const { strides, pad, dataFormat, dimRoundingMode, filterShape } = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;

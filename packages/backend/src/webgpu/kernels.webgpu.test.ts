@@ -1,10 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedAttrMap, Tensor } from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KernelName, tomosortKernelActive } from '../kernels';
 import { initNodeBackend } from '../node';
+import { adamUpdate } from '../ops/adamUpdate';
+import { batchNormTrain } from '../ops/batchNormTrain';
 import { CONV_CASES, caseData, randomNormal, relativeError } from '../testing/conv2dCases';
 import type { ConvGeometry3D } from './convGemm';
 import { gemmPlan } from './convGemm';
+import { countWebGpuWork } from './counters';
 import { useWebGpuKernels, webGpuKernelActive, webGpuKernelsInUse } from './kernels';
 
 /**
@@ -37,7 +41,7 @@ async function run(backend: 'cpu' | 'webgpu', kernel: string, inputs: Record<str
 describe('which kernels run', () => {
   it("initNodeBackend('webgpu') installs ours; 'none' restores tfjs' own", async () => {
     await tf.setBackend('webgpu');
-    expect(webGpuKernelsInUse()).toEqual(['conv2dBackpropFilter', 'conv2dBackpropInput', 'conv3d']);
+    expect(webGpuKernelsInUse()).toEqual(['conv2dBackpropFilter', 'conv2dBackpropInput', 'conv3d', 'batchNormTrain', 'adamUpdate']);
     expect(webGpuKernelActive('conv3d')).toBe(true);
     useWebGpuKernels('none');
     expect(webGpuKernelsInUse()).toEqual([]);
@@ -54,7 +58,7 @@ type Conv2DBackpropFilterCase = { x: readonly [number, number, number, number]; 
 
 const FILTER_CASES: readonly Conv2DBackpropFilterCase[] = [
   ...CONV_CASES.filter((c) => (c.dilation ?? 1) === 1).map((c) => ({ x: c.x, f: c.f, strides: c.strides as number | [number, number], pad: c.pad, why: c.why })),
-  { x: [2, 24, 24, 16], f: [3, 3, 16, 64], strides: 1, pad: 'same', why: '64×64 tiles, K split in 4' },
+  { x: [2, 16, 16, 16], f: [3, 3, 16, 64], strides: 1, pad: 'same', why: '64×64 tiles, K split in 2' },
   { x: [3, 17, 19, 24], f: [3, 3, 24, 40], strides: 2, pad: 'same', why: '128×32 tiles, partial tiles' },
   { x: [2, 30, 30, 5], f: [5, 5, 5, 8], strides: 1, pad: 2, why: '128×16 tiles, numeric pad' },
 ];
@@ -135,5 +139,99 @@ describe('the GEMM plan', () => {
     expect(gemmPlan('forward', g({ outC: 40 }))).toMatchObject({ tm: 128, tn: 32 });
     // A tiny K is never split below 256 terms per split.
     expect(gemmPlan('filter', g({ batch: 1, inH: 8, inW: 8, outH: 8, outW: 8 })).splits).toBe(1);
+  });
+});
+
+describe(`fused batch norm (+ residual + ReLU) and Adam on webgpu equal the composite ops on cpu within ${TOLERANCE}`, () => {
+  const cases: { shape: number[]; relu: boolean; residual: boolean; shift?: number; why: string }[] = [
+    { shape: [2, 5, 7, 3], relu: false, residual: false, why: 'plain, fewer rows than one chunk' },
+    { shape: [4, 16, 16, 20], relu: true, residual: false, why: 'ReLU, 4 row chunks, a partial channel group' },
+    { shape: [2, 12, 12, 16], relu: true, residual: true, why: 'ResNet block end: residual + ReLU' },
+    { shape: [3, 9, 9, 5], relu: false, residual: true, why: 'residual without ReLU (dz is dy)' },
+    { shape: [2, 4, 6, 6, 8], relu: true, residual: false, why: '5D (3D U-Net)' },
+    { shape: [2, 10, 10, 4], relu: false, residual: false, shift: 1000, why: '|mean| ≫ std: the shifted variance' },
+  ];
+  const bnGrads = async (c: (typeof cases)[number]) => {
+    const out = tf.tidy(() => {
+      const n = size(c.shape);
+      const ch = c.shape.at(-1)!;
+      const x = tf.add(tf.tensor(randomNormal(n, 61), c.shape), c.shift ?? 0);
+      const scale = tf.tensor1d(randomNormal(ch, 62));
+      const offset = tf.tensor1d(randomNormal(ch, 63));
+      const res = tf.tensor(randomNormal(n, 64), c.shape);
+      const r = tf.tensor(randomNormal(n, 65), c.shape);
+      const f = (xi: Tensor, s: Tensor, o: Tensor, q: Tensor) =>
+        batchNormTrain(xi, s as tf.Tensor1D, o as tf.Tensor1D, { relu: c.relu, ...(c.residual ? { residual: q } : {}) });
+      const { y, mean, variance } = f(x, scale, offset, res);
+      const loss = (xi: Tensor, s: Tensor, o: Tensor, q: Tensor) => tf.sum(tf.mul(f(xi, s, o, q).y, r));
+      const grads = c.residual ? tf.grads(loss)([x, scale, offset, res]) : tf.grads((xi: Tensor, s: Tensor, o: Tensor) => loss(xi, s, o, res))([x, scale, offset]);
+      return [y, mean, variance, ...grads];
+    });
+    const data = (await Promise.all(out.map((t) => t.data()))) as Float32Array[];
+    tf.dispose(out);
+    return data;
+  };
+  for (const c of cases) {
+    it(`[${c.shape}] relu ${c.relu} residual ${c.residual} (${c.why}): y, mean, variance and every gradient`, async () => {
+      await tf.setBackend('cpu');
+      expect(tomosortKernelActive(KernelName.BatchNormTrain)).toBe(false);
+      const ref = await bnGrads(c);
+      await tf.setBackend('webgpu');
+      expect(tomosortKernelActive(KernelName.BatchNormTrain)).toBe(true);
+      const got = await bnGrads(c);
+      expect(got.length).toBe(ref.length);
+      for (let i = 0; i < ref.length; i++) expect(relativeError(got[i]!, ref[i]!), `output ${i}`).toBeLessThan(TOLERANCE);
+    }, 30_000);
+  }
+  it('AdamW, step 3: variable and both slots', async () => {
+    const attrs = { learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, step: 3, weightDecay: 0.05 };
+    const step = async () => {
+      const out = tf.tidy(() => {
+        const [v, m, s, g] = [71, 72, 73, 74].map((seed) => tf.tensor(randomNormal(1000, seed), [10, 100]));
+        const r = adamUpdate(v!, m!, tf.abs(s!), g!, attrs);
+        return [r.variable, r.m, r.s];
+      });
+      const data = (await Promise.all(out.map((t) => t.data()))) as Float32Array[];
+      tf.dispose(out);
+      return data;
+    };
+    await tf.setBackend('cpu');
+    const ref = await step();
+    await tf.setBackend('webgpu');
+    expect(tomosortKernelActive(KernelName.AdamUpdate)).toBe(true);
+    const got = await step();
+    for (let i = 0; i < 3; i++) expect(relativeError(got[i]!, ref[i]!)).toBeLessThan(TOLERANCE);
+  });
+});
+
+describe('countWebGpuWork', () => {
+  it('counts one dispatch per program and one readback per data(); ours record fewer dispatches than the composite', async () => {
+    await tf.setBackend('webgpu');
+    const x = tf.tensor(randomNormal(2 * 8 * 8 * 16, 81), [2, 8, 8, 16]);
+    const scale = tf.ones([16]) as tf.Tensor1D;
+    const offset = tf.zeros([16]) as tf.Tensor1D;
+    const bnDispatches = () => {
+      const c = countWebGpuWork();
+      tf.tidy(() => tf.grads((a: Tensor) => tf.sum(batchNormTrain(a, scale, offset, { relu: true }).y))([x]));
+      const n = c.read().dispatches;
+      c.stop();
+      return n;
+    };
+    const ours = bnDispatches();
+    useWebGpuKernels(['conv2dBackpropFilter', 'conv2dBackpropInput', 'conv3d', 'adamUpdate']);
+    const composite = bnDispatches();
+    useWebGpuKernels('all');
+    // Forward 4 + backward 6 of ours, plus the sum, the ones of its gradient and whatever tf.grads adds.
+    expect(ours).toBeLessThan(composite);
+    const c = countWebGpuWork();
+    const y = tf.add(x, 1);
+    expect(c.read()).toMatchObject({ dispatches: 1, readbacks: 0 });
+    await y.data();
+    const after = c.read();
+    expect(after).toMatchObject({ dispatches: 1, readbacks: 1 });
+    expect(after.peakGpuBytes).toBeGreaterThanOrEqual(2 * 2 * 8 * 8 * 16 * 4);
+    expect(() => countWebGpuWork()).toThrow(/already running/);
+    c.stop();
+    tf.dispose([x, y, scale, offset]);
   });
 });

@@ -40,7 +40,8 @@ export interface ProgramSpec {
   /**
    * The body: WGSL that defines `fn main(index: i32)` (index = the flat invocation index; kernels
    * with a 2D/3D dispatch use `localId`, `localIndex`, `workgroupId` instead). Inputs are the
-   * storage arrays named in `inputs`, the output is `result`, uniforms `uniforms.<name>`.
+   * storage arrays named in `inputs`, the output is `result`, uniforms `uniforms.<name>`. The code
+   * must read every input: tfjs builds the pipeline with layout 'auto', which drops unread bindings.
    */
   readonly code: string;
 }

@@ -1,0 +1,63 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/** What the webgpu backend did between {@link countWebGpuWork} and `read()`. */
+export interface WebGpuWork {
+  /** Compute dispatches recorded (one per program run: tfjs records one dispatch per kernel program). */
+  readonly dispatches: number;
+  /** Buffers read back to the CPU (`data()` / `dataSync()` on a GPU tensor): each waits for the queue. */
+  readonly readbacks: number;
+  /** Most bytes the backend's buffer manager held in GPU buffers, sampled at every dispatch and readback. */
+  readonly peakGpuBytes: number;
+}
+
+interface Countable {
+  recordAndSubmit(...a: unknown[]): unknown;
+  read(...a: unknown[]): Promise<unknown>;
+  readSync(...a: unknown[]): unknown;
+  memory(): { numBytesInGPU?: number };
+}
+
+/**
+ * Counts the webgpu backend's dispatches and readbacks from now on (by wrapping the backend
+ * instance's methods; SwiftShader counts the same as a GPU). `read()` gives the counts so far,
+ * `stop()` unwraps. One counter at a time.
+ *
+ * @throws Error when the webgpu backend has not been started
+ */
+export function countWebGpuWork(): { read(): WebGpuWork; stop(): void } {
+  const backend = tf.findBackend('webgpu') as unknown as Countable | null;
+  if (!backend) throw new Error("countWebGpuWork: the webgpu backend is not started (initBackend('webgpu') first)");
+  const own = backend as unknown as Record<string, unknown>;
+  if (own['__tomosortCounting']) throw new Error('countWebGpuWork: a counter is already running');
+  let dispatches = 0;
+  let readbacks = 0;
+  let peak = 0;
+  const gpuBytes = () => backend.memory().numBytesInGPU ?? 0;
+  const original = { recordAndSubmit: backend.recordAndSubmit, read: backend.read, readSync: backend.readSync };
+  own['__tomosortCounting'] = true;
+  backend.recordAndSubmit = function (this: Countable, ...a: unknown[]) {
+    dispatches += 1;
+    peak = Math.max(peak, gpuBytes());
+    return original.recordAndSubmit.apply(this, a);
+  };
+  backend.read = function (this: Countable, ...a: unknown[]) {
+    readbacks += 1;
+    peak = Math.max(peak, gpuBytes());
+    return original.read.apply(this, a);
+  };
+  backend.readSync = function (this: Countable, ...a: unknown[]) {
+    readbacks += 1;
+    peak = Math.max(peak, gpuBytes());
+    return original.readSync.apply(this, a);
+  };
+  return {
+    read: () => {
+      peak = Math.max(peak, gpuBytes());
+      return { dispatches, readbacks, peakGpuBytes: peak };
+    },
+    stop: () => {
+      Object.assign(backend, original);
+      delete own['__tomosortCounting'];
+    },
+  };
+}
