@@ -4,13 +4,17 @@ import * as tf from '@tensorflow/tfjs-core';
 export interface WebGpuWork {
   /** Compute dispatches recorded (one per program run: tfjs records one dispatch per kernel program). */
   readonly dispatches: number;
-  /** Buffers read back to the CPU (`data()` / `dataSync()` on a GPU tensor): each waits for the queue. */
+  /**
+   * Buffers read back from the GPU (`data()` / `dataSync()` of a tensor that lives there): each
+   * waits for the queue. Reads of values still on the CPU (tfjs keeps small inputs there) are not counted.
+   */
   readonly readbacks: number;
   /** Most bytes the backend's buffer manager held in GPU buffers, sampled at every dispatch and readback. */
   readonly peakGpuBytes: number;
 }
 
 interface Countable {
+  readonly tensorMap: { get(dataId: unknown): { values?: unknown } | undefined };
   recordAndSubmit(...a: unknown[]): unknown;
   read(...a: unknown[]): Promise<unknown>;
   readSync(...a: unknown[]): unknown;
@@ -40,13 +44,14 @@ export function countWebGpuWork(): { read(): WebGpuWork; stop(): void } {
     peak = Math.max(peak, gpuBytes());
     return original.recordAndSubmit.apply(this, a);
   };
+  const onGpu = (dataId: unknown) => backend.tensorMap.get(dataId)?.values == null;
   backend.read = function (this: Countable, ...a: unknown[]) {
-    readbacks += 1;
+    if (onGpu(a[0])) readbacks += 1;
     peak = Math.max(peak, gpuBytes());
     return original.read.apply(this, a);
   };
   backend.readSync = function (this: Countable, ...a: unknown[]) {
-    readbacks += 1;
+    if (onGpu(a[0])) readbacks += 1;
     peak = Math.max(peak, gpuBytes());
     return original.readSync.apply(this, a);
   };

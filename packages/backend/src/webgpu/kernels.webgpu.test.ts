@@ -230,6 +230,11 @@ describe('countWebGpuWork', () => {
     const after = c.read();
     expect(after).toMatchObject({ dispatches: 1, readbacks: 1 });
     expect(after.peakGpuBytes).toBeGreaterThanOrEqual(2 * 2 * 8 * 8 * 16 * 4);
+    // Values tfjs still holds on the CPU (never uploaded) are no readback.
+    const onCpu = tf.tensor([1, 2, 3]);
+    await onCpu.data();
+    expect(c.read().readbacks).toBe(1);
+    onCpu.dispose();
     expect(() => countWebGpuWork()).toThrow(/already running/);
     c.stop();
     tf.dispose([x, y, scale, offset]);

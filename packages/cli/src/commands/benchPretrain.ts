@@ -9,10 +9,11 @@ import type { ConvGradients, EncoderPreset, Model } from '@tomosort/models';
 import { fitMmPerPixel, labelledPhantomSlices, loadPrepared, phantomSources } from '@tomosort/pretext';
 import type { PreparedVolume } from '@tomosort/pretext';
 import { phantomSubject } from '@tomosort/samples';
-import { SEGMENTATION_AUGMENTATION, prepareVolumeAnnotation, volumeSegmentationTask } from '@tomosort/segment';
+import { SEGMENTATION_AUGMENTATION, prepareAnnotation, prepareVolumeAnnotation, segmentationTask, volumeSegmentationTask } from '@tomosort/segment';
 import { PROXY3D_METHODS, asTrainable, csprModelSpec, csprTask, proxy3dModelSpec, train } from '@tomosort/train';
 import type { MethodConfig, TaskMethodConfig, TrainTask } from '@tomosort/train';
-import { profileSecondStep } from '@tomosort/backend';
+import { WEBGPU_KERNEL_GROUPS, countWebGpuWork, profileSecondStep, useWebGpuKernels, webGpuKernelsInUse } from '@tomosort/backend';
+import type { WebGpuKernelGroup, WebGpuWork } from '@tomosort/backend';
 import { startBackend } from '../backendOption';
 import { userPath } from '../env';
 import { CliError, UsageError } from '../errors';
@@ -42,6 +43,12 @@ Measures pre-training steps, each configuration in its own process (so peak RSS 
            native: median ms/step, tf.memory peak, peak RSS, steps an hour (only when asked for)
   stock    the speed step on tfjs' stock cpu backend with tfjs' own conv gradients (minutes at
            128²; only when asked for with --parts)
+  webgpu   on WebGPU (the machine's GPU through Dawn, else SwiftShader, a CPU emulation whose
+           times say nothing of a GPU): the SortingLoss pre-training step (--slices) and the
+           U-Net fine-tuning step (--finetune-batch) of --model, each with our WGSL kernels
+           (reading the loss every --read-every steps) and with tfjs' own (reading every step),
+           plus one row per --without group: ms/step, GFLOP/s, dispatches and readbacks a
+           step, peak GPU memory (only when asked for)
 
   --parts LIST     default speed,profile,3d,methods
   --quick          small net, 64², 4 measured steps, no PyTorch (< 3 min here)
@@ -50,11 +57,15 @@ Measures pre-training steps, each configuration in its own process (so peak RSS 
   --steps N        measured steps, default 8 (quick: 4), after one warm-up step
   --threads LIST   native thread counts for the speed part, default 1,<cores>
   --backend B      the methods part's backend, default native
+  --finetune-batch N  the webgpu part's fine-tuning images a step, default 8
+  --read-every N   the webgpu part's readback interval with our kernels, default 8
+  --without LIST   webgpu part: also a row with all our kernels but each of these groups
+                   (${WEBGPU_KERNEL_GROUPS.join(', ')}; 'each' = every one)
   --torch-python P the Python with Debian's torch, default /usr/bin/python3
   --torch-script F default ../shared/anchors/torch_step.py beside the repository
   --out FILE       also write the JSON there;  --json  print the JSON instead of the tables`;
 
-const PARTS = ['speed', 'profile', '3d', 'methods', 'seeds3d', 'stock'] as const;
+const PARTS = ['speed', 'profile', '3d', 'methods', 'seeds3d', 'stock', 'webgpu'] as const;
 type Part = (typeof PARTS)[number];
 
 /** One measurement, made in a child process. */
@@ -65,6 +76,8 @@ interface StepResult {
   readonly stepsMs: readonly number[];
   readonly peakBytes: number;
   readonly peakRssBytes: number;
+  /** On webgpu: our kernel groups in use, and the work of one steady step (dispatches, readbacks) and of the run (peak GPU bytes). */
+  readonly webgpu?: { readonly kernels: readonly string[]; readonly readEvery: number; readonly perStep: WebGpuWork; readonly peakGpuBytes: number };
   /** With --profile: kernel name → total ms and calls over one step, and the step's wall time. */
   readonly profile?: { readonly stepMs: number; readonly kernels: readonly { name: string; ms: number; calls: number }[] };
 }
@@ -85,6 +98,9 @@ interface ChildSettings {
   readonly threads: string | undefined;
   readonly gradients: ConvGradients;
   readonly profile: boolean;
+  /** webgpu: 'all', 'none' or a comma list of our kernel groups. */
+  readonly webgpuKernels: string | undefined;
+  readonly readEvery: number;
 }
 
 function methodFor(name: string, slices: number): MethodConfig {
@@ -139,12 +155,35 @@ async function seed3dSetup(method: string, s: ChildSettings): Promise<{ model: M
   return { model: createModel(unetModelSpec(encoderSpec('unet-down', { dims: 3 }), { classes: PHANTOM_CLASSES.length + 1 }), { seed: 0 }), m: { kind: 'task', name: 'finetune3d', slicesPerStep: task.slicesPerStep, settings: {} }, task: { task } };
 }
 
+/** The 2D U-Net fine-tuning step on --model: `slices` images a step from 5 annotated slices of a phantom subject. */
+async function finetune2dSetup(s: ChildSettings): Promise<{ model: Model; m: TaskMethodConfig; task: { task: TrainTask } }> {
+  const subject = phantomSubject(0, 1);
+  const nz = subject.volume.dims[2];
+  const slices = [0, 1, 2, 3, 4].map((i) => Math.floor(((i + 0.5) * nz) / 5));
+  const window = FULL_EXPERIMENT.window;
+  const prepare = { plane: 'axial' as const, size: s.size, mmPerPixel: fitMmPerPixel(subject.volume, 'axial', s.size), window };
+  const data = [prepareAnnotation({ id: subject.id, volume: subject.volume, labels: subject.labels, slices }, s.size, PHANTOM_CLASSES, prepare)];
+  const task = segmentationTask(data, { batch: s.slices, window, augmentation: SEGMENTATION_AUGMENTATION });
+  const model = createModel(unetModelSpec(encoderSpec(s.model), { classes: PHANTOM_CLASSES.length + 1 }), { seed: 0 });
+  return { model, m: { kind: 'task', name: 'finetune', slicesPerStep: task.slicesPerStep, settings: {} }, task: { task } };
+}
+
+function webgpuKernelChoice(v: string | undefined): 'all' | 'none' | WebGpuKernelGroup[] {
+  if (v === undefined || v === 'all' || v === 'none') return v ?? 'all';
+  const groups = v.split(',').filter(Boolean);
+  for (const g of groups) if (!(WEBGPU_KERNEL_GROUPS as readonly string[]).includes(g)) throw new UsageError(`unknown webgpu kernel group "${g}"; known: ${WEBGPU_KERNEL_GROUPS.join(', ')}`);
+  return groups as WebGpuKernelGroup[];
+}
+
 async function measure(method: string, s: ChildSettings): Promise<StepResult> {
   const backend = await startBackend({ backend: s.backend, threads: s.threads }, true);
+  const gpu = backend.active === 'webgpu';
+  if (gpu) useWebGpuKernels(webgpuKernelChoice(s.webgpuKernels));
   let model: Model;
   let m: MethodConfig | TaskMethodConfig;
   let task: { volumes: PreparedVolume[] } | { task: TrainTask };
   if ((SEEDS_3D as readonly string[]).includes(method)) ({ model, m, task } = await seed3dSetup(method, s));
+  else if (method === 'finetune') ({ model, m, task } = await finetune2dSetup(s));
   else {
     const volumetric = method === 'sorting3d';
     const volumes = volumetric ? [] : await loadPrepared(phantomSources({ subjects: 6, seed: 0 }), { plane: 'axial', size: s.size });
@@ -159,18 +198,46 @@ async function measure(method: string, s: ChildSettings): Promise<StepResult> {
   const warmup = 1;
   const stepsMs: number[] = [];
   let peakRss = process.memoryUsage().rss;
-  const info = await tf.profile(async () => {
-    await train({
+  const run = (steps: number, readEvery: number, onStep: (step: number, ms: number) => void) =>
+    train({
       model: trainable,
       ...task,
-      config: config(warmup + s.steps),
+      config: config(steps),
+      readEvery,
       onEvent: (e) => {
         if (e.type !== 'step') return;
         peakRss = Math.max(peakRss, process.memoryUsage().rss);
-        if (e.step > warmup) stepsMs.push(e.ms);
+        onStep(e.step, e.ms);
       },
     });
-  });
+  let peakBytes = 0;
+  let webgpu: StepResult['webgpu'];
+  if (gpu) {
+    // tf.profile would time every kernel (a submit each), so webgpu is measured by our counter.
+    // Warm-up (pipelines compile) in its own run, so the measured blocks hold measured steps only.
+    await run(warmup, 1, () => {});
+    const counter = countWebGpuWork();
+    try {
+      await run(s.steps, s.readEvery, (_, ms) => stepsMs.push(ms));
+      const whole = counter.read();
+      // One steady step's work: a 2-step run read every step, counted from step 1's readback on.
+      let from: WebGpuWork | undefined;
+      await run(2, 1, (step) => {
+        if (step === 1) from = counter.read();
+      });
+      const to = counter.read();
+      const perStep = { dispatches: to.dispatches - from!.dispatches, readbacks: to.readbacks - from!.readbacks, peakGpuBytes: whole.peakGpuBytes };
+      webgpu = { kernels: webGpuKernelsInUse(), readEvery: s.readEvery, perStep, peakGpuBytes: whole.peakGpuBytes };
+      peakBytes = whole.peakGpuBytes;
+    } finally {
+      counter.stop();
+    }
+  } else {
+    const info = await tf.profile(async () => {
+      await run(warmup + s.steps, 1, (step, ms) => step > warmup && stepsMs.push(ms));
+    });
+    peakBytes = info.peakBytes;
+  }
   peakRss = Math.max(peakRss, process.resourceUsage().maxRSS * 1024);
   let profile: StepResult['profile'];
   if (s.profile) {
@@ -178,7 +245,7 @@ async function measure(method: string, s: ChildSettings): Promise<StepResult> {
     profile = await profileSecondStep((onStep) => train({ model: trainable, ...task, config: config(2), onEvent: (e) => e.type === 'step' && onStep(e.step, e.ms) }));
   }
   model.dispose();
-  return { method, backend: backend.label, msPerStep: median(stepsMs), stepsMs, peakBytes: info.peakBytes, peakRssBytes: peakRss, ...(profile ? { profile } : {}) };
+  return { method, backend: backend.label, msPerStep: median(stepsMs), stepsMs, peakBytes, peakRssBytes: peakRss, ...(webgpu ? { webgpu } : {}), ...(profile ? { profile } : {}) };
 }
 
 function runProcess(command: string, args: readonly string[], what: string): Promise<string> {
@@ -255,6 +322,10 @@ export async function benchPretrain(args: readonly string[]): Promise<number> {
       child: { type: 'string' },
       gradients: { type: 'string' },
       profile: { type: 'boolean', default: false },
+      'finetune-batch': { type: 'string' },
+      'read-every': { type: 'string' },
+      without: { type: 'string' },
+      'webgpu-kernels': { type: 'string' },
     },
     BENCH_PRETRAIN_USAGE,
     false,
@@ -263,13 +334,25 @@ export async function benchPretrain(args: readonly string[]): Promise<number> {
   const model = (values.model ?? (quick ? 'small' : 'resnet18')) as EncoderPreset;
   const size = intOption('size', values.size, quick ? 64 : 128, 8);
   const batch = intOption('batch', values.batch, 16, 8);
-  const slices = intOption('slices', values.slices, 32, values.child === 'sorting3d' ? 2 : 8);
+  const anyCount = values.child === 'sorting3d' || values.child === 'finetune';
+  const slices = intOption('slices', values.slices, 32, anyCount ? 1 : 8);
   const steps = intOption('steps', values.steps, quick ? 4 : 8, 1);
   for (const [name, n] of [['batch', batch], ['slices', slices]] as const) {
-    if (n % 8 !== 0 && values.child !== 'sorting3d') throw new UsageError(`--${name} must be a multiple of 8 (SortingLoss draws 8 slices per volume), got ${n}`);
+    if (n % 8 !== 0 && !anyCount) throw new UsageError(`--${name} must be a multiple of 8 (SortingLoss draws 8 slices per volume), got ${n}`);
   }
   if (values.child) {
-    const r = await measure(values.child, { model, size, slices, steps, backend: values.backend, threads: values.threads, gradients: (values.gradients ?? 'fast') as ConvGradients, profile: values.profile });
+    const r = await measure(values.child, {
+      model,
+      size,
+      slices,
+      steps,
+      backend: values.backend,
+      threads: values.threads,
+      gradients: (values.gradients ?? 'fast') as ConvGradients,
+      profile: values.profile,
+      webgpuKernels: values['webgpu-kernels'],
+      readEvery: intOption('read-every', values['read-every'], 1, 1),
+    });
     process.stdout.write(`${JSON.stringify(r)}\n`);
     return 0;
   }
@@ -419,6 +502,52 @@ ${model} 3D at ${size3}³, ${batch3} volumes/step (${fixed(gflop, 1)} GFLOP), pa
         ['method', 'ms/step', 'tf peak', 'peak RSS', 'time vs sorting', 'memory vs sorting'],
         Object.entries(methods).map(([k, r]) => [k, r.msPerStep.toFixed(0), mb(r.peakBytes), mb(r.peakRssBytes), (r.msPerStep / sorting.msPerStep).toFixed(2), (r.peakBytes / sorting.peakBytes).toFixed(2)]),
       )}\n${model} at ${size}², ${slices} slices/step, ${steps} measured steps, ${sorting.backend}`,
+    );
+  }
+
+  if (parts.includes('webgpu')) {
+    const finetuneBatch = intOption('finetune-batch', values['finetune-batch'], 8, 1);
+    const readEvery = intOption('read-every', values['read-every'], 8, 1);
+    const without = values.without === 'each' ? [...WEBGPU_KERNEL_GROUPS] : values.without ? (webgpuKernelChoice(values.without) as WebGpuKernelGroup[]) : [];
+    const variants = [
+      { name: 'ours', kernels: 'all', readEvery },
+      { name: "tfjs' own", kernels: 'none', readEvery: 1 },
+      ...without.map((g) => ({ name: `ours without ${g}`, kernels: WEBGPU_KERNEL_GROUPS.filter((x) => x !== g).join(','), readEvery })),
+    ];
+    const stepKinds = [
+      { name: 'pre-training (SortingLoss)', child: 'sorting', images: slices, gflop: gflopPerStep(slices) },
+      { name: 'fine-tuning (U-Net)', child: 'finetune', images: finetuneBatch, gflop: (3 * forwardCost(unetModelSpec(encoderSpec(model), { classes: PHANTOM_CLASSES.length + 1 }), size).flops * finetuneBatch) / 1e9 },
+    ];
+    const rows: Record<string, unknown>[] = [];
+    for (const k of stepKinds) {
+      for (const v of variants) {
+        say(`webgpu: ${k.name}, ${v.name}`);
+        const r = await runChild([...common, '--slices', String(k.images), '--backend', 'webgpu', '--webgpu-kernels', v.kernels, '--read-every', String(v.readEvery), '--child', k.child]);
+        const w = r.webgpu!;
+        rows.push({
+          step: k.name,
+          kernels: v.name,
+          images: k.images,
+          readEvery: v.readEvery,
+          msPerStep: fixed(r.msPerStep),
+          gflops: fixed(k.gflop / (r.msPerStep / 1000), 1),
+          dispatchesPerStep: w.perStep.dispatches,
+          readbacksPerStep: w.perStep.readbacks,
+          peakGpuBytes: w.peakGpuBytes,
+          backend: r.backend,
+          groups: w.kernels,
+        });
+      }
+    }
+    const backendLabel = String(rows[0]?.backend ?? 'webgpu');
+    const software = /swiftshader/i.test(backendLabel);
+    result.webgpu = { backend: backendLabel, softwareAdapter: software, rows };
+    const mb = (b: number) => `${(b / 1e6).toFixed(0)} MB`;
+    tables.push(
+      `${formatTable(
+        ['step', 'kernels', 'read every', 'ms/step', 'GFLOP/s', 'dispatches/step', 'readbacks/step', 'peak GPU'],
+        rows.map((r) => [r.step as string, r.kernels as string, r.readEvery as number, (r.msPerStep as number).toFixed(0), (r.gflops as number).toFixed(1), r.dispatchesPerStep as number, r.readbacksPerStep as number, mb(r.peakGpuBytes as number)]),
+      )}\n${model} at ${size}², pre-training ${slices} slices a step, fine-tuning ${finetuneBatch} images a step, Adam; median of ${steps} steps after one warm-up run; ${backendLabel}${software ? ' — SwiftShader emulates a GPU on the CPU: its times say nothing of a GPU; the dispatch and readback counts are the same on any adapter' : ''}`,
     );
   }
 
