@@ -21,4 +21,4 @@ export { kernelTimes, profileSecondStep } from './profile';
 export type { WebGpuKernelGroup } from './webgpu/kernels';
 export { WEBGPU_KERNEL_GROUPS, useWebGpuKernels, webGpuKernelActive, webGpuKernelsInUse } from './webgpu/kernels';
 export type { WebGpuWork } from './webgpu/counters';
-export { countWebGpuWork } from './webgpu/counters';
+export { countWebGpuWork, secondStepWork } from './webgpu/counters';

@@ -37,6 +37,8 @@ export interface FinetuneOptions {
   readonly resume?: boolean;
   readonly signal?: AbortSignal;
   readonly onEvent?: (phase: FinetunePhase, e: TrainEvent) => void;
+  /** Read the loss back every this many steps (train's `readEvery`; a GPU then queues steps back to back). Default 1. */
+  readonly readEvery?: number;
 }
 
 export interface FinetuneResult {
@@ -96,6 +98,7 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
       ...(store ? { store } : {}),
       ...(opts.resume ? { resume: true } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.readEvery ? { readEvery: opts.readEvery } : {}),
       onEvent: (e) => opts.onEvent?.(phase, e),
     });
     losses.push(...r.losses);

@@ -1,4 +1,5 @@
-import { profileSecondStep } from '@tomosort/backend';
+import * as tf from '@tensorflow/tfjs-core';
+import { countWebGpuWork, profileSecondStep, secondStepWork, webGpuKernelsInUse } from '@tomosort/backend';
 import { readSegmentation, readSeriesAsync, writeSegmentation } from '@tomosort/dicom';
 import type { DicomInput, SeriesVolume } from '@tomosort/dicom';
 import { checkSliceOrder, fitScoreMap, localizeStack, scoreVolume } from '@tomosort/localize';
@@ -15,7 +16,7 @@ import { asTrainable, train } from '@tomosort/train';
 import type { TrainEvent } from '@tomosort/train';
 import { DEFAULT_INTENSITY, PLANE_FRAMES, axisMapping, createVolume, describeIntensity } from '@tomosort/volume';
 import type { Volume } from '@tomosort/volume';
-import type { BenchmarkJob, ExportJob, FinetuneJob, InterpolationQualityMessage, JobClass, QualityMessage, FromWorker, ListSegsJob, LoadSegJob, MatchJob, ModelRef, ModelSummary, PretrainJob, ReformattedLabels, ScoreJob, SegSummary, SliceLabels, SliceMatch } from './protocol';
+import type { BenchmarkJob, BenchmarkWebGpu, ExportJob, FinetuneJob, InterpolationQualityMessage, JobClass, QualityMessage, FromWorker, ListSegsJob, LoadSegJob, MatchJob, ModelRef, ModelSummary, PretrainJob, ReformattedLabels, ScoreJob, SegSummary, SliceLabels, SliceMatch } from './protocol';
 import { AnnotationError, ModelChoiceError, StepMissingError } from '../errors';
 import { DEFAULT_QUALITY_FOLDS } from './protocol';
 import { writePlane } from '../planes';
@@ -167,6 +168,7 @@ export async function runFinetune(pacs: PacsClient, job: FinetuneJob, post: (m: 
       model: net,
       data,
       config,
+      readEvery: readEvery(),
       ...(signal ? { signal } : {}),
       onEvent: (phase, e) => postProgress(post, phase, e),
     });
@@ -244,6 +246,15 @@ async function interpolationEstimate(
   return q ? { kind: 'estimated', ...q } : { kind: 'skipped', reason: 'cancelled' };
 }
 
+/**
+ * Steps between loss readbacks: on WebGPU each readback drains the queue, so the GPU would idle
+ * while the next step is recorded; 4 keeps the panel's loss chart lively. Elsewhere 1.
+ */
+const GPU_READ_EVERY = 4;
+function readEvery(): number {
+  return tf.getBackend() === 'webgpu' ? GPU_READ_EVERY : 1;
+}
+
 /** Annotated slices of the benchmark's phantom, spread along it. */
 const BENCHMARK_SLICES = 5;
 
@@ -267,21 +278,34 @@ export async function runBenchmark(job: BenchmarkJob, backend: string, post: (m:
     const net = asTrainable(unet);
     const config = (steps: number) => ({ window, batch: job.batch, frozenSteps: 0, steps, learningRate: 1e-3, seed: job.seed });
     const msPerStep: number[] = [];
-    const result = await finetune({
-      model: net,
-      data,
-      config: config(job.steps),
-      ...(signal ? { signal } : {}),
-      onEvent: (phase, e) => {
-        if (e.type === 'step') msPerStep.push(e.ms);
-        postProgress(post, phase, e);
-      },
-    });
-    const profile =
-      job.profile && result.status === 'finished'
-        ? await profileSecondStep((onStep) => finetune({ model: net, data, config: config(2), onEvent: (_, e) => e.type === 'step' && onStep(e.step, e.ms) }))
-        : undefined;
-    post({ type: 'benchmarked', backend, losses: result.losses, msPerStep, cancelled: result.status === 'cancelled', ...(profile ? { profile } : {}) });
+    const gpu = tf.getBackend() === 'webgpu';
+    const counter = gpu ? countWebGpuWork() : undefined;
+    let webgpu: BenchmarkWebGpu | undefined;
+    try {
+      const result = await finetune({
+        model: net,
+        data,
+        config: config(job.steps),
+        readEvery: readEvery(),
+        ...(signal ? { signal } : {}),
+        onEvent: (phase, e) => {
+          if (e.type === 'step') msPerStep.push(e.ms);
+          postProgress(post, phase, e);
+        },
+      });
+      if (counter && result.status === 'finished') {
+        const whole = counter.read();
+        const step = await secondStepWork(counter, (onStep) => finetune({ model: net, data, config: config(2), onEvent: (_, e) => e.type === 'step' && onStep(e.step) }));
+        webgpu = { kernels: webGpuKernelsInUse(), readEvery: readEvery(), dispatchesPerStep: step.dispatches, readbacksPerStep: step.readbacks, peakGpuBytes: whole.peakGpuBytes };
+      }
+      const profile =
+        job.profile && result.status === 'finished'
+          ? await profileSecondStep((onStep) => finetune({ model: net, data, config: config(2), onEvent: (_, e) => e.type === 'step' && onStep(e.step, e.ms) }))
+          : undefined;
+      post({ type: 'benchmarked', backend, losses: result.losses, msPerStep, cancelled: result.status === 'cancelled', ...(profile ? { profile } : {}), ...(webgpu ? { webgpu } : {}) });
+    } finally {
+      counter?.stop();
+    }
   } finally {
     unet.dispose();
   }
@@ -488,6 +512,7 @@ export async function runPretrain(pacs: PacsClient, job: PretrainJob, post: (m: 
     const result = await train({
       model: net,
       volumes: [prepared],
+      readEvery: readEvery(),
       config: {
         method: { kind: 'sorting', volumesPerBatch: job.volumesPerBatch, slicesPerVolume: job.slicesPerVolume, gapMm: [spacing, Math.max(spacing, 10 * spacing)], loss: { kind: 'listmle' }, augmentation: sortingAugmentationFor([prepared]) },
         steps: job.steps,

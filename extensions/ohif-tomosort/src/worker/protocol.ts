@@ -181,6 +181,15 @@ export type Compute = 'auto' | 'webgpu' | 'wasm';
  * a fine-tune job, to time this browser's backend and to compare backends or thread counts on
  * identical work (same seed, same data, so the losses must agree).
  */
+/** What a benchmark on WebGPU counted (`countWebGpuWork`): per steady step, and the run's peak GPU bytes. */
+export interface BenchmarkWebGpu {
+  readonly kernels: readonly string[];
+  readonly readEvery: number;
+  readonly dispatchesPerStep: number;
+  readonly readbacksPerStep: number;
+  readonly peakGpuBytes: number;
+}
+
 export interface BenchmarkJob {
   readonly size: number;
   readonly batch: number;
@@ -282,5 +291,7 @@ export type WorkerMessage =
       readonly cancelled: boolean;
       /** With `profile`: the profiled step's time and its kernels, slowest first. */
       readonly profile?: { readonly stepMs: number; readonly kernels: readonly KernelTime[] };
+      /** On WebGPU: our WGSL kernel groups in use and one steady step's work. */
+      readonly webgpu?: BenchmarkWebGpu;
     }
   | { readonly type: 'error'; readonly message: string };

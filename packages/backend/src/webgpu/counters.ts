@@ -24,7 +24,7 @@ interface Countable {
 /**
  * Counts the webgpu backend's dispatches and readbacks from now on (by wrapping the backend
  * instance's methods; SwiftShader counts the same as a GPU). `read()` gives the counts so far,
- * `stop()` unwraps. One counter at a time.
+ * `stop()` unwraps (again: nothing). One counter at a time.
  *
  * @throws Error when the webgpu backend has not been started
  */
@@ -61,8 +61,24 @@ export function countWebGpuWork(): { read(): WebGpuWork; stop(): void } {
       return { dispatches, readbacks, peakGpuBytes: peak };
     },
     stop: () => {
+      if (!own['__tomosortCounting']) return;
       Object.assign(backend, original);
       delete own['__tomosortCounting'];
     },
   };
+}
+
+/**
+ * One steady step's work as `counter` counts it: `run` trains 2 steps, reading the loss every step,
+ * and calls `onStep(step)` after each step's readback; the count runs from step 1's readback to
+ * the end (the second step, its readback, and whatever the run does after it).
+ */
+export async function secondStepWork(counter: { read(): WebGpuWork }, run: (onStep: (step: number) => void) => Promise<unknown>): Promise<{ dispatches: number; readbacks: number }> {
+  let from: WebGpuWork | undefined;
+  await run((step) => {
+    if (step === 1) from = counter.read();
+  });
+  if (!from) throw new Error('secondStepWork: the run never reported step 1');
+  const to = counter.read();
+  return { dispatches: to.dispatches - from.dispatches, readbacks: to.readbacks - from.readbacks };
 }

@@ -8,7 +8,7 @@ import { batchNormTrain } from '../ops/batchNormTrain';
 import { CONV_CASES, caseData, randomNormal, relativeError } from '../testing/conv2dCases';
 import type { ConvGeometry3D } from './convGemm';
 import { gemmPlan } from './convGemm';
-import { countWebGpuWork } from './counters';
+import { countWebGpuWork, secondStepWork } from './counters';
 import { useWebGpuKernels, webGpuKernelActive, webGpuKernelsInUse } from './kernels';
 
 /**
@@ -238,5 +238,26 @@ describe('countWebGpuWork', () => {
     expect(() => countWebGpuWork()).toThrow(/already running/);
     c.stop();
     tf.dispose([x, y, scale, offset]);
+  });
+  it('secondStepWork counts from step 1 on: the second step’s dispatches and readback', async () => {
+    await tf.setBackend('webgpu');
+    // Large enough for the GPU: tfjs computes small CPU-held inputs on the CPU.
+    const x = tf.tensor(randomNormal(4096, 91));
+    const c = countWebGpuWork();
+    try {
+      const work = await secondStepWork(c, async (onStep) => {
+        const a = tf.add(x, 1);
+        await a.data();
+        onStep(1);
+        const b = tf.tidy(() => tf.mul(tf.add(a, 1), 2));
+        await b.data();
+        onStep(2);
+        tf.dispose([a, b]);
+      });
+      expect(work).toEqual({ dispatches: 2, readbacks: 1 });
+    } finally {
+      c.stop();
+      x.dispose();
+    }
   });
 });

@@ -12,7 +12,7 @@ import { phantomSubject } from '@tomosort/samples';
 import { SEGMENTATION_AUGMENTATION, prepareAnnotation, prepareVolumeAnnotation, segmentationTask, volumeSegmentationTask } from '@tomosort/segment';
 import { PROXY3D_METHODS, asTrainable, csprModelSpec, csprTask, proxy3dModelSpec, train } from '@tomosort/train';
 import type { MethodConfig, TaskMethodConfig, TrainTask } from '@tomosort/train';
-import { WEBGPU_KERNEL_GROUPS, countWebGpuWork, profileSecondStep, useWebGpuKernels, webGpuKernelsInUse } from '@tomosort/backend';
+import { WEBGPU_KERNEL_GROUPS, countWebGpuWork, profileSecondStep, secondStepWork, useWebGpuKernels, webGpuKernelsInUse } from '@tomosort/backend';
 import type { WebGpuKernelGroup, WebGpuWork } from '@tomosort/backend';
 import { startBackend } from '../backendOption';
 import { userPath } from '../env';
@@ -220,13 +220,7 @@ async function measure(method: string, s: ChildSettings): Promise<StepResult> {
     try {
       await run(s.steps, s.readEvery, (_, ms) => stepsMs.push(ms));
       const whole = counter.read();
-      // One steady step's work: a 2-step run read every step, counted from step 1's readback on.
-      let from: WebGpuWork | undefined;
-      await run(2, 1, (step) => {
-        if (step === 1) from = counter.read();
-      });
-      const to = counter.read();
-      const perStep = { dispatches: to.dispatches - from!.dispatches, readbacks: to.readbacks - from!.readbacks, peakGpuBytes: whole.peakGpuBytes };
+      const perStep = { ...(await secondStepWork(counter, (onStep) => run(2, 1, onStep))), peakGpuBytes: whole.peakGpuBytes };
       webgpu = { kernels: webGpuKernelsInUse(), readEvery: s.readEvery, perStep, peakGpuBytes: whole.peakGpuBytes };
       peakBytes = whole.peakGpuBytes;
     } finally {

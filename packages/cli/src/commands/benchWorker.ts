@@ -12,7 +12,8 @@ export const BENCH_WORKER_USAGE = `usage: pnpm tomosort bench worker [--threads 
           $TOMOSORT_CHROMIUM), served cross-origin isolated as the viewer is: fine-tuning steps of
           the scratch U-Net (small encoder) on a synthetic phantom, once per wasm thread count.
           Reports the median step time (the first step, which compiles, left out), the speed-up
-          over the first thread count, and how far each run's losses stray from the first run's.
+          over the first thread count, and how far each run's losses stray from the first run's;
+          on webgpu also dispatches and GPU readbacks a step and the peak GPU memory.
   --threads LIST  wasm thread counts, comma-separated (default 1,2; each in a fresh worker)
   --compute C     wasm (default) or webgpu (one run; --threads is ignored)
   --size S        input size in pixels (default 64)
@@ -66,6 +67,7 @@ export async function benchWorker(args: readonly string[]): Promise<number> {
         msPerStep: r.msPerStep.map((x) => +x.toFixed(1)),
         losses: r.losses.map((x) => +x.toPrecision(6)),
         ...(r.profile ? { profile: r.profile } : {}),
+        ...(r.webgpu ? { webgpu: r.webgpu } : {}),
       })),
     };
     if (values.out) writeFileAtomic(userPath(values.out), `${JSON.stringify(result, null, 2)}\n`);
@@ -75,7 +77,9 @@ export async function benchWorker(args: readonly string[]): Promise<number> {
         `${formatTable(
           ['backend', 'median step', 'speed-up', 'max |Δ loss|', 'detail'],
           result.runs.map((r) => [r.backend, `${r.medianMs} ms`, `${r.speedup}×`, String(r.maxLossDifference), `vs the first row; ${result.job.measuredSteps} steps, ${job.size}², batch ${job.batch}`]),
-        )}\n${result.browser}, hardware concurrency ${result.hardwareConcurrency}, cross-origin isolated: ${result.crossOriginIsolated}\n`,
+        )}\n${result.browser}, hardware concurrency ${result.hardwareConcurrency}, cross-origin isolated: ${result.crossOriginIsolated}\n${result.runs
+          .flatMap((r) => (r.webgpu ? [`${r.backend}: ${r.webgpu.dispatchesPerStep} dispatches and ${r.webgpu.readbacksPerStep} GPU readback(s) a step (loss read every ${r.webgpu.readEvery} steps), peak GPU ${(r.webgpu.peakGpuBytes / 1e6).toFixed(0)} MB; our kernels: ${r.webgpu.kernels.join(', ') || 'none'}\n`] : []))
+          .join('')}`,
       );
     if (!values.json && values.profile) {
       const slowest = (r: (typeof result.runs)[number]) => r.profile?.kernels.slice(0, PROFILE_ROWS) ?? [];

@@ -19,6 +19,8 @@ export interface WorkerBenchmark {
   readonly losses: readonly number[];
   readonly msPerStep: readonly number[];
   readonly profile?: Extract<FromWorker, { type: 'benchmarked' }>['profile'];
+  /** On WebGPU: the dispatches, GPU readbacks and peak GPU bytes the worker counted. */
+  readonly webgpu?: Extract<FromWorker, { type: 'benchmarked' }>['webgpu'];
   /** The run was cancelled (`cancelAtStep`), and the time from posting the cancel to the worker's result. */
   readonly cancelled: boolean;
   readonly cancelMs: number | null;
@@ -107,7 +109,7 @@ export async function benchmarkWorker(
     crossOriginIsolated: boolean;
     hardwareConcurrency: number;
   };
-  return { backend: r.ready.backend, threads: r.ready.threads, crossOriginIsolated: r.crossOriginIsolated, hardwareConcurrency: r.hardwareConcurrency, losses: r.done.losses, msPerStep: r.done.msPerStep, cancelled: r.done.cancelled, cancelMs: r.cancelMs, jobId: r.done.jobId, ...(r.intruded ? { intruded: { refused: r.intruded.refused, stillRunning: r.intruded.stillRunning } } : {}), ...(r.done.profile ? { profile: r.done.profile } : {}) };
+  return { backend: r.ready.backend, threads: r.ready.threads, crossOriginIsolated: r.crossOriginIsolated, hardwareConcurrency: r.hardwareConcurrency, losses: r.done.losses, msPerStep: r.done.msPerStep, cancelled: r.done.cancelled, cancelMs: r.cancelMs, jobId: r.done.jobId, ...(r.intruded ? { intruded: { refused: r.intruded.refused, stillRunning: r.intruded.stillRunning } } : {}), ...(r.done.profile ? { profile: r.done.profile } : {}), ...(r.done.webgpu ? { webgpu: r.done.webgpu } : {}) };
 }
 
 /** A viewer server (no OHIF, no PACS behind it) and a Chromium to run the worker's benchmark job in. */
