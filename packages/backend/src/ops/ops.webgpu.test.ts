@@ -35,6 +35,8 @@ describe('webgpu backend in Node', () => {
   });
 });
 
+// With our WGSL kernels installed (initNodeBackend does), conv2d's gradients at dilation 1 run
+// our Conv2DBackpropFilter / Conv2DBackpropInput GEMMs; at dilation > 1 the forward-conv path.
 describe(`conv2d on webgpu: gradients equal tfjs’ own on cpu within ${WEBGPU_TOLERANCE}`, () => {
   for (const c of CONV_CASES) {
     it(
@@ -82,8 +84,8 @@ describe(`maxPool on webgpu: gradient equals tfjs’ own on cpu within ${WEBGPU_
 });
 
 /**
- * The 3D networks (issue 15's proxy tasks, CSPR, the 3D U-Net) on webgpu: our conv3d (tfjs'
- * Conv3D forward, gradients as forward convs) and maxPool3d, forward and both gradients, against
+ * The 3D networks (issue 15's proxy tasks, CSPR, the 3D U-Net) on webgpu: our conv3d (with our
+ * WGSL kernels: tfjs' conv3d and its gradients, which are then our implicit GEMMs) and maxPool3d, forward and both gradients, against
  * tfjs' own kernels on cpu.
  */
 describe(`conv3d and maxPool3d on webgpu: forward and gradients equal tfjs’ own on cpu within ${WEBGPU_TOLERANCE}`, () => {

@@ -56,8 +56,13 @@ describe('which kernels run', () => {
 
 type Conv2DBackpropFilterCase = { x: readonly [number, number, number, number]; f: readonly [number, number, number, number]; strides: number | [number, number]; pad: 'same' | 'valid' | number; why: string };
 
+/**
+ * The shapes that exercise the GEMM's tiles and split; `ops.webgpu.test.ts` runs conv2d's whole
+ * case table (pads, strides, the ResNet stem, 1×1 shortcuts) through these kernels too, forward
+ * and both gradients against cpu.
+ */
 const FILTER_CASES: readonly Conv2DBackpropFilterCase[] = [
-  ...CONV_CASES.filter((c) => (c.dilation ?? 1) === 1).map((c) => ({ x: c.x, f: c.f, strides: c.strides as number | [number, number], pad: c.pad, why: c.why })),
+  ...CONV_CASES.filter((c) => (c.dilation ?? 1) === 1 && /stride 3|stem, pads 2/.test(c.why)).map((c) => ({ x: c.x, f: c.f, strides: c.strides as number | [number, number], pad: c.pad, why: c.why })),
   { x: [2, 16, 16, 16], f: [3, 3, 16, 64], strides: 1, pad: 'same', why: '64×64 tiles, K split in 2' },
   { x: [3, 17, 19, 24], f: [3, 3, 24, 40], strides: 2, pad: 'same', why: '128×32 tiles, partial tiles' },
   { x: [2, 30, 30, 5], f: [5, 5, 5, 8], strides: 1, pad: 2, why: '128×16 tiles, numeric pad' },
