@@ -9,7 +9,7 @@ export type { ViewBatch, ViewBatchConfig } from './views';
 export { viewBatch } from './views';
 export { pickVolumes } from './pick';
 export type { VolumeSource } from './sources';
-export { craniumSource, loadPrepared, pacsSources, phantomSources, withFirstLoaded } from './sources';
+export { craniumSource, fitScaleToFirst, loadPrepared, pacsSources, phantomSources, withFirstLoaded } from './sources';
 export type { Cube, PatchGrid } from './cube';
 export { CUBE_ROTATIONS, FILL_HU, affineCube, cropCube, cubeStepMm, gridCell, gridPatches, gridSide, rotateCube, rotationOf, subCube } from './cube';
 export type { CpcBatchConfig, CubeAugmentation, CubeBatch, ExemplarBatchConfig, GridBatchConfig, JigsawBatchConfig, RotationBatchConfig } from './proxy3d';

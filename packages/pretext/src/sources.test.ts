@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createVolume } from '@tomosort/volume';
-import { withFirstLoaded } from './sources';
+import { fitMmPerPixel } from './prepare';
+import { fitScaleToFirst, withFirstLoaded } from './sources';
 import type { VolumeSource } from './sources';
 
 describe('withFirstLoaded', () => {
@@ -20,5 +21,17 @@ describe('withFirstLoaded', () => {
     expect(await sources[0]!.load()).not.toBe(first);
     expect(loads).toEqual(['a', 'b', 'a']);
     await expect(withFirstLoaded([])).rejects.toThrow('withFirstLoaded: no sources');
+  });
+});
+
+describe('fitScaleToFirst', () => {
+  it("fits the scale to the first volume, loaded once and handed on", async () => {
+    let loads = 0;
+    const volume = createVolume({ dims: [40, 30, 5], spacing: [0.8, 0.8, 2], data: new Float32Array(40 * 30 * 5) });
+    const source: VolumeSource = { id: 'a', load: async () => (loads++, volume) };
+    const { mmPerPixel, sources } = await fitScaleToFirst([source], 'axial', 16);
+    expect(mmPerPixel).toBe(fitMmPerPixel(volume, 'axial', 16));
+    expect(await sources[0]!.load()).toBe(volume);
+    expect(loads).toBe(1);
   });
 });

@@ -1,8 +1,8 @@
 import { loadSeriesVolume } from '@tomosort/pacs';
 import type { PacsClient, SeriesUid, StudyUid } from '@tomosort/pacs';
 import { loadCranium, phantomSubject } from '@tomosort/samples';
-import type { Volume } from '@tomosort/volume';
-import { prepareVolume } from './prepare';
+import type { Plane, Volume } from '@tomosort/volume';
+import { fitMmPerPixel, prepareVolume } from './prepare';
 import type { PrepareOptions, PreparedVolume } from './prepare';
 
 /** Where a training volume comes from; `load` is called once per source and cached. */
@@ -30,6 +30,16 @@ export async function withFirstLoaded(sources: readonly VolumeSource[], signal?:
     },
   };
   return { first, sources: [reused, ...rest] };
+}
+
+/**
+ * The mm/pixel scale fitted to the first source's volume (`fitMmPerPixel`), and the sources with
+ * that load handed on ({@link withFirstLoaded}): what `prepare` and `pretrain` do without
+ * `--mm-per-pixel`.
+ */
+export async function fitScaleToFirst(sources: readonly VolumeSource[], plane: Plane | undefined, size: number, signal?: AbortSignal): Promise<{ mmPerPixel: number; sources: VolumeSource[] }> {
+  const loaded = await withFirstLoaded(sources, signal);
+  return { mmPerPixel: fitMmPerPixel(loaded.first, plane, size), sources: loaded.sources };
 }
 
 /** `subjects` phantom subjects (sample:phantom) starting at index `first`. */

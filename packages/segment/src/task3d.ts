@@ -27,7 +27,7 @@ export interface PreparedVolumeAnnotation extends PreparedAnnotation {
 }
 
 /** A 3D U-Net's crop depth when none is asked for: 16 slices on an in-plane-striding encoder (CSPR: pre-trained 3 deep, takes any depth), else the encoder's pre-training crop (`cropDepth` of its manifest), else 16. */
-export const DEFAULT_CROP_DEPTH = 16;
+const DEFAULT_CROP_DEPTH = 16;
 export function defaultCropDepth(encoder: { readonly inPlaneStrides?: boolean }, cropDepth: number | undefined): number {
   return encoder.inPlaneStrides === true ? DEFAULT_CROP_DEPTH : (cropDepth ?? DEFAULT_CROP_DEPTH);
 }

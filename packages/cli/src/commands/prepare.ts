@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { fitMmPerPixel, withFirstLoaded } from '@tomosort/pretext';
+import { fitScaleToFirst } from '@tomosort/pretext';
 import type { PacsClient } from '@tomosort/pacs';
 import type { VolumeSource } from '@tomosort/pretext';
 import { describeParams, hasShard, shardKey } from '@tomosort/pretext/node';
@@ -99,9 +99,7 @@ export const prepareCommand: Command = {
     let mmPerPixel: number;
     if (values['mm-per-pixel'] === undefined) {
       // Fitted to the first volume, which is then prepared from that load (not fetched twice).
-      const loaded = await withFirstLoaded(sources);
-      sources = loaded.sources;
-      mmPerPixel = fitMmPerPixel(loaded.first, plane, size);
+      ({ mmPerPixel, sources } = await fitScaleToFirst(sources, plane, size));
     } else mmPerPixel = numOption('mm-per-pixel', values['mm-per-pixel'], 1);
     const params: ShardParams = { plane, size, mmPerPixel, window: { center, width }, intensity: DEFAULT_INTENSITY };
     // Made here, so a store this machine cannot write fails now rather than in every job.

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ENCODER_PRESETS, createModel, encoderSpec, projectionModelSpec, scoreModelSpec } from '@tomosort/models';
 import type { Model } from '@tomosort/models';
 import { saveModelToDir } from '@tomosort/models/node';
-import { CSPR_DEPTH, fitMmPerPixel, labelledPhantomSlices, loadPrepared, prepareVolume, sortingAugmentationFor, withFirstLoaded } from '@tomosort/pretext';
+import { CSPR_DEPTH, fitMmPerPixel, fitScaleToFirst, labelledPhantomSlices, loadPrepared, prepareVolume, sortingAugmentationFor } from '@tomosort/pretext';
 import type { PrepareOptions } from '@tomosort/pretext';
 import { LocalizeError, calibrateLocalization, calibrationToMetrics, scoreVolume } from '@tomosort/localize';
 import type { ScoredVolume } from '@tomosort/localize';
@@ -188,9 +188,7 @@ export const pretrainCommand: Command = {
     if (shards) mmPerPixel = shards.params.mmPerPixel;
     else if (values['mm-per-pixel'] === undefined) {
       // Fitted to the first volume, which is then prepared from that load (not fetched twice).
-      const loaded = await withFirstLoaded(sources);
-      sources = loaded.sources;
-      mmPerPixel = fitMmPerPixel(loaded.first, plane, size);
+      ({ mmPerPixel, sources } = await fitScaleToFirst(sources, plane, size));
     } else mmPerPixel = numOption('mm-per-pixel', values['mm-per-pixel'], 1);
     if (!(mmPerPixel > 0)) throw new UsageError(`--mm-per-pixel must be positive, got ${mmPerPixel}`);
     // CSPR reads the phantoms with their labels (labelledPhantomSlices) instead.
