@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -138,8 +138,16 @@ describe('tomosort experiment (a quick subset: scratch, interpolation and Sortin
     try {
       await Promise.all(workers.map((w) => w.waitFor(/waiting for jobs/)));
       const dir = join(scratch, 'queued');
-      const run = await runTomosort([...SMALL_GRID, '--budgets', '2,5', '--out', dir, '--queue', redis.url]);
+      // The workers' own folder: units reach --out only as the jobs' results, through Redis.
+      const workerDir = join(scratch, 'queued-workers');
+      const run = await runTomosort([...SMALL_GRID, '--budgets', '2,5', '--out', dir, '--worker-out', workerDir, '--queue', redis.url]);
       expect(run.code, run.stderr).toBe(0);
+      const unitsIn = (d: string): string[] => (existsSync(d) ? readdirSync(d, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.unit.json')).sort() : []);
+      expect(unitsIn(join(dir, 'work')).length).toBeGreaterThan(0);
+      expect(unitsIn(join(dir, 'work'))).toEqual(unitsIn(join(workerDir, 'work')));
+      // The pre-trained model stays with the workers.
+      expect(readdirSync(join(workerDir, 'work'), { recursive: true, encoding: 'utf8' }).some((f) => f.endsWith('model.json'))).toBe(true);
+      expect(readdirSync(join(dir, 'work'), { recursive: true, encoding: 'utf8' }).some((f) => f.endsWith('model.json'))).toBe(false);
       if (!wholeResult) {
         const whole = await runTomosort([...SMALL_GRID, '--budgets', '2,5', '--out', join(scratch, 'whole-for-queue')]);
         expect(whole.code, whole.stderr).toBe(0);

@@ -80,9 +80,11 @@ snapshots at 12.5%, 25%, 50% of the steps, against the time they took).
   --no-cranium     skip the head CT;  --no-colin27  skip the brain MR (sample:colin27)
   --jobs N         run the methods in N processes at once (default 1; wasm uses one core each)
   --queue URL      redis://HOST[:PORT]: the grid as jobs for \`tomosort worker\`s on any machines —
-                   per method its pre-training, then one job per (budget, seed, subject); --out must be a
-                   folder every worker sees (shared storage). The report is written here once all
-                   jobs are done, from the same units a single-machine run computes.
+                   per method its pre-training, then one job per (budget, seed, subject). Each job's
+                   units come back through Redis (its result) into --out; the report is written here
+                   once all jobs are done, from the same units a single-machine run computes.
+  --worker-out DIR with --queue: the folder the workers share (pre-trained models and checkpoints,
+                   read by the fine-tuning jobs), on storage every worker sees; default --out
   --resume         continue a stopped run: every finished unit (a fine-tuning's Dice, a method's
                    scores, pre-training checkpoints) is kept in DIR/work/<settings hash>/ and reused
 ${BACKEND_USAGE}
@@ -106,6 +108,7 @@ export const experimentCommand: Command = {
         'no-colin27': { type: 'boolean', default: false },
         jobs: { type: 'string' },
         queue: { type: 'string' },
+        'worker-out': { type: 'string' },
         resume: { type: 'boolean', default: false },
         child: { type: 'boolean', default: false },
         ...BACKEND_OPTIONS,
@@ -141,6 +144,7 @@ export const experimentCommand: Command = {
     if (done > 0 && !values.resume && !values.child) {
       throw new UsageError(`${store.dir} holds ${done} finished units of this configuration: add --resume to continue that run, or remove the folder to start over`);
     }
+    if (values['worker-out'] !== undefined && !values.queue) throw new UsageError('--worker-out is the queue workers\' shared folder: it needs --queue');
     let result: ExperimentResult;
     if (jobs > 1 && config.methods.length > 1 && !values.child) {
       const t0 = performance.now();
@@ -154,6 +158,7 @@ export const experimentCommand: Command = {
       const t0 = performance.now();
       const bar = progressBar('experiment', !quiet && Boolean(process.stderr.isTTY));
       await submitGrid(values.queue, config, out, {
+        ...(values['worker-out'] ? { workerOut: userPath(values['worker-out']) } : {}),
         onNotice: (m) => process.stderr.write(`\nexperiment: ${m}\n`),
         onProgress: (p) => bar.update(p.completed + p.failed, p.total, `jobs: ${p.running} running${p.failed ? `, ${p.failed} failed` : ''}`),
       });

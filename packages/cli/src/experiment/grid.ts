@@ -8,11 +8,14 @@ import { loadSeriesSpec } from '../seriesSource';
 import { axialCase, runExperiment, trainsNetwork } from './run';
 import type { ExperimentConfig, ExperimentLog, ExperimentMethod, ExperimentResult, UnitFilter } from './run';
 import { ExperimentStore, configKey } from './store';
+import type { Unit } from './store';
 
 /**
  * One share of a grid: `method`'s pre-training, scores and same-subject run (no budget), or its
- * fine-tuning at `budget` slices with `seed` on one subject (`on`). `out` is the run's folder, on
- * storage every worker sees: the units go to its store, as in a single-machine run.
+ * fine-tuning at `budget` slices with `seed` on one subject (`on`). `out` is the workers' folder,
+ * on storage every worker sees (a method's pre-trained model and checkpoints, read by its
+ * fine-tuning shares); the units it computes also come back as the job's result, through Redis,
+ * to the submitter's own store.
  */
 export interface ExperimentJobData {
   readonly out: string;
@@ -50,8 +53,20 @@ export async function runWithCases(config: ExperimentConfig, backend: string, lo
 
 let backendStarted: Promise<string> | undefined;
 
-/** A worker's handler: computes its share's units into the run's store. */
-export async function runExperimentJob(data: ExperimentJobData, log: ExperimentLog): Promise<{ readonly method: string; readonly budget: number | null; readonly seed: number | null; readonly on: string | null; readonly units: number }> {
+/** What a grid job returns (BullMQ keeps it in Redis): its share, and the units it computed or read, by key. */
+export interface ExperimentJobResult {
+  readonly method: string;
+  readonly budget: number | null;
+  readonly seed: number | null;
+  readonly on: string | null;
+  readonly units: number;
+  readonly values: Readonly<Record<string, Unit<unknown>>>;
+  /** The logs it read or wrote (a pre-training's step log: the report's loss curve and seconds). */
+  readonly logs: Readonly<Record<string, readonly unknown[]>>;
+}
+
+/** A worker's handler: computes its share's units into the workers' store and returns them. */
+export async function runExperimentJob(data: ExperimentJobData, log: ExperimentLog): Promise<ExperimentJobResult> {
   backendStarted ??= startBackend({}, true).then((b) => b.label);
   const backend = await backendStarted;
   const config: ExperimentConfig = { ...data.config, methods: [data.method] };
@@ -59,7 +74,7 @@ export async function runExperimentJob(data: ExperimentJobData, log: ExperimentL
   const before = store.count();
   const only: UnitFilter = data.budget === undefined ? () => false : (k, s, on) => k === data.budget && s === data.seed && on === data.on;
   await runWithCases(config, backend, log, store, only);
-  return { method: data.method, budget: data.budget ?? null, seed: data.seed ?? null, on: data.on ?? null, units: store.count() - before };
+  return { method: data.method, budget: data.budget ?? null, seed: data.seed ?? null, on: data.on ?? null, units: store.count() - before, values: store.used(), logs: store.usedLogs() };
 }
 
 /** A fine-tuning share: one budget, one seed, one subject ("phantom": the seed's held-out phantom subject; or a real case). */
@@ -82,13 +97,21 @@ export function gridShares(config: ExperimentConfig): GridShare[] {
  * per fine-tuning (budget, seed, subject); methods without a network start with their shares. Methods run side by
  * side. Fails with the failed jobs named; `onProgress` sums over the whole grid.
  */
-export async function submitGrid(url: string, config: ExperimentConfig, out: string, o: { onProgress: (p: SubmitProgress) => void; onNotice: (m: string) => void }): Promise<void> {
+export async function submitGrid(url: string, config: ExperimentConfig, out: string, o: { onProgress: (p: SubmitProgress) => void; onNotice: (m: string) => void; workerOut?: string }): Promise<void> {
   const key = configKey(config);
   const job = (method: ExperimentMethod, share?: GridShare): JobSpec => ({
     id: `exp-${key}-${method}-${share ? `k${share.budget}-s${share.seed}-${share.on}` : 'pretrain'}`,
     kind: EXPERIMENT_JOB,
-    data: { out, config, method, ...(share ?? {}) } satisfies ExperimentJobData,
+    data: { out: o.workerOut ?? out, config, method, ...(share ?? {}) } satisfies ExperimentJobData,
   });
+  // The units come back as the jobs' results (kept in Redis) and land here, whatever the workers' storage.
+  const collected = new ExperimentStore(out, config);
+  const collect = (outcome: JobOutcome) => {
+    if (outcome.status !== 'completed') return;
+    const r = (outcome.result ?? {}) as Partial<ExperimentJobResult>;
+    for (const [k, unit] of Object.entries(r.values ?? {})) collected.put(k, unit);
+    for (const [k, lines] of Object.entries(r.logs ?? {})) collected.putLog(k, lines);
+  };
   const shares = gridShares(config);
   const plan = config.methods.map((m) => ({ method: m, first: trainsNetwork(m) ? [job(m)] : [], then: shares.map((s) => job(m, s)) }));
   const total = plan.reduce((n, p) => n + p.first.length + p.then.length, 0);
@@ -104,6 +127,7 @@ export async function submitGrid(url: string, config: ExperimentConfig, out: str
   const stage = async (name: string, jobs: readonly JobSpec[]) => {
     if (jobs.length === 0) return true;
     const outcomes = await submitJobs(url, jobs, { attempts: 2, onNotice: o.onNotice, onProgress: (p) => (progress.set(name, p), report()) });
+    outcomes.forEach(collect);
     failures.push(...outcomes.filter((x) => x.status === 'failed'));
     return outcomes.every((x) => x.status === 'completed');
   };

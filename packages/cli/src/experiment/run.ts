@@ -358,6 +358,21 @@ async function pretrain(method: ExperimentMethod, config: ExperimentConfig, volu
   for (const r of store?.lines<StepRecord>(`${key}/steps`) ?? []) records.set(r.step, r);
   const secondsTo = (step: number) => [...records.values()].filter((r) => r.step <= step).reduce((t, r) => t + r.ms, 0) / 1000;
   const snapshots: Pretrained['snapshots'][number][] = [];
+  if (store?.readOnly) {
+    // A report assembled from stored units (a grid's, collected through the queue): every unit
+    // that would use the weights is stored, and a read-only store never computes one, so the
+    // weights are not loaded — they may live only on the workers' storage. Untrained models of
+    // the same architecture stand in; the step log gives the curve and the seconds.
+    if (!records.has(config.pretrain.steps)) throw new CliError(`${store.dir}: the pre-training ${key} has not finished (its job failed or has not run): the report is not written`);
+    const logged = [...records.values()].sort((a, b) => a.step - b.step);
+    return {
+      model,
+      seconds: secondsTo(config.pretrain.steps),
+      peakBytes,
+      losses: binLosses(logged.map((r) => r.loss), 100),
+      snapshots: snapshotSteps(config).map((step) => ({ step, seconds: secondsTo(step), model: build() })),
+    };
+  }
   const finished = store ? await store.loadModel(`${key}/model`) : undefined;
   let firstRun = true;
   for (const target of [...snapshotSteps(config), config.pretrain.steps]) {

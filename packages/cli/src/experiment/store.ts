@@ -34,7 +34,7 @@ export function configKey(config: ExperimentConfig): string {
 }
 
 /** A stored unit: its value, the commit that computed it and how long it took. */
-interface Unit<T> {
+export interface Unit<T> {
   readonly value: T;
   readonly commit: string;
   readonly seconds: number;
@@ -51,6 +51,10 @@ export class ExperimentStore {
   readonly dir: string;
   readonly #commit = codeCommit();
   readonly #appending = new Set<string>();
+  /** Units this object computed or read, by key: what a grid job hands back through the queue. */
+  readonly #used = new Map<string, Unit<unknown>>();
+  /** Logs (`key`.jsonl) this object read or appended to. */
+  readonly #usedLogs = new Set<string>();
 
   readonly #readOnly: boolean;
 
@@ -96,13 +100,49 @@ export class ExperimentStore {
   /** The stored value of `key`, or compute, store and return it. */
   async unit<T>(key: string, compute: () => Promise<T>): Promise<T> {
     const file = `${this.#path(key)}.unit.json`;
-    if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as Unit<T>).value;
+    if (existsSync(file)) {
+      const stored = JSON.parse(readFileSync(file, 'utf8')) as Unit<T>;
+      this.#used.set(key, stored);
+      return stored.value;
+    }
     if (this.#readOnly) throw new CliError(`${this.dir}: unit ${key} is missing (its job failed or has not run): the report is not written`);
     const t0 = performance.now();
     const value = await compute();
     const unit: Unit<T> = { value, commit: this.#commit, seconds: +((performance.now() - t0) / 1000).toFixed(1) };
     writeFileDurable(file, `${JSON.stringify(unit)}\n`);
+    this.#used.set(key, unit);
     return value;
+  }
+
+  /**
+   * The units this object computed or read, by key: a grid job returns them all, so a share whose
+   * first attempt stored some before dying still hands every one of them back.
+   */
+  used(): Record<string, Unit<unknown>> {
+    return Object.fromEntries(this.#used);
+  }
+
+  /**
+   * Stores a unit computed elsewhere (a worker's, handed back through the queue) unless one is
+   * stored already; written durably as `unit` writes its own. Returns whether it wrote.
+   */
+  put(key: string, unit: Unit<unknown>): boolean {
+    if (this.has(key)) return false;
+    writeFileDurable(`${this.#path(key)}.unit.json`, `${JSON.stringify(unit)}\n`);
+    return true;
+  }
+
+  /** The logs this object read or appended to, whole, by key (a pre-training job hands its step log back with its units). */
+  usedLogs(): Record<string, unknown[]> {
+    return Object.fromEntries([...this.#usedLogs].map((k) => [k, this.lines(k)]));
+  }
+
+  /** Stores a log read elsewhere unless this store has one; written durably in one piece. Returns whether it wrote. */
+  putLog(key: string, lines: readonly unknown[]): boolean {
+    const file = `${this.#path(key)}.jsonl`;
+    if (existsSync(file) || lines.length === 0) return false;
+    writeFileDurable(file, lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
+    return true;
   }
 
   checkpoints(key: string): FileCheckpointStore {
@@ -112,6 +152,7 @@ export class ExperimentStore {
   /** One JSON line appended to `key`.jsonl (a log that survives the process). */
   append(key: string, value: unknown): void {
     const file = `${this.#path(key)}.jsonl`;
+    this.#usedLogs.add(key);
     if (!this.#appending.has(file)) {
       mkdirSync(dirname(file), { recursive: true });
       // A line torn by a killed process: end it, so the next line stays whole.
@@ -124,6 +165,7 @@ export class ExperimentStore {
   /** The lines of `key`.jsonl; a line torn by a killed process is skipped. */
   lines<T>(key: string): T[] {
     const file = `${this.#path(key)}.jsonl`;
+    this.#usedLogs.add(key);
     if (!existsSync(file)) return [];
     const out: T[] = [];
     for (const line of readFileSync(file, 'utf8').split('\n')) {
