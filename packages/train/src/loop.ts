@@ -49,7 +49,9 @@ export interface TrainOptions {
    * the device to finish the step, so on a GPU every read leaves it idle while the next step is
    * recorded; with N > 1 the steps in between are queued back to back. Their `step` events come
    * together when read, each with the block's mean time; a non-finite loss stops the run when it
-   * is read (up to N − 1 steps late). Results are the same for any N.
+   * is read (up to N − 1 steps late). Results are the same for any N. An abort (`signal`) stops
+   * recording at the next step; the steps already recorded are applied, read and reported, so a
+   * caller that aborts from `onEvent` at step s may end up to N − 1 steps past s.
    */
   readonly readEvery?: number;
 }
@@ -169,8 +171,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     if (pending.length === 0) return;
     const block = pending;
     pending = [];
-    const values = await Promise.all(block.map((p) => p.stats.data()));
-    for (const p of block) p.stats.dispose();
+    let values: Float32Array[];
+    try {
+      values = (await Promise.all(block.map((p) => p.stats.data()))) as Float32Array[];
+    } finally {
+      for (const p of block) p.stats.dispose();
+    }
     const ms = (performance.now() - blockStart) / block.length;
     blockStart = performance.now();
     for (let i = 0; i < block.length; i++) {
@@ -197,31 +203,37 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       });
     }
   };
-  while (step + pending.length < config.steps) {
-    await yieldToEventLoop();
-    if (opts.signal?.aborted) {
-      status = 'cancelled';
-      break;
+  try {
+    while (step + pending.length < config.steps) {
+      await yieldToEventLoop();
+      if (opts.signal?.aborted) {
+        status = 'cancelled';
+        break;
+      }
+      if (pending.length === 0) blockStart = performance.now();
+      const recorded = step + pending.length;
+      const batch = task.draw(mulberry32(mixSeed(config.seed, recorded)));
+      const lr = learningRate(config.learningRate, config.schedule, recorded, config.steps);
+      const stats = tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(() => task.loss(model, batch), varList);
+        const named: Record<string, tf.Tensor> = {};
+        for (const [varName, g] of Object.entries(grads)) named[nameOf.get(varName) ?? varName] = g;
+        const clipped = config.clipNorm ? clipByGlobalNorm(named, config.clipNorm) : { grads: named, norm: tf.scalar(0) };
+        opt.apply(vars, clipped.grads, lr);
+        return tf.stack([value, clipped.norm]);
+      });
+      pending.push({ stats, lr });
+      const next = step + pending.length;
+      const checkpointDue = config.checkpointEvery > 0 && next % config.checkpointEvery === 0 && next < config.steps;
+      if (pending.length >= readEvery || next >= config.steps || checkpointDue) await readBack();
+      if (checkpointDue) await save();
     }
-    if (pending.length === 0) blockStart = performance.now();
-    const recorded = step + pending.length;
-    const batch = task.draw(mulberry32(mixSeed(config.seed, recorded)));
-    const lr = learningRate(config.learningRate, config.schedule, recorded, config.steps);
-    const stats = tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => task.loss(model, batch), varList);
-      const named: Record<string, tf.Tensor> = {};
-      for (const [varName, g] of Object.entries(grads)) named[nameOf.get(varName) ?? varName] = g;
-      const clipped = config.clipNorm ? clipByGlobalNorm(named, config.clipNorm) : { grads: named, norm: tf.scalar(0) };
-      opt.apply(vars, clipped.grads, lr);
-      return tf.stack([value, clipped.norm]);
-    });
-    pending.push({ stats, lr });
-    const next = step + pending.length;
-    const checkpointDue = config.checkpointEvery > 0 && next % config.checkpointEvery === 0 && next < config.steps;
-    if (pending.length >= readEvery || next >= config.steps || checkpointDue) await readBack();
-    if (checkpointDue) await save();
+    await readBack();
+  } finally {
+    // A step that threw (or a readback that failed) leaves the queued steps' buffers behind.
+    for (const p of pending) p.stats.dispose();
+    pending = [];
   }
-  await readBack();
   await save();
   const seconds = (performance.now() - t0) / 1000;
   opt.dispose();

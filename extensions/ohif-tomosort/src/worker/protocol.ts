@@ -284,7 +284,11 @@ export type WorkerMessage =
   | {
       readonly type: 'benchmarked';
       readonly backend: string;
-      /** Each step's loss and wall time (the first includes the kernels' first compile / warm-up). */
+      /**
+       * Each step's loss and wall time (on wasm the first includes the kernels' warm-up; on WebGPU
+       * a throwaway copy compiled the pipelines first, and steps read in blocks of 4 share the
+       * block's mean time).
+       */
       readonly losses: readonly number[];
       readonly msPerStep: readonly number[];
       /** A cancel stopped it before its last step. */

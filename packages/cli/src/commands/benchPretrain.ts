@@ -505,7 +505,7 @@ ${model} 3D at ${size3}³, ${batch3} volumes/step (${fixed(gflop, 1)} GFLOP), pa
     const without = values.without === 'each' ? [...WEBGPU_KERNEL_GROUPS] : values.without ? (webgpuKernelChoice(values.without) as WebGpuKernelGroup[]) : [];
     const variants = [
       { name: 'ours', kernels: 'all', readEvery },
-      { name: "tfjs' own", kernels: 'none', readEvery: 1 },
+      { name: "tfjs' kernels", kernels: 'none', readEvery: 1 },
       ...without.map((g) => ({ name: `ours without ${g}`, kernels: WEBGPU_KERNEL_GROUPS.filter((x) => x !== g).join(','), readEvery })),
     ];
     const stepKinds = [
@@ -539,9 +539,9 @@ ${model} 3D at ${size3}³, ${batch3} volumes/step (${fixed(gflop, 1)} GFLOP), pa
     const mb = (b: number) => `${(b / 1e6).toFixed(0)} MB`;
     tables.push(
       `${formatTable(
-        ['step', 'kernels', 'read every', 'ms/step', 'GFLOP/s', 'dispatches/step', 'readbacks/step', 'peak GPU'],
+        ['step', 'kernels', 'read every', 'ms/step', 'GFLOP/s', 'dispatches/step', 'GPU readbacks/step', 'peak GPU'],
         rows.map((r) => [r.step as string, r.kernels as string, r.readEvery as number, (r.msPerStep as number).toFixed(0), (r.gflops as number).toFixed(1), r.dispatchesPerStep as number, r.readbacksPerStep as number, mb(r.peakGpuBytes as number)]),
-      )}\n${model} at ${size}², pre-training ${slices} slices a step, fine-tuning ${finetuneBatch} images a step, Adam; median of ${steps} steps after one warm-up run; ${backendLabel}${software ? ' — SwiftShader emulates a GPU on the CPU: its times say nothing of a GPU; the dispatch and readback counts are the same on any adapter' : ''}`,
+      )}\n${model} at ${size}², pre-training ${slices} slices a step, fine-tuning ${finetuneBatch} images a step, Adam; median of ${steps} steps after one warm-up run (read every N: each step's time is its block's mean); dispatches and readbacks of one steady step (a step's loss and gradient norm are one buffer, read back every step either way; read every N drains the queue once per N steps); "tfjs' kernels" is the path before our WGSL kernels (tfjs' kernels, conv2d/conv3d gradients as forward convs, composite batch norm and Adam); ${backendLabel}${software ? ' — SwiftShader emulates a GPU on the CPU: its times say nothing of a GPU; the dispatch and readback counts are the same on any adapter' : ''}`,
     );
   }
 

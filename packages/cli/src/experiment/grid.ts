@@ -74,7 +74,12 @@ export async function runExperimentJob(data: ExperimentJobData, log: ExperimentL
   const before = store.count();
   const only: UnitFilter = data.budget === undefined ? () => false : (k, s, on) => k === data.budget && s === data.seed && on === data.on;
   await runWithCases(config, backend, log, store, only);
-  return { method: data.method, budget: data.budget ?? null, seed: data.seed ?? null, on: data.on ?? null, units: store.count() - before, values: store.used(), logs: store.usedLogs() };
+  // A share hands back its own fine-tunings (computed now, or by an attempt that died after storing
+  // them: their keys end in its budget and seed) and the method-wide units it used (scores; a
+  // method without pre-training computes them in its first share), not the other shares' Dice.
+  const own = data.budget === undefined ? () => true : (key: string) => !key.startsWith('dice/') || key.endsWith(`/k${data.budget}-s${data.seed}`);
+  const values = Object.fromEntries(Object.entries(store.used()).filter(([key]) => own(key)));
+  return { method: data.method, budget: data.budget ?? null, seed: data.seed ?? null, on: data.on ?? null, units: store.count() - before, values, logs: data.budget === undefined ? store.usedLogs() : {} };
 }
 
 /** A fine-tuning share: one budget, one seed, one subject ("phantom": the seed's held-out phantom subject; or a real case). */

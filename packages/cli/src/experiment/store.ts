@@ -137,10 +137,14 @@ export class ExperimentStore {
     return Object.fromEntries([...this.#usedLogs].map((k) => [k, this.lines(k)]));
   }
 
-  /** Stores a log read elsewhere unless this store has one; written durably in one piece. Returns whether it wrote. */
+  /**
+   * Stores a log read elsewhere unless this store's own is as long (a stale partial log from an
+   * earlier run here is replaced by the finished one); written durably in one piece. Returns
+   * whether it wrote.
+   */
   putLog(key: string, lines: readonly unknown[]): boolean {
     const file = `${this.#path(key)}.jsonl`;
-    if (existsSync(file) || lines.length === 0) return false;
+    if (lines.length === 0 || this.lines(key).length >= lines.length) return false;
     writeFileDurable(file, lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
     return true;
   }
