@@ -30,13 +30,16 @@ describe("the panel's job state: one reducer over the worker's messages", () => 
       quality: { kind: 'skipped', reason: 'off' },
       size: 64,
       intensity: 'CT as HU',
+      compute: { backend: 'wasm (SIMD, 1 thread)', msPerStep: 250, gflopPerStep: 0.5 },
     });
     expect(predicted.training).toEqual({
       state: 'done',
       message: 'Trained 4 steps in 2.0 s (2.00 steps/s); predicted 1 other slice(s) in 0.5 s (shown as "tomosort prediction", proposed: accept the ones to export).',
       losses: [0.9, 0.7, 0.8],
     });
-    expect(predicted).toMatchObject({ section: 'train', quality: 'No quality estimate (folds set to 0).', intensity: 'Intensities: CT as HU.' });
+    expect(predicted).toMatchObject({ section: 'train', quality: 'No quality estimate (folds set to 0).', intensity: 'Intensities: CT as HU.', compute: { msPerStep: 250 } });
+    // The next fine-tune clears it.
+    expect(run(predicted, { type: 'posted', id: 8, section: 'train', job: 'finetune' }).compute).toBeUndefined();
   });
 
   it('an error ends the job; the order check ranks the scores; a SEG list, an export and a panel-worded finish are kept', () => {

@@ -1,5 +1,5 @@
 import { describeQuality } from './panelWords';
-import type { FromWorker, OrderFindingMessage, SegSummary } from './worker/protocol';
+import type { FromWorker, OrderFindingMessage, SegSummary, TrainingCompute } from './worker/protocol';
 
 // What the panel knows of the worker's jobs: one pure reducer over the worker's typed messages
 // and the panel's own job events. Effects on the viewer (labelmaps, the model list, a synced
@@ -30,6 +30,8 @@ export interface JobState {
   readonly section: JobSection | undefined;
   readonly quality: string | undefined;
   readonly intensity: string | undefined;
+  /** What the last fine-tuning's steps cost on this backend. */
+  readonly compute: TrainingCompute | undefined;
   readonly scored: Scored | undefined;
   /** The PACS' stored annotations (DICOM SEG) of the open series, once asked for. */
   readonly storedSegs: readonly SegSummary[] | undefined;
@@ -37,7 +39,7 @@ export interface JobState {
   readonly exported: string | undefined;
 }
 
-export const IDLE: JobState = { jobId: undefined, training: { state: 'idle' }, section: undefined, quality: undefined, intensity: undefined, scored: undefined, storedSegs: undefined, exported: undefined };
+export const IDLE: JobState = { jobId: undefined, training: { state: 'idle' }, section: undefined, quality: undefined, intensity: undefined, compute: undefined, scored: undefined, storedSegs: undefined, exported: undefined };
 
 /** A job the panel posts to the worker. */
 export type PanelJob = 'finetune' | 'export' | 'listSegs' | 'loadSeg' | 'score' | 'pretrain' | 'match';
@@ -53,7 +55,7 @@ export type PanelJobEvent =
 
 /** What a new job of each kind replaces. */
 const REPLACES: Partial<Record<PanelJob, Partial<JobState>>> = {
-  finetune: { quality: undefined, intensity: undefined, exported: undefined },
+  finetune: { quality: undefined, intensity: undefined, compute: undefined, exported: undefined },
   score: { scored: undefined },
   pretrain: { scored: undefined },
 };
@@ -96,6 +98,7 @@ export function jobReducer(s: JobState, m: FromWorker | PanelJobEvent): JobState
         ),
         quality: describeQuality(m.quality, m.size, m.qualitySeconds),
         intensity: `Intensities: ${m.intensity}.`,
+        compute: m.compute,
       };
     case 'pretrained':
       return finish(s, `${m.cancelled ? 'Pre-training cancelled' : 'Pre-trained'} after ${m.summary.steps} steps in ${m.seconds.toFixed(1)} s; score vs position ρ = ${m.rho.toFixed(2)} on this series. Kept in this browser as "${m.name}" and chosen to start from.`);

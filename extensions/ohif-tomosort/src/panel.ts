@@ -392,6 +392,7 @@ function Workbench({ series }: { series: ActiveSeries | undefined }): ReactEleme
             canRun: !busy && annotated.length > 0,
             intensity: jobs.intensity,
             quality: jobs.quality,
+            compute: jobs.compute,
             predicted: predictionId ? predicted : [],
             accepted,
             here,

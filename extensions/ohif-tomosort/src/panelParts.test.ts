@@ -3,7 +3,7 @@ import { AnnotationError, HostError, ModelChoiceError, StepMissingError, isExten
 import { activeSegmentIndex, addClass, annotationSignature, classesFromSegments, describeCounts, voxelsPerClass } from './labels';
 import { lossPath } from './lossChart';
 import { panelMessage } from './panelMessage';
-import { describeQuality } from './panelWords';
+import { describeCompute, describeQuality } from './panelWords';
 import { pickedModel, storedFromSummary } from './modelChoices';
 import { describeModel } from './ohif';
 import { annotatedPlanes, clearPlane, onSegmentationChange, thresholdPlane } from './segmentation';
@@ -273,5 +273,15 @@ describe('the quality estimate in words', () => {
     );
     expect(describeQuality({ kind: 'estimated', ...est(2, [0.5, 0.4, 0.6]), interpolation: { kind: 'skipped', reason: 'few-slices' } }, 64, 1)).toMatch(/\(0\.40–0\.60\)\. No comparison with contour interpolation: it runs along the acquisition, and needs at least 2 annotated acquired slices\.$/);
     expect(describeQuality({ kind: 'skipped', reason: 'one-plane' }, 64, 0)).toBe('No quality estimate: it needs at least 2 annotated planes (one to train on, one to check).');
+  });
+});
+
+describe('the fine-tuning’s compute in words', () => {
+  it('gives ms and GFLOP/s of a full step, and on WebGPU the dispatches, readbacks and peak GPU memory', () => {
+    expect(describeCompute({ backend: 'wasm (SIMD, 1 thread)', msPerStep: 250, gflopPerStep: 0.5 })).toBe('Compute: wasm (SIMD, 1 thread), 250 ms a full step (2.00 GFLOP/s).');
+    expect(describeCompute({ backend: 'webgpu (NVIDIA H200)', msPerStep: 40, gflopPerStep: 8, webgpu: { dispatchesPerStep: 607.4, readbacksPerStep: 0.25, peakGpuBytes: 22e6 } })).toBe(
+      'Compute: webgpu (NVIDIA H200), 40 ms a full step (200 GFLOP/s); 607 GPU dispatches and 0.25 readbacks a step, peak GPU memory 22 MB.',
+    );
+    expect(describeCompute({ backend: 'cpu', msPerStep: null, gflopPerStep: 1 })).toBe('Compute: cpu, no full step ran.');
   });
 });

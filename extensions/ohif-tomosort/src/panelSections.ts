@@ -9,8 +9,8 @@ import type { ModelChoice } from './modelChoices';
 import { describeModel } from './ohif';
 import { planeKey } from './planes';
 import type { PlaneRef } from './planes';
-import { describeOrder } from './panelWords';
-import type { Compute, JobClass, SegSummary, SliceLabels, SliceMatch } from './worker/protocol';
+import { describeCompute, describeOrder } from './panelWords';
+import type { Compute, JobClass, SegSummary, SliceLabels, SliceMatch, TrainingCompute } from './worker/protocol';
 
 // The panel's sections, one component each: what they show comes in as props, what they do goes
 // out through callbacks (the panel's actions). Each shows the progress of a job it started.
@@ -250,6 +250,7 @@ export function TrainSection(p: {
   canRun: boolean;
   intensity: string | undefined;
   quality: string | undefined;
+  compute: TrainingCompute | undefined;
   predicted: readonly Predicted[];
   accepted: ReadonlySet<string>;
   /** SOP instance of the acquired slice on screen, if any. */
@@ -271,6 +272,8 @@ export function TrainSection(p: {
     progressIn('train', p.job),
     p.intensity ? h('div', { 'data-testid': 'tomosort-intensity' }, p.intensity) : null,
     p.quality ? h('div', { 'data-testid': 'tomosort-quality' }, p.quality) : null,
+    // The figures also as data, for bench viewer.
+    p.compute ? h('div', { 'data-testid': 'tomosort-step-cost', 'data-compute': JSON.stringify(p.compute), style: { opacity: 0.7 } }, describeCompute(p.compute)) : null,
     p.predicted.length > 0 ? h(Review, { predicted: p.predicted, accepted: p.accepted, here: p.here, onAccepted: p.onAccepted, onAcceptAll: p.onAcceptAll, onGo: p.onGoPredicted }) : null,
     button('Export SEG to the PACS', 'tomosort-export', p.onExport, !p.canRun),
     p.exported ? h('div', { 'data-testid': 'tomosort-exported' }, `SEG series ${p.exported}`) : null,

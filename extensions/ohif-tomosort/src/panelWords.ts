@@ -1,6 +1,6 @@
 import type { ActiveSeries } from './ohif';
 import type { QualityEstimate } from '@tomosort/segment';
-import type { OrderFindingMessage, QualityMessage } from './worker/protocol';
+import type { OrderFindingMessage, QualityMessage, TrainingCompute } from './worker/protocol';
 
 // What the panel says, in words: pure functions of the worker's messages and the viewport.
 
@@ -30,6 +30,19 @@ export function describeQuality(q: QualityMessage, size: number, seconds: number
       ? `The model is ahead by ${gap.toFixed(2)} mean Dice.`
       : `Interpolation is ahead by ${(-gap).toFixed(2)} mean Dice: OHIF's own interpolation does as well here, or annotate more slices.`;
   return `${model} Contour interpolation (OHIF's) of ${same}, at full resolution, filling only between annotated slices: ${foldDice(i)}. ${verdict}`;
+}
+
+/**
+ * What the fine-tuning's steps cost here, for the reader who wants to know whether the GPU is
+ * used: "Compute: webgpu (NVIDIA …), 120 ms a full step (4.2 GFLOP/s); 395 GPU dispatches and
+ * 0.25 readbacks a step, peak GPU memory 22 MB."
+ */
+export function describeCompute(c: TrainingCompute): string {
+  const speed = c.msPerStep === null ? 'no full step ran' : `${c.msPerStep.toFixed(0)} ms a full step (${(c.gflopPerStep / (c.msPerStep / 1000)).toPrecision(3)} GFLOP/s)`;
+  const gpu = c.webgpu
+    ? `; ${c.webgpu.dispatchesPerStep.toFixed(0)} GPU dispatches and ${c.webgpu.readbacksPerStep.toFixed(2)} readbacks a step, peak GPU memory ${(c.webgpu.peakGpuBytes / 1e6).toFixed(0)} MB`
+    : '';
+  return `Compute: ${c.backend}, ${speed}${gpu}.`;
 }
 
 /** The order check in words. */

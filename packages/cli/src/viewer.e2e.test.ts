@@ -174,6 +174,13 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
       expect(await page.getByTestId('tomosort-progress').isVisible()).toBe(true);
       const tuned = await training;
       expect(tuned.steps).toBe(5);
+      // The panel says what the steps cost on the worker's backend, on WebGPU with the work it recorded.
+      expect(tuned.computeLine).toMatch(/^Compute: webgpu \([^)]+\), \d+ ms a full step \([\d.]+ GFLOP\/s\); \d+ GPU dispatches and \d\.\d\d readbacks a step, peak GPU memory \d+ MB\.$/);
+      expect(tuned.compute.msPerStep).toBeGreaterThan(0);
+      expect(tuned.compute.webgpu!.dispatchesPerStep).toBeGreaterThan(0);
+      // Steps are read back in blocks (of 4, and at each phase's end): fewer than one readback a step.
+      expect(tuned.compute.webgpu!.readbacksPerStep).toBeLessThan(1);
+      expect(tuned.compute.webgpu!.peakGpuBytes).toBeGreaterThan(0);
       console.info(`fine-tune + predict in Chromium: ${JSON.stringify(tuned)} (${((Date.now() - opened) / 1000).toFixed(1)} s from opening the study, this test's extra steps included)`);
       mark('trained');
       // Review: predictions start as proposed (none accepted); accept all, then take one back.
@@ -434,6 +441,9 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
       const tuned = await fineTuneAndPredict(page, 1, 1);
       expect(tuned.steps).toBe(2);
       expect(tuned.predictedSlices).toBeGreaterThan(0);
+      // On wasm the compute line has no GPU figures.
+      expect(tuned.computeLine).toMatch(/^Compute: wasm \(SIMD, \d threads?\), \d+ ms a full step \([\d.]+ GFLOP\/s\)\.$/);
+      expect(tuned.compute.webgpu).toBeUndefined();
       await page.getByTestId('tomosort-quality').getByText('No quality estimate: it needs at least 2 annotated planes (one to train on, one to check).').waitFor();
       // A second fine-tune of 10,000 steps, cancelled from the panel mid-run: training stops within
       // a second on wasm (the worker goes on to predict with what it has), the annotation stays.

@@ -164,7 +164,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const nameOf = new Map(Object.entries(vars).map(([n, v]) => [v.name, n]));
   const readEvery = opts.readEvery ?? 1;
   if (!Number.isInteger(readEvery) || readEvery < 1) throw new TrainError(`readEvery must be a positive integer, got ${readEvery}`);
-  /** Steps recorded but not read back yet: [loss, gradient norm] of each (one buffer, one readback), and its learning rate. */
+  /** Steps recorded but not read back yet: [loss, gradient norm] of each, and its learning rate; a block is read back as one buffer. */
   let pending: { stats: tf.Tensor; lr: number }[] = [];
   let blockStart = performance.now();
   const readBack = async () => {
@@ -173,7 +173,14 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     pending = [];
     let values: Float32Array[];
     try {
-      values = (await Promise.all(block.map((p) => p.stats.data()))) as Float32Array[];
+      // One readback for the whole block: each read waits for the GPU queue.
+      const joined = block.length === 1 ? block[0]!.stats : tf.stack(block.map((p) => p.stats));
+      try {
+        const flat = (await joined.data()) as Float32Array;
+        values = block.map((_, i) => flat.subarray(2 * i, 2 * i + 2));
+      } finally {
+        if (joined !== block[0]!.stats) joined.dispose();
+      }
     } finally {
       for (const p of block) p.stats.dispose();
     }

@@ -9,7 +9,7 @@ import { createServer } from 'node:http';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createModel, encoderSpec, expectKind, projectionModelSpec, scoreModelSpec } from '@tomosort/models';
+import { createModel, encoderSpec, expectKind, forwardCost, projectionModelSpec, scoreModelSpec, unetModelSpec } from '@tomosort/models';
 import { saveModelToDir } from '@tomosort/models/node';
 import { labelVolume, loadSeries, runExport, runFinetune, runListSegs, runLoadSeg, runMatch, runPretrain, runScore, writeReformats } from './jobs';
 import type { SaveModel } from './jobs';
@@ -21,7 +21,7 @@ import { getSlice } from '@tomosort/volume';
 import { interpolateAnnotation } from '@tomosort/segment/node';
 
 /** The fine-tuning job's tools as the worker has them, with ITK's Node build. */
-const tools = { interpolate: interpolateAnnotation };
+const tools = { interpolate: interpolateAnnotation, backend: 'wasm (test)' };
 
 let orthanc: LocalOrthanc;
 let pacs: PacsClient;
@@ -63,6 +63,12 @@ describe('the training worker’s jobs against a real Orthanc (real 20-slice MR,
     const predicted = messages.find((m) => m.type === 'predicted');
     if (predicted?.type !== 'predicted') throw new Error(`no prediction: ${JSON.stringify(messages.filter((m) => m.type !== 'progress'))}`);
     expect(predicted.steps).toBe(8);
+    // What the steps cost: the 4 full steps' median, the FLOPs of 3 × a forward pass of the 2-class
+    // U-Net (head + background) on 3 images of 32²; no GPU figures off WebGPU.
+    expect(predicted.compute.backend).toBe(tools.backend);
+    expect(predicted.compute.msPerStep).toBeGreaterThan(0);
+    expect(predicted.compute.gflopPerStep).toBeCloseTo((3 * forwardCost(unetModelSpec(encoderSpec('small'), { classes: 2 }), 32).flops * 3) / 1e9, 9);
+    expect(predicted.compute.webgpu).toBeUndefined();
     expect(predicted.quality).toMatchObject({ kind: 'estimated', folds: 3, planes: 3, perClass: [{ name: 'head' }] });
     // Contour interpolation by the same folds: slices 4 and 16 lie beyond the other two, where it fills nothing.
     expect(predicted.quality).toMatchObject({ interpolation: { kind: 'estimated', folds: 3, planes: 3, perClass: [{ name: 'head', min: 0 }] } });

@@ -1,12 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { countWebGpuWork, profileSecondStep, secondStepWork, webGpuKernelsInUse } from '@tomosort/backend';
+import type { WebGpuWork } from '@tomosort/backend';
 import { readSegmentation, readSeriesAsync, writeSegmentation } from '@tomosort/dicom';
 import type { DicomInput, SeriesVolume } from '@tomosort/dicom';
 import { checkSliceOrder, fitScoreMap, localizeStack, scoreVolume } from '@tomosort/localize';
 import { spearman } from '@tomosort/losses';
-import { createModel, encoderSpec, expectKind, filesHandler, loadModel, manifestPlane, scoreModelSpec, unetFromEncoder } from '@tomosort/models';
+import { createModel, encoderSpec, expectKind, filesHandler, forwardCost, loadModel, manifestPlane, scoreModelSpec, unetFromEncoder } from '@tomosort/models';
 import { fitMmPerPixel, prepareVolume, sortingAugmentationFor } from '@tomosort/pretext';
-import type { LoadedModel, ManifestInit, Model, ModelManifest } from '@tomosort/models';
+import type { LoadedModel, ManifestInit, Model, ModelManifest, ModelSpec } from '@tomosort/models';
 import { fetchSeriesFiles, seriesUid, studyUid } from '@tomosort/pacs';
 import { phantomSubject } from '@tomosort/samples';
 import type { PacsClient } from '@tomosort/pacs';
@@ -16,7 +17,7 @@ import { asTrainable, train } from '@tomosort/train';
 import type { TrainEvent } from '@tomosort/train';
 import { DEFAULT_INTENSITY, PLANE_FRAMES, axisMapping, createVolume, describeIntensity } from '@tomosort/volume';
 import type { Volume } from '@tomosort/volume';
-import type { BenchmarkJob, BenchmarkWebGpu, ExportJob, FinetuneJob, InterpolationQualityMessage, JobClass, QualityMessage, FromWorker, ListSegsJob, LoadSegJob, MatchJob, ModelRef, ModelSummary, PretrainJob, ReformattedLabels, ScoreJob, SegSummary, SliceLabels, SliceMatch } from './protocol';
+import type { BenchmarkJob, BenchmarkWebGpu, ExportJob, FinetuneJob, InterpolationQualityMessage, JobClass, QualityMessage, FromWorker, ListSegsJob, LoadSegJob, MatchJob, ModelRef, ModelSummary, PretrainJob, ReformattedLabels, ScoreJob, SegSummary, SliceLabels, SliceMatch, TrainingCompute } from './protocol';
 import { AnnotationError, ModelChoiceError, StepMissingError } from '../errors';
 import { DEFAULT_QUALITY_FOLDS } from './protocol';
 import { writePlane } from '../planes';
@@ -127,6 +128,8 @@ export type Interpolate = (a: SparseAnnotation, classes: readonly SegmentClass[]
 /** What a fine-tuning job runs with besides its PACS. */
 export interface FinetuneTools {
   readonly interpolate: Interpolate;
+  /** The worker's backend line, for the job's compute figures. */
+  readonly backend: string;
   readonly signal?: AbortSignal;
 }
 
@@ -134,7 +137,7 @@ export interface FinetuneTools {
  * Fine-tunes encoder + U-Net on the annotated slices (frozen warm-up, then full), then predicts
  * every slice that was not annotated. Progress and the result go through `post`.
  */
-export async function runFinetune(pacs: PacsClient, job: FinetuneJob, post: (m: FromWorker) => void, { interpolate, signal }: FinetuneTools): Promise<void> {
+export async function runFinetune(pacs: PacsClient, job: FinetuneJob, post: (m: FromWorker) => void, { interpolate, backend, signal }: FinetuneTools): Promise<void> {
   post({ type: 'status', message: 'Loading the series from the PACS…' });
   const { series } = await loadSeries(pacs, job.studyInstanceUID, job.seriesInstanceUID);
   const { labels, filled } = labelVolume(series, job.annotated);
@@ -164,14 +167,25 @@ export async function runFinetune(pacs: PacsClient, job: FinetuneJob, post: (m: 
     post({ type: 'status', message: `Fine-tuning ${depth === undefined ? '' : `a 3D U-Net on crops of ${depth} slices `}on ${filled.length} annotated slice(s)${reformats.length > 0 ? ` and ${reformats.length} reformatted plane(s)` : ''}…` });
     const t0 = performance.now();
     const config = { window, batch: job.batch, ...(depth === undefined ? {} : { depth }), frozenSteps: job.frozenSteps, steps: job.steps, learningRate: job.learningRate, seed: job.seed };
-    const result = await finetune({
-      model: net,
-      data,
-      config,
-      readEvery: readEvery(),
-      ...(signal ? { signal } : {}),
-      onEvent: (phase, e) => postProgress(post, phase, e),
-    });
+    const meter = computeMeter(backend, unet.spec, depth === undefined ? size : [depth, size, size], job.batch);
+    const result = await (async () => {
+      try {
+        return await finetune({
+          model: net,
+          data,
+          config,
+          readEvery: readEvery(),
+          ...(signal ? { signal } : {}),
+          onEvent: (phase, e) => {
+            meter.onEvent(phase, e);
+            postProgress(post, phase, e);
+          },
+        });
+      } finally {
+        meter.stop();
+      }
+    })();
+    const compute = meter.result();
     const trainSeconds = (performance.now() - t0) / 1000;
     const tq = performance.now();
     const quality: QualityMessage =
@@ -192,10 +206,47 @@ export async function runFinetune(pacs: PacsClient, job: FinetuneJob, post: (m: 
       qualitySeconds,
       size,
       intensity: intensityWords,
+      compute,
     });
   } finally {
     unet.dispose();
   }
+}
+
+const median = (xs: readonly number[]): number | null => {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/**
+ * Measures a fine-tuning run as it goes: the full steps' wall times and, on WebGPU, the work it
+ * records (`countWebGpuWork`, stopped by `stop`). `size` is the model's input: a side, or
+ * [depth, side, side] for a 3D U-Net's crops.
+ */
+function computeMeter(backend: string, spec: ModelSpec, size: number | readonly [number, number, number], batch: number) {
+  const counter = tf.getBackend() === 'webgpu' ? countWebGpuWork() : undefined;
+  const fullMs: number[] = [];
+  let steps = 0;
+  let work: WebGpuWork | undefined;
+  return {
+    onEvent(phase: string, e: TrainEvent): void {
+      if (e.type !== 'step') return;
+      steps++;
+      if (phase === 'full') fullMs.push(e.ms);
+    },
+    stop(): void {
+      if (!counter) return;
+      work = counter.read();
+      counter.stop();
+    },
+    result(): TrainingCompute {
+      const gflopPerStep = (3 * forwardCost(spec, size).flops * batch) / 1e9;
+      const webgpu = work && steps > 0 ? { dispatchesPerStep: work.dispatches / steps, readbacksPerStep: work.readbacks / steps, peakGpuBytes: work.peakGpuBytes } : undefined;
+      return { backend, msPerStep: median(fullMs), gflopPerStep, ...(webgpu ? { webgpu } : {}) };
+    },
+  };
 }
 
 /**

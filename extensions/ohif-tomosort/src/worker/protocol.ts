@@ -181,6 +181,21 @@ export type Compute = 'auto' | 'webgpu' | 'wasm';
  * a fine-tune job, to time this browser's backend and to compare backends or thread counts on
  * identical work (same seed, same data, so the losses must agree).
  */
+/**
+ * What a fine-tuning job's steps cost on this browser's backend: the panel's compute line and
+ * `bench viewer`'s columns. The FLOPs are the U-Net's convolutions (3 × a forward pass per image);
+ * the decoder warm-up (encoder frozen) costs less and is left out of the median.
+ */
+export interface TrainingCompute {
+  /** The worker's backend line, e.g. "wasm (SIMD, 1 thread)". */
+  readonly backend: string;
+  /** Median wall time of the full fine-tuning steps; null when none ran (all warm-up, or cancelled). */
+  readonly msPerStep: number | null;
+  readonly gflopPerStep: number;
+  /** On WebGPU, over the whole fine-tuning: dispatches and GPU readbacks per step, the peak GPU bytes. */
+  readonly webgpu?: { readonly dispatchesPerStep: number; readonly readbacksPerStep: number; readonly peakGpuBytes: number };
+}
+
 /** What a benchmark on WebGPU counted (`countWebGpuWork`): per steady step, and the run's peak GPU bytes. */
 export interface BenchmarkWebGpu {
   readonly kernels: readonly string[];
@@ -249,6 +264,7 @@ export type WorkerMessage =
       readonly size: number;
       /** How the series' intensities reached the model, in words (describeIntensity of @tomosort/volume). */
       readonly intensity: string;
+      readonly compute: TrainingCompute;
     }
   | {
       readonly type: 'scored';

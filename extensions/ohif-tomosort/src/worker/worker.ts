@@ -78,7 +78,7 @@ scope.onmessage = (event: MessageEvent) => {
   const task = async (): Promise<void> => {
     switch (msg.type) {
       case 'finetune':
-        return cancellable((signal) => runFinetune(pacs, msg.job, postJob, { interpolate, signal }));
+        return cancellable((signal) => runFinetune(pacs, msg.job, postJob, { interpolate, backend, signal }));
       case 'pretrain':
         return cancellable((signal) => runPretrain(pacs, msg.job, postJob, saveToIndexedDb, signal));
       case 'export':

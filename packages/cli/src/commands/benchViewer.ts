@@ -22,7 +22,9 @@ export const BENCH_VIEWER_USAGE = `usage: pnpm tomosort bench viewer [--frozen N
           /usr/bin/chromium or $TOMOSORT_CHROMIUM; WebGPU on the machine's GPU, else SwiftShader):
           open the sample head CT in the Sparse annotation mode, label K slices by threshold,
           fine-tune from random weights in the Web Worker, predict every other slice.
-          Reports the backend, fine-tune steps/s, prediction time, the time from opening
+          Reports the backend, fine-tune steps/s, a full step's ms and GFLOP/s (on WebGPU
+          also dispatches and readbacks a step and the peak GPU memory: the panel's compute
+          line), prediction time, the time from opening
           the study to the first prediction (the scripted annotation takes ~1 s per slice),
           the panel's quality estimate, and the prediction's Dice against the sample's own head
           mask (−142..2986 HU, which the panel's default threshold −200..3000 draws) on every
@@ -128,6 +130,10 @@ export async function benchViewer(args: readonly string[]): Promise<number> {
       steps: tuned.steps,
       trainSeconds: tuned.trainSeconds,
       stepsPerSecond: tuned.stepsPerSecond,
+      msPerStep: tuned.compute.msPerStep,
+      gflopPerStep: +tuned.compute.gflopPerStep.toFixed(4),
+      gflops: tuned.compute.msPerStep === null ? null : +(tuned.compute.gflopPerStep / (tuned.compute.msPerStep / 1000)).toFixed(2),
+      ...(tuned.compute.webgpu ? { dispatchesPerStep: +tuned.compute.webgpu.dispatchesPerStep.toFixed(1), readbacksPerStep: +tuned.compute.webgpu.readbacksPerStep.toFixed(3), peakGpuBytes: tuned.compute.webgpu.peakGpuBytes } : {}),
       predictedSlices: tuned.predictedSlices,
       predictSeconds: tuned.predictSeconds,
       qualityFolds,
@@ -152,6 +158,13 @@ export async function benchViewer(args: readonly string[]): Promise<number> {
             ['worker ready', `${result.seconds.workerReady} s`, 'from opening the study'],
             ['annotated', `${result.seconds.annotated} s`, `${annotate} slices by threshold (scripted; includes loading the slices scrolled through)`],
             ['fine-tune', `${result.stepsPerSecond} steps/s`, `${result.steps} steps in ${result.trainSeconds} s, ${size}², batch 4, small encoder + U-Net`],
+            ['full step', result.msPerStep === null ? 'none ran' : `${result.msPerStep.toFixed(0)} ms`, `median of the full steps (the warm-up's are cheaper); ${result.gflops ?? '–'} GFLOP/s at ${result.gflopPerStep} GFLOP a step (3 × forward)`],
+            ...(result.dispatchesPerStep === undefined
+              ? []
+              : [
+                  ['GPU dispatches', `${result.dispatchesPerStep} a step`, `${result.readbacksPerStep} GPU readbacks a step, averaged over the fine-tuning`],
+                  ['peak GPU memory', `${((result.peakGpuBytes ?? 0) / 1e6).toFixed(0)} MB`, "the webgpu backend's buffers during the fine-tuning"],
+                ]),
             ['predict', `${result.predictSeconds} s`, `${result.predictedSlices} slices`],
             ['quality estimate', quality ?? 'none', `${qualityFolds} folds`],
             ['Dice vs the sample mask', dice.dice.toFixed(3), `${dice.slices} predicted slices (annotated ones left out), head mask −142..2986 HU`],

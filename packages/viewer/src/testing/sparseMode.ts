@@ -1,4 +1,5 @@
 import type { Page } from 'playwright-core';
+import type { TrainingCompute } from '@tomosort/ohif-extension/worker/protocol';
 
 /**
  * Drives our "Sparse annotation" mode in the published OHIF viewer the way a user does (the
@@ -135,6 +136,9 @@ export interface FineTuned {
   readonly stepsPerSecond: number;
   readonly predictedSlices: number;
   readonly predictSeconds: number;
+  /** The panel's compute line, and its figures (the worker's `TrainingCompute`). */
+  readonly computeLine: string;
+  readonly compute: TrainingCompute;
 }
 
 /** Sets the step counts, clicks "Fine-tune and predict" and waits for the prediction. */
@@ -147,5 +151,7 @@ export async function fineTuneAndPredict(page: Page, frozenSteps: number, steps:
   const text = (await done.textContent())!;
   const m = /^Trained (\d+) steps in ([\d.]+) s \(([\d.]+) steps\/s\); predicted (\d+) other slice\(s\) in ([\d.]+) s/.exec(text);
   if (!m) throw new Error(`unexpected panel text: ${text}`);
-  return { steps: Number(m[1]), trainSeconds: Number(m[2]), stepsPerSecond: Number(m[3]), predictedSlices: Number(m[4]), predictSeconds: Number(m[5]) };
+  const line = page.getByTestId('tomosort-step-cost');
+  const compute = JSON.parse((await line.getAttribute('data-compute'))!) as TrainingCompute;
+  return { steps: Number(m[1]), trainSeconds: Number(m[2]), stepsPerSecond: Number(m[3]), predictedSlices: Number(m[4]), predictSeconds: Number(m[5]), computeLine: (await line.textContent())!, compute };
 }
