@@ -179,5 +179,8 @@ describe('tomosort experiment (a quick subset: scratch, interpolation and Sortin
     const run = await runTomosort(['experiment', '--quick', '--methods', 'sorting,mae']);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('unknown method "mae"');
+    const steps = await runTomosort(['experiment', '--quick', '--finetune-steps', '20']);
+    expect(steps.code).toBe(2);
+    expect(steps.stderr).toContain('--finetune-steps: two counts, W,N');
   });
 });

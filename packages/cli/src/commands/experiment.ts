@@ -77,6 +77,8 @@ snapshots at 12.5%, 25%, 50% of the steps, against the time they took).
                    fine-tuned as a 3D U-Net on crops of 16 slices, the loss on the same annotated slices)
   --budgets LIST   annotated slices per subject (default 2,5,10,20)
   --steps N        pre-training steps;  --seeds N  fine-tuning seeds;  --seed N  data and init seed
+  --finetune-steps W,N  fine-tuning steps: W with the encoder frozen, then N full (default 30,120;
+                   --quick 20,20)
   --no-cranium     skip the head CT;  --no-colin27  skip the brain MR (sample:colin27)
   --jobs N         run the methods in N processes at once (default 1; wasm uses one core each)
   --queue URL      redis://HOST[:PORT]: the grid as jobs for \`tomosort worker\`s on any machines —
@@ -102,6 +104,7 @@ export const experimentCommand: Command = {
         methods: { type: 'string' },
         budgets: { type: 'string' },
         steps: { type: 'string' },
+        'finetune-steps': { type: 'string' },
         seeds: { type: 'string' },
         seed: { type: 'string' },
         'no-cranium': { type: 'boolean', default: false },
@@ -123,6 +126,8 @@ export const experimentCommand: Command = {
       if (!(ALL_EXPERIMENT_METHODS as readonly string[]).includes(m)) throw new UsageError(`--methods: unknown method "${m}"; known: ${ALL_EXPERIMENT_METHODS.join(', ')}`);
     }
     const seeds = intOption('seeds', values.seeds, base.seeds.length, 1);
+    const finetuneSteps = values['finetune-steps'] === undefined ? [base.finetune.frozenSteps, base.finetune.steps] : intListOption('finetune-steps', values['finetune-steps']);
+    if (finetuneSteps.length !== 2 || finetuneSteps[1]! < 1) throw new UsageError(`--finetune-steps: two counts, W,N (warm-up with the encoder frozen, then N ≥ 1 full steps), got "${values['finetune-steps']}"`);
     const config: ExperimentConfig = {
       ...base,
       seed: intOption('seed', values.seed, base.seed, 0),
@@ -130,6 +135,7 @@ export const experimentCommand: Command = {
       budgets: values.budgets ? intListOption('budgets', values.budgets) : base.budgets,
       seeds: Array.from({ length: seeds }, (_, n) => n + 1),
       pretrain: { ...base.pretrain, steps: intOption('steps', values.steps, base.pretrain.steps, 1) },
+      finetune: { ...base.finetune, frozenSteps: finetuneSteps[0]!, steps: finetuneSteps[1]! },
       real: base.real.filter((n) => !(n === 'cranium' ? values['no-cranium'] : values['no-colin27'])),
     };
     if (config.budgets.some((k) => k < 1)) throw new UsageError('--budgets: each budget must be ≥ 1 annotated slice');
