@@ -95,8 +95,12 @@ describe('tomosort experiment (a quick subset: scratch, interpolation and Sortin
     expect(report).toContain('| SortingLoss − interpolation (contour, OHIF) |');
     expect(report).toContain('## Pre-training cost at 32 source slices per step');
     expect(report).toContain('![Dice vs annotated slices](dice-phantom.png)');
-    expect(pngSize(readFileSync(join(out, 'dice-phantom.png')))).toEqual([640, 420]);
-    expect(pngSize(readFileSync(join(out, 'localization-phantom.png')))).toEqual([640, 420]);
+    // 420 px high; at least 640 wide, wider when a legend name needs it (plot.test pins the rule).
+    for (const png of ['dice-phantom.png', 'localization-phantom.png']) {
+      const [w, h] = pngSize(readFileSync(join(out, png)));
+      expect(h).toBe(420);
+      expect(w).toBeGreaterThanOrEqual(640);
+    }
   }, 300_000);
 
   it('a stopped run continues with --resume: finished units are reused, and the result equals an uninterrupted run', async () => {
