@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rank, Scalar, Tensor, Tensor1D, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
+import { replicaSum, replicaSumEach, sumAcrossReplicas } from '@tomosort/replicas';
 import { ShapeError } from './errors';
 import { assertDtype, assertFinite, assertRank, fmtShape } from './validate';
 
@@ -123,8 +124,10 @@ export function diceLoss(logits: Tensor4D, target: SegmentationTarget, options: 
     // [N, H, W, C] maps instead costs a strided copy forward and a pad backward (~25 ms a step
     // of a 128² batch of 8).
     const cut = (t: tf.Tensor1D): tf.Tensor1D => (includeBackground ? t : tf.slice(t, [1], [-1]));
-    const inter = cut(tf.sum(tf.mul(w, tf.mul(p, g)), axes)); // [C']
-    const denom = tf.add(cut(tf.sum(tf.mul(w, p), axes)), cut(tf.sum(tf.mul(w, g), axes)));
+    // On replicas (data-parallel training) the batch is every replica's shard: the sums span them all.
+    const [interAll, pAll, gAll] = replicaSumEach(tf.sum(tf.mul(w, tf.mul(p, g)), axes), tf.sum(tf.mul(w, p), axes), tf.sum(tf.mul(w, g), axes)) as [tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
+    const inter = cut(interAll); // [C']
+    const denom = tf.add(cut(pAll), cut(gAll));
     const dice = tf.div(tf.add(tf.mul(2, inter), smooth), tf.add(denom, smooth));
     return tf.sub(1, tf.mean(dice));
   });
@@ -146,8 +149,10 @@ export function crossEntropyLoss(logits: Tensor4D, target: SegmentationTarget, o
   return tf.tidy(() => {
     const { g, w } = prepare(logits, target, options.weight);
     const nll = tf.neg(tf.sum(tf.mul(g, tf.logSoftmax(logits, -1)), 3, true)); // [N, H, W, 1]
-    const total = tf.sum(w);
-    return tf.div(tf.sum(tf.mul(w, nll)), tf.where(tf.greater(total, 0), total, 1));
+    // Numerator and Σ w over every replica's shard on replicas (Σ w needs no gradient).
+    const loss = replicaSum(tf.sum(tf.mul(w, nll)));
+    const total = sumAcrossReplicas(tf.sum(w));
+    return tf.div(loss, tf.where(tf.greater(total, 0), total, 1));
   });
 }
 

@@ -191,11 +191,11 @@ export class BatchNorm {
     if (n < 2) {
       throw new ModelError(`${this.name}: batch norm in training needs more than one value per channel, got input [${x.shape.join(',')}]`);
     }
-    const { y, mean, variance } = batchNormTrain(x, this.gamma as tf.Tensor1D, this.beta as tf.Tensor1D, { epsilon: this.epsilon, ...fuse });
+    const { y, mean, variance, count } = batchNormTrain(x, this.gamma as tf.Tensor1D, this.beta as tf.Tensor1D, { epsilon: this.epsilon, ...fuse });
     const m = this.momentum;
     const sink = options.statUpdates;
     const newMean = tf.add(tf.mul(sink ? sink.current(this.mean) : this.mean, 1 - m), tf.mul(mean, m));
-    const newVar = tf.add(tf.mul(sink ? sink.current(this.variance) : this.variance, 1 - m), tf.mul(variance, (m * n) / (n - 1)));
+    const newVar = tf.add(tf.mul(sink ? sink.current(this.variance) : this.variance, 1 - m), tf.mul(variance, (m * count) / (count - 1)));
     if (sink) {
       sink.push(this.mean, newMean);
       sink.push(this.variance, newVar);

@@ -1,4 +1,5 @@
 import type { Augmentation } from '@tomosort/pretext';
+import type { ReplicaGroup } from '@tomosort/replicas';
 import { train, withTrainable } from '@tomosort/train';
 import type { CheckpointStore, TrainConfig, TrainEvent, TrainTask, TrainableModel } from '@tomosort/train';
 import type { HuWindow } from '@tomosort/volume';
@@ -39,6 +40,8 @@ export interface FinetuneOptions {
   readonly onEvent?: (phase: FinetunePhase, e: TrainEvent) => void;
   /** Read the loss back every this many steps (train's `readEvery`; a GPU then queues steps back to back). Default 1. */
   readonly readEvery?: number;
+  /** Fine-tune as one replica of a data-parallel group (train's `replicas`): 2D only; every replica calls with the same model, data and settings. */
+  readonly replicas?: ReplicaGroup;
 }
 
 export interface FinetuneResult {
@@ -99,6 +102,7 @@ export async function finetune(opts: FinetuneOptions): Promise<FinetuneResult> {
       ...(opts.resume ? { resume: true } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.readEvery ? { readEvery: opts.readEvery } : {}),
+      ...(opts.replicas ? { replicas: opts.replicas } : {}),
       onEvent: (e) => opts.onEvent?.(phase, e),
     });
     losses.push(...r.losses);

@@ -4,6 +4,7 @@ import { augmentSlice } from '@tomosort/pretext';
 import type { Augmentation } from '@tomosort/pretext';
 import { uniformInt } from '@tomosort/random';
 import type { Rng } from '@tomosort/random';
+import { shardRows } from '@tomosort/train';
 import type { TrainTask, TrainableModel } from '@tomosort/train';
 import type { HuWindow } from '@tomosort/volume';
 import { SegmentError } from './errors';
@@ -78,6 +79,11 @@ export function segmentationTask(data: readonly PreparedAnnotation[], opts: Segm
       const x = tf.tensor4d(batch.images, [batch.count, size, size, 1]);
       const logits = model.apply(x, true) as tf.Tensor4D;
       return segmentationLoss(logits, tf.tensor3d(batch.targets, [batch.count, size, size], 'int32'));
+    },
+    // The loss's sums (cross-entropy's mean, the batch Dice) and batch norm span the replicas.
+    shard(batch: SegmentationBatch, index: number, count: number): SegmentationBatch {
+      const [from, to] = shardRows(batch.count, index, count);
+      return { images: batch.images.subarray(from * plane, to * plane), targets: batch.targets.subarray(from * plane, to * plane), count: to - from };
     },
   };
 }

@@ -9,7 +9,7 @@ export type { TrainConfig, TrainOptions, TrainResult } from './loop';
 export { TrainError, isTrainError } from './errors';
 export { train } from './loop';
 export type { Batch, MethodConfig, MethodName, TaskMethodConfig, TrainTask } from './methods';
-export { batchLoss, cubeSideOf, drawBatch, methodTask, needsScalarHead, slicesPerStep } from './methods';
+export { batchLoss, cubeSideOf, drawBatch, methodTask, needsScalarHead, shardRows, slicesPerStep } from './methods';
 export type { Proxy3dConfig, Proxy3dName } from './proxy3d';
 export { PROXY3D_METHODS, cubesPerSample, drawProxy3d, isProxy3d, proxy3dAccuracy, proxy3dLoss, proxy3dModelSpec } from './proxy3d';
 export type { TrainableModel } from './model';

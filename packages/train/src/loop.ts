@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { PreparedVolume } from '@tomosort/pretext';
 import { mixSeed, mulberry32 } from '@tomosort/random';
+import { onReplicas } from '@tomosort/replicas';
+import type { ReplicaGroup } from '@tomosort/replicas';
 import type { HuWindow } from '@tomosort/volume';
 import type { NamedArray } from './bundle';
 import { TrainError } from './errors';
@@ -54,6 +56,16 @@ export interface TrainOptions {
    * caller that aborts from `onEvent` at step s may end up to N − 1 steps past s.
    */
   readonly readEvery?: number;
+  /**
+   * Train as one replica of a data-parallel group (CPU threads; see @tomosort/replicas): every
+   * replica draws the same batch, computes its shard (`task.shard`), and the batch statistics,
+   * the loss and the parameter gradients are summed across replicas, so each replica takes the
+   * single-process step of the whole batch (equal within float rounding) and they stay
+   * identical. Every replica must call `train` with the same model, settings and data; the
+   * group's capacity must hold the trainable parameters. Give `store` to one replica only; a
+   * cancel on any replica stops all of them at the same step.
+   */
+  readonly replicas?: ReplicaGroup;
 }
 
 export interface TrainResult {
@@ -102,6 +114,32 @@ function taskOf(opts: TrainOptions): TrainTask {
   return methodTask(method, opts.volumes, opts.config.window) as TrainTask;
 }
 
+/** Whether to stop before the next step: any replica's signal stops every replica (one sum, so all decide alike). */
+function replicaStop(group: ReplicaGroup, signal: AbortSignal | undefined): boolean {
+  return group.sum(Float32Array.of(signal?.aborted ? 1 : 0))[0]! > 0;
+}
+
+/** Σ over replicas of each gradient, as one sum (one barrier); a variable with no gradient here has none on any replica. */
+function sumGradients(group: ReplicaGroup, grads: readonly (tf.Tensor | undefined)[]): (tf.Tensor | undefined)[] {
+  const present = grads.filter((g): g is tf.Tensor => g !== undefined);
+  const total = present.reduce((n, g) => n + g.size, 0);
+  if (total > group.capacity) throw new TrainError(`the model's ${total} trainable values exceed the replica group's capacity of ${group.capacity}`);
+  const flat = new Float32Array(total);
+  let at = 0;
+  for (const g of present) {
+    flat.set(g.dataSync() as Float32Array, at);
+    at += g.size;
+  }
+  group.sum(flat, flat);
+  at = 0;
+  return grads.map((g) => {
+    if (!g) return undefined;
+    const t = tf.tensor(flat.subarray(at, at + g.size), g.shape, 'float32');
+    at += g.size;
+    return t;
+  });
+}
+
 const sameConfig = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 /**
@@ -135,6 +173,9 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const emit = opts.onEvent ?? (() => {});
   if (!Number.isInteger(config.steps) || config.steps < 1) throw new TrainError(`steps must be a positive integer, got ${config.steps}`);
   const task = taskOf(opts);
+  const replicas = opts.replicas !== undefined && opts.replicas.size > 1 ? opts.replicas : undefined;
+  if (replicas && task.slicesPerStep < replicas.size) throw new TrainError(`${replicas.size} replicas need at least as many images a step, the task has ${task.slicesPerStep}`);
+  if (replicas && !task.shard) throw new TrainError(`the ${config.method.kind === 'task' ? config.method.name : config.method.kind} task cannot be split across replicas (it has no shard)`);
   const opt = new Optimizer(config.optimizer);
   let start = 0;
   if (opts.resume && store) {
@@ -213,7 +254,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   try {
     while (step + pending.length < config.steps) {
       await yieldToEventLoop();
-      if (opts.signal?.aborted) {
+      if (replicas ? replicaStop(replicas, opts.signal) : opts.signal?.aborted) {
         status = 'cancelled';
         break;
       }
@@ -221,14 +262,21 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const recorded = step + pending.length;
       const batch = task.draw(mulberry32(mixSeed(config.seed, recorded)));
       const lr = learningRate(config.learningRate, config.schedule, recorded, config.steps);
-      const stats = tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(() => task.loss(model, batch), varList);
+      const stats = onReplicas(replicas, () => tf.tidy(() => {
+        // On replicas each minimises (whole-batch loss) / replicas over its shard; the sums of their gradients are the whole batch's.
+        const { value, grads } = replicas
+          ? tf.variableGrads(() => tf.div(task.loss(model, task.shard!(batch, replicas.rank, replicas.size)), replicas.size), varList)
+          : tf.variableGrads(() => task.loss(model, batch), varList);
         const named: Record<string, tf.Tensor> = {};
-        for (const [varName, g] of Object.entries(grads)) named[nameOf.get(varName) ?? varName] = g;
+        const summed = replicas ? sumGradients(replicas, varList.map((v) => grads[v.name]!)) : undefined;
+        varList.forEach((v, i) => {
+          const g = summed ? summed[i]! : grads[v.name];
+          if (g) named[nameOf.get(v.name) ?? v.name] = g;
+        });
         const clipped = config.clipNorm ? clipByGlobalNorm(named, config.clipNorm) : { grads: named, norm: tf.scalar(0) };
         opt.apply(vars, clipped.grads, lr);
-        return tf.stack([value, clipped.norm]);
-      });
+        return tf.stack([replicas ? tf.mul(value, replicas.size) : value, clipped.norm]);
+      }));
       pending.push({ stats, lr });
       const next = step + pending.length;
       const checkpointDue = config.checkpointEvery > 0 && next % config.checkpointEvery === 0 && next < config.steps;

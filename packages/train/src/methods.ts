@@ -47,6 +47,20 @@ export interface TrainTask<B = unknown> {
   draw(rng: Rng): B;
   /** The batch's loss (called inside tf.variableGrads). */
   loss(model: TrainableModel, batch: B): tf.Scalar;
+  /**
+   * Part `index` of `count` of a batch, for data-parallel replicas (`train`'s `replicas`): the
+   * parts cover the batch once. Only tasks whose loss sums across replicas (batch statistics and
+   * batch losses through @tomosort/replicas) may have one.
+   */
+  shard?(batch: B, index: number, count: number): B;
+}
+
+/** Rows [from, to) of part `index` of `count` over `n` rows: the first n mod count parts one row longer. */
+export function shardRows(n: number, index: number, count: number): [number, number] {
+  const base = Math.floor(n / count);
+  const extra = n % count;
+  const from = index * base + Math.min(index, extra);
+  return [from, from + base + (index < extra ? 1 : 0)];
 }
 
 /** The task of a pre-training method over prepared volumes. */

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedAttrMap, Tensor } from '@tensorflow/tfjs-core';
+import { activeReplicas, sumAcrossReplicas } from '@tomosort/replicas';
 import { OpArgumentError } from '../errors';
 import type { BatchNormTrainAttrs } from '../kernels';
 import { KernelName, tomosortKernelActive } from '../kernels';
@@ -23,6 +24,8 @@ export interface BatchNormTrainResult<T extends Tensor> {
   readonly mean: tf.Tensor1D;
   /** Biased batch variance per channel, [C]. */
   readonly variance: tf.Tensor1D;
+  /** Values per channel the statistics cover (on replicas: every replica's shard). */
+  readonly count: number;
 }
 
 function registerGradientOnce(): void {
@@ -70,12 +73,14 @@ export function batchNormTrain<T extends Tensor>(x: T, scale: tf.Tensor1D, offse
   if (residual && !tf.util.arraysEqual(residual.shape, x.shape)) {
     throw new OpArgumentError(OP, `residual [${residual.shape.join(', ')}] must have x's shape [${x.shape.join(', ')}].`);
   }
-  if (tomosortKernelActive(KernelName.BatchNormTrain)) {
+  // On replicas (data-parallel CPU threads) the statistics span every shard: the stock ops, with sums across replicas.
+  const replicas = activeReplicas();
+  if (tomosortKernelActive(KernelName.BatchNormTrain) && !replicas) {
     registerGradientOnce();
     const attrs: BatchNormTrainAttrs = { epsilon, relu, residual: residual !== undefined };
     const inputs: tf.NamedTensorMap = residual ? { x, scale, offset, residual } : { x, scale, offset };
     const [y, mean, variance] = tf.engine().runKernel(KernelName.BatchNormTrain, inputs, attrs as unknown as NamedAttrMap) as Tensor[];
-    return { y: y as T, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
+    return { y: y as T, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D, count: x.size / channels };
   }
   if (x.rank > 4) {
     // The same sums over [rows, C]: tfjs-backend-webgpu 4.22 cannot broadcast above rank 4.
@@ -86,8 +91,7 @@ export function batchNormTrain<T extends Tensor>(x: T, scale: tf.Tensor1D, offse
   // The statistics reach y only through the closure below, so the tape never differentiates
   // tf.moments (its gradient would build full-size tensors for nothing): the custom gradient
   // carries x's dependence through μ and σ² itself.
-  const { mean, variance } = tf.moments(x, axes) as { mean: tf.Tensor1D; variance: tf.Tensor1D };
-  const n = x.size / channels;
+  const { mean, variance, n } = replicas ? momentsAcrossReplicas(x, axes) : { ...(tf.moments(x, axes) as { mean: tf.Tensor1D; variance: tf.Tensor1D }), n: x.size / channels };
   const forward = (xi: Tensor, s: Tensor, o: Tensor, r: Tensor | undefined, save: (t: Tensor[]) => void) => {
     const inv = tf.rsqrt(tf.add(variance, epsilon));
     const xhat = tf.mul(tf.sub(xi, mean), inv);
@@ -104,7 +108,9 @@ export function batchNormTrain<T extends Tensor>(x: T, scale: tf.Tensor1D, offse
         const g = relu ? tf.mul(dy, tf.step(sy)) : dy;
         const dOffset = tf.sum(g, axes);
         const dScale = tf.sum(tf.mul(g, sxhat), axes);
-        const dx = tf.mul(tf.mul(sscale, sinv), tf.sub(tf.sub(g, tf.div(dOffset, n)), tf.mul(sxhat, tf.div(dScale, n))));
+        // On replicas x's gradient needs the sums over every shard; γ's and β's stay this shard's (the loop sums parameter gradients).
+        const [allOffset, allScale] = replicas ? (tf.split(sumAcrossReplicas(tf.concat([dOffset, dScale])), 2) as [Tensor, Tensor]) : [dOffset, dScale];
+        const dx = tf.mul(tf.mul(sscale, sinv), tf.sub(tf.sub(g, tf.div(allOffset, n)), tf.mul(sxhat, tf.div(allScale, n))));
         return r ? [dx, dScale, dOffset, g] : [dx, dScale, dOffset];
       },
     };
@@ -114,7 +120,17 @@ export function batchNormTrain<T extends Tensor>(x: T, scale: tf.Tensor1D, offse
     const [xi, s, o, r] = a.slice(0, -1) as Tensor[];
     return forward(xi!, s!, o!, r, a.at(-1) as tf.GradSaveFunc);
   })(...(residual ? [x, scale, offset, residual] : [x, scale, offset]));
-  return { y: y as T, mean, variance };
+  return { y: y as T, mean, variance, count: n };
+}
+
+/** Mean and biased variance over every replica's shard (two passes, as tf.moments), and the values per channel. */
+function momentsAcrossReplicas(x: Tensor, axes: number[]): { mean: tf.Tensor1D; variance: tf.Tensor1D; n: number } {
+  const channels = x.shape[x.rank - 1]!;
+  const sums = sumAcrossReplicas(tf.concat([tf.sum(x, axes), tf.tensor1d([x.size / channels])])).dataSync();
+  const n = sums[channels]!;
+  const mean = tf.div(tf.tensor1d(sums.slice(0, channels)), n) as tf.Tensor1D;
+  const variance = tf.div(sumAcrossReplicas(tf.sum(tf.square(tf.sub(x, mean)), axes)), n) as tf.Tensor1D;
+  return { mean, variance, n };
 }
 
 /** tf.batchNorm takes rank ≤ 4 (and webgpu broadcasts up to rank 4): a 5D (3D-image) batch is normalised as [rows, C], the same sums. */
