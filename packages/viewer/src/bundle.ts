@@ -16,7 +16,7 @@ export const DECODER_WASM = {
 } as const;
 
 /** The bundles OHIF imports at run time, by file name under the assets folder. */
-export const BUNDLES = { extension: 'extension.mjs', mode: 'mode.mjs', worker: 'worker.mjs' } as const;
+export const BUNDLES = { extension: 'extension.mjs', mode: 'mode.mjs', worker: 'worker.mjs', replica: 'replica.mjs' } as const;
 
 /**
  * Builds into `outDir` the extension and the mode (ES modules OHIF loads with a native import();
@@ -49,7 +49,7 @@ export async function buildExtensionBundles(outDir: string): Promise<void> {
   });
   await build({
     ...common,
-    entryPoints: { worker: require.resolve('@tomosort/ohif-extension/worker') },
+    entryPoints: { worker: require.resolve('@tomosort/ohif-extension/worker'), replica: require.resolve('@tomosort/ohif-extension/replica') },
     plugins: [
       {
         // The packages' Node-only corners (sample files, folders) are never reached in a worker:

@@ -12,7 +12,7 @@ import { fetchSeriesFiles, seriesUid, studyUid } from '@tomosort/pacs';
 import { phantomSubject } from '@tomosort/samples';
 import type { PacsClient } from '@tomosort/pacs';
 import { checkFinetuneSettings, defaultCropDepth, estimateQuality, finetune, interpolationQuality, predictVolume, prepareAnnotation, prepareVolumeAnnotation, unetFolds } from '@tomosort/segment';
-import type { FinetuneConfig, PreparedAnnotation, ReformatPlane, SegmentClass, SparseAnnotation } from '@tomosort/segment';
+import type { FinetuneConfig, FinetuneOptions, FinetuneResult, PreparedAnnotation, ReformatPlane, SegmentClass, SparseAnnotation } from '@tomosort/segment';
 import { asTrainable, train } from '@tomosort/train';
 import type { TrainEvent } from '@tomosort/train';
 import { DEFAULT_INTENSITY, PLANE_FRAMES, axisMapping, createVolume, describeIntensity } from '@tomosort/volume';
@@ -21,6 +21,8 @@ import type { BenchmarkJob, BenchmarkWebGpu, ExportJob, FinetuneJob, Interpolati
 import { AnnotationError, ModelChoiceError, StepMissingError } from '../errors';
 import { DEFAULT_QUALITY_FOLDS } from './protocol';
 import { writePlane } from '../planes';
+import { finetuneOnReplicas } from './replicaPool';
+import type { ReplicaSettings } from './replicaPool';
 
 /**
  * The work the training worker does, as plain functions over a PACS client (same-origin
@@ -131,13 +133,23 @@ export interface FinetuneTools {
   /** The worker's backend line, for the job's compute figures. */
   readonly backend: string;
   readonly signal?: AbortSignal;
+  /** Data-parallel replicas for 2D fine-tuning on wasm (absent or count 1: this worker alone). */
+  readonly replicas?: ReplicaSettings;
+}
+
+/** `finetune`, on the worker's replicas when it has them and the job can use them (2D, wasm); else here alone. */
+function finetuneHere(model: Model, opts: FinetuneOptions, replicas: ReplicaSettings | undefined): Promise<FinetuneResult & { readonly waitedMs?: readonly number[] }> {
+  // No more replicas than slices a step: each needs a shard.
+  const count = Math.min(replicas?.count ?? 1, opts.config.batch);
+  const use = replicas !== undefined && count > 1 && opts.config.depth === undefined && tf.getBackend() === 'wasm';
+  return use ? finetuneOnReplicas(model, opts as FinetuneOptions & { data: readonly PreparedAnnotation[] }, { ...replicas, count }) : finetune(opts);
 }
 
 /**
  * Fine-tunes encoder + U-Net on the annotated slices (frozen warm-up, then full), then predicts
  * every slice that was not annotated. Progress and the result go through `post`.
  */
-export async function runFinetune(pacs: PacsClient, job: FinetuneJob, post: (m: FromWorker) => void, { interpolate, backend, signal }: FinetuneTools): Promise<void> {
+export async function runFinetune(pacs: PacsClient, job: FinetuneJob, post: (m: FromWorker) => void, { interpolate, backend, signal, replicas }: FinetuneTools): Promise<void> {
   post({ type: 'status', message: 'Loading the series from the PACS…' });
   const { series } = await loadSeries(pacs, job.studyInstanceUID, job.seriesInstanceUID);
   const { labels, filled } = labelVolume(series, job.annotated);
@@ -170,7 +182,7 @@ export async function runFinetune(pacs: PacsClient, job: FinetuneJob, post: (m: 
     const meter = computeMeter(backend, unet.spec, depth === undefined ? size : [depth, size, size], job.batch);
     const result = await (async () => {
       try {
-        return await finetune({
+        return await finetuneHere(unet, {
           model: net,
           data,
           config,
@@ -180,7 +192,7 @@ export async function runFinetune(pacs: PacsClient, job: FinetuneJob, post: (m: 
             meter.onEvent(phase, e);
             postProgress(post, phase, e);
           },
-        });
+        }, replicas);
       } finally {
         meter.stop();
       }
@@ -314,7 +326,7 @@ const BENCHMARK_SLICES = 5;
  * body mask: identical work for a given job, whatever the backend or thread count, so both the
  * speed and the losses can be compared across them.
  */
-export async function runBenchmark(job: BenchmarkJob, backend: string, post: (m: FromWorker) => void, signal?: AbortSignal): Promise<void> {
+export async function runBenchmark(job: BenchmarkJob, backend: string, post: (m: FromWorker) => void, signal?: AbortSignal, replicas?: ReplicaSettings): Promise<void> {
   const subject = phantomSubject(0, job.seed, { size: job.size });
   const body = subject.labels.data.map((v) => (v === 0 ? 0 : 1));
   const depth = subject.volume.dims[2];
@@ -343,7 +355,7 @@ export async function runBenchmark(job: BenchmarkJob, backend: string, post: (m:
     const counter = gpu ? countWebGpuWork() : undefined;
     let webgpu: BenchmarkWebGpu | undefined;
     try {
-      const result = await finetune({
+      const result = await finetuneHere(unet, {
         model: net,
         data,
         config: config(job.steps),
@@ -353,7 +365,7 @@ export async function runBenchmark(job: BenchmarkJob, backend: string, post: (m:
           if (e.type === 'step') msPerStep.push(e.ms);
           postProgress(post, phase, e);
         },
-      });
+      }, replicas);
       if (counter && result.status === 'finished') {
         const whole = counter.read();
         const step = await secondStepWork(counter, (onStep) => finetune({ model: net, data, config: config(2), onEvent: (_, e) => e.type === 'step' && onStep(e.step) }));
@@ -363,7 +375,8 @@ export async function runBenchmark(job: BenchmarkJob, backend: string, post: (m:
         job.profile && result.status === 'finished'
           ? await profileSecondStep((onStep) => finetune({ model: net, data, config: config(2), onEvent: (_, e) => e.type === 'step' && onStep(e.step, e.ms) }))
           : undefined;
-      post({ type: 'benchmarked', backend, losses: result.losses, msPerStep, cancelled: result.status === 'cancelled', ...(profile ? { profile } : {}), ...(webgpu ? { webgpu } : {}) });
+      const waits = result.waitedMs ? { replicaWaitMsPerStep: result.waitedMs.map((ms) => +(ms / Math.max(1, result.losses.length)).toFixed(1)) } : {};
+      post({ type: 'benchmarked', backend, losses: result.losses, msPerStep, cancelled: result.status === 'cancelled', ...waits, ...(profile ? { profile } : {}), ...(webgpu ? { webgpu } : {}) });
     } finally {
       counter?.stop();
     }

@@ -229,9 +229,18 @@ export type JobMessage =
   | { readonly type: 'match'; readonly job: MatchJob }
   | { readonly type: 'benchmark'; readonly job: BenchmarkJob };
 
+/** How the wasm backend uses several CPU threads. */
+export type Parallel = 'threads' | 'replicas';
+
 export type ToWorker =
-  /** `threads`: wasm threads (default: hardware concurrency − 1, at least 1; used when the page is cross-origin isolated). */
-  | { readonly type: 'start'; readonly compute: Compute; readonly threads?: number }
+  /**
+   * `threads`: CPU threads (default: hardware concurrency − 1, at least 1; more than one only where
+   * the page is cross-origin isolated). `parallel` says how wasm uses them: 'threads' (default)
+   * runs tfjs-wasm's thread pool (XNNPACK's convolutions); 'replicas' runs a 2D fine-tuning as
+   * `threads` data-parallel replicas (this worker and helper workers, wasm one thread each, every
+   * op split), the rest on one thread.
+   */
+  | { readonly type: 'start'; readonly compute: Compute; readonly threads?: number; readonly parallel?: Parallel }
   | (JobMessage & { readonly id?: number })
   /** Cancels the running job (with `id`: only if it is that one). */
   | { readonly type: 'cancel'; readonly id?: number };
@@ -247,6 +256,8 @@ export type WorkerMessage =
       readonly note?: string;
       /** wasm: the threads it runs (1 without cross-origin isolation or SharedArrayBuffer). */
       readonly threads?: number;
+      /** wasm: data-parallel replicas of a 2D fine-tuning (with `parallel: 'replicas'`; `threads` is then 1 each). */
+      readonly replicas?: number;
     }
   | { readonly type: 'status'; readonly message: string }
   | { readonly type: 'progress'; readonly phase: string; readonly step: number; readonly steps: number; readonly loss: number; readonly etaSeconds: number; readonly stepsPerSecond: number }
@@ -309,6 +320,8 @@ export type WorkerMessage =
       readonly msPerStep: readonly number[];
       /** A cancel stopped it before its last step. */
       readonly cancelled: boolean;
+      /** On replicas: each replica's time waiting for the others at sums, a step on average (ms; rank 0 first). */
+      readonly replicaWaitMsPerStep?: readonly number[];
       /** With `profile`: the profiled step's time and its kernels, slowest first. */
       readonly profile?: { readonly stepMs: number; readonly kernels: readonly KernelTime[] };
       /** On WebGPU: our WGSL kernel groups in use and one steady step's work. */

@@ -9,6 +9,8 @@ import type { SaveModel } from './jobs';
 import { plainError } from './plainError';
 import type { FromWorker, ToWorker } from './protocol';
 import { HostError } from '../errors';
+import type { ReplicaSettings } from './replicaPool';
+import { REPLICA_BUNDLE } from './replicaProtocol';
 
 /**
  * The training worker: everything heavy runs here, off the viewer's thread. It reads the series
@@ -23,6 +25,8 @@ let running: AbortController | undefined;
 /** The job running now (one at a time), by its message type and the panel's id. */
 let current: { readonly type: string; readonly id: number | undefined } | undefined;
 let backend = '';
+/** Data-parallel fine-tuning, when started with `parallel: 'replicas'` on wasm. */
+let replicas: ReplicaSettings | undefined;
 
 /**
  * wasm threads: one core is left to the viewer's own thread (rendering, the panel), at least one
@@ -78,7 +82,7 @@ scope.onmessage = (event: MessageEvent) => {
   const task = async (): Promise<void> => {
     switch (msg.type) {
       case 'finetune':
-        return cancellable((signal) => runFinetune(pacs, msg.job, postJob, { interpolate, backend, signal }));
+        return cancellable((signal) => runFinetune(pacs, msg.job, postJob, { interpolate, backend, signal, ...(replicas ? { replicas } : {}) }));
       case 'pretrain':
         return cancellable((signal) => runPretrain(pacs, msg.job, postJob, saveToIndexedDb, signal));
       case 'export':
@@ -92,7 +96,7 @@ scope.onmessage = (event: MessageEvent) => {
       case 'match':
         return runMatch(pacs, msg.job, postJob);
       case 'benchmark':
-        return cancellable((signal) => runBenchmark(msg.job, backend, postJob, signal));
+        return cancellable((signal) => runBenchmark(msg.job, backend, postJob, signal, replicas));
     }
   };
   task()
@@ -104,7 +108,11 @@ scope.onmessage = (event: MessageEvent) => {
 
 /** Starts (or switches) the compute backend and says which runs, and why. */
 async function startBackend(msg: Extract<ToWorker, { type: 'start' }>): Promise<void> {
-  const opts = { wasmPaths: `${origin}${ASSETS_PATH}/wasm/`, wasmThreads: msg.threads ?? defaultWasmThreads(self.navigator.hardwareConcurrency) };
+  const threads = msg.threads ?? defaultWasmThreads(self.navigator.hardwareConcurrency);
+  // Replicas need shared memory (a cross-origin-isolated page); each runs wasm on one thread.
+  const asReplicas = msg.parallel === 'replicas' && threads > 1 && self.crossOriginIsolated === true;
+  const wasmPaths = `${origin}${ASSETS_PATH}/wasm/`;
+  const opts = { wasmPaths, wasmThreads: asReplicas ? 1 : threads };
   let info = await initBestBackend(msg.compute === 'wasm' ? ['wasm', 'cpu'] : ['webgpu', 'wasm', 'cpu'], opts);
   let note: string | undefined;
   if (msg.compute === 'auto' && info.softwareAdapter) {
@@ -112,6 +120,7 @@ async function startBackend(msg: Extract<ToWorker, { type: 'start' }>): Promise<
     info = await initBestBackend(['wasm', 'cpu'], opts);
   }
   const fallbacks = info.failures.map((f) => `${f.backend}: ${f.error instanceof Error ? f.error.message : String(f.error)}`);
-  backend = info.label;
-  post({ type: 'ready', backend: info.label, fallbacks, ...(note ? { note } : {}), ...(info.threads === undefined ? {} : { threads: info.threads }) });
+  replicas = asReplicas && info.active === 'wasm' ? { count: threads, helperUrl: `${origin}${ASSETS_PATH}/${REPLICA_BUNDLE}`, wasmPaths } : undefined;
+  backend = replicas ? `${info.label} × ${replicas.count} replicas` : info.label;
+  post({ type: 'ready', backend, fallbacks, ...(note ? { note } : {}), ...(info.threads === undefined ? {} : { threads: info.threads }), ...(replicas ? { replicas: replicas.count } : {}) });
 }

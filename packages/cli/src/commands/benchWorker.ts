@@ -6,7 +6,7 @@ import { JSON_OPTION, intListOption, intOption, oneOfOption, parse } from '../pa
 import { median } from '../stats';
 import { formatTable } from '../table';
 
-export const BENCH_WORKER_USAGE = `usage: pnpm tomosort bench worker [--threads LIST] [--compute wasm|webgpu] [--size S] [--batch B] [--steps N] [--seed N] [--profile] [--out FILE] [--json]
+export const BENCH_WORKER_USAGE = `usage: pnpm tomosort bench worker [--threads LIST] [--parallel LIST] [--compute wasm|webgpu] [--size S] [--batch B] [--steps N] [--seed N] [--profile] [--out FILE] [--json]
 
   worker  the viewer's training worker alone, in headless Chromium (Debian's /usr/bin/chromium or
           $TOMOSORT_CHROMIUM), served cross-origin isolated as the viewer is: fine-tuning steps of
@@ -15,6 +15,9 @@ export const BENCH_WORKER_USAGE = `usage: pnpm tomosort bench worker [--threads 
           over the first thread count, and how far each run's losses stray from the first run's;
           on webgpu also dispatches and GPU readbacks a step and the peak GPU memory.
   --threads LIST  wasm thread counts, comma-separated (default 1,2; each in a fresh worker)
+  --parallel LIST how a count above 1 is used, each in its own run: threads (tfjs-wasm's pool:
+                  XNNPACK's convolutions), replicas (data-parallel replicas, one wasm thread
+                  each, every op split); default threads,replicas
   --compute C     wasm (default) or webgpu (one run; --threads is ignored)
   --size S        input size in pixels (default 64)
   --batch B       slices per step (default 4)
@@ -30,13 +33,17 @@ const PROFILE_ROWS = 8;
 export async function benchWorker(args: readonly string[]): Promise<number> {
   const { values } = parse(
     args,
-    { threads: { type: 'string' }, compute: { type: 'string' }, size: { type: 'string' }, batch: { type: 'string' }, steps: { type: 'string' }, seed: { type: 'string' }, profile: { type: 'boolean', default: false }, out: { type: 'string' }, ...JSON_OPTION },
+    { threads: { type: 'string' }, parallel: { type: 'string' }, compute: { type: 'string' }, size: { type: 'string' }, batch: { type: 'string' }, steps: { type: 'string' }, seed: { type: 'string' }, profile: { type: 'boolean', default: false }, out: { type: 'string' }, ...JSON_OPTION },
     BENCH_WORKER_USAGE,
     false,
   );
   const compute = oneOfOption('compute', values.compute, ['wasm', 'webgpu'] as const, 'wasm');
-  const threads = compute === 'webgpu' ? [undefined] : intListOption('threads', values.threads ?? '1,2');
-  if (threads.some((t) => t === 0)) throw new UsageError(`--threads: each count is at least 1, got "${values.threads}"`);
+  const counts = compute === 'webgpu' ? [undefined] : intListOption('threads', values.threads ?? '1,2');
+  if (counts.some((t) => t === 0)) throw new UsageError(`--threads: each count is at least 1, got "${values.threads}"`);
+  const modes = (values.parallel ?? 'threads,replicas').split(',').map((m) => oneOfOption('parallel', m.trim(), ['threads', 'replicas'] as const, 'threads'));
+  // One thread is one run; more threads, one run per way of using them.
+  type Run = { threads: number | undefined; parallel: 'threads' | 'replicas' | undefined };
+  const plan = counts.flatMap((t): Run[] => (t === undefined || t === 1 ? [{ threads: t, parallel: undefined }] : modes.map((parallel) => ({ threads: t, parallel }))));
   const job = { size: intOption('size', values.size, 64, 8), batch: intOption('batch', values.batch, 4, 1), steps: intOption('steps', values.steps, 8, 1) + 1, seed: intOption('seed', values.seed, 0, 0), profile: values.profile === true };
   // Test tooling (playwright-core, esbuild) loads only for this benchmark.
   const { CHROMIUM, startWorkerHost } = await import('@tomosort/viewer/testing');
@@ -45,9 +52,9 @@ export async function benchWorker(args: readonly string[]): Promise<number> {
   const host = await startWorkerHost({ webgpu: compute === 'webgpu' });
   try {
     const runs = [];
-    for (const t of threads) {
-      log(`${compute}${t === undefined ? '' : `, ${t} thread(s)`}: ${job.steps} steps at ${job.size}², batch ${job.batch} …`);
-      const r = await host.benchmark({ compute, ...(t === undefined ? {} : { threads: t }), job });
+    for (const { threads: t, parallel } of plan) {
+      log(`${compute}${t === undefined ? '' : `, ${t} thread(s)`}${parallel ? ` as ${parallel}` : ''}: ${job.steps} steps at ${job.size}², batch ${job.batch} …`);
+      const r = await host.benchmark({ compute, ...(t === undefined ? {} : { threads: t }), ...(parallel ? { parallel } : {}), job });
       runs.push(r);
     }
     const first = runs[0]!;
@@ -58,9 +65,12 @@ export async function benchWorker(args: readonly string[]): Promise<number> {
       crossOriginIsolated: first.crossOriginIsolated,
       job: { ...job, measuredSteps: job.steps - 1, model: 'small encoder + U-Net, 2 classes', data: 'phantom 0, 5 annotated slices' },
       runs: runs.map((r, k) => ({
-        requestedThreads: threads[k] ?? null,
+        requestedThreads: plan[k]!.threads ?? null,
+        parallel: plan[k]!.parallel ?? null,
         backend: r.backend,
         threads: r.threads ?? null,
+        replicas: r.replicas ?? null,
+        ...(r.replicaWaitMsPerStep ? { replicaWaitMsPerStep: r.replicaWaitMsPerStep } : {}),
         medianMs: +medianOf(r.msPerStep).toFixed(1),
         speedup: +(medianOf(first.msPerStep) / medianOf(r.msPerStep)).toFixed(2),
         maxLossDifference: +Math.max(...r.losses.map((l, s) => Math.abs(l - first.losses[s]!))).toExponential(2),
@@ -78,6 +88,8 @@ export async function benchWorker(args: readonly string[]): Promise<number> {
           ['backend', 'median step', 'speed-up', 'max |Δ loss|', 'detail'],
           result.runs.map((r) => [r.backend, `${r.medianMs} ms`, `${r.speedup}×`, String(r.maxLossDifference), `vs the first row; ${result.job.measuredSteps} steps, ${job.size}², batch ${job.batch}`]),
         )}\n${result.browser}, hardware concurrency ${result.hardwareConcurrency}, cross-origin isolated: ${result.crossOriginIsolated}\n${result.runs
+          .flatMap((r) => (r.replicaWaitMsPerStep ? [`${r.backend}: each replica waited ${r.replicaWaitMsPerStep.map((ms) => `${ms}`).join(' / ')} ms a step for the others at sums\n`] : []))
+          .join('')}${result.runs
           .flatMap((r) => (r.webgpu ? [`${r.backend}: ${r.webgpu.dispatchesPerStep} dispatches and ${r.webgpu.readbacksPerStep} GPU readback(s) a step (loss read every ${r.webgpu.readEvery} steps), peak GPU ${(r.webgpu.peakGpuBytes / 1e6).toFixed(0)} MB; our kernels: ${r.webgpu.kernels.join(', ') || 'none'}\n`] : []))
           .join('')}`,
       );

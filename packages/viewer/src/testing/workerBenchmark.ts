@@ -7,12 +7,16 @@ import { buildExtensionBundles } from '../bundle';
 import { startViewerServer } from '../server';
 import { launchChromium } from './browser';
 import { ASSETS_PATH } from '@tomosort/ohif-extension/ids';
-import type { BenchmarkJob, Compute, FromWorker } from '@tomosort/ohif-extension/worker/protocol';
+import type { BenchmarkJob, Compute, FromWorker, Parallel } from '@tomosort/ohif-extension/worker/protocol';
 
 export interface WorkerBenchmark {
   /** The worker's backend line, e.g. "wasm (SIMD, 2 threads)", and its thread count. */
   readonly backend: string;
   readonly threads: number | undefined;
+  /** Data-parallel replicas the worker runs a 2D fine-tuning on (with parallel 'replicas'). */
+  readonly replicas: number | undefined;
+  /** On replicas: each one's wait for the others at sums, ms a step (rank 0 first). */
+  readonly replicaWaitMsPerStep?: readonly number[];
   /** The page was cross-origin isolated (threaded wasm needs it), and its navigator.hardwareConcurrency. */
   readonly crossOriginIsolated: boolean;
   readonly hardwareConcurrency: number;
@@ -32,6 +36,8 @@ export interface WorkerBenchmark {
 export interface BenchmarkOptions {
   readonly compute: Compute;
   readonly threads?: number;
+  /** How wasm uses the threads (the worker's default: 'threads'). */
+  readonly parallel?: Parallel;
   readonly job: BenchmarkJob;
   readonly timeoutMs?: number;
   /** Post a cancel as soon as the worker reports this step (as the panel's Cancel does), with the job's id. */
@@ -48,7 +54,7 @@ export interface BenchmarkOptions {
  * in a string, because a compiled function would carry the TypeScript loader's helpers (tsx adds
  * `__name` calls) that the page does not have.
  */
-const IN_PAGE = `async ({ url, compute, threads, job, timeoutMs, cancelAtStep, intrude }) => {
+const IN_PAGE = `async ({ url, compute, threads, parallel, job, timeoutMs, cancelAtStep, intrude }) => {
   const worker = new Worker(url, { type: 'module' });
   let cancelledAt = null;
   let intruded = null;
@@ -73,7 +79,7 @@ const IN_PAGE = `async ({ url, compute, threads, job, timeoutMs, cancelAtStep, i
   });
   try {
     const readyP = next('ready');
-    worker.postMessage(threads === null ? { type: 'start', compute } : { type: 'start', compute, threads });
+    worker.postMessage({ type: 'start', compute, ...(threads === null ? {} : { threads }), ...(parallel === null ? {} : { parallel }) });
     const ready = await readyP;
     if (ready.type === 'error') throw new Error(ready.message);
     const doneP = next('benchmarked');
@@ -100,7 +106,7 @@ export async function benchmarkWorker(
 ): Promise<WorkerBenchmark> {
   // Any page of the server carries its COOP/COEP headers; the worker bundle itself is the lightest.
   await page.goto(`${serverUrl}${ASSETS_PATH}/worker.mjs`);
-  const args = { url: `${serverUrl}${ASSETS_PATH}/worker.mjs`, compute: options.compute, threads: options.threads ?? null, job: options.job, timeoutMs: options.timeoutMs ?? 600_000, cancelAtStep: options.cancelAtStep ?? null, intrude: options.intrude ?? false };
+  const args = { url: `${serverUrl}${ASSETS_PATH}/worker.mjs`, compute: options.compute, threads: options.threads ?? null, parallel: options.parallel ?? null, job: options.job, timeoutMs: options.timeoutMs ?? 600_000, cancelAtStep: options.cancelAtStep ?? null, intrude: options.intrude ?? false };
   const r = (await page.evaluate(`(${IN_PAGE})(${JSON.stringify(args)})`)) as {
     ready: Extract<FromWorker, { type: 'ready' }>;
     done: Extract<FromWorker, { type: 'benchmarked' }>;
@@ -109,7 +115,7 @@ export async function benchmarkWorker(
     crossOriginIsolated: boolean;
     hardwareConcurrency: number;
   };
-  return { backend: r.ready.backend, threads: r.ready.threads, crossOriginIsolated: r.crossOriginIsolated, hardwareConcurrency: r.hardwareConcurrency, losses: r.done.losses, msPerStep: r.done.msPerStep, cancelled: r.done.cancelled, cancelMs: r.cancelMs, jobId: r.done.jobId, ...(r.intruded ? { intruded: { refused: r.intruded.refused, stillRunning: r.intruded.stillRunning } } : {}), ...(r.done.profile ? { profile: r.done.profile } : {}), ...(r.done.webgpu ? { webgpu: r.done.webgpu } : {}) };
+  return { backend: r.ready.backend, threads: r.ready.threads, replicas: r.ready.replicas, crossOriginIsolated: r.crossOriginIsolated, hardwareConcurrency: r.hardwareConcurrency, losses: r.done.losses, msPerStep: r.done.msPerStep, ...(r.done.replicaWaitMsPerStep ? { replicaWaitMsPerStep: r.done.replicaWaitMsPerStep } : {}), cancelled: r.done.cancelled, cancelMs: r.cancelMs, jobId: r.done.jobId, ...(r.intruded ? { intruded: { refused: r.intruded.refused, stillRunning: r.intruded.stillRunning } } : {}), ...(r.done.profile ? { profile: r.done.profile } : {}), ...(r.done.webgpu ? { webgpu: r.done.webgpu } : {}) };
 }
 
 /** A viewer server (no OHIF, no PACS behind it) and a Chromium to run the worker's benchmark job in. */
