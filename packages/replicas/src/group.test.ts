@@ -60,5 +60,7 @@ describe('a replica group', () => {
   it('of one replica returns the values unchanged, with no shared wait', () => {
     const group = new ReplicaGroup(createReplicaShared(1, 3), 0);
     expect(Array.from(group.sum(Float32Array.of(1, 2, 3)))).toEqual([1, 2, 3]);
+    expect(group.gather(Float32Array.of(4, 5)).map((v) => Array.from(v))).toEqual([[4, 5]]);
+    expect(group.waitedMs).toBe(0);
   });
 });

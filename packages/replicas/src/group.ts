@@ -131,6 +131,18 @@ export class ReplicaGroup {
     return out;
   }
 
+  /** Every replica's `values` (each passes its own, all of the same length), by rank: one barrier. */
+  gather(values: Float32Array): Float32Array[] {
+    const n = values.length;
+    if (n > this.capacity) throw new ReplicaError(`a gather of ${n} values exceeds the group's capacity of ${this.capacity}`);
+    if (this.size === 1) return [Float32Array.from(values)];
+    const set = (this.sums++ & 1) * this.size;
+    const slot = (r: number) => this.slots.subarray((set + r) * this.capacity, (set + r) * this.capacity + n);
+    slot(this.rank).set(values);
+    this.barrier();
+    return Array.from({ length: this.size }, (_, r) => Float32Array.from(slot(r)));
+  }
+
   private checkFailed(): void {
     if (Atomics.load(this.control, FAILED) !== 0) throw new ReplicaError(`replica ${this.rank}: another replica failed; stopping`);
   }

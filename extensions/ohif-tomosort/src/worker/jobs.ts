@@ -372,7 +372,8 @@ export async function runBenchmark(job: BenchmarkJob, backend: string, post: (m:
         webgpu = { kernels: webGpuKernelsInUse(), readEvery: readEvery(), dispatchesPerStep: step.dispatches, readbacksPerStep: step.readbacks, peakGpuBytes: whole.peakGpuBytes };
       }
       const profile =
-        job.profile && result.status === 'finished'
+        // tf.profile sees one thread: a run on replicas is not profiled (its kernels are the 1-thread run's, on shards).
+        job.profile && result.status === 'finished' && !result.waitedMs
           ? await profileSecondStep((onStep) => finetune({ model: net, data, config: config(2), onEvent: (_, e) => e.type === 'step' && onStep(e.step, e.ms) }))
           : undefined;
       const waits = result.waitedMs ? { replicaWaitMsPerStep: result.waitedMs.map((ms) => +(ms / Math.max(1, result.losses.length)).toFixed(1)) } : {};

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NamedAttrMap, Tensor } from '@tensorflow/tfjs-core';
 import { activeReplicas, sumAcrossReplicas } from '@tomosort/replicas';
+import type { ReplicaGroup } from '@tomosort/replicas';
 import { OpArgumentError } from '../errors';
 import type { BatchNormTrainAttrs } from '../kernels';
 import { KernelName, tomosortKernelActive } from '../kernels';
@@ -91,7 +92,7 @@ export function batchNormTrain<T extends Tensor>(x: T, scale: tf.Tensor1D, offse
   // The statistics reach y only through the closure below, so the tape never differentiates
   // tf.moments (its gradient would build full-size tensors for nothing): the custom gradient
   // carries x's dependence through μ and σ² itself.
-  const { mean, variance, n } = replicas ? momentsAcrossReplicas(x, axes) : { ...(tf.moments(x, axes) as { mean: tf.Tensor1D; variance: tf.Tensor1D }), n: x.size / channels };
+  const { mean, variance, n } = replicas ? momentsAcrossReplicas(x, axes, replicas) : { ...(tf.moments(x, axes) as { mean: tf.Tensor1D; variance: tf.Tensor1D }), n: x.size / channels };
   const forward = (xi: Tensor, s: Tensor, o: Tensor, r: Tensor | undefined, save: (t: Tensor[]) => void) => {
     const inv = tf.rsqrt(tf.add(variance, epsilon));
     const xhat = tf.mul(tf.sub(xi, mean), inv);
@@ -123,14 +124,30 @@ export function batchNormTrain<T extends Tensor>(x: T, scale: tf.Tensor1D, offse
   return { y: y as T, mean, variance, count: n };
 }
 
-/** Mean and biased variance over every replica's shard (two passes, as tf.moments), and the values per channel. */
-function momentsAcrossReplicas(x: Tensor, axes: number[]): { mean: tf.Tensor1D; variance: tf.Tensor1D; n: number } {
+/**
+ * Mean and biased variance over every replica's shard in one exchange: each replica's count, mean
+ * and variance, combined in float64 as Chan et al. do (M2 = Σ n_r (σ²_r + (m_r − m)²)), the same
+ * way on every replica.
+ */
+function momentsAcrossReplicas(x: Tensor, axes: number[], group: ReplicaGroup): { mean: tf.Tensor1D; variance: tf.Tensor1D; n: number } {
   const channels = x.shape[x.rank - 1]!;
-  const sums = sumAcrossReplicas(tf.concat([tf.sum(x, axes), tf.tensor1d([x.size / channels])])).dataSync();
-  const n = sums[channels]!;
-  const mean = tf.div(tf.tensor1d(sums.slice(0, channels)), n) as tf.Tensor1D;
-  const variance = tf.div(sumAcrossReplicas(tf.sum(tf.square(tf.sub(x, mean)), axes)), n) as tf.Tensor1D;
-  return { mean, variance, n };
+  const { mean, variance } = tf.moments(x, axes);
+  const mine = new Float32Array(1 + 2 * channels);
+  mine[0] = x.size / channels;
+  mine.set(mean.dataSync() as Float32Array, 1);
+  mine.set(variance.dataSync() as Float32Array, 1 + channels);
+  const all = group.gather(mine);
+  const n = all.reduce((t, r) => t + r[0]!, 0);
+  const m = new Float64Array(channels);
+  for (const r of all) for (let c = 0; c < channels; c++) m[c]! += (r[0]! * r[1 + c]!) / n;
+  const m2 = new Float64Array(channels);
+  for (const r of all) {
+    for (let c = 0; c < channels; c++) {
+      const d = r[1 + c]! - m[c]!;
+      m2[c]! += r[0]! * (r[1 + channels + c]! + d * d);
+    }
+  }
+  return { mean: tf.tensor1d(Float32Array.from(m)), variance: tf.tensor1d(Float32Array.from(m2, (v) => v / n)), n };
 }
 
 /** tf.batchNorm takes rank ≤ 4 (and webgpu broadcasts up to rank 4): a 5D (3D-image) batch is normalised as [rows, C], the same sums. */

@@ -23,7 +23,8 @@ export const BENCH_WORKER_USAGE = `usage: pnpm tomosort bench worker [--threads 
   --batch B       slices per step (default 4)
   --steps N       measured steps (default 8; one more runs first as warm-up)
   --seed N        weights and data seed (default 0)
-  --profile       also profile one more step per run kernel by kernel (the 8 slowest kernels)
+  --profile       also profile one more step per run kernel by kernel (the 8 slowest kernels;
+                  not on replicas: tf.profile sees one thread)
   --out FILE      also write the JSON there (atomically)
   --json          print the JSON instead of the table`;
 
@@ -93,17 +94,18 @@ export async function benchWorker(args: readonly string[]): Promise<number> {
           .flatMap((r) => (r.webgpu ? [`${r.backend}: ${r.webgpu.dispatchesPerStep} dispatches and ${r.webgpu.readbacksPerStep} GPU readback(s) a step (loss read every ${r.webgpu.readEvery} steps), peak GPU ${(r.webgpu.peakGpuBytes / 1e6).toFixed(0)} MB; our kernels: ${r.webgpu.kernels.join(', ') || 'none'}\n`] : []))
           .join('')}`,
       );
-    if (!values.json && values.profile) {
+    const profiled = result.runs.filter((r) => r.profile);
+    if (!values.json && profiled.length > 0) {
       const slowest = (r: (typeof result.runs)[number]) => r.profile?.kernels.slice(0, PROFILE_ROWS) ?? [];
-      const names = [...new Set(result.runs.flatMap((r) => slowest(r).map((k) => k.name)))];
-      const cell = (r: (typeof result.runs)[number], name: string) => {
+      const names = [...new Set(profiled.flatMap((r) => slowest(r).map((k) => k.name)))];
+      const cell = (r: (typeof profiled)[number], name: string) => {
         const k = r.profile?.kernels.find((x) => x.name === name);
         return k ? `${k.ms} ms (${k.calls})` : '—';
       };
       process.stdout.write(
         `\nprofiled step, kernel by kernel: total ms (calls)\n${formatTable(
-          ['kernel', ...result.runs.map((r) => r.backend)],
-          [...names.map((n) => [n, ...result.runs.map((r) => cell(r, n))]), ['step', ...result.runs.map((r) => `${r.profile?.stepMs ?? '—'} ms`)]],
+          ['kernel', ...profiled.map((r) => r.backend)],
+          [...names.map((n) => [n, ...profiled.map((r) => cell(r, n))]), ['step', ...profiled.map((r) => `${r.profile?.stepMs ?? '—'} ms`)]],
         )}\n`,
       );
     }
