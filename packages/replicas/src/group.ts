@@ -28,7 +28,7 @@ const FAILED = 2;
 
 /**
  * How long a replica spins at a barrier before it sleeps (ms). Waking from Atomics.wait takes the
- * OS a scheduler round trip (~0.1–1 ms), and a step meets at ~60 sums: replicas that arrive
+ * OS a scheduler round trip (~0.1–1 ms), and a step meets at ~45 exchanges: replicas that arrive
  * within this of each other never sleep.
  */
 const SPIN_MS = 1;
@@ -107,40 +107,40 @@ export class ReplicaGroup {
 
   /**
    * Σ over replicas of `values` (each replica passes its own, all of the same length), into `out`
-   * (default a new array). Added in rank order, so every replica gets the same bits.
+   * (default a new array; may be `values`). Added in rank order, so every replica gets the same bits.
    */
   sum(values: Float32Array, out: Float32Array = new Float32Array(values.length)): Float32Array {
-    const n = values.length;
-    if (n > this.capacity) throw new ReplicaError(`a sum of ${n} values exceeds the group's capacity of ${this.capacity}`);
-    if (out.length !== n) throw new ReplicaError(`sum: out holds ${out.length} values, the input ${n}`);
-    if (this.size === 1) {
-      if (out !== values) out.set(values);
-      return out;
-    }
-    // Two sets of slots, alternating: a replica that runs ahead into the next sum writes the
-    // other set, and cannot reach this set again before every replica has passed the next barrier.
-    const set = (this.sums++ & 1) * this.size;
-    const slot = (r: number) => this.slots.subarray((set + r) * this.capacity, (set + r) * this.capacity + n);
-    slot(this.rank).set(values);
-    this.barrier();
+    if (out.length !== values.length) throw new ReplicaError(`sum: out holds ${out.length} values, the input ${values.length}`);
+    const slot = this.exchange('sum', values);
     out.set(slot(0));
     for (let r = 1; r < this.size; r++) {
       const s = slot(r);
-      for (let i = 0; i < n; i++) out[i]! += s[i]!;
+      for (let i = 0; i < s.length; i++) out[i]! += s[i]!;
     }
     return out;
   }
 
   /** Every replica's `values` (each passes its own, all of the same length), by rank: one barrier. */
   gather(values: Float32Array): Float32Array[] {
+    const slot = this.exchange('gather', values);
+    return Array.from({ length: this.size }, (_, r) => Float32Array.from(slot(r)));
+  }
+
+  /**
+   * Writes `values` into this replica's slot and waits for the others; returns every replica's
+   * slot by rank (views, read them before this replica's next exchange). Two sets of slots
+   * alternate: a replica that runs ahead into the next exchange writes the other set, and cannot
+   * reach this set again before every replica has passed the next barrier.
+   */
+  private exchange(what: string, values: Float32Array): (rank: number) => Float32Array {
     const n = values.length;
-    if (n > this.capacity) throw new ReplicaError(`a gather of ${n} values exceeds the group's capacity of ${this.capacity}`);
-    if (this.size === 1) return [Float32Array.from(values)];
+    if (n > this.capacity) throw new ReplicaError(`a ${what} of ${n} values exceeds the group's capacity of ${this.capacity}`);
+    if (this.size === 1) return () => values;
     const set = (this.sums++ & 1) * this.size;
     const slot = (r: number) => this.slots.subarray((set + r) * this.capacity, (set + r) * this.capacity + n);
     slot(this.rank).set(values);
     this.barrier();
-    return Array.from({ length: this.size }, (_, r) => Float32Array.from(slot(r)));
+    return slot;
   }
 
   private checkFailed(): void {

@@ -20,7 +20,6 @@ function onReplicas(size: number, run: Omit<ReplicaRun, 'shared' | 'rank'>, abor
 
 const maxRelative = (a: readonly number[], b: readonly number[]) => Math.max(...a.map((x, i) => Math.abs(x - b[i]!) / Math.max(1e-3, Math.abs(b[i]!))));
 
-
 describe('data-parallel training on replicas (wasm, 2 worker_threads)', () => {
   /** Per parameter tensor (not batch norm's running statistics): |g_replicas − g_single| / |g_single| after one SGD step at lr 1, where weights move by the gradient. */
   async function gradientError(wholeBatch: boolean): Promise<{ worst: number; moved: number; identical: boolean }> {

@@ -264,9 +264,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const lr = learningRate(config.learningRate, config.schedule, recorded, config.steps);
       const stats = onReplicas(replicas, () => tf.tidy(() => {
         // On replicas each minimises (whole-batch loss) / replicas over its shard; the sums of their gradients are the whole batch's.
-        const { value, grads } = replicas
-          ? tf.variableGrads(() => tf.div(task.loss(model, task.shard!(batch, replicas.rank, replicas.size)), replicas.size), varList)
-          : tf.variableGrads(() => task.loss(model, batch), varList);
+        const { value, grads } = tf.variableGrads(() => (replicas ? tf.div(task.loss(model, task.shard!(batch, replicas.rank, replicas.size)), replicas.size) : task.loss(model, batch)), varList);
         const named: Record<string, tf.Tensor> = {};
         const summed = replicas ? sumGradients(replicas, varList.map((v) => grads[v.name]!)) : undefined;
         varList.forEach((v, i) => {

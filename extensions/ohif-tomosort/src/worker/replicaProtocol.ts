@@ -1,9 +1,9 @@
-/** The replica helper's bundle, served beside worker.mjs. */
-export const REPLICA_BUNDLE = 'replica.mjs';
-
 import type { ModelSpec } from '@tomosort/models';
 import type { ReplicaShared } from '@tomosort/replicas';
 import type { FinetuneConfig, PreparedAnnotation } from '@tomosort/segment';
+
+/** The replica helper's bundle, served beside worker.mjs. */
+export const REPLICA_BUNDLE = 'replica.mjs';
 
 /** What the training worker sends a replica helper: one fine-tuning to take part in. */
 export interface ReplicaJob {
