@@ -8,7 +8,7 @@ export type { PreparedAnnotation } from './prepare';
 export type { ModelInputOptions } from './prepare';
 export { prepareAnnotation, toModelInput } from './prepare';
 export type { PredictOptions, SegmentationModel } from './predict';
-export { dicePerClass, predictVolume } from './predict';
+export { defaultPredictBatch, dicePerClass, predictVolume } from './predict';
 export type { SegmentationBatch, SegmentationTaskOptions } from './task';
 export { SEGMENTATION_AUGMENTATION, segmentationTask } from './task';
 export type { FinetuneSettings } from './limits';

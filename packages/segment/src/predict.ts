@@ -29,7 +29,7 @@ export interface PredictOptions {
    * back on the volume's grid. Default: the volume's own slices.
    */
   readonly plane?: Plane;
-  /** Slices per forward pass. Default 16. */
+  /** Slices per forward pass. Default {@link defaultPredictBatch}. */
   readonly batch?: number;
   /**
    * A 3D U-Net's input depth: the stack is labelled in crops of `depth` consecutive slices (half
@@ -39,6 +39,15 @@ export interface PredictOptions {
   readonly depth?: number;
   /** Called after each batch with slices done so far. */
   readonly onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * Slices per forward pass when none is given: 16 at 128², the same pixels per pass at other sizes
+ * (64 at 64² and below), at least 1. Fewer, larger passes matter on a GPU, where every pass costs
+ * a few hundred dispatches and a readback whatever its size.
+ */
+export function defaultPredictBatch(size: number): number {
+  return Math.max(1, Math.min(64, Math.floor((16 * 128 * 128) / (size * size))));
 }
 
 /**
@@ -64,7 +73,7 @@ export async function predictVolume(model: SegmentationModel, volume: Volume, op
 /** predictVolume across the stack's own k axis. */
 async function predictStack(model: SegmentationModel, volume: Volume, opts: PredictOptions): Promise<Volume<Uint8Array>> {
   const { size } = opts;
-  const batch = opts.batch ?? 16;
+  const batch = opts.batch ?? defaultPredictBatch(size);
   const C = opts.classes.length + 1;
   const small = toModelInput(volume, size, { mmPerPixel: opts.mmPerPixel, window: opts.window, intensity: opts.intensity });
   const plane = size * size;

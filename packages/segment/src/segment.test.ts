@@ -8,7 +8,7 @@ import { phantomSubject } from '@tomosort/samples';
 import { MemoryCheckpointStore, asTrainable } from '@tomosort/train';
 import { PLANE_FRAMES, createVolume } from '@tomosort/volume';
 import type { Volume } from '@tomosort/volume';
-import { dicePerClass, finetune, predictVolume, prepareAnnotation, segmentationTask } from './index';
+import { defaultPredictBatch, dicePerClass, finetune, predictVolume, prepareAnnotation, segmentationTask } from './index';
 
 beforeAll(async () => {
   await initNodeBackend('wasm');
@@ -140,6 +140,26 @@ describe('predictVolume', () => {
     expect(pred.dims).toEqual(v.dims);
     expect(pred.spacing).toEqual(v.spacing);
     expect(dicePerClass(pred, truth, [{ value: 4, name: 'disc' }]).disc).toBeGreaterThan(0.95);
+  });
+
+  it('passes the same pixels per pass at any size by default (16 at 128², at most 64), and the passes do not change the labels', async () => {
+    expect([512, 256, 128, 96, 64, 32].map(defaultPredictBatch)).toEqual([1, 4, 16, 28, 64, 64]);
+    // 70 slices at 16²: default passes of 64 + 6 against passes of 1; a "network" that mixes nothing across slices.
+    const v = vol([16, 16, 70], (i, j, k) => ((i - 8) ** 2 + (j - 8) ** 2 < 4 + (k % 20) ? 200 : -100));
+    const passes: number[] = [];
+    const net = {
+      apply: (x: tf.Tensor4D) => {
+        passes.push(x.shape[0]);
+        return tf.concat([tf.zerosLike(x), tf.mul(40, tf.sub(x, 0.5))], 3);
+      },
+    };
+    const opts = { size: 16, window: { center: 50, width: 300 }, classes: [{ value: 4, name: 'disc' }] };
+    const byDefault = await predictVolume(net, v, opts);
+    expect(passes).toEqual([64, 6]);
+    const one = await predictVolume(net, v, { ...opts, batch: 1 });
+    expect(passes.length).toBe(2 + 70);
+    expect(Array.from(byDefault.data)).toEqual(Array.from(one.data));
+    expect(byDefault.data.some((x) => x === 4)).toBe(true);
   });
 
   it.each([
