@@ -32,6 +32,7 @@ describe('the training worker in Chromium on wasm (threads, cancel)', () => {
     const one = await host.benchmark({ compute: 'wasm', threads: 1, job });
     const three = await host.benchmark({ compute: 'wasm', threads: 3, parallel: 'replicas', job });
     expect(three.backend).toBe('wasm (SIMD, 1 thread) × 3 replicas');
+    expect(three.ranOn).toBe(three.backend);
     expect(three.replicas).toBe(3);
     expect(three.threads).toBe(1);
     // Every replica took part: each waited at the sums (a replica that skipped them would hang the others or wait 0).
@@ -41,6 +42,17 @@ describe('the training worker in Chromium on wasm (threads, cancel)', () => {
     three.losses.forEach((loss, k) => expect(Math.abs(loss - one.losses[k]!) / one.losses[k]!, `step ${k + 1}`).toBeLessThan(2e-3));
     expect(three.losses.at(-1)!).toBeLessThan(three.losses[0]!);
   }, 300_000);
+
+  it('a job runs on no more replicas than its batch has slices, and says so', async () => {
+    const job = { size: 32, steps: 2, seed: 3 };
+    const two = await host.benchmark({ compute: 'wasm', threads: 3, parallel: 'replicas', job: { ...job, batch: 2 } });
+    expect(two.backend).toBe('wasm (SIMD, 1 thread) × 3 replicas');
+    expect(two.ranOn).toBe('wasm (SIMD, 1 thread) × 2 replicas');
+    expect(two.replicaWaitMsPerStep).toHaveLength(2);
+    const alone = await host.benchmark({ compute: 'wasm', threads: 3, parallel: 'replicas', job: { ...job, batch: 1 } });
+    expect(alone.ranOn).toBe('wasm (SIMD, 1 thread)');
+    expect(alone.replicaWaitMsPerStep).toBeUndefined();
+  }, 120_000);
 
   it('a cancel sent mid-run stops the job within a second on wasm, with the steps done so far', async () => {
     // 64², batch 4: ~0.25–0.4 s a step here, so 1,000 steps would run for minutes.

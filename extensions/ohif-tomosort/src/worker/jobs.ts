@@ -21,7 +21,7 @@ import type { BenchmarkJob, BenchmarkWebGpu, ExportJob, FinetuneJob, Interpolati
 import { AnnotationError, ModelChoiceError, StepMissingError } from '../errors';
 import { DEFAULT_QUALITY_FOLDS } from './protocol';
 import { writePlane } from '../planes';
-import { finetuneOnReplicas } from './replicaPool';
+import { finetuneOnReplicas, replicasLabel } from './replicaPool';
 import type { ReplicaSettings } from './replicaPool';
 
 /**
@@ -179,7 +179,7 @@ export async function runFinetune(pacs: PacsClient, job: FinetuneJob, post: (m: 
     post({ type: 'status', message: `Fine-tuning ${depth === undefined ? '' : `a 3D U-Net on crops of ${depth} slices `}on ${filled.length} annotated slice(s)${reformats.length > 0 ? ` and ${reformats.length} reformatted plane(s)` : ''}…` });
     const t0 = performance.now();
     const config = { window, batch: job.batch, ...(depth === undefined ? {} : { depth }), frozenSteps: job.frozenSteps, steps: job.steps, learningRate: job.learningRate, seed: job.seed };
-    const meter = computeMeter(backend, unet.spec, depth === undefined ? size : [depth, size, size], job.batch);
+    const meter = computeMeter(unet.spec, depth === undefined ? size : [depth, size, size], job.batch);
     const result = await (async () => {
       try {
         return await finetuneHere(unet, {
@@ -197,7 +197,7 @@ export async function runFinetune(pacs: PacsClient, job: FinetuneJob, post: (m: 
         meter.stop();
       }
     })();
-    const compute = meter.result();
+    const compute = meter.result(replicasLabel(backend, result.waitedMs?.length ?? 1));
     const trainSeconds = (performance.now() - t0) / 1000;
     const tq = performance.now();
     const quality: QualityMessage =
@@ -206,7 +206,13 @@ export async function runFinetune(pacs: PacsClient, job: FinetuneJob, post: (m: 
         : { kind: 'skipped', reason: '3d' };
     const qualitySeconds = (performance.now() - tq) / 1000;
     post({ type: 'status', message: 'Predicting the other slices…' });
-    const predicted = await predictVolume(net, series.volume, { size, ...input, classes, ...(depth === undefined ? {} : { depth }) });
+    const predicted = await predictVolume(net, series.volume, {
+      size,
+      ...input,
+      classes,
+      ...(depth === undefined ? {} : { depth }),
+      onProgress: (done, total) => done < total && post({ type: 'status', message: `Predicting the other slices… ${done} of ${total} done` }),
+    });
     post({
       type: 'predicted',
       slices: slicesOf(series, predicted, new Set(filled)),
@@ -237,7 +243,7 @@ const median = (xs: readonly number[]): number | null => {
  * records (`countWebGpuWork`, stopped by `stop`). `size` is the model's input: a side, or
  * [depth, side, side] for a 3D U-Net's crops.
  */
-function computeMeter(backend: string, spec: ModelSpec, size: number | readonly [number, number, number], batch: number) {
+function computeMeter(spec: ModelSpec, size: number | readonly [number, number, number], batch: number) {
   const counter = tf.getBackend() === 'webgpu' ? countWebGpuWork() : undefined;
   const fullMs: number[] = [];
   let steps = 0;
@@ -253,10 +259,11 @@ function computeMeter(backend: string, spec: ModelSpec, size: number | readonly 
       work = counter.read();
       counter.stop();
     },
-    result(): TrainingCompute {
+    /** `ran`: the backend line of the run (with the replicas it used). */
+    result(ran: string): TrainingCompute {
       const gflopPerStep = (3 * forwardCost(spec, size).flops * batch) / 1e9;
       const webgpu = work && steps > 0 ? { dispatchesPerStep: work.dispatches / steps, readbacksPerStep: work.readbacks / steps, peakGpuBytes: work.peakGpuBytes } : undefined;
-      return { backend, msPerStep: median(fullMs), gflopPerStep, ...(webgpu ? { webgpu } : {}) };
+      return { backend: ran, msPerStep: median(fullMs), gflopPerStep, ...(webgpu ? { webgpu } : {}) };
     },
   };
 }
@@ -377,7 +384,7 @@ export async function runBenchmark(job: BenchmarkJob, backend: string, post: (m:
           ? await profileSecondStep((onStep) => finetune({ model: net, data, config: config(2), onEvent: (_, e) => e.type === 'step' && onStep(e.step, e.ms) }))
           : undefined;
       const waits = result.waitedMs ? { replicaWaitMsPerStep: result.waitedMs.map((ms) => +(ms / Math.max(1, result.losses.length)).toFixed(1)) } : {};
-      post({ type: 'benchmarked', backend, losses: result.losses, msPerStep, cancelled: result.status === 'cancelled', ...waits, ...(profile ? { profile } : {}), ...(webgpu ? { webgpu } : {}) });
+      post({ type: 'benchmarked', backend: replicasLabel(backend, result.waitedMs?.length ?? 1), losses: result.losses, msPerStep, cancelled: result.status === 'cancelled', ...waits, ...(profile ? { profile } : {}), ...(webgpu ? { webgpu } : {}) });
     } finally {
       counter?.stop();
     }

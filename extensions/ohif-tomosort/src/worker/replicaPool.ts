@@ -12,6 +12,11 @@ export interface ReplicaSettings {
   readonly wasmPaths: string;
 }
 
+/** The backend line of a job that ran on `count` replicas (1: the worker alone), e.g. "wasm (SIMD, 1 thread) × 2 replicas". */
+export function replicasLabel(backend: string, count: number): string {
+  return count > 1 ? `${backend} × ${count} replicas` : backend;
+}
+
 interface WorkerLike {
   postMessage(m: unknown): void;
   terminate(): void;

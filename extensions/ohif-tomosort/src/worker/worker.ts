@@ -9,6 +9,7 @@ import type { SaveModel } from './jobs';
 import { plainError } from './plainError';
 import type { FromWorker, ToWorker } from './protocol';
 import { HostError } from '../errors';
+import { replicasLabel } from './replicaPool';
 import type { ReplicaSettings } from './replicaPool';
 import { REPLICA_BUNDLE } from './replicaProtocol';
 
@@ -24,6 +25,7 @@ const interpolate = browserInterpolate(`${origin}${ITK_PIPELINES_PATH}`);
 let running: AbortController | undefined;
 /** The job running now (one at a time), by its message type and the panel's id. */
 let current: { readonly type: string; readonly id: number | undefined } | undefined;
+/** The compute backend's line (without replicas: a job adds the replicas it ran on). */
 let backend = '';
 /** Data-parallel fine-tuning, when started with `parallel: 'replicas'` on wasm. */
 let replicas: ReplicaSettings | undefined;
@@ -121,6 +123,7 @@ async function startBackend(msg: Extract<ToWorker, { type: 'start' }>): Promise<
   }
   const fallbacks = info.failures.map((f) => `${f.backend}: ${f.error instanceof Error ? f.error.message : String(f.error)}`);
   replicas = asReplicas && info.active === 'wasm' ? { count: threads, helperUrl: `${origin}${ASSETS_PATH}/${REPLICA_BUNDLE}`, wasmPaths } : undefined;
-  backend = replicas ? `${info.label} × ${replicas.count} replicas` : info.label;
-  post({ type: 'ready', backend, fallbacks, ...(note ? { note } : {}), ...(info.threads === undefined ? {} : { threads: info.threads }), ...(replicas ? { replicas: replicas.count } : {}) });
+  backend = info.label;
+  // The worker can run up to this many replicas; a job says how many it ran (no more than its batch).
+  post({ type: 'ready', backend: replicasLabel(backend, replicas?.count ?? 1), fallbacks, ...(note ? { note } : {}), ...(info.threads === undefined ? {} : { threads: info.threads }), ...(replicas ? { replicas: replicas.count } : {}) });
 }

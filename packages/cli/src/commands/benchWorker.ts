@@ -68,9 +68,9 @@ export async function benchWorker(args: readonly string[]): Promise<number> {
       runs: runs.map((r, k) => ({
         requestedThreads: plan[k]!.threads ?? null,
         parallel: plan[k]!.parallel ?? null,
-        backend: r.backend,
+        backend: r.ranOn,
         threads: r.threads ?? null,
-        replicas: r.replicas ?? null,
+        replicas: r.replicaWaitMsPerStep?.length ?? null,
         ...(r.replicaWaitMsPerStep ? { replicaWaitMsPerStep: r.replicaWaitMsPerStep } : {}),
         medianMs: +medianOf(r.msPerStep).toFixed(1),
         speedup: +(medianOf(first.msPerStep) / medianOf(r.msPerStep)).toFixed(2),

@@ -13,7 +13,9 @@ export interface WorkerBenchmark {
   /** The worker's backend line, e.g. "wasm (SIMD, 2 threads)", and its thread count. */
   readonly backend: string;
   readonly threads: number | undefined;
-  /** Data-parallel replicas the worker runs a 2D fine-tuning on (with parallel 'replicas'). */
+  /** The backend line of the benchmark run itself: with "× N replicas" for the replicas it ran on (no more than its batch). */
+  readonly ranOn: string;
+  /** Data-parallel replicas the worker can run a 2D fine-tuning on (with parallel 'replicas'). */
   readonly replicas: number | undefined;
   /** On replicas: each one's wait for the others at sums, ms a step (rank 0 first). */
   readonly replicaWaitMsPerStep?: readonly number[];
@@ -115,7 +117,7 @@ export async function benchmarkWorker(
     crossOriginIsolated: boolean;
     hardwareConcurrency: number;
   };
-  return { backend: r.ready.backend, threads: r.ready.threads, replicas: r.ready.replicas, crossOriginIsolated: r.crossOriginIsolated, hardwareConcurrency: r.hardwareConcurrency, losses: r.done.losses, msPerStep: r.done.msPerStep, ...(r.done.replicaWaitMsPerStep ? { replicaWaitMsPerStep: r.done.replicaWaitMsPerStep } : {}), cancelled: r.done.cancelled, cancelMs: r.cancelMs, jobId: r.done.jobId, ...(r.intruded ? { intruded: { refused: r.intruded.refused, stillRunning: r.intruded.stillRunning } } : {}), ...(r.done.profile ? { profile: r.done.profile } : {}), ...(r.done.webgpu ? { webgpu: r.done.webgpu } : {}) };
+  return { backend: r.ready.backend, ranOn: r.done.backend, threads: r.ready.threads, replicas: r.ready.replicas, crossOriginIsolated: r.crossOriginIsolated, hardwareConcurrency: r.hardwareConcurrency, losses: r.done.losses, msPerStep: r.done.msPerStep, ...(r.done.replicaWaitMsPerStep ? { replicaWaitMsPerStep: r.done.replicaWaitMsPerStep } : {}), cancelled: r.done.cancelled, cancelMs: r.cancelMs, jobId: r.done.jobId, ...(r.intruded ? { intruded: { refused: r.intruded.refused, stillRunning: r.intruded.stillRunning } } : {}), ...(r.done.profile ? { profile: r.done.profile } : {}), ...(r.done.webgpu ? { webgpu: r.done.webgpu } : {}) };
 }
 
 /** A viewer server (no OHIF, no PACS behind it) and a Chromium to run the worker's benchmark job in. */
