@@ -4,5 +4,5 @@ export { DEFAULT_QUEUE_NAME, checkJobId } from './jobs';
 export type { JobOutcome, JobSpec } from './jobs';
 export { submitJobs } from './submit';
 export type { SubmitOptions, SubmitProgress } from './submit';
-export { startWorker } from './worker';
+export { DEFAULT_LOCK_MS, startWorker } from './worker';
 export type { JobContext, JobHandler, RunningWorker, WorkerEvent, WorkerOptions } from './worker';

@@ -18,6 +18,9 @@ export interface JobContext {
   readonly signal: AbortSignal;
 }
 
+/** A job's lock by default (see {@link WorkerOptions.lockMs}). */
+export const DEFAULT_LOCK_MS = 120_000;
+
 /** Does one kind of job; its resolved value (plain JSON) becomes the job's result. */
 export type JobHandler = (data: unknown, ctx: JobContext) => Promise<unknown>;
 
@@ -33,7 +36,9 @@ export interface WorkerOptions {
   readonly concurrency?: number;
   /**
    * A job's lock: renewed while the worker lives; when a worker dies, its job goes back to the
-   * queue once the lock has expired (another worker's stalled-job check). Default 30 000 ms.
+   * queue once the lock has expired (another worker's stalled-job check). Default 120 000 ms: the
+   * lock is renewed from the event loop, which a job's synchronous stretches (a training step, an
+   * evaluation) hold; on a loaded machine 30 s was too short, and live workers' jobs ran twice.
    */
   readonly lockMs?: number;
   readonly onEvent?: (e: WorkerEvent) => void;
@@ -81,13 +86,14 @@ export async function startWorker(url: string, handlers: Readonly<Record<string,
       throw permanent ? new UnrecoverableError(reason) : e;
     }
   };
-  const lockMs = opts.lockMs ?? 30_000;
+  const lockMs = opts.lockMs ?? DEFAULT_LOCK_MS;
   const worker = new Worker(opts.queueName ?? DEFAULT_QUEUE_NAME, process_, {
     connection: client,
     name,
     concurrency: opts.concurrency ?? 1,
     lockDuration: lockMs,
-    stalledInterval: lockMs,
+    // Checked every 30 s at most, so a dead worker's job is taken over soon after its lock expires.
+    stalledInterval: Math.min(lockMs, 30_000),
     // A job whose worker died twice is still given a third worker before it fails.
     maxStalledCount: 2,
   });

@@ -1,4 +1,4 @@
-import { displayUrl, startWorker } from '@tomosort/queue';
+import { DEFAULT_LOCK_MS, displayUrl, startWorker } from '@tomosort/queue';
 import type { WorkerEvent } from '@tomosort/queue';
 import type { PacsClient } from '@tomosort/pacs';
 import type { Command } from '../cli';
@@ -19,7 +19,7 @@ and the job of a worker that dies goes to another once its lock expires.
   --queue URL        redis://HOST[:PORT][/DB] (credentials: $TOMOSORT_REDIS_USER / $TOMOSORT_REDIS_PASSWORD)
   --concurrency N    jobs at once in this process (default 1)
   --pacs URL         the PACS the jobs' series are read from (default $TOMOSORT_PACS_URL or the local one)
-  --lock-ms MS       a job's lock; a dead worker's job is taken over after about this long (default 30000)
+  --lock-ms MS       a job's lock; a dead worker's job is taken over after about this long (default 120000)
 
 SIGTERM (or Ctrl+C): finish the running jobs, take no more, exit. A second one: put the running
 jobs back on the queue and exit at once. One line per job on stderr.`;
@@ -30,7 +30,7 @@ export const workerCommand: Command = {
     const { values } = parse(args, { queue: { type: 'string' }, concurrency: { type: 'string' }, 'lock-ms': { type: 'string' }, ...PACS_OPTION }, USAGE, false);
     if (!values.queue) throw new UsageError(`--queue URL is required\n\n${USAGE}`);
     const concurrency = intOption('concurrency', values.concurrency, 1, 1);
-    const lockMs = intOption('lock-ms', values['lock-ms'], 30_000, 1_000);
+    const lockMs = intOption('lock-ms', values['lock-ms'], DEFAULT_LOCK_MS, 1_000);
     let pacs: PacsClient | undefined;
     const pacsClient = () => (pacs ??= connectPacs(values.pacs));
     const shown = displayUrl(values.queue);
