@@ -6,7 +6,7 @@ import { JSON_OPTION, intListOption, intOption, oneOfOption, parse } from '../pa
 import { median } from '../stats';
 import { formatTable } from '../table';
 
-export const BENCH_WORKER_USAGE = `usage: pnpm tomosort bench worker [--threads LIST] [--parallel LIST] [--compute wasm|webgpu] [--size S] [--batch B] [--steps N] [--seed N] [--profile] [--out FILE] [--json]
+export const BENCH_WORKER_USAGE = `usage: pnpm tomosort bench worker [--threads LIST] [--parallel LIST] [--compute wasm|webgpu] [--size S] [--batch B] [--steps N] [--rounds N] [--seed N] [--profile] [--out FILE] [--json]
 
   worker  the viewer's training worker alone, in headless Chromium (Debian's /usr/bin/chromium or
           $TOMOSORT_CHROMIUM), served cross-origin isolated as the viewer is: fine-tuning steps of
@@ -22,6 +22,10 @@ export const BENCH_WORKER_USAGE = `usage: pnpm tomosort bench worker [--threads 
   --size S        input size in pixels (default 64)
   --batch B       slices per step (default 4)
   --steps N       measured steps (default 8; one more runs first as warm-up)
+  --rounds N      run the whole list N times, interleaved (default 1): on a shared machine one
+                  run's speed drifts by tens of percent, so each round's speed-ups are paired
+                  (against the first row of the same round) and the median and range over rounds
+                  reported
   --seed N        weights and data seed (default 0)
   --profile       also profile one more step per run kernel by kernel (the 8 slowest kernels;
                   not on replicas: tf.profile sees one thread)
@@ -34,7 +38,7 @@ const PROFILE_ROWS = 8;
 export async function benchWorker(args: readonly string[]): Promise<number> {
   const { values } = parse(
     args,
-    { threads: { type: 'string' }, parallel: { type: 'string' }, compute: { type: 'string' }, size: { type: 'string' }, batch: { type: 'string' }, steps: { type: 'string' }, seed: { type: 'string' }, profile: { type: 'boolean', default: false }, out: { type: 'string' }, ...JSON_OPTION },
+    { threads: { type: 'string' }, parallel: { type: 'string' }, compute: { type: 'string' }, size: { type: 'string' }, batch: { type: 'string' }, steps: { type: 'string' }, rounds: { type: 'string' }, seed: { type: 'string' }, profile: { type: 'boolean', default: false }, out: { type: 'string' }, ...JSON_OPTION },
     BENCH_WORKER_USAGE,
     false,
   );
@@ -46,25 +50,33 @@ export async function benchWorker(args: readonly string[]): Promise<number> {
   type Run = { threads: number | undefined; parallel: 'threads' | 'replicas' | undefined };
   const plan = counts.flatMap((t): Run[] => (t === undefined || t === 1 ? [{ threads: t, parallel: undefined }] : modes.map((parallel) => ({ threads: t, parallel }))));
   const job = { size: intOption('size', values.size, 64, 8), batch: intOption('batch', values.batch, 4, 1), steps: intOption('steps', values.steps, 8, 1) + 1, seed: intOption('seed', values.seed, 0, 0), profile: values.profile === true };
+  const rounds = intOption('rounds', values.rounds, 1, 1);
   // Test tooling (playwright-core, esbuild) loads only for this benchmark.
   const { CHROMIUM, startWorkerHost } = await import('@tomosort/viewer/testing');
   if (!existsSync(CHROMIUM)) throw new CliError(`no Chromium at ${CHROMIUM}: apt-get install chromium (or set TOMOSORT_CHROMIUM)`);
   const log = (m: string) => values.json || process.stderr.write(`${m}\n`);
   const host = await startWorkerHost({ webgpu: compute === 'webgpu' });
   try {
-    const runs = [];
-    for (const { threads: t, parallel } of plan) {
-      log(`${compute}${t === undefined ? '' : `, ${t} thread(s)`}${parallel ? ` as ${parallel}` : ''}: ${job.steps} steps at ${job.size}², batch ${job.batch} …`);
-      const r = await host.benchmark({ compute, ...(t === undefined ? {} : { threads: t }), ...(parallel ? { parallel } : {}), job });
-      runs.push(r);
+    // byRound[r][k]: round r's run of plan[k].
+    const byRound: Awaited<ReturnType<typeof host.benchmark>>[][] = [];
+    for (let round = 0; round < rounds; round++) {
+      const runs = [];
+      for (const { threads: t, parallel } of plan) {
+        log(`${rounds > 1 ? `round ${round + 1}/${rounds}: ` : ''}${compute}${t === undefined ? '' : `, ${t} thread(s)`}${parallel ? ` as ${parallel}` : ''}: ${job.steps} steps at ${job.size}², batch ${job.batch} …`);
+        runs.push(await host.benchmark({ compute, ...(t === undefined ? {} : { threads: t }), ...(parallel ? { parallel } : {}), job }));
+      }
+      byRound.push(runs);
     }
+    const runs = byRound[0]!;
     const first = runs[0]!;
     const medianOf = (ms: readonly number[]) => median(ms.slice(1));
+    // Per plan entry: each round's median step, and its speed-up over the same round's first row.
+    const perRound = plan.map((_, k) => byRound.map((rs) => ({ ms: medianOf(rs[k]!.msPerStep), speedup: medianOf(rs[0]!.msPerStep) / medianOf(rs[k]!.msPerStep) })));
     const result = {
       browser: /Chrome\/[\d.]+/.exec(await host.userAgent())?.[0] ?? 'Chromium',
       hardwareConcurrency: first.hardwareConcurrency,
       crossOriginIsolated: first.crossOriginIsolated,
-      job: { ...job, measuredSteps: job.steps - 1, model: 'small encoder + U-Net, 2 classes', data: 'phantom 0, 5 annotated slices' },
+      job: { ...job, measuredSteps: job.steps - 1, rounds, model: 'small encoder + U-Net, 2 classes', data: 'phantom 0, 5 annotated slices' },
       runs: runs.map((r, k) => ({
         requestedThreads: plan[k]!.threads ?? null,
         parallel: plan[k]!.parallel ?? null,
@@ -72,8 +84,14 @@ export async function benchWorker(args: readonly string[]): Promise<number> {
         threads: r.threads ?? null,
         replicas: r.replicaWaitMsPerStep?.length ?? null,
         ...(r.replicaWaitMsPerStep ? { replicaWaitMsPerStep: r.replicaWaitMsPerStep } : {}),
-        medianMs: +medianOf(r.msPerStep).toFixed(1),
-        speedup: +(medianOf(first.msPerStep) / medianOf(r.msPerStep)).toFixed(2),
+        medianMs: +median(perRound[k]!.map((x) => x.ms)).toFixed(1),
+        speedup: +median(perRound[k]!.map((x) => x.speedup)).toFixed(2),
+        ...(rounds > 1 && k > 0
+          ? {
+              speedupRange: [+Math.min(...perRound[k]!.map((x) => x.speedup)).toFixed(2), +Math.max(...perRound[k]!.map((x) => x.speedup)).toFixed(2)],
+              rounds: perRound[k]!.map((x) => ({ medianMs: +x.ms.toFixed(1), speedup: +x.speedup.toFixed(2) })),
+            }
+          : {}),
         maxLossDifference: +Math.max(...r.losses.map((l, s) => Math.abs(l - first.losses[s]!))).toExponential(2),
         msPerStep: r.msPerStep.map((x) => +x.toFixed(1)),
         losses: r.losses.map((x) => +x.toPrecision(6)),
@@ -87,7 +105,13 @@ export async function benchWorker(args: readonly string[]): Promise<number> {
       process.stdout.write(
         `${formatTable(
           ['backend', 'median step', 'speed-up', 'max |Δ loss|', 'detail'],
-          result.runs.map((r) => [r.backend, `${r.medianMs} ms`, `${r.speedup}×`, String(r.maxLossDifference), `vs the first row; ${result.job.measuredSteps} steps, ${job.size}², batch ${job.batch}`]),
+          result.runs.map((r) => [
+            r.backend,
+            `${r.medianMs} ms`,
+            `${r.speedup}×${r.speedupRange ? ` (${r.speedupRange[0]}–${r.speedupRange[1]})` : ''}`,
+            String(r.maxLossDifference),
+            `vs the first row${rounds > 1 ? ` of each round, median of ${rounds} rounds` : ''}; ${result.job.measuredSteps} steps, ${job.size}², batch ${job.batch}`,
+          ]),
         )}\n${result.browser}, hardware concurrency ${result.hardwareConcurrency}, cross-origin isolated: ${result.crossOriginIsolated}\n${result.runs
           .flatMap((r) => (r.replicaWaitMsPerStep ? [`${r.backend}: each replica waited ${r.replicaWaitMsPerStep.map((ms) => `${ms}`).join(' / ')} ms a step for the others at sums\n`] : []))
           .join('')}${result.runs
