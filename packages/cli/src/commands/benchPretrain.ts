@@ -77,7 +77,8 @@ interface StepResult {
   readonly peakBytes: number;
   readonly peakRssBytes: number;
   /** On webgpu: our kernel groups in use, and the work of one steady step (dispatches, readbacks) and of the run (peak GPU bytes). */
-  readonly webgpu?: { readonly kernels: readonly string[]; readonly readEvery: number; readonly perStep: WebGpuWork; readonly peakGpuBytes: number };
+  /** perStep: one steady step's dispatches and readbacks; peakGpuBytes: the whole run's. */
+  readonly webgpu?: { readonly kernels: readonly string[]; readonly readEvery: number; readonly perStep: Pick<WebGpuWork, 'dispatches' | 'readbacks'>; readonly peakGpuBytes: number };
   /** With --profile: kernel name → total ms and calls over one step, and the step's wall time. */
   readonly profile?: { readonly stepMs: number; readonly kernels: readonly { name: string; ms: number; calls: number }[] };
 }
@@ -220,8 +221,8 @@ async function measure(method: string, s: ChildSettings): Promise<StepResult> {
     try {
       await run(s.steps, s.readEvery, (_, ms) => stepsMs.push(ms));
       const whole = counter.read();
-      const perStep = { ...(await secondStepWork(counter, (onStep) => run(2, 1, onStep))), peakGpuBytes: whole.peakGpuBytes };
-      webgpu = { kernels: webGpuKernelsInUse(), readEvery: s.readEvery, perStep, peakGpuBytes: whole.peakGpuBytes };
+      const { dispatches, readbacks } = await secondStepWork(counter, (onStep) => run(2, 1, onStep));
+      webgpu = { kernels: webGpuKernelsInUse(), readEvery: s.readEvery, perStep: { dispatches, readbacks }, peakGpuBytes: whole.peakGpuBytes };
       peakBytes = whole.peakGpuBytes;
     } finally {
       counter.stop();
