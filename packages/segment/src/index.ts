@@ -15,7 +15,7 @@ export type { FinetuneSettings } from './limits';
 export { FINETUNE_MAX_STEPS, FINETUNE_SIZE_RANGE, checkFinetuneSettings, finetuneMemoryBytes } from './limits';
 export type { PreparedVolumeAnnotation, VolumeSegmentationBatch, VolumeSegmentationTaskOptions } from './task3d';
 export { defaultCropDepth, prepareVolumeAnnotation, volumeSegmentationTask } from './task3d';
-export type { ClassQuality, EstimateOptions, FoldModel, QualityEstimate } from './quality';
+export type { ClassQuality, EstimateOptions, FoldModel, FoldRunner, QualityEstimate } from './quality';
 export { QUALITY_FOLDS, crossValidationFolds, estimateQuality, heldOutDice, interpolationQuality, subsetOf, unetFolds } from './quality';
 export type { ContourPipeline } from './interpolate';
 export { interpolateWith } from './interpolate';

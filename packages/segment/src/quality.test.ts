@@ -5,8 +5,8 @@ import { createModel, encoderSpec, scoreModelSpec, unetFromEncoder } from '@tomo
 import { phantomSubject } from '@tomosort/samples';
 import { asTrainable } from '@tomosort/train';
 import { createVolume } from '@tomosort/volume';
-import { crossValidationFolds, estimateQuality, heldOutDice, interpolationQuality, prepareAnnotation, subsetOf } from './index';
-import type { SparseAnnotation } from './index';
+import { crossValidationFolds, estimateQuality, finetune, heldOutDice, interpolationQuality, prepareAnnotation, subsetOf } from './index';
+import type { FoldRunner, SparseAnnotation } from './index';
 import { interpolateAnnotation } from './node';
 import type { PreparedAnnotation } from './index';
 
@@ -73,8 +73,16 @@ describe('quality estimate by cross-validation over the annotated planes', () =>
       return { net: asTrainable(unet), dispose: () => (live--, unet.dispose()) };
     };
     const folds: number[] = [];
-    const q = await estimateQuality({ data, classes: cls, config, makeModel, onFold: (f) => folds.push(f) });
+    // The fold runner (the viewer's puts folds on replicas) gets each fold's network and 2 of the 3 planes.
+    const ran: number[] = [];
+    const run: FoldRunner = (fold, o) => {
+      ran.push(o.data[0]!.targets.length / (size * size));
+      expect(o.model).toBe(fold.net);
+      return finetune(o);
+    };
+    const q = await estimateQuality({ data, classes: cls, config, makeModel, run, onFold: (f) => folds.push(f) });
     expect(folds).toEqual([0, 1, 2]);
+    expect(ran).toEqual([2, 2, 2]);
     expect(made).toBe(3);
     expect(live).toBe(0);
     expect(q).toMatchObject({ folds: 3, planes: 3 });

@@ -10,7 +10,7 @@ import type { HuWindow } from '@tomosort/volume';
 import type { SegmentClass, SparseAnnotation } from './annotation';
 import { SegmentError } from './errors';
 import { finetune } from './finetune';
-import type { FinetuneConfig, FinetuneOptions } from './finetune';
+import type { FinetuneConfig, FinetuneOptions, FinetuneResult } from './finetune';
 import { dicePerClass } from './predict';
 import type { SegmentationModel } from './predict';
 import { applyWindow, createVolume } from '@tomosort/volume';
@@ -87,8 +87,13 @@ function summarizeFolds(classes: readonly SegmentClass[], scores: readonly (read
 export interface FoldModel {
   /** Trained by the fold, then applied to its held-out planes. */
   readonly net: TrainableModel & SegmentationModel;
+  /** The U-Net `net` wraps (its spec and weights), for runners that copy it to replicas. */
+  readonly model?: Model;
   dispose(): void;
 }
+
+/** Trains one fold's network (`finetune`, or the same on data-parallel replicas). */
+export type FoldRunner = (fold: FoldModel, opts: FinetuneOptions & { readonly data: readonly PreparedAnnotation[] }) => Promise<FinetuneResult>;
 
 /**
  * Fold networks as the run builds its own: a U-Net (`classes` + background, decoder from `seed`)
@@ -99,7 +104,7 @@ export function unetFolds(startFrom: () => Promise<Model>, classes: number, seed
     const source = await startFrom();
     const unet = unetFromEncoder(source, { classes: classes + 1, seed });
     source.dispose();
-    return { net: asTrainable(unet), dispose: () => unet.dispose() };
+    return { net: asTrainable(unet), model: unet, dispose: () => unet.dispose() };
   };
 }
 
@@ -109,6 +114,8 @@ export interface EstimateOptions {
   /** The fine-tuning being estimated: each fold trains exactly so, on the other folds' planes. */
   readonly config: FinetuneConfig;
   readonly makeModel: () => Promise<FoldModel>;
+  /** How a fold trains; default `finetune` here. */
+  readonly run?: FoldRunner;
   /** Default {@link QUALITY_FOLDS}. */
   readonly folds?: number;
   readonly signal?: AbortSignal;
@@ -138,7 +145,8 @@ export async function estimateQuality(opts: EstimateOptions): Promise<QualityEst
     const fold = await opts.makeModel();
     try {
       const train = subsetOf(opts.data, all.filter((i) => !held.includes(i)));
-      const result = await finetune({ model: fold.net, data: [train], config: opts.config, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onEvent ? { onEvent: opts.onEvent } : {}) });
+      const run = opts.run ?? ((_: FoldModel, o: FinetuneOptions) => finetune(o));
+      const result = await run(fold, { model: fold.net, data: [train], config: opts.config, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onEvent ? { onEvent: opts.onEvent } : {}) });
       if (result.status === 'cancelled') return undefined;
       scores.push(await heldOutDice(fold.net, opts.data, held, opts.classes, opts.config.window));
     } finally {

@@ -202,7 +202,7 @@ export async function runFinetune(pacs: PacsClient, job: FinetuneJob, post: (m: 
     const tq = performance.now();
     const quality: QualityMessage =
       depth === undefined
-        ? await estimate(job, data[0]!, classes, config, signal, post, async () => (await startingModel(job, series.volume)).model, () => interpolationEstimate(job, annotation, classes, interpolate, signal, post))
+        ? await estimate(job, data[0]!, classes, config, signal, post, async () => (await startingModel(job, series.volume)).model, () => interpolationEstimate(job, annotation, classes, interpolate, signal, post), replicas)
         : { kind: 'skipped', reason: '3d' };
     const qualitySeconds = (performance.now() - tq) / 1000;
     post({ type: 'status', message: 'Predicting the other slices…' });
@@ -281,6 +281,7 @@ async function estimate(
   post: (m: FromWorker) => void,
   startFrom: () => Promise<Model>,
   interpolation: () => Promise<InterpolationQualityMessage>,
+  replicas: ReplicaSettings | undefined,
 ): Promise<QualityMessage> {
   const folds = job.qualityFolds ?? DEFAULT_QUALITY_FOLDS;
   const planes = data.targets.length / (data.size * data.size);
@@ -294,6 +295,8 @@ async function estimate(
     folds,
     ...(signal ? { signal } : {}),
     makeModel: unetFolds(startFrom, classes.length, job.seed),
+    // The folds are most of a run's work: on the worker's replicas too, when it has them.
+    run: (fold, o) => (fold.model ? finetuneHere(fold.model, o, replicas) : finetune(o)),
     onFold: (f, n) => post({ type: 'status', message: `Quality estimate: fold ${f + 1} of ${n} (trains again without ${n === planes ? 'one annotated plane' : 'a share of the annotated planes'})…` }),
     onEvent: (_phase, e) => postProgress(post, 'quality', e),
   });
