@@ -6,6 +6,7 @@ import { oneLine } from './panelMessage';
 import { cornerstone, hostServices, notifyFailure } from './host';
 import { modalityScale } from './segmentation';
 import { sensibleVoi } from './voi';
+import { deploymentCpu } from './cpuSettings';
 import type { Compute, FromWorker, ToWorker } from './worker/protocol';
 
 // The panel's hooks over the host and the worker: what the sections read.
@@ -89,13 +90,13 @@ export function useWorker(onMessage: (m: FromWorker) => void): { post(m: ToWorke
       handler.current(e.data);
     };
     w.onerror = (e) => setError(`The training worker failed to start: ${e.message || 'unknown error'}`);
-    w.postMessage({ type: 'start', compute: 'auto' } satisfies ToWorker);
+    w.postMessage({ type: 'start', compute: 'auto', ...deploymentCpu() } satisfies ToWorker);
     return () => w.terminate();
   }, []);
   const setCompute = (c: Compute) => {
     setComputeState(c);
     setBackend(undefined);
-    worker.current?.postMessage({ type: 'start', compute: c } satisfies ToWorker);
+    worker.current?.postMessage({ type: 'start', compute: c, ...deploymentCpu() } satisfies ToWorker);
   };
   return { post: (m) => worker.current?.postMessage(m), backend, error, compute, setCompute };
 }

@@ -6,6 +6,7 @@ import { Readable, Transform } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { ASSETS_PATH, DICOMWEB_PATH, MODELS_PATH } from '@tomosort/ohif-extension/ids';
 import { appConfigScript } from './appConfig';
+import type { CpuSettings } from '@tomosort/ohif-extension/worker/protocol';
 import { dicomWebRoute } from './dicomwebRoutes';
 import { ViewerError } from './errors';
 
@@ -39,6 +40,8 @@ export interface ViewerServerOptions {
   readonly allowedHosts?: readonly string[];
   /** Largest STOW-RS body forwarded, in bytes; larger ones get 413. Default 512 MiB. */
   readonly maxUploadBytes?: number;
+  /** How the viewer's training worker uses the CPU (default: hardware concurrency − 1 threads, tfjs-wasm's pool). */
+  readonly cpu?: CpuSettings;
 }
 
 /** Default of {@link ViewerServerOptions.maxUploadBytes}. */
@@ -269,7 +272,7 @@ export async function startViewerServer(opts: ViewerServerOptions): Promise<View
     const handle = async (): Promise<void> => {
       if (path === DICOMWEB_PATH || path.startsWith(`${DICOMWEB_PATH}/`)) return proxy(req, res, opts.pacs, limits, onError);
       if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, `${req.method} not allowed`);
-      if (path === '/app-config.js') return send(res, 200, appConfigScript(), 'text/javascript; charset=utf-8');
+      if (path === '/app-config.js') return send(res, 200, appConfigScript(opts.cpu), 'text/javascript; charset=utf-8');
       if (path.startsWith(`${ASSETS_PATH}/`)) {
         const file = fileUnder(assetsDir, path.slice(ASSETS_PATH.length));
         return file ? serveFile(res, file, false) : send(res, 404, `${path}: no such file`);

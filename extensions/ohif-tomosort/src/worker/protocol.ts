@@ -232,6 +232,12 @@ export type JobMessage =
 /** How the wasm backend uses several CPU threads. */
 export type Parallel = 'threads' | 'replicas';
 
+/** The CPU settings a deployment gives the worker (`tomosort viewer --cpu-threads/--cpu-parallel`, in app-config.js as `window.config.tomosort.cpu`). */
+export interface CpuSettings {
+  readonly threads?: number;
+  readonly parallel?: Parallel;
+}
+
 export type ToWorker =
   /**
    * `threads`: CPU threads (default: hardware concurrency − 1, at least 1; more than one only where

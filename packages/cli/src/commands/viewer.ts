@@ -5,7 +5,7 @@ import { buildExtensionBundles, startViewerServer } from '@tomosort/viewer';
 import type { Command } from '../cli';
 import { tomosortHome, userPath } from '../env';
 import { CliError } from '../errors';
-import { intOption, PACS_OPTION, parse } from '../parse';
+import { intOption, oneOfOption, PACS_OPTION, parse } from '../parse';
 import { connectPacs } from '../pacsConnection';
 
 /** The repository root (the CLI runs from its sources). */
@@ -16,6 +16,7 @@ export const ohifDist = (): string => (process.env.TOMOSORT_OHIF_DIST ? userPath
 export const VIEWER_ASSETS = join(ROOT, '.cache', 'viewer-assets');
 
 const USAGE = `usage: pnpm tomosort viewer [--port P] [--host H[,NAME…]] [--models DIR] [--pacs URL] [--max-upload MB]
+                            [--cpu-threads N] [--cpu-parallel threads|replicas]
 
 Serves on 127.0.0.1: the published OHIF viewer 3.13.2 with the "Sparse annotation" mode, the
 tomosort extension, the model store (--models: folders written by \`pretrain\`/\`finetune\`,
@@ -31,6 +32,11 @@ Runs until Ctrl-C.
   --pacs URL    default: $TOMOSORT_PACS_URL, else the Orthanc of \`pnpm tomosort pacs up\`
                 (no credentials in it: they come from the environment)
   --max-upload MB  the largest STOW-RS upload (SEG export) forwarded to the PACS, default 512
+  --cpu-threads N  CPU threads of the training worker on wasm (default: the workstation's cores − 1,
+                at least 1)
+  --cpu-parallel P  how they are used: threads (default; tfjs-wasm's pool runs the convolutions)
+                or replicas (a 2D fine-tuning and its quality estimate run as data-parallel replicas,
+                one per thread up to the batch, every op split; the rest on one thread)
 
 The OHIF dist served is $TOMOSORT_OHIF_DIST when set, else .cache/ohif/3.13.2/dist.
 
@@ -40,7 +46,7 @@ viewer's own pages); the rest of the PACS's API is not reachable through it.`;
 export const viewerCommand: Command = {
   usage: USAGE,
   async run(args) {
-    const { values } = parse(args, { port: { type: 'string' }, host: { type: 'string' }, models: { type: 'string' }, 'max-upload': { type: 'string' }, ...PACS_OPTION }, USAGE, false);
+    const { values } = parse(args, { port: { type: 'string' }, host: { type: 'string' }, models: { type: 'string' }, 'max-upload': { type: 'string' }, 'cpu-threads': { type: 'string' }, 'cpu-parallel': { type: 'string' }, ...PACS_OPTION }, USAGE, false);
     const [host, ...names] = (values.host ?? '127.0.0.1').split(',').map((h) => h.trim()).filter(Boolean);
     const ohifDir = ohifDist();
     if (!existsSync(join(ohifDir, 'index.html'))) {
@@ -58,6 +64,10 @@ export const viewerCommand: Command = {
       host: host ?? '127.0.0.1',
       allowedHosts: names,
       maxUploadBytes: intOption('max-upload', values['max-upload'], 512, 1) * 1024 * 1024,
+      cpu: {
+        ...(values['cpu-threads'] === undefined ? {} : { threads: intOption('cpu-threads', values['cpu-threads'], 1, 1) }),
+        ...(values['cpu-parallel'] === undefined ? {} : { parallel: oneOfOption('cpu-parallel', values['cpu-parallel'], ['threads', 'replicas'] as const, 'threads') }),
+      },
       onProxyError: (m) => process.stderr.write(`viewer: ${m}\n`),
     });
     process.stdout.write(`OHIF with tomosort at ${server.url}/  (PACS ${pacs.baseUrl}, models ${models})\n`);
