@@ -37,4 +37,13 @@ describe('tomosort viewer failures are one line, never a stack trace', () => {
     expect(run.stderr).toBe(`tomosort: the OHIF viewer is not installed at ${empty}: run ./scripts/fetch-ohif.sh (part of ./scripts/setup.sh), or set TOMOSORT_OHIF_DIST to an OHIF 3.13 dist\n`);
     expect(run.code).toBe(1);
   });
+
+  it('a bad --cpu-threads or --cpu-parallel is a usage error before anything starts (exit 2)', async () => {
+    const parallel = await runTomosort(['viewer', '--cpu-parallel', 'gpu', '--pacs', 'http://127.0.0.1:1'], { TOMOSORT_OHIF_DIST: ohif });
+    expect(parallel.stderr).toBe('tomosort: --cpu-parallel must be one of threads, replicas, got "gpu"\n');
+    expect(parallel.code).toBe(2);
+    const threads = await runTomosort(['viewer', '--cpu-threads', '0', '--pacs', 'http://127.0.0.1:1'], { TOMOSORT_OHIF_DIST: ohif });
+    expect(threads.stderr).toBe('tomosort: --cpu-threads must be an integer ≥ 1, got "0"\n');
+    expect(threads.code).toBe(2);
+  });
 });

@@ -48,6 +48,11 @@ export const viewerCommand: Command = {
   async run(args) {
     const { values } = parse(args, { port: { type: 'string' }, host: { type: 'string' }, models: { type: 'string' }, 'max-upload': { type: 'string' }, 'cpu-threads': { type: 'string' }, 'cpu-parallel': { type: 'string' }, ...PACS_OPTION }, USAGE, false);
     const [host, ...names] = (values.host ?? '127.0.0.1').split(',').map((h) => h.trim()).filter(Boolean);
+    // Checked before anything starts: a bad value is a usage error, not a viewer that ignores it.
+    const cpu = {
+      ...(values['cpu-threads'] === undefined ? {} : { threads: intOption('cpu-threads', values['cpu-threads'], 1, 1) }),
+      ...(values['cpu-parallel'] === undefined ? {} : { parallel: oneOfOption('cpu-parallel', values['cpu-parallel'], ['threads', 'replicas'] as const, 'threads') }),
+    };
     const ohifDir = ohifDist();
     if (!existsSync(join(ohifDir, 'index.html'))) {
       throw new CliError(`the OHIF viewer is not installed at ${ohifDir}: run ./scripts/fetch-ohif.sh (part of ./scripts/setup.sh), or set TOMOSORT_OHIF_DIST to an OHIF 3.13 dist`);
@@ -64,10 +69,7 @@ export const viewerCommand: Command = {
       host: host ?? '127.0.0.1',
       allowedHosts: names,
       maxUploadBytes: intOption('max-upload', values['max-upload'], 512, 1) * 1024 * 1024,
-      cpu: {
-        ...(values['cpu-threads'] === undefined ? {} : { threads: intOption('cpu-threads', values['cpu-threads'], 1, 1) }),
-        ...(values['cpu-parallel'] === undefined ? {} : { parallel: oneOfOption('cpu-parallel', values['cpu-parallel'], ['threads', 'replicas'] as const, 'threads') }),
-      },
+      cpu,
       onProxyError: (m) => process.stderr.write(`viewer: ${m}\n`),
     });
     process.stdout.write(`OHIF with tomosort at ${server.url}/  (PACS ${pacs.baseUrl}, models ${models})\n`);
