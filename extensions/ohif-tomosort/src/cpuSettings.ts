@@ -1,4 +1,5 @@
-import type { CpuSettings } from './worker/protocol';
+import { PARALLEL_MODES } from './worker/protocol';
+import type { CpuSettings, Parallel } from './worker/protocol';
 
 /**
  * The deployment's CPU settings from OHIF's `window.config` (`tomosort.cpu`, written by
@@ -11,7 +12,7 @@ export function cpuSettingsFrom(config: unknown): CpuSettings {
   const parallel = cpu?.parallel;
   return {
     ...(typeof threads === 'number' && Number.isInteger(threads) && threads >= 1 ? { threads } : {}),
-    ...(parallel === 'threads' || parallel === 'replicas' ? { parallel } : {}),
+    ...(PARALLEL_MODES.includes(parallel as Parallel) ? { parallel: parallel as Parallel } : {}),
   };
 }
 

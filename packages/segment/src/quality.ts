@@ -139,13 +139,13 @@ export async function estimateQuality(opts: EstimateOptions): Promise<QualityEst
   const folds = crossValidationFolds(n, opts.folds ?? QUALITY_FOLDS);
   const all = Array.from({ length: n }, (_, i) => i);
   const scores: number[][] = [];
+  const run = opts.run ?? ((_: FoldModel, o: FinetuneOptions) => finetune(o));
   for (const [f, held] of folds.entries()) {
     if (opts.signal?.aborted) return undefined;
     opts.onFold?.(f, folds.length);
     const fold = await opts.makeModel();
     try {
       const train = subsetOf(opts.data, all.filter((i) => !held.includes(i)));
-      const run = opts.run ?? ((_: FoldModel, o: FinetuneOptions) => finetune(o));
       const result = await run(fold, { model: fold.net, data: [train], config: opts.config, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onEvent ? { onEvent: opts.onEvent } : {}) });
       if (result.status === 'cancelled') return undefined;
       scores.push(await heldOutDice(fold.net, opts.data, held, opts.classes, opts.config.window));

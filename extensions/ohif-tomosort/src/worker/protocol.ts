@@ -229,8 +229,9 @@ export type JobMessage =
   | { readonly type: 'match'; readonly job: MatchJob }
   | { readonly type: 'benchmark'; readonly job: BenchmarkJob };
 
-/** How the wasm backend uses several CPU threads. */
-export type Parallel = 'threads' | 'replicas';
+/** How the wasm backend can use several CPU threads. */
+export const PARALLEL_MODES = ['threads', 'replicas'] as const;
+export type Parallel = (typeof PARALLEL_MODES)[number];
 
 /** The CPU settings a deployment gives the worker (`tomosort viewer --cpu-threads/--cpu-parallel`, in app-config.js as `window.config.tomosort.cpu`). */
 export interface CpuSettings {

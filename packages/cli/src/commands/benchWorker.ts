@@ -3,6 +3,7 @@ import { CliError, UsageError } from '../errors';
 import { userPath } from '../env';
 import { writeFileAtomic } from '../files';
 import { JSON_OPTION, intListOption, intOption, oneOfOption, parse } from '../parse';
+import { PARALLEL_MODES } from '@tomosort/ohif-extension/worker/protocol';
 import { median } from '../stats';
 import { formatTable } from '../table';
 
@@ -45,7 +46,7 @@ export async function benchWorker(args: readonly string[]): Promise<number> {
   const compute = oneOfOption('compute', values.compute, ['wasm', 'webgpu'] as const, 'wasm');
   const counts = compute === 'webgpu' ? [undefined] : intListOption('threads', values.threads ?? '1,2');
   if (counts.some((t) => t === 0)) throw new UsageError(`--threads: each count is at least 1, got "${values.threads}"`);
-  const modes = (values.parallel ?? 'threads,replicas').split(',').map((m) => oneOfOption('parallel', m.trim(), ['threads', 'replicas'] as const, 'threads'));
+  const modes = (values.parallel ?? 'threads,replicas').split(',').map((m) => oneOfOption('parallel', m.trim(), PARALLEL_MODES, 'threads'));
   // One thread is one run; more threads, one run per way of using them.
   type Run = { threads: number | undefined; parallel: 'threads' | 'replicas' | undefined };
   const plan = counts.flatMap((t): Run[] => (t === undefined || t === 1 ? [{ threads: t, parallel: undefined }] : modes.map((parallel) => ({ threads: t, parallel }))));

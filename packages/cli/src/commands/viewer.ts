@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { MODE_ROUTE } from '@tomosort/ohif-extension/ids';
+import { PARALLEL_MODES } from '@tomosort/ohif-extension/worker/protocol';
 import { buildExtensionBundles, startViewerServer } from '@tomosort/viewer';
 import type { Command } from '../cli';
 import { tomosortHome, userPath } from '../env';
@@ -51,7 +52,7 @@ export const viewerCommand: Command = {
     // Checked before anything starts: a bad value is a usage error, not a viewer that ignores it.
     const cpu = {
       ...(values['cpu-threads'] === undefined ? {} : { threads: intOption('cpu-threads', values['cpu-threads'], 1, 1) }),
-      ...(values['cpu-parallel'] === undefined ? {} : { parallel: oneOfOption('cpu-parallel', values['cpu-parallel'], ['threads', 'replicas'] as const, 'threads') }),
+      ...(values['cpu-parallel'] === undefined ? {} : { parallel: oneOfOption('cpu-parallel', values['cpu-parallel'], PARALLEL_MODES, 'threads') }),
     };
     const ohifDir = ohifDist();
     if (!existsSync(join(ohifDir, 'index.html'))) {
