@@ -52,9 +52,10 @@ function registerGradientOnce(): void {
  * biased variance over every other axis.
  *
  * Where tomosort's kernels run (native on wasm, WGSL on webgpu: {@link tomosortKernelActive}) this
- * is one kernel forward and one backward; elsewhere it is broadcast element-wise ops with one custom gradient (two reductions
- * and a few element-wise ops; tfjs' own batch-norm gradient tiles every [C] tensor to x's size,
- * which cost ~40 % of a wasm fine-tuning step). The gradient reaches x through μ and σ² as well.
+ * is one kernel forward and one backward; elsewhere it is element-wise ops over strips of x (see
+ * `stripsOf`) with one custom gradient (sums by pooling and a few element-wise ops; tfjs' own
+ * batch-norm gradient tiles every [C] tensor to x's size, which cost ~40 % of a wasm fine-tuning
+ * step). The gradient reaches x through μ and σ² as well.
  *
  * @param x [..., C] (rank ≥ 2), float32
  * @param scale γ, [C]
@@ -83,36 +84,35 @@ export function batchNormTrain<T extends Tensor>(x: T, scale: tf.Tensor1D, offse
     const [y, mean, variance] = tf.engine().runKernel(KernelName.BatchNormTrain, inputs, attrs as unknown as NamedAttrMap) as Tensor[];
     return { y: y as T, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D, count: x.size / channels };
   }
-  if (x.rank > 4) {
-    // The same sums over [rows, C]: tfjs-backend-webgpu 4.22 cannot broadcast above rank 4.
-    const r = batchNormTrain(asRows(x), scale, offset, { epsilon, relu, ...(residual ? { residual: asRows(residual) } : {}) });
-    return { ...r, y: tf.reshape(r.y, x.shape) as T };
-  }
-  const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
+  // The stock ops run on x seen as strips (rows of w = k·C values, see stripsOf), so each
+  // per-channel operand is a [w] row and every sum over rows is one pooling.
+  const S = stripsOf(x);
+  const xs = tf.reshape(x, [S.rows, S.width]) as tf.Tensor2D;
   // The statistics reach y only through the closure below, so the tape never differentiates
-  // tf.moments (its gradient would build full-size tensors for nothing): the custom gradient
-  // carries x's dependence through μ and σ² itself.
-  const { mean, variance, n } = replicas ? momentsAcrossReplicas(x, axes, replicas) : { ...(tf.moments(x, axes) as { mean: tf.Tensor1D; variance: tf.Tensor1D }), n: x.size / channels };
+  // them (a gradient through tf.moments would build full-size tensors for nothing): the custom
+  // gradient carries x's dependence through μ and σ² itself.
+  const { mean, variance, n } = replicas ? momentsAcrossReplicas(S, xs, replicas) : { ...localMoments(S, xs), n: x.size / channels };
   const forward = (xi: Tensor, s: Tensor, o: Tensor, r: Tensor | undefined, save: (t: Tensor[]) => void) => {
     const inv = tf.rsqrt(tf.add(variance, epsilon));
-    const xhat = tf.mul(tf.sub(xi, mean), inv);
-    let y = tf.add(tf.mul(xhat, s), o);
-    if (r) y = tf.add(y, r);
+    const xhat = tf.mul(tf.sub(tf.reshape(xi, [S.rows, S.width]), S.row(mean)), S.row(inv));
+    let y: Tensor = tf.add(tf.mul(xhat, S.row(s)), S.row(o));
+    if (r) y = tf.add(y, tf.reshape(r, [S.rows, S.width]));
     if (relu) y = tf.relu(y);
     save([xhat, inv, s, y]);
     return {
-      value: y,
-      gradFunc: (dy: Tensor, saved: Tensor[]): Tensor[] => {
+      value: tf.reshape(y, x.shape),
+      gradFunc: (dyFull: Tensor, saved: Tensor[]): Tensor[] => {
         const [sxhat, sinv, sscale, sy] = saved as [Tensor, Tensor, Tensor, Tensor];
+        const dy = tf.reshape(dyFull, [S.rows, S.width]);
         // Through the ReLU, then the standard batch-statistics backward:
         // dβ = Σ g, dγ = Σ g·x̂, dx = γ/√(σ²+ε) · (g − dβ/n − x̂·dγ/n).
         const g = relu ? tf.mul(dy, tf.step(sy)) : dy;
-        const dOffset = tf.sum(g, axes);
-        const dScale = tf.sum(tf.mul(g, sxhat), axes);
+        const dOffset = S.sum(g);
+        const dScale = S.sum(tf.mul(g, sxhat));
         // On replicas x's gradient needs the sums over every shard; γ's and β's stay this shard's (the loop sums parameter gradients).
         const [allOffset, allScale] = replicas ? (tf.split(sumAcrossReplicas(tf.concat([dOffset, dScale])), 2) as [Tensor, Tensor]) : [dOffset, dScale];
-        const dx = tf.mul(tf.mul(sscale, sinv), tf.sub(tf.sub(g, tf.div(allOffset, n)), tf.mul(sxhat, tf.div(allScale, n))));
-        return r ? [dx, dScale, dOffset, g] : [dx, dScale, dOffset];
+        const dx = tf.mul(S.row(tf.mul(sscale, sinv)), tf.sub(tf.sub(g, S.row(tf.div(allOffset, n))), tf.mul(sxhat, S.row(tf.div(allScale, n)))));
+        return [tf.reshape(dx, x.shape), dScale, dOffset, ...(r ? [tf.reshape(g, x.shape)] : [])];
       },
     };
   };
@@ -125,15 +125,68 @@ export function batchNormTrain<T extends Tensor>(x: T, scale: tf.Tensor1D, offse
 }
 
 /**
+ * A channels-last tensor of M·C values seen as `rows` strips of `width` = k·C values (k rows of
+ * C channels side by side: the largest k ≤ ⌈{@link STRIP_WIDTH} / C⌉ that divides M).
+ * Per-channel operands are rows of `width` (a [C] vector repeated k times), and a sum over
+ * every row of channels is one average pooling (× rows), then a sum of k rows. Why, on
+ * tfjs-wasm (1 thread): its element-wise ops broadcast a [C] vector over [M, C] ~9× slower
+ * than over [M/32, 32·C] at C = 8; over [2048, 256] its Sum along the rows takes 3.9 ms (a
+ * transpose first), a matMul by ones 1.2 ms (it packs the data as weights), the pooling 0.16 ms.
+ */
+interface Strips {
+  readonly rows: number;
+  readonly width: number;
+  readonly channels: number;
+  /** A [C] vector as one strip row [width]. */
+  row(v: Tensor): Tensor;
+  /** Σ over every row of channels of a [rows, width] tensor: [C]. */
+  sum(t: Tensor): tf.Tensor1D;
+}
+
+/** Strip width aimed at: wide enough for the element-wise kernels' vector loops. */
+const STRIP_WIDTH = 256;
+
+function stripsOf(x: Tensor): Strips {
+  const channels = x.shape[x.rank - 1]!;
+  const m = x.size / channels;
+  let k = Math.min(m, Math.max(1, Math.ceil(STRIP_WIDTH / channels)));
+  while (m % k !== 0) k--;
+  const rows = m / k;
+  const width = k * channels;
+  let poolRows = Math.floor(Math.sqrt(rows));
+  while (rows % poolRows !== 0) poolRows--;
+  return {
+    rows,
+    width,
+    channels,
+    row: (v) => (k === 1 ? v : tf.tile(v, [k])),
+    sum: (t) => {
+      // The rows as an a × b image of `width` channels, averaged by one pooling window.
+      const image = tf.reshape(t, [1, poolRows, rows / poolRows, width]) as tf.Tensor4D;
+      const perColumn = tf.mul(tf.avgPool(image, [poolRows, rows / poolRows], 1, 'valid'), rows);
+      return (k === 1 ? tf.reshape(perColumn, [channels]) : tf.sum(tf.reshape(perColumn, [k, channels]), 0)) as tf.Tensor1D;
+    },
+  };
+}
+
+/** This shard's per-channel mean and biased variance (two passes: Σ x, then Σ (x − μ)²). */
+function localMoments(S: Strips, xs: tf.Tensor2D): { mean: tf.Tensor1D; variance: tf.Tensor1D } {
+  const n = (S.rows * S.width) / S.channels;
+  const mean = tf.div(S.sum(xs), n) as tf.Tensor1D;
+  const variance = tf.div(S.sum(tf.square(tf.sub(xs, S.row(mean)))), n) as tf.Tensor1D;
+  return { mean, variance };
+}
+
+/**
  * Mean and biased variance over every replica's shard in one exchange: each replica's count, mean
  * and variance, combined in float64 as Chan et al. do (M2 = Σ n_r (σ²_r + (m_r − m)²)), the same
  * way on every replica.
  */
-function momentsAcrossReplicas(x: Tensor, axes: number[], group: ReplicaGroup): { mean: tf.Tensor1D; variance: tf.Tensor1D; n: number } {
-  const channels = x.shape[x.rank - 1]!;
-  const { mean, variance } = tf.moments(x, axes);
+function momentsAcrossReplicas(S: Strips, xs: tf.Tensor2D, group: ReplicaGroup): { mean: tf.Tensor1D; variance: tf.Tensor1D; n: number } {
+  const { mean, variance } = localMoments(S, xs);
+  const channels = mean.size;
   const mine = new Float32Array(1 + 2 * channels);
-  mine[0] = x.size / channels;
+  mine[0] = xs.size / channels;
   mine.set(mean.dataSync() as Float32Array, 1);
   mine.set(variance.dataSync() as Float32Array, 1 + channels);
   const all = group.gather(mine);
