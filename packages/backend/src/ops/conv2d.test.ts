@@ -174,6 +174,31 @@ describe('conv2d gradients run on forward kernels only', () => {
     tf.dispose([x, w]);
   });
 
+  // The copies the wasm backend runs slowly (PadV2, and Pack / Slice over channels-last rows)
+  // are folded into the convs: their own padding, and the strided input gradient's phases as
+  // channels of one conv, interleaved by one Transpose (of a 4D view with the phases' channels).
+  it.each([
+    { x: [2, 8, 8, 3], f: [3, 3, 3, 4], s: 1, pad: 'same' as const, convs: 3, phases: false },
+    { x: [2, 8, 8, 3], f: [3, 3, 3, 4], s: 2, pad: 'same' as const, convs: 3, phases: true },
+    { x: [2, 8, 8, 3], f: [3, 3, 3, 4], s: 2, pad: 1, convs: 3, phases: true },
+    { x: [2, 16, 16, 1], f: [7, 7, 1, 8], s: 2, pad: 3, convs: 3, phases: true },
+    // An odd size is not whole s × s blocks: one conv per phase (4), then Pack and Slice.
+    { x: [2, 7, 7, 3], f: [3, 3, 3, 4], s: 2, pad: 'same' as const, convs: 6, phases: false },
+  ])('x=$x f=$f s=$s pad=$pad: $convs Conv2D; phases as channels: $phases', async (c) => {
+    const x = tf.tensor4d(randomNormal(c.x.reduce((a, b) => a * b), 7), c.x as [number, number, number, number]);
+    const w = tf.tensor4d(randomNormal(c.f.reduce((a, b) => a * b), 8), c.f as [number, number, number, number]);
+    const info = await tf.profile(() => tf.grads((a: Tensor, b: Tensor) => tf.sum(conv2d(a as Tensor4D, b as Tensor4D, c.s, c.pad)))([x, w]));
+    // A copy of x or dy (batch first), not of the filter.
+    const ofData = (k: (typeof info.kernels)[number]) => (k.inputShapes[0] as number[])[0] === c.x[0];
+    const copies = (...names: string[]) => info.kernels.filter((k) => names.includes(k.name) && ofData(k)).map((k) => k.name);
+    expect(info.kernels.filter((k) => k.name === 'Conv2D')).toHaveLength(c.convs);
+    const interleave = info.kernels.some((k) => k.name === 'Transpose' && ofData(k) === false && (k.inputShapes[0] as number[]).length === 4 && (k.inputShapes[0] as number[])[2] === c.s);
+    expect(interleave).toBe(c.phases);
+    if (c.phases || c.s === 1) expect(copies('PadV2', 'Pack', 'Slice')).toEqual([]);
+    else expect(copies('PadV2', 'Pack', 'Slice')).not.toEqual([]);
+    tf.dispose([x, w]);
+  });
+
   it('leaks no tensors: after a forward + backward under tidy only dx and dW remain', () => {
     const x = tf.tensor4d(randomNormal(2 * 7 * 7 * 3, 5), [2, 7, 7, 3]);
     const w = tf.tensor4d(randomNormal(3 * 3 * 3 * 4, 6), [3, 3, 3, 4]);

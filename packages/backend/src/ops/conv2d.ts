@@ -190,6 +190,21 @@ export function padOrCrop(t: Tensor4D, rows: readonly [number, number], cols: re
 }
 
 /**
+ * Zeros added by the conv itself instead of a PadV2 pass (explicit padding: the wasm backend's
+ * XNNPACK conv pads as it reads): `[[0, 0], rows, cols, [0, 0]]`, or undefined when an amount is
+ * negative (a crop), which only {@link padOrCrop} can do.
+ */
+function explicitPad(rows: readonly [number, number], cols: readonly [number, number]): tf.backend_util.ExplicitPadding | undefined {
+  if (Math.min(...rows, ...cols) < 0) return undefined;
+  return [
+    [0, 0],
+    [rows[0], rows[1]],
+    [cols[0], cols[1]],
+    [0, 0],
+  ];
+}
+
+/**
  * Gradient of conv2d with respect to its filter, computed as a forward conv.
  *
  * dW[a, b, c, o] = Σ_{n,i,j} xp[n, i·s + a·d, j·s + b·d, c] · dy[n, i, j, o], where xp is x with its
@@ -205,11 +220,13 @@ export function padOrCrop(t: Tensor4D, rows: readonly [number, number], cols: re
  */
 export function conv2dBackpropFilter(x: Tensor4D, dy: Tensor4D, g: Conv2DGeometry): Tensor4D {
   return tf.tidy(() => {
-    const xp = padOrCrop(x, [g.top, g.spanH - g.inH - g.top], [g.left, g.spanW - g.inW - g.left]);
-    const xT = tf.transpose(xp, [3, 1, 2, 0]);
     const dyT = tf.transpose(dy, [1, 2, 0, 3]);
-    const dwT = tf.conv2d(xT, dyT, [g.dilationH, g.dilationW], 'valid', 'NHWC', [g.strideH, g.strideW]);
-    return tf.transpose(dwT, [1, 2, 0, 3]);
+    // Rows past the span (never read) are either cut from x first, or, when the conv pads x
+    // itself, give extra output rows that are cut from the (filter-sized) result.
+    const pad = explicitPad([g.top, Math.max(0, g.spanH - g.inH - g.top)], [g.left, Math.max(0, g.spanW - g.inW - g.left)])!;
+    const dwT = tf.conv2d(tf.transpose(x, [3, 1, 2, 0]), dyT, [g.dilationH, g.dilationW], pad, 'NHWC', [g.strideH, g.strideW]);
+    const dw = tf.transpose(dwT, [1, 2, 0, 3]);
+    return dw.shape[0] === g.fh && dw.shape[1] === g.fw ? dw : tf.slice(dw, [0, 0, 0, 0], [g.fh, g.fw, g.inC, g.outC]);
   });
 }
 
@@ -230,16 +247,71 @@ export function conv2dBackpropInput(dy: Tensor4D, filter: Tensor4D, g: Conv2DGeo
   return tf.tidy(() => {
     if (g.strideH === 1 && g.strideW === 1) {
       const before = [g.effH - 1 - g.top, g.effW - 1 - g.left] as const;
-      const dyp = padOrCrop(
-        dy,
-        [before[0], g.inH + g.effH - 1 - g.outH - before[0]],
-        [before[1], g.inW + g.effW - 1 - g.outW - before[1]],
-      );
+      const rows = [before[0], g.inH + g.effH - 1 - g.outH - before[0]] as const;
+      const cols = [before[1], g.inW + g.effW - 1 - g.outW - before[1]] as const;
       const flipped = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]);
-      return tf.conv2d(dyp, flipped, 1, 'valid', 'NHWC', [g.dilationH, g.dilationW]);
+      const pad = explicitPad(rows, cols);
+      return tf.conv2d(pad ? dy : padOrCrop(dy, rows, cols), flipped, 1, pad ?? 'valid', 'NHWC', [g.dilationH, g.dilationW]);
     }
-    return polyphaseBackpropInput(dy, filter, g);
+    return phasesAsChannels(dy, filter, g) ?? polyphaseBackpropInput(dy, filter, g);
   });
+}
+
+/** One axis of {@link phasesAsChannels}: see there. */
+interface PhaseAxis {
+  /** Taps per phase. */
+  readonly taps: number;
+  /** dy's padding before and after. */
+  readonly pad: readonly [number, number];
+  /** Zeros before the flipped filter, and where phase p's taps start in it (then every s). */
+  readonly filterPad: readonly [number, number];
+  readonly start: (p: number) => number;
+}
+
+function phaseAxis(s: number, f: number, top: number, inSize: number, outSize: number): PhaseAxis | undefined {
+  if (inSize % s !== 0) return undefined;
+  // Shift the filter by e zero taps so the leading pad T = top + e is whole blocks (q = T/s):
+  // then input row u is block q + ⌊u/s⌋, phase u mod s, and dx's rows are whole blocks.
+  const e = (s - (top % s)) % s;
+  const q = (top + e) / s;
+  const taps = Math.ceil((f + e) / s);
+  const pad = [taps - 1 - q, inSize / s + q - outSize] as const;
+  if (pad[0] < 0 || pad[1] < 0) return undefined;
+  // Tap j of phase p is w[p + (taps − 1 − j)·s − e], i.e. flipped row f − 1 − p + e − (taps − 1)·s + j·s.
+  const first = (p: number) => f - 1 - p + e - (taps - 1) * s;
+  const before = Math.max(0, -first(s - 1));
+  return { taps, pad, filterPad: [before, e], start: (p) => first(p) + before };
+}
+
+/**
+ * Input gradient of a conv with one stride s on both axes (dilation 1) as ONE stride-1 conv:
+ * the s² output phases of {@link polyphaseBackpropInput} become s²·inC output channels (each
+ * phase's sub-filter, zero taps where a phase has fewer), and one transpose interleaves them. A
+ * leading pad that is not whole blocks shifts the filter by zero taps instead of cropping dx.
+ * Undefined where this does not fit (unequal strides, a size not a multiple of s, a pad that
+ * would be negative): the per-phase convs then.
+ */
+function phasesAsChannels(dy: Tensor4D, filter: Tensor4D, g: Conv2DGeometry): Tensor4D | undefined {
+  const s = g.strideH;
+  if (g.strideW !== s || g.dilationH !== 1 || g.dilationW !== 1) return undefined;
+  const rows = phaseAxis(s, g.fh, g.top, g.inH, g.outH);
+  const cols = phaseAxis(s, g.fw, g.left, g.inW, g.outW);
+  if (!rows || !cols) return undefined;
+  const flippedT = tf.pad(tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]), [[...rows.filterPad], [...cols.filterPad], [0, 0], [0, 0]]);
+  const phases: Tensor4D[] = [];
+  for (let ph = 0; ph < s; ph++) {
+    for (let pw = 0; pw < s; pw++) {
+      const r0 = rows.start(ph);
+      const c0 = cols.start(pw);
+      phases.push(tf.stridedSlice(flippedT, [r0, c0, 0, 0], [r0 + (rows.taps - 1) * s + 1, c0 + (cols.taps - 1) * s + 1, g.outC, g.inC], [s, s, 1, 1]) as Tensor4D);
+    }
+  }
+  // Channel (ph·s + pw)·inC + c of block (m, n) is dx row m·s + ph, column n·s + pw: moving the
+  // ph axis next to m interleaves them (tf.depthToSpace does the same, ~14× slower on wasm).
+  const blocks = tf.conv2d(dy, tf.concat(phases, 3), 1, explicitPad(rows.pad, cols.pad)!);
+  const [n, mH, mW] = blocks.shape;
+  const interleaved = tf.transpose(tf.reshape(blocks, [n * mH, mW, s, s * g.inC]), [0, 2, 1, 3]);
+  return tf.reshape(interleaved, [n, mH * s, mW * s, g.inC]);
 }
 
 /**

@@ -28,6 +28,7 @@ export const CONV_CASES: readonly ConvCase[] = [
   { x: [2, 7, 7, 3], f: [3, 3, 3, 4], strides: 2, pad: 'same', why: 'odd size: pads 1 and 1' },
   { x: [2, 7, 7, 3], f: [3, 3, 3, 4], strides: 2, pad: 'valid', why: 'valid, every row read' },
   { x: [2, 8, 8, 3], f: [3, 3, 3, 4], strides: 2, pad: 'valid', why: 'valid, last row never read' },
+  { x: [2, 8, 8, 3], f: [3, 3, 3, 4], strides: 2, pad: 1, why: 'PyTorch padding 1 (the strided 3×3 of the encoders): one zero tap shifts the filter' },
   { x: [2, 7, 7, 3], f: [1, 1, 3, 4], strides: 2, pad: 'same', why: '1×1 projection shortcut' },
   { x: [2, 8, 8, 3], f: [1, 1, 3, 5], strides: 2, pad: 'valid', why: '1×1, a phase with no filter taps' },
   { x: [2, 16, 16, 1], f: [7, 7, 1, 8], strides: 2, pad: 'same', why: 'ResNet stem, pads 2 and 3' },
