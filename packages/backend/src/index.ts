@@ -8,6 +8,7 @@ export { BACKEND_NAMES, isBackendName } from './names';
 export type { Conv2DGeometry, Conv2DOptions, Conv2DPad, Pair } from './ops/conv2d';
 export { conv2d, conv2dBackpropFilter, conv2dBackpropInput, conv2dGeometry } from './ops/conv2d';
 export { maxPool, maxPoolBackpropValues } from './ops/maxPool';
+export { upsampleNearest } from './ops/upsample';
 export type { AdamAttrs, BatchNormTrainAttrs } from './kernels';
 export { KernelName, nativeKernelsActive, tomosortKernelActive } from './kernels';
 export type { BatchNormTrainOptions, BatchNormTrainResult } from './ops/batchNormTrain';
