@@ -109,11 +109,39 @@ export class Conv2d {
   }
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
+    return this.applyJoined([x]);
+  }
+
+  /**
+   * The conv of `parts` joined along the channel axis (a U-Net's upsampled map and its skip),
+   * without joining them: Σ_i conv(part_i, w[:, :, channels of part i]). Same sums, no
+   * channel-axis Concat forward and no SplitV backward, copies tfjs-wasm runs slowly.
+   */
+  applyJoined(parts: readonly tf.Tensor4D[]): tf.Tensor4D {
     // stride 1: 'same' is symmetric for odd kernels; stride > 1: PyTorch's (k − 1)/2 on every side
     const pad = this.stride > 1 ? (this.kernel - 1) / 2 : 'same';
-    const y = conv2d(x, this.w as tf.Tensor4D, this.stride, pad, 1, this.#gradients);
+    const y = sumOverParts(parts, this.w, (part, w) => conv2d(part, w as tf.Tensor4D, this.stride, pad, 1, this.#gradients));
     return this.b ? tf.add<tf.Tensor4D>(y, this.b) : y;
   }
+}
+
+/** Σ over parts of `conv(part, the filter's input channels of that part)` (filter's input channels on its second-to-last axis). */
+function sumOverParts<T extends tf.Tensor>(parts: readonly T[], w: tf.Tensor, conv: (part: T, w: tf.Tensor) => T): T {
+  const inC = w.shape[w.rank - 2]!;
+  const total = parts.reduce((n, p) => n + p.shape[p.rank - 1]!, 0);
+  if (total !== inC) throw new ModelError(`conv: the parts have ${total} channels in all, the filter takes ${inC}`);
+  if (parts.length === 1) return conv(parts[0]!, w);
+  let from = 0;
+  let sum: T | undefined;
+  for (const part of parts) {
+    const c = part.shape[part.rank - 1]!;
+    const begin = w.shape.map((_, i) => (i === w.rank - 2 ? from : 0));
+    const size = w.shape.map((n, i) => (i === w.rank - 2 ? c : n));
+    const y = conv(part, tf.slice(w, begin, size));
+    sum = sum ? (tf.add(sum, y) as T) : y;
+    from += c;
+  }
+  return sum!;
 }
 
 /**
@@ -141,7 +169,12 @@ export class Conv3d {
   }
 
   apply(x: tf.Tensor5D): tf.Tensor5D {
-    const y = conv3d(x, this.w as tf.Tensor5D, this.stride, (this.kernel - 1) / 2);
+    return this.applyJoined([x]);
+  }
+
+  /** As {@link Conv2d.applyJoined}: the conv of `parts` joined along the channel axis, without joining them. */
+  applyJoined(parts: readonly tf.Tensor5D[]): tf.Tensor5D {
+    const y = sumOverParts(parts, this.w, (part, w) => conv3d(part, w as tf.Tensor5D, this.stride, (this.kernel - 1) / 2));
     if (!this.b) return y;
     // Added over [rows, C]: tfjs-backend-webgpu 4.22 cannot broadcast above rank 4.
     return tf.reshape(tf.add(tf.reshape(y, [-1, y.shape[4]]), this.b), y.shape);

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { upsampleNearest } from '@tomosort/backend';
 import { ModelError, SpecError } from './errors';
 import { BatchNorm, Conv2d, Conv3d } from './layers';
 import type { ApplyOptions } from './layers';
@@ -8,7 +9,7 @@ import type { EncoderFeatures, EncoderSpec, FeatureMap } from './resnet';
 
 /** How a decoder level brings the coarser map to the skip's size. */
 export type Upsample =
-  /** Nearest neighbour (`tf.image.resizeNearestNeighbor`): cheapest. */
+  /** Nearest neighbour (`upsampleNearest` of @tomosort/backend: tf.image.resizeNearestNeighbor's values): cheapest. */
   | 'nearest'
   /** Bilinear with half-pixel centres (`tf.image.resizeBilinear`), as PyTorch's align_corners=False. */
   | 'bilinear';
@@ -130,21 +131,15 @@ function repeat3d(x: tf.Tensor5D, f: readonly [number, number, number]): tf.Tens
   return t as tf.Tensor5D;
 }
 
-/**
- * `[a, b]` along the channel (last) axis. 5D maps go through 2D views: the gradient of a 5D concat
- * is a 5D SplitV, which tfjs-backend-wasm runs ~100× slower than a 2D one (measured: 14.7 of a
- * 15.9 s 3D U-Net step at 16 × 64², `bench pretrain --child finetune3d --profile`).
- */
-function concatChannels(a: FeatureMap, b: FeatureMap): FeatureMap {
-  if (a.rank === 4) return tf.concat([a, b], 3);
-  const rows = a.shape.slice(0, -1).reduce((p, n) => p * n, 1);
-  const joined = tf.concat([tf.reshape(a, [rows, a.shape[4]!]), tf.reshape(b, [rows, b.shape[4]!])], 1);
-  const [n, d, h, w] = a.shape as [number, number, number, number, number];
-  return tf.reshape(joined, [n, d, h, w, a.shape[4]! + b.shape[4]!]) as tf.Tensor5D;
-}
-
 type Conv = Conv2d | Conv3d;
-const applyConv = (conv: Conv, x: FeatureMap): FeatureMap => (conv instanceof Conv3d ? conv.apply(x as tf.Tensor5D) : conv.apply(x as tf.Tensor4D));
+/**
+ * The conv of `parts` joined along the channel axis (the upsampled map, then the skip), as a sum
+ * of convs over each part's filter channels (`applyJoined`): the channel-axis Concat and its
+ * SplitV gradient are row-by-row copies on tfjs-wasm (a 5D SplitV took 14.7 of a 15.9 s 3D U-Net
+ * step at 16 × 64², `bench pretrain --child finetune3d --profile`; 2D, ~25 of ~350 ms at 128²).
+ */
+const applyConv = (conv: Conv, ...parts: FeatureMap[]): FeatureMap =>
+  conv instanceof Conv3d ? conv.applyJoined(parts as tf.Tensor5D[]) : conv.applyJoined(parts as tf.Tensor4D[]);
 
 /**
  * U-Net decoder (Ronneberger et al. 2015; in 3D, Çiçek et al. 2016) over the encoder's features:
@@ -197,8 +192,8 @@ export class UNetDecoder {
       const skip = level.skip.kind === 'stem' ? features.stem : level.skip.kind === 'stage' ? features.stages[level.skip.index] : undefined;
       const target = skip ? skip.shape.slice(1, axis) : [...size];
       const up = this.#resize(h, target);
-      const x = skip ? concatChannels(up, skip) : up;
-      h = bn2.apply(applyConv(conv2, bn1.apply(applyConv(conv1, x), options, { relu: true })), options, { relu }) as FeatureMap;
+      const joined = skip ? applyConv(conv1, up, skip) : applyConv(conv1, up);
+      h = bn2.apply(applyConv(conv2, bn1.apply(joined, options, { relu: true })), options, { relu }) as FeatureMap;
     }
     h = this.#resize(h, [...size]);
     return applyConv(this.#classifier, h);
@@ -213,6 +208,6 @@ export class UNetDecoder {
       return repeat3d(x as tf.Tensor5D, f as [number, number, number]);
     }
     const s2: [number, number] = [size[0]!, size[1]!];
-    return this.spec.upsample === 'nearest' ? tf.image.resizeNearestNeighbor(x as tf.Tensor4D, s2) : tf.image.resizeBilinear(x as tf.Tensor4D, s2, false, true);
+    return this.spec.upsample === 'nearest' ? upsampleNearest(x as tf.Tensor4D, s2) : tf.image.resizeBilinear(x as tf.Tensor4D, s2, false, true);
   }
 }
