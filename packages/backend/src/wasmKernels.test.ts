@@ -88,3 +88,17 @@ describe('stock gradients on wasm equal cpu within 1e-4, x=[2,6,6,4]', () => {
     expect(() => tf.tidy(() => tf.grad(f)(tf.tensor4d(x, shape)))).toThrow();
   });
 });
+
+describe('Identity on wasm (installed by initBackend) shares the data instead of copying it', () => {
+  it('a clone holds the same values without new data, and outlives its source', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.tensor1d([1, 2, 3]);
+    const before = tf.backend().numDataIds();
+    const y = tf.clone(x);
+    expect(tf.backend().numDataIds()).toBe(before);
+    x.dispose();
+    expect(Array.from(await y.data())).toEqual([1, 2, 3]);
+    y.dispose();
+    expect(tf.backend().numDataIds()).toBe(before - 1);
+  });
+});

@@ -259,17 +259,6 @@ describe('Add, Multiply, Sub equal the cpu backend (same shape, a single value e
   });
 });
 
-describe('Identity shares the data instead of copying it', () => {
-  it('the clone holds the same values and outlives its source', async () => {
-    await tf.setBackend('wasm');
-    const x = tf.tensor1d([1, 2, 3]);
-    const y = tf.clone(x);
-    x.dispose();
-    expect(Array.from(await y.data())).toEqual([1, 2, 3]);
-    y.dispose();
-  });
-});
-
 describe('fused batch norm (training) equals the composite ops on cpu, forward and backward', () => {
   const cases = [
     { x: [4, 5, 5, 8], relu: false, residual: false },

@@ -4,7 +4,6 @@ import type { NativeAddon } from './addon';
 import { replacedKernels } from './heap';
 import { convKernels } from './kernels/conv';
 import { elementwiseKernels } from './kernels/elementwise';
-import { identityKernels } from './kernels/identity';
 import { matMulKernels } from './kernels/matMul';
 import { poolKernels } from './kernels/pool';
 import { resizeKernels } from './kernels/resize';
@@ -12,7 +11,7 @@ import { trainingKernels } from './kernels/training';
 
 /** Every kernel the addon provides, as tfjs kernel configs for the wasm backend. */
 export function nativeKernelConfigs(addon: NativeAddon): KernelConfig[] {
-  return [...convKernels(addon), ...poolKernels(addon), ...resizeKernels(addon), ...matMulKernels(addon), ...trainingKernels(addon), ...identityKernels(), ...elementwiseKernels(addon)];
+  return [...convKernels(addon), ...poolKernels(addon), ...resizeKernels(addon), ...matMulKernels(addon), ...trainingKernels(addon), ...elementwiseKernels(addon)];
 }
 
 /**
