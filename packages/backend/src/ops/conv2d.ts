@@ -231,6 +231,45 @@ export function conv2dBackpropFilter(x: Tensor4D, dy: Tensor4D, g: Conv2DGeometr
 }
 
 /**
+ * A filter rearranged for an input gradient, in JavaScript from its values on the backends that
+ * hold them in memory (wasm, cpu): out[j, l, o, (p·P + q)·inC + c] = w[rows[p][j], cols[q][l], c, o],
+ * zero where a map says −1 — the flipped, channel-swapped filter (one phase) or every phase's
+ * sub-filter side by side. tfjs-wasm's Reverse and StridedSlice take ~25 ns a value (0.25 ms for a
+ * 3×3×32×32 filter, ~60 ms for a 3×3×512×512 one); this loop a few. Undefined on other backends
+ * (a read would stall a GPU queue): the caller composes tensor ops there.
+ */
+function rearrangedFilter(filter: Tensor4D, rows: readonly (readonly number[])[], cols: readonly (readonly number[])[]): Tensor4D | undefined {
+  const backend = tf.getBackend();
+  if (backend !== 'wasm' && backend !== 'cpu') return undefined;
+  const [, fw, inC, outC] = filter.shape;
+  const w = filter.dataSync() as Float32Array;
+  const kh = rows[0]!.length;
+  const kw = cols[0]!.length;
+  const width = rows.length * cols.length * inC;
+  const out = new Float32Array(kh * kw * outC * width);
+  for (let p = 0; p < rows.length; p++) {
+    for (let q = 0; q < cols.length; q++) {
+      const slot = (p * cols.length + q) * inC;
+      for (let j = 0; j < kh; j++) {
+        const a = rows[p]![j]!;
+        if (a < 0) continue;
+        for (let l = 0; l < kw; l++) {
+          const b = cols[q]![l]!;
+          if (b < 0) continue;
+          const from = (a * fw + b) * inC * outC;
+          const to = (j * kw + l) * outC * width + slot;
+          for (let c = 0; c < inC; c++) for (let o = 0; o < outC; o++) out[to + o * width + c] = w[from + c * outC + o]!;
+        }
+      }
+    }
+  }
+  return tf.tensor4d(out, [kh, kw, outC, width]);
+}
+
+/** Filter rows (or columns) in flipped order: tap j reads row f − 1 − j. */
+const flippedTaps = (f: number): number[][] => [Array.from({ length: f }, (_, j) => f - 1 - j)];
+
+/**
  * Gradient of conv2d with respect to its input.
  *
  * With stride 1 it is a forward conv of dy, padded by (dilatedFilter − 1 − top) before and what
@@ -249,7 +288,7 @@ export function conv2dBackpropInput(dy: Tensor4D, filter: Tensor4D, g: Conv2DGeo
       const before = [g.effH - 1 - g.top, g.effW - 1 - g.left] as const;
       const rows = [before[0], g.inH + g.effH - 1 - g.outH - before[0]] as const;
       const cols = [before[1], g.inW + g.effW - 1 - g.outW - before[1]] as const;
-      const flipped = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]);
+      const flipped = rearrangedFilter(filter, flippedTaps(g.fh), flippedTaps(g.fw)) ?? tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]);
       const pad = explicitPad(rows, cols);
       return tf.conv2d(pad ? dy : padOrCrop(dy, rows, cols), flipped, 1, pad ?? 'valid', 'NHWC', [g.dilationH, g.dilationW]);
     }
@@ -260,12 +299,14 @@ export function conv2dBackpropInput(dy: Tensor4D, filter: Tensor4D, g: Conv2DGeo
 /** One axis of {@link phasesAsChannels}: see there. */
 interface PhaseAxis {
   /** Taps per phase. */
-  readonly taps: number;
+  readonly count: number;
   /** dy's padding before and after. */
   readonly pad: readonly [number, number];
   /** Zeros before the flipped filter, and where phase p's taps start in it (then every s). */
   readonly filterPad: readonly [number, number];
   readonly start: (p: number) => number;
+  /** Per phase, the filter row each tap reads (−1: a zero tap). */
+  readonly taps: readonly (readonly number[])[];
 }
 
 function phaseAxis(s: number, f: number, top: number, inSize: number, outSize: number): PhaseAxis | undefined {
@@ -280,7 +321,12 @@ function phaseAxis(s: number, f: number, top: number, inSize: number, outSize: n
   // Tap j of phase p is w[p + (taps − 1 − j)·s − e], i.e. flipped row f − 1 − p + e − (taps − 1)·s + j·s.
   const first = (p: number) => f - 1 - p + e - (taps - 1) * s;
   const before = Math.max(0, -first(s - 1));
-  return { taps, pad, filterPad: [before, e], start: (p) => first(p) + before };
+  const rowOf = (p: number, j: number) => {
+    const a = p + (taps - 1 - j) * s - e;
+    return a >= 0 && a < f ? a : -1;
+  };
+  const tapRows = Array.from({ length: s }, (_, p) => Array.from({ length: taps }, (_, j) => rowOf(p, j)));
+  return { count: taps, pad, filterPad: [before, e], start: (p) => first(p) + before, taps: tapRows };
 }
 
 /**
@@ -297,18 +343,21 @@ function phasesAsChannels(dy: Tensor4D, filter: Tensor4D, g: Conv2DGeometry): Te
   const rows = phaseAxis(s, g.fh, g.top, g.inH, g.outH);
   const cols = phaseAxis(s, g.fw, g.left, g.inW, g.outW);
   if (!rows || !cols) return undefined;
-  const flippedT = tf.pad(tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]), [[...rows.filterPad], [...cols.filterPad], [0, 0], [0, 0]]);
-  const phases: Tensor4D[] = [];
-  for (let ph = 0; ph < s; ph++) {
-    for (let pw = 0; pw < s; pw++) {
-      const r0 = rows.start(ph);
-      const c0 = cols.start(pw);
-      phases.push(tf.stridedSlice(flippedT, [r0, c0, 0, 0], [r0 + (rows.taps - 1) * s + 1, c0 + (cols.taps - 1) * s + 1, g.outC, g.inC], [s, s, 1, 1]) as Tensor4D);
+  const allPhases = () => {
+    const flippedT = tf.pad(tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]), [[...rows.filterPad], [...cols.filterPad], [0, 0], [0, 0]]);
+    const phases: Tensor4D[] = [];
+    for (let ph = 0; ph < s; ph++) {
+      for (let pw = 0; pw < s; pw++) {
+        const r0 = rows.start(ph);
+        const c0 = cols.start(pw);
+        phases.push(tf.stridedSlice(flippedT, [r0, c0, 0, 0], [r0 + (rows.count - 1) * s + 1, c0 + (cols.count - 1) * s + 1, g.outC, g.inC], [s, s, 1, 1]) as Tensor4D);
+      }
     }
-  }
+    return tf.concat(phases, 3);
+  };
   // Channel (ph·s + pw)·inC + c of block (m, n) is dx row m·s + ph, column n·s + pw: moving the
   // ph axis next to m interleaves them (tf.depthToSpace does the same, ~14× slower on wasm).
-  const blocks = tf.conv2d(dy, tf.concat(phases, 3), 1, explicitPad(rows.pad, cols.pad)!);
+  const blocks = tf.conv2d(dy, rearrangedFilter(filter, rows.taps, cols.taps) ?? allPhases(), 1, explicitPad(rows.pad, cols.pad)!);
   const [n, mH, mW] = blocks.shape;
   const interleaved = tf.transpose(tf.reshape(blocks, [n * mH, mW, s, s * g.inC]), [0, 2, 1, 3]);
   return tf.reshape(interleaved, [n, mH * s, mW * s, g.inC]);

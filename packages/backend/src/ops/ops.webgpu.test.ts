@@ -7,6 +7,7 @@ import { CONV_CASES, caseData, caseName, ourGrads, randomNormal, relativeError, 
 import { conv3d, maxPool3d } from './conv3d';
 import type { Pad3D, Stride3D } from './conv3d';
 import { maxPool } from './maxPool';
+import { WEBGPU_KERNEL_GROUPS, useWebGpuKernels } from '../webgpu/kernels';
 
 /**
  * WebGPU through Dawn: a real GPU when the machine has one, else SwiftShader from Debian's
@@ -50,6 +51,32 @@ describe(`conv2d on webgpu: gradients equal tfjs’ own on cpu within ${WEBGPU_T
         expect(relativeError(ours.y, ref.y)).toBeLessThan(WEBGPU_TOLERANCE);
         expect(relativeError(ours.dx, ref.dx)).toBeLessThan(WEBGPU_TOLERANCE);
         expect(relativeError(ours.dw, ref.dw)).toBeLessThan(WEBGPU_TOLERANCE);
+      },
+      20_000,
+    );
+  }
+});
+
+// Without our conv2d gradient kernels the forward-conv path runs on webgpu too, its filters
+// rearranged by tensor ops (on wasm and cpu they are rearranged in JavaScript).
+describe(`conv2d on webgpu without our gradient kernels (the forward-conv path): within ${WEBGPU_TOLERANCE} of cpu`, () => {
+  // 3×3 at stride 1, and at stride 2: phases as channels (even sizes, PyTorch padding 1) and per phase (odd sizes).
+  for (const c of CONV_CASES.slice(0, 6)) {
+    it(
+      caseName(c),
+      async () => {
+        const d = caseData(c);
+        await tf.setBackend('cpu');
+        const ref = await stockGrads(c, d);
+        await tf.setBackend('webgpu');
+        useWebGpuKernels(WEBGPU_KERNEL_GROUPS.filter((g) => g !== 'conv2dBackpropFilter' && g !== 'conv2dBackpropInput'));
+        try {
+          const ours = await ourGrads(c, d);
+          expect(relativeError(ours.dx, ref.dx)).toBeLessThan(WEBGPU_TOLERANCE);
+          expect(relativeError(ours.dw, ref.dw)).toBeLessThan(WEBGPU_TOLERANCE);
+        } finally {
+          useWebGpuKernels('all');
+        }
       },
       20_000,
     );
