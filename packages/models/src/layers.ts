@@ -127,17 +127,18 @@ export class Conv2d {
 
 /** Σ over parts of `conv(part, the filter's input channels of that part)` (filter's input channels on its second-to-last axis). */
 function sumOverParts<T extends tf.Tensor>(parts: readonly T[], w: tf.Tensor, conv: (part: T, w: tf.Tensor) => T): T {
-  const inC = w.shape[w.rank - 2]!;
+  const [inC, outC] = w.shape.slice(-2) as [number, number];
   const total = parts.reduce((n, p) => n + p.shape[p.rank - 1]!, 0);
   if (total !== inC) throw new ModelError(`conv: the parts have ${total} channels in all, the filter takes ${inC}`);
   if (parts.length === 1) return conv(parts[0]!, w);
+  // Sliced as [taps, inC, outC]: a slice's gradient is a pad, which tfjs-backend-webgpu 4.22
+  // gets wrong above rank 4 (a 3D filter is rank 5).
+  const taps = tf.reshape(w, [-1, inC, outC]);
   let from = 0;
   let sum: T | undefined;
   for (const part of parts) {
     const c = part.shape[part.rank - 1]!;
-    const begin = w.shape.map((_, i) => (i === w.rank - 2 ? from : 0));
-    const size = w.shape.map((n, i) => (i === w.rank - 2 ? c : n));
-    const y = conv(part, tf.slice(w, begin, size));
+    const y = conv(part, tf.reshape(tf.slice(taps, [0, from, 0], [-1, c, outC]), [...w.shape.slice(0, -2), c, outC]));
     sum = sum ? (tf.add(sum, y) as T) : y;
     from += c;
   }
