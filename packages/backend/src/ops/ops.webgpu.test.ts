@@ -36,25 +36,22 @@ describe('webgpu backend in Node', () => {
   });
 });
 
+/** conv2d's value and gradients on webgpu against tfjs' own on cpu, for one case of the table. */
+async function expectConvAgrees(c: (typeof CONV_CASES)[number]): Promise<void> {
+  const d = caseData(c);
+  await tf.setBackend('cpu');
+  const ref = await stockGrads(c, d);
+  await tf.setBackend('webgpu');
+  const ours = await ourGrads(c, d); // reads back with await data(), never dataSync
+  expect(relativeError(ours.y, ref.y)).toBeLessThan(WEBGPU_TOLERANCE);
+  expect(relativeError(ours.dx, ref.dx)).toBeLessThan(WEBGPU_TOLERANCE);
+  expect(relativeError(ours.dw, ref.dw)).toBeLessThan(WEBGPU_TOLERANCE);
+}
+
 // With our WGSL kernels installed (initNodeBackend does), conv2d's gradients at dilation 1 run
 // our Conv2DBackpropFilter / Conv2DBackpropInput GEMMs; at dilation > 1 the forward-conv path.
 describe(`conv2d on webgpu: gradients equal tfjs’ own on cpu within ${WEBGPU_TOLERANCE}`, () => {
-  for (const c of CONV_CASES) {
-    it(
-      caseName(c),
-      async () => {
-        const d = caseData(c);
-        await tf.setBackend('cpu');
-        const ref = await stockGrads(c, d);
-        await tf.setBackend('webgpu');
-        const ours = await ourGrads(c, d); // reads back with await data(), never dataSync
-        expect(relativeError(ours.y, ref.y)).toBeLessThan(WEBGPU_TOLERANCE);
-        expect(relativeError(ours.dx, ref.dx)).toBeLessThan(WEBGPU_TOLERANCE);
-        expect(relativeError(ours.dw, ref.dw)).toBeLessThan(WEBGPU_TOLERANCE);
-      },
-      20_000,
-    );
-  }
+  for (const c of CONV_CASES) it(caseName(c), () => expectConvAgrees(c), 20_000);
 });
 
 // Without our conv2d gradient kernels the forward-conv path runs on webgpu too, its filters
@@ -65,15 +62,9 @@ describe(`conv2d on webgpu without our gradient kernels (the forward-conv path):
     it(
       caseName(c),
       async () => {
-        const d = caseData(c);
-        await tf.setBackend('cpu');
-        const ref = await stockGrads(c, d);
-        await tf.setBackend('webgpu');
         useWebGpuKernels(WEBGPU_KERNEL_GROUPS.filter((g) => g !== 'conv2dBackpropFilter' && g !== 'conv2dBackpropInput'));
         try {
-          const ours = await ourGrads(c, d);
-          expect(relativeError(ours.dx, ref.dx)).toBeLessThan(WEBGPU_TOLERANCE);
-          expect(relativeError(ours.dw, ref.dw)).toBeLessThan(WEBGPU_TOLERANCE);
+          await expectConvAgrees(c);
         } finally {
           useWebGpuKernels('all');
         }
