@@ -40,7 +40,7 @@ export interface FinetuneOptions {
   readonly onEvent?: (phase: FinetunePhase, e: TrainEvent) => void;
   /** Read the loss back every this many steps (train's `readEvery`; a GPU then queues steps back to back). Default 1. */
   readonly readEvery?: number;
-  /** Fine-tune as one replica of a data-parallel group (train's `replicas`): 2D only; every replica calls with the same model, data and settings. */
+  /** Fine-tune as one replica of a data-parallel group (train's `replicas`; 2D: slices, 3D: whole crops per replica); every replica calls with the same model, data and settings. */
   readonly replicas?: ReplicaGroup;
 }
 

@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Augmentation } from '@tomosort/pretext';
 import { fillGaussian, uniform, uniformInt } from '@tomosort/random';
 import type { Rng } from '@tomosort/random';
+import { shardRows } from '@tomosort/train';
 import type { TrainTask, TrainableModel } from '@tomosort/train';
 import { applyWindow } from '@tomosort/volume';
 import type { HuWindow } from '@tomosort/volume';
@@ -108,6 +109,12 @@ export function volumeSegmentationTask(data: readonly PreparedVolumeAnnotation[]
       if (out.rank !== 5) throw new SegmentError(`a 3D fine-tuning needs a 3D U-Net; the model gives [${out.shape.join(', ')}]`);
       const logits = tf.reshape(out, [batch.count * D, size, size, out.shape[4]!]) as tf.Tensor4D;
       return segmentationLoss(logits, tf.tensor3d(batch.targets, [batch.count * D, size, size], 'int32'), tf.tensor1d(batch.weights));
+    },
+    // Whole crops per replica; the loss's sums (cross-entropy's Σ w, the batch Dice) and batch norm span the replicas.
+    shard(batch: VolumeSegmentationBatch, index: number, count: number): VolumeSegmentationBatch {
+      const [from, to] = shardRows(batch.count, index, count);
+      const slab = D * plane;
+      return { images: batch.images.subarray(from * slab, to * slab), targets: batch.targets.subarray(from * slab, to * slab), weights: batch.weights.subarray(from * D, to * D), count: to - from };
     },
   };
 }

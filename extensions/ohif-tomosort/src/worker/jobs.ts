@@ -133,16 +133,16 @@ export interface FinetuneTools {
   /** The worker's backend line, for the job's compute figures. */
   readonly backend: string;
   readonly signal?: AbortSignal;
-  /** Data-parallel replicas for 2D fine-tuning on wasm (absent or count 1: this worker alone). */
+  /** Data-parallel replicas for fine-tuning on wasm, 2D or 3D (absent or count 1: this worker alone). */
   readonly replicas?: ReplicaSettings;
 }
 
-/** `finetune`, on the worker's replicas when it has them and the job can use them (2D, wasm); else here alone. */
+/** `finetune`, on the worker's replicas when it has them and the job can use them (wasm); else here alone. */
 function finetuneHere(model: Model, opts: FinetuneOptions, replicas: ReplicaSettings | undefined): Promise<FinetuneResult & { readonly waitedMs?: readonly number[] }> {
-  // No more replicas than slices a step: each needs a shard.
+  // No more replicas than slices (3D: crops) a step: each needs a shard.
   const count = Math.min(replicas?.count ?? 1, opts.config.batch);
-  const use = replicas !== undefined && count > 1 && opts.config.depth === undefined && tf.getBackend() === 'wasm';
-  return use ? finetuneOnReplicas(model, opts as FinetuneOptions & { data: readonly PreparedAnnotation[] }, { ...replicas, count }) : finetune(opts);
+  const use = replicas !== undefined && count > 1 && tf.getBackend() === 'wasm';
+  return use ? finetuneOnReplicas(model, opts, { ...replicas, count }) : finetune(opts);
 }
 
 /**

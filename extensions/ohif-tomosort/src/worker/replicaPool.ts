@@ -1,10 +1,10 @@
 import type { Model } from '@tomosort/models';
 import { ReplicaGroup, createReplicaShared } from '@tomosort/replicas';
 import { finetune } from '@tomosort/segment';
-import type { FinetuneOptions, FinetuneResult, PreparedAnnotation } from '@tomosort/segment';
+import type { FinetuneOptions, FinetuneResult } from '@tomosort/segment';
 import type { ReplicaJob, ReplicaReply } from './replicaProtocol';
 
-/** How the training worker runs data-parallel fine-tuning: `count` replicas in all (itself and count − 1 helpers). */
+/** How the training worker runs data-parallel fine-tuning (2D slices or 3D crops): `count` replicas in all (itself and count − 1 helpers). */
 export interface ReplicaSettings {
   readonly count: number;
   /** The helper's script (replica.mjs beside worker.mjs). */
@@ -25,12 +25,12 @@ interface WorkerLike {
 }
 
 /**
- * `finetune` of a 2D U-Net on `settings.count` replicas: this worker is rank 0 (its events,
+ * `finetune` of a U-Net (2D, or 3D on crops) on `settings.count` replicas: this worker is rank 0 (its events,
  * signal and result are the run's), helpers started from `helperUrl` take the other ranks with
  * the same model, weights, data and settings. Every step is the whole batch's (see
  * @tomosort/replicas); a helper that fails stops the run with its message.
  */
-export async function finetuneOnReplicas(model: Model, opts: FinetuneOptions & { readonly data: readonly PreparedAnnotation[] }, settings: ReplicaSettings): Promise<FinetuneResult & { readonly waitedMs: readonly number[] }> {
+export async function finetuneOnReplicas(model: Model, opts: FinetuneOptions, settings: ReplicaSettings): Promise<FinetuneResult & { readonly waitedMs: readonly number[] }> {
   const state = Object.entries(opts.model.state);
   const capacity = state.reduce((n, [, v]) => n + v.size, 0);
   const shared = createReplicaShared(settings.count, capacity);

@@ -1,6 +1,6 @@
 import type { ModelSpec } from '@tomosort/models';
 import type { ReplicaShared } from '@tomosort/replicas';
-import type { FinetuneConfig, PreparedAnnotation } from '@tomosort/segment';
+import type { FinetuneConfig, FinetuneOptions } from '@tomosort/segment';
 
 /** The replica helper's bundle, served beside worker.mjs. */
 export const REPLICA_BUNDLE = 'replica.mjs';
@@ -15,7 +15,8 @@ export interface ReplicaJob {
   readonly spec: ModelSpec;
   /** Every variable of the model (trainable and statistics) as it starts: replicas start equal. */
   readonly weights: Readonly<Record<string, { readonly shape: readonly number[]; readonly values: Float32Array }>>;
-  readonly data: readonly PreparedAnnotation[];
+  /** The annotated slices (2D), or the annotated volumes (3D: `config.depth` set). */
+  readonly data: FinetuneOptions['data'];
   readonly config: FinetuneConfig;
 }
 
