@@ -4,6 +4,7 @@ import { BackendError, BackendInitError, NoBackendError } from './errors';
 import { registerGradients } from './gradients';
 import type { BackendName } from './names';
 import { installWasmIdentity } from './wasm/identity';
+import { installWasmSlice } from './wasm/slice';
 import { useWebGpuKernels } from './webgpu/kernels';
 
 /** How to start a backend. Every field is optional; the defaults suit a browser page. */
@@ -210,6 +211,7 @@ async function startWasm(opts: InitBackendOptions): Promise<Partial<BackendInfo>
   }
   await withLogicalCoresFor(opts.wasmThreads, () => switchTo('wasm'));
   installWasmIdentity();
+  installWasmSlice();
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   const threads = wasm.getThreadsCount();
   return {

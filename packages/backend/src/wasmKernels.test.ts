@@ -102,3 +102,27 @@ describe('Identity on wasm (installed by initBackend) shares the data instead of
     expect(tf.backend().numDataIds()).toBe(before - 1);
   });
 });
+
+describe('Slice and SplitV on wasm (installed by initBackend) read only the box they copy, with tfjs’ results', () => {
+  const cases: { shape: number[]; begin: number[]; size: number[]; dtype: 'float32' | 'int32' | 'bool' }[] = [
+    { shape: [6], begin: [2], size: [3], dtype: 'float32' },
+    { shape: [4, 5], begin: [1, 0], size: [2, 5], dtype: 'float32' },
+    { shape: [4, 5], begin: [1, 2], size: [3, 2], dtype: 'int32' },
+    { shape: [2, 3, 4, 40], begin: [1, 0, 1, 3], size: [1, 3, 2, 35], dtype: 'float32' },
+    { shape: [2, 18, 2, 9], begin: [0, 3, 1, 0], size: [2, 5, 1, 9], dtype: 'float32' },
+    { shape: [2, 3, 2, 2, 3, 2], begin: [0, 1, 0, 1, 1, 0], size: [2, 2, 2, 1, 2, 2], dtype: 'float32' },
+    { shape: [3, 4], begin: [0, 1], size: [3, 2], dtype: 'bool' },
+    { shape: [3, 4], begin: [1, 1], size: [0, 2], dtype: 'float32' },
+  ];
+  it.each(cases)('x $shape [$dtype] from $begin size $size', async (c) => {
+    const n = c.shape.reduce((a, b) => a * b, 1);
+    const data = Array.from({ length: n }, (_, i) => (c.dtype === 'bool' ? i % 3 === 0 : i * 1.5 - 7));
+    const on = async (backend: 'cpu' | 'wasm') => {
+      await tf.setBackend(backend);
+      const x = tf.tensor(data as number[], c.shape, c.dtype);
+      const [a, b, rest] = tf.split(tf.reshape(x, [n]), [1, Math.floor(n / 2), n - 1 - Math.floor(n / 2)]);
+      return { slice: Array.from(await tf.slice(x, c.begin, c.size).data()), split: [a!, b!, rest!].map((t) => Array.from(t.dataSync())) };
+    };
+    expect(await on('wasm')).toEqual(await on('cpu'));
+  });
+});

@@ -43,6 +43,17 @@ describe('the training worker in Chromium on wasm (threads, cancel)', () => {
     expect(three.losses.at(-1)!).toBeLessThan(three.losses[0]!);
   }, 300_000);
 
+  it('fine-tunes a 3D U-Net on 2 replicas of one crop each as one thread does with both crops', async () => {
+    const job = { size: 16, depth: 8, batch: 2, steps: 3, seed: 3 };
+    const one = await host.benchmark({ compute: 'wasm', threads: 1, job });
+    const two = await host.benchmark({ compute: 'wasm', threads: 2, parallel: 'replicas', job });
+    expect(two.ranOn).toBe('wasm (SIMD, 1 thread) × 2 replicas');
+    expect(two.replicaWaitMsPerStep).toHaveLength(2);
+    expect(two.losses).toHaveLength(job.steps);
+    // The first step is the same forward pass; Adam then carries the shards' rounding (`bench worker --depth 8 --size 16 --batch 2 --steps 3 --seed 3`: max |Δ loss| 2.0e-5).
+    two.losses.forEach((loss, k) => expect(Math.abs(loss - one.losses[k]!) / one.losses[k]!, `step ${k + 1}`).toBeLessThan(2e-3));
+  }, 300_000);
+
   it('a job runs on no more replicas than its batch has slices, and says so', async () => {
     const job = { size: 32, steps: 2, seed: 3 };
     const two = await host.benchmark({ compute: 'wasm', threads: 3, parallel: 'replicas', job: { ...job, batch: 2 } });

@@ -5,7 +5,7 @@ import { readSegmentation, readSeriesAsync, writeSegmentation } from '@tomosort/
 import type { DicomInput, SeriesVolume } from '@tomosort/dicom';
 import { checkSliceOrder, fitScoreMap, localizeStack, scoreVolume } from '@tomosort/localize';
 import { spearman } from '@tomosort/losses';
-import { createModel, encoderSpec, expectKind, filesHandler, forwardCost, loadModel, manifestPlane, scoreModelSpec, unetFromEncoder } from '@tomosort/models';
+import { createModel, encoderSpec, expectKind, filesHandler, forwardCost, loadModel, manifestPlane, scoreModelSpec, unetFromEncoder, unetModelSpec } from '@tomosort/models';
 import { fitMmPerPixel, prepareVolume, sortingAugmentationFor } from '@tomosort/pretext';
 import type { LoadedModel, ManifestInit, Model, ModelManifest, ModelSpec } from '@tomosort/models';
 import { fetchSeriesFiles, seriesUid, studyUid } from '@tomosort/pacs';
@@ -332,8 +332,8 @@ function readEvery(): number {
 const BENCHMARK_SLICES = 5;
 
 /**
- * Times fine-tuning steps of the viewer's scratch U-Net (small encoder) on a synthetic phantom's
- * body mask: identical work for a given job, whatever the backend or thread count, so both the
+ * Times fine-tuning steps of the viewer's scratch U-Net (small encoder; with `depth`, a 3D U-Net
+ * on crops) on a synthetic phantom's body mask: identical work for a given job, whatever the backend or thread count, so both the
  * speed and the losses can be compared across them.
  */
 export async function runBenchmark(job: BenchmarkJob, backend: string, post: (m: FromWorker) => void, signal?: AbortSignal, replicas?: ReplicaSettings): Promise<void> {
@@ -343,14 +343,16 @@ export async function runBenchmark(job: BenchmarkJob, backend: string, post: (m:
   const slices = Array.from({ length: BENCHMARK_SLICES }, (_, i) => Math.floor(((i + 0.5) * depth) / BENCHMARK_SLICES));
   const classes = [{ value: 1, name: 'body' }];
   const window = { center: 40, width: 400 };
-  const data = [prepareAnnotation({ id: subject.id, volume: subject.volume, labels: { ...subject.labels, data: body }, slices }, job.size, classes, { window })];
+  const annotation = { id: subject.id, volume: subject.volume, labels: { ...subject.labels, data: body }, slices };
+  const data = job.depth === undefined ? [prepareAnnotation(annotation, job.size, classes, { window })] : [prepareVolumeAnnotation(annotation, job.size, classes, { window })];
   const buildUnet = () => {
+    if (job.depth !== undefined) return createModel(unetModelSpec(encoderSpec('unet-down', { dims: 3, width: 0.5 }), { classes: 2 }), { seed: job.seed });
     const encoder = createModel(scoreModelSpec(encoderSpec('small')), { seed: job.seed });
     const u = unetFromEncoder(encoder, { classes: 2, seed: job.seed });
     encoder.dispose();
     return u;
   };
-  const config = (steps: number) => ({ window, batch: job.batch, frozenSteps: 0, steps, learningRate: 1e-3, seed: job.seed });
+  const config = (steps: number) => ({ window, batch: job.batch, frozenSteps: 0, steps, learningRate: 1e-3, seed: job.seed, ...(job.depth === undefined ? {} : { depth: job.depth }) });
   const gpu = tf.getBackend() === 'webgpu';
   if (gpu) {
     // Steps are read (and timed) in blocks on WebGPU, so the pipelines' first compile would be

@@ -212,6 +212,8 @@ export interface BenchmarkJob {
   readonly seed: number;
   /** Also profile one more step kernel by kernel (tf.profile; the backend's own timer). */
   readonly profile?: boolean;
+  /** 3D: a 3D U-Net (unet-down at half width) fine-tuned on crops of this many slices, `batch` crops a step. */
+  readonly depth?: number;
 }
 
 /**

@@ -85,7 +85,7 @@ export function conv3dBackpropInput(dy: Tensor5D, filter: Tensor5D, xShape: read
     // Flipped in its three spatial axes, input and output channels swapped (rank ≤ 4 ops).
     const reversed = tf.reverse(tf.reshape(filter, [fd, fh, fw, ci * co]), [0, 1, 2]);
     const flipped = tf.reshape(tf.transpose(tf.reshape(reversed, [fd * fh * fw, ci, co]), [0, 2, 1]), [fd, fh, fw, co, ci]) as Tensor5D;
-    return tf.conv3d(padded, flipped, 1, 'valid');
+    return forwardConv3d(padded, flipped, 1, 'valid');
   });
 }
 
@@ -120,10 +120,49 @@ export function conv3dBackpropFilter(x: Tensor5D, dy: Tensor5D, filterShape: rea
     // xᵀ = transpose [4, 1, 2, 3, 0], dyᵀ and dW back = [1, 2, 3, 0, 4], as rank-3 transposes.
     const xT = transposeGrouped(xp, [n, d * h * w, c], [2, 1, 0], [c, d, h, w, n]);
     const dyT = transposeGrouped(dy, [n, p * q * r, o], [1, 0, 2], [p, q, r, n, o]);
-    const dwT = tf.conv3d(xT, dyT, 1, 'valid', 'NDHWC', st);
+    const dwT = forwardConv3d(xT, dyT, 1, 'valid', st);
     const [, a, b, cc] = dwT.shape;
     return transposeGrouped(dwT, [c, a * b * cc, o], [1, 0, 2], [a, b, cc, c, o]);
   });
+}
+
+/**
+ * `tf.conv3d` (NDHWC, tfjs' geometry) as a sum over the filter's depth taps of 2D convs, each over
+ * the batch's depth slices seen as a batch of images: y[·, e] = Σ_dz conv2d(xp[·, e·sD + dz·dD], w[dz]).
+ * tfjs-backend-wasm 4.22's Conv3D is a plain loop (~0.4 GFLOP/s here: 17 of a 17.5 s 3D U-Net
+ * step at 2 crops of 16 × 64²), its Conv2D XNNPACK's. Depth is padded (or cut) so every tap's
+ * slices exist and the slices of one tap are every sD-th: a slice of a [N, D/sD, sD, H·W·C] view.
+ */
+function conv3dBySlices(x: Tensor5D, w: Tensor5D, strides: readonly [number, number, number], pad: Pad3D, dilations: readonly [number, number, number] = [1, 1, 1]): Tensor5D {
+  return tf.tidy(() => {
+    const info = tf.backend_util.computeConv3DInfo(x.shape, w.shape, [...strides], [...dilations], pad as 'same');
+    const { batchSize: n, inChannels: c, outDepth, outHeight, outWidth, outChannels: o, filterDepth: fd, filterHeight: fh, filterWidth: fw, padInfo } = info;
+    const [sD, sH, sW] = strides;
+    const [dD, dH, dW] = dilations;
+    const read = (outDepth - 1) * sD + (fd - 1) * dD + 1;
+    const rows = Math.ceil(read / sD) * sD;
+    const xp = padOrCrop3d(x, [[padInfo.front, rows - x.shape[1] - padInfo.front], [0, 0], [0, 0]]);
+    const [, , h, wd] = xp.shape;
+    const view = tf.reshape(xp, [n, rows / sD, sD, h * wd * c]);
+    const taps = tf.reshape(w, [fd, fh * fw * c * o]);
+    const spatial: tf.backend_util.ExplicitPadding = [[0, 0], [padInfo.top, padInfo.bottom], [padInfo.left, padInfo.right], [0, 0]];
+    let sum: tf.Tensor4D | undefined;
+    for (let dz = 0; dz < fd; dz++) {
+      const start = dz * dD;
+      const slab = tf.reshape(tf.slice(view, [0, Math.floor(start / sD), start % sD, 0], [n, outDepth, 1, h * wd * c]), [n * outDepth, h, wd, c]) as tf.Tensor4D;
+      const filter = tf.reshape(tf.slice(taps, [dz, 0], [1, -1]), [fh, fw, c, o]) as tf.Tensor4D;
+      const y = tf.conv2d(slab, filter, [sH, sW], spatial, 'NHWC', [dH, dW]);
+      sum = sum ? tf.add<tf.Tensor4D>(sum, y) : y;
+    }
+    return tf.reshape(sum!, [n, outDepth, outHeight, outWidth, o]) as Tensor5D;
+  });
+}
+
+/** The forward conv3d the gradients below run: by slices on plain tfjs-wasm (its Conv3D is a loop), else tf.conv3d. */
+function forwardConv3d(x: Tensor5D, w: Tensor5D, strides: Stride3D, pad: Pad3D, dilations: Stride3D = 1): Tensor5D {
+  if (tf.getBackend() === 'wasm' && !nativeKernelsActive()) return conv3dBySlices(x, w, triple(strides), pad, triple(dilations));
+  // @ts-expect-error tfjs types pad as 'same' | 'valid'; its Conv3D geometry (get3DPadAndOutInfo) takes a number
+  return tf.conv3d(x, w, triple(strides), pad, 'NDHWC', triple(dilations));
 }
 
 /**
@@ -142,10 +181,10 @@ export function conv3d(x: Tensor5D, filter: Tensor5D, strides: Stride3D, pad: Pa
   if (x.shape[4] !== filter.shape[3]) throw new OpArgumentError(op, `depth of input (${x.shape[4]}) must match input depth for filter ${filter.shape[3]}.`);
   if (!triple(strides).every((v) => Number.isInteger(v) && v > 0)) throw new OpArgumentError(op, `strides must be positive integers, but got ${String(strides)}.`);
   validPad(op, pad);
-  // @ts-expect-error tfjs types pad as 'same' | 'valid'; its Conv3D geometry (get3DPadAndOutInfo) takes a number
-  const forward = (a: Tensor5D, w: Tensor5D): Tensor5D => tf.conv3d(a, w, triple(strides), pad);
+  const forward = (a: Tensor5D, w: Tensor5D): Tensor5D => forwardConv3d(a, w, strides, pad);
   // tfjs' gradient kernels are right and fast natively, and on webgpu with ours (WGSL implicit GEMMs).
-  if (nativeKernelsActive() || webGpuKernelActive('conv3d')) return forward(x, filter);
+  // @ts-expect-error tfjs types pad as 'same' | 'valid'; its Conv3D geometry (get3DPadAndOutInfo) takes a number
+  if (nativeKernelsActive() || webGpuKernelActive('conv3d')) return tf.conv3d(x, filter, triple(strides), pad);
   const custom = tf.customGrad((...args: (Tensor | GradSaveFunc)[]) => {
     const [xi, wi, save] = args as [Tensor5D, Tensor5D, GradSaveFunc];
     save([xi, wi]);

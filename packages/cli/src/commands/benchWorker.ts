@@ -7,7 +7,7 @@ import { PARALLEL_MODES } from '@tomosort/ohif-extension/worker/protocol';
 import { median } from '../stats';
 import { formatTable } from '../table';
 
-export const BENCH_WORKER_USAGE = `usage: pnpm tomosort bench worker [--threads LIST] [--parallel LIST] [--compute wasm|webgpu] [--size S] [--batch B] [--steps N] [--rounds N] [--seed N] [--profile] [--out FILE] [--json]
+export const BENCH_WORKER_USAGE = `usage: pnpm tomosort bench worker [--threads LIST] [--parallel LIST] [--compute wasm|webgpu] [--size S] [--batch B] [--depth D] [--steps N] [--rounds N] [--seed N] [--profile] [--out FILE] [--json]
 
   worker  the viewer's training worker alone, in headless Chromium (Debian's /usr/bin/chromium or
           $TOMOSORT_CHROMIUM), served cross-origin isolated as the viewer is: fine-tuning steps of
@@ -21,7 +21,8 @@ export const BENCH_WORKER_USAGE = `usage: pnpm tomosort bench worker [--threads 
                   each, every op split); default threads,replicas
   --compute C     wasm (default) or webgpu (one run; --threads is ignored)
   --size S        input size in pixels (default 64)
-  --batch B       slices per step (default 4)
+  --batch B       slices per step (default 4; with --depth, crops per step)
+  --depth D       a 3D U-Net (unet-down at half width) on crops of D slices instead (default: 2D)
   --steps N       measured steps (default 8; one more runs first as warm-up)
   --rounds N      run the whole list N times, interleaved (default 1): on a shared machine one
                   run's speed drifts by tens of percent, so each round's speed-ups are paired
@@ -33,13 +34,16 @@ export const BENCH_WORKER_USAGE = `usage: pnpm tomosort bench worker [--threads 
   --out FILE      also write the JSON there (atomically)
   --json          print the JSON instead of the table`;
 
+/** The input a step sees: 128², or 8 × 128² for 3D crops. */
+const shape = (job: { readonly size: number; readonly depth?: number }): string => (job.depth === undefined ? `${job.size}²` : `${job.depth} × ${job.size}²`);
+
 /** Kernels shown per run with --profile (the JSON holds them all). */
 const PROFILE_ROWS = 8;
 
 export async function benchWorker(args: readonly string[]): Promise<number> {
   const { values } = parse(
     args,
-    { threads: { type: 'string' }, parallel: { type: 'string' }, compute: { type: 'string' }, size: { type: 'string' }, batch: { type: 'string' }, steps: { type: 'string' }, rounds: { type: 'string' }, seed: { type: 'string' }, profile: { type: 'boolean', default: false }, out: { type: 'string' }, ...JSON_OPTION },
+    { threads: { type: 'string' }, parallel: { type: 'string' }, compute: { type: 'string' }, size: { type: 'string' }, batch: { type: 'string' }, depth: { type: 'string' }, steps: { type: 'string' }, rounds: { type: 'string' }, seed: { type: 'string' }, profile: { type: 'boolean', default: false }, out: { type: 'string' }, ...JSON_OPTION },
     BENCH_WORKER_USAGE,
     false,
   );
@@ -50,7 +54,7 @@ export async function benchWorker(args: readonly string[]): Promise<number> {
   // One thread is one run; more threads, one run per way of using them.
   type Run = { threads: number | undefined; parallel: 'threads' | 'replicas' | undefined };
   const plan = counts.flatMap((t): Run[] => (t === undefined || t === 1 ? [{ threads: t, parallel: undefined }] : modes.map((parallel) => ({ threads: t, parallel }))));
-  const job = { size: intOption('size', values.size, 64, 8), batch: intOption('batch', values.batch, 4, 1), steps: intOption('steps', values.steps, 8, 1) + 1, seed: intOption('seed', values.seed, 0, 0), profile: values.profile === true };
+  const job = { size: intOption('size', values.size, 64, 8), batch: intOption('batch', values.batch, 4, 1), steps: intOption('steps', values.steps, 8, 1) + 1, seed: intOption('seed', values.seed, 0, 0), profile: values.profile === true, ...(values.depth === undefined ? {} : { depth: intOption('depth', values.depth, 8, 2) }) };
   const rounds = intOption('rounds', values.rounds, 1, 1);
   // Test tooling (playwright-core, esbuild) loads only for this benchmark.
   const { CHROMIUM, startWorkerHost } = await import('@tomosort/viewer/testing');
@@ -63,7 +67,7 @@ export async function benchWorker(args: readonly string[]): Promise<number> {
     for (let round = 0; round < rounds; round++) {
       const runs = [];
       for (const { threads: t, parallel } of plan) {
-        log(`${rounds > 1 ? `round ${round + 1}/${rounds}: ` : ''}${compute}${t === undefined ? '' : `, ${t} thread(s)`}${parallel ? ` as ${parallel}` : ''}: ${job.steps} steps at ${job.size}², batch ${job.batch} …`);
+        log(`${rounds > 1 ? `round ${round + 1}/${rounds}: ` : ''}${compute}${t === undefined ? '' : `, ${t} thread(s)`}${parallel ? ` as ${parallel}` : ''}: ${job.steps} steps at ${shape(job)}, batch ${job.batch} …`);
         runs.push(await host.benchmark({ compute, ...(t === undefined ? {} : { threads: t }), ...(parallel ? { parallel } : {}), job }));
       }
       byRound.push(runs);
@@ -77,7 +81,7 @@ export async function benchWorker(args: readonly string[]): Promise<number> {
       browser: /Chrome\/[\d.]+/.exec(await host.userAgent())?.[0] ?? 'Chromium',
       hardwareConcurrency: first.hardwareConcurrency,
       crossOriginIsolated: first.crossOriginIsolated,
-      job: { ...job, measuredSteps: job.steps - 1, rounds, model: 'small encoder + U-Net, 2 classes', data: 'phantom 0, 5 annotated slices' },
+      job: { ...job, measuredSteps: job.steps - 1, rounds, model: job.depth === undefined ? 'small encoder + U-Net, 2 classes' : `3D U-Net (unet-down, half width), 2 classes, crops of ${job.depth} slices`, data: 'phantom 0, 5 annotated slices' },
       runs: runs.map((r, k) => ({
         requestedThreads: plan[k]!.threads ?? null,
         parallel: plan[k]!.parallel ?? null,
@@ -111,7 +115,7 @@ export async function benchWorker(args: readonly string[]): Promise<number> {
             `${r.medianMs} ms`,
             `${r.speedup}×${r.speedupRange ? ` (${r.speedupRange[0]}–${r.speedupRange[1]})` : ''}`,
             String(r.maxLossDifference),
-            `vs the first row${rounds > 1 ? ` of each round, median of ${rounds} rounds` : ''}; ${result.job.measuredSteps} steps, ${job.size}², batch ${job.batch}`,
+            `vs the first row${rounds > 1 ? ` of each round, median of ${rounds} rounds` : ''}; ${result.job.measuredSteps} steps, ${shape(job)}, batch ${job.batch}`,
           ]),
         )}\n${result.browser}, hardware concurrency ${result.hardwareConcurrency}, cross-origin isolated: ${result.crossOriginIsolated}\n${result.runs
           .flatMap((r) => (r.replicaWaitMsPerStep ? [`${r.backend}: each replica waited ${r.replicaWaitMsPerStep.map((ms) => `${ms}`).join(' / ')} ms a step for the others at sums\n`] : []))
