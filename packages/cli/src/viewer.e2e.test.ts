@@ -323,7 +323,7 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
       await page.getByTestId(`tomosort-annotated-${slice - 1}`).getByText(new RegExp(`^slice ${slice} \\(structure \\d+\\)`)).waitFor();
       // A sagittal plane marked done: all background but where it crosses the strokes.
       await page.locator('.cornerstone-viewport-element').nth(1).click();
-      await page.getByTestId('tomosort-series').getByText(/sagittal plane \d+ of 256 \(reformat\)/).waitFor({ timeout: 10_000 });
+      await page.getByTestId('tomosort-series').getByText(/sagittal plane \d+ of 256 \(reformat\)/).waitFor({ timeout: 30_000 });
       // By OHIF's hotkey for our command (Shift+D), as a radiologist marks planes without leaving the image.
       await page.locator('.cornerstone-viewport-element').nth(1).hover();
       await page.keyboard.press('Shift+D');
@@ -334,7 +334,8 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
       await page.getByTestId('tomosort-error').getByText(`axial plane ${axial[0]} is in the axial orientation: show that orientation in this viewport (OHIF's MPR layout) to go there`).waitFor();
       await page.locator('.cornerstone-viewport-element').first().click();
       await page.getByTestId(`tomosort-go-row-${axial[0]! - 1}`).click();
-      await page.getByTestId('tomosort-series').getByText(`axial plane ${axial[0]} of 256 (reformat)`).waitFor({ timeout: 10_000 });
+      // A reformat is rendered on SwiftShader: under the full suite's load this once took over 10 s.
+      await page.getByTestId('tomosort-series').getByText(`axial plane ${axial[0]} of 256 (reformat)`).waitFor({ timeout: 30_000 });
       const voxels = Number(/\(structure (\d+)\)/.exec((await page.getByTestId(`tomosort-annotated-row-${axial[0]! - 1}`).textContent())!)![1]);
 
       // Fine-tune on all five planes (a few steps: this checks the path, not the quality); export the annotation (no prediction accepted).
