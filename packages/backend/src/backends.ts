@@ -3,8 +3,7 @@ import type { BackendFailure } from './errors';
 import { BackendError, BackendInitError, NoBackendError } from './errors';
 import { registerGradients } from './gradients';
 import type { BackendName } from './names';
-import { installWasmIdentity } from './wasm/identity';
-import { installWasmSlice } from './wasm/slice';
+import { installWasmKernels } from './wasm/install';
 import { useWebGpuKernels } from './webgpu/kernels';
 
 /** How to start a backend. Every field is optional; the defaults suit a browser page. */
@@ -210,8 +209,7 @@ async function startWasm(opts: InitBackendOptions): Promise<Partial<BackendInfo>
     if (opts.wasmThreads !== undefined) wasm.setThreadsCount(opts.wasmThreads);
   }
   await withLogicalCoresFor(opts.wasmThreads, () => switchTo('wasm'));
-  installWasmIdentity();
-  installWasmSlice();
+  installWasmKernels();
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   const threads = wasm.getThreadsCount();
   return {

@@ -156,14 +156,15 @@ function stripsOf(x: Tensor): Strips {
   while (m % k !== 0) k--;
   const rows = m / k;
   const width = k * channels;
+  // The strips as a rows × k image of C channels: one pooling window over all of it.
+  const mean = (t: Tensor) => tf.reshape(tf.avgPool(tf.reshape(t, [1, rows, k, channels]) as tf.Tensor4D, [rows, k], 1, 'valid'), [channels]) as tf.Tensor1D;
   return {
     rows,
     width,
     channels,
     row: (v) => (k === 1 ? v : tf.tile(v, [k])),
-    // The strips as a rows × k image of C channels: one pooling window over all of it.
-    mean: (t) => tf.reshape(tf.avgPool(tf.reshape(t, [1, rows, k, channels]) as tf.Tensor4D, [rows, k], 1, 'valid'), [channels]) as tf.Tensor1D,
-    sum: (t) => tf.mul(tf.reshape(tf.avgPool(tf.reshape(t, [1, rows, k, channels]) as tf.Tensor4D, [rows, k], 1, 'valid'), [channels]), m) as tf.Tensor1D,
+    mean,
+    sum: (t) => tf.mul(mean(t), m) as tf.Tensor1D,
   };
 }
 

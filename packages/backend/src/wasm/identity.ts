@@ -15,12 +15,4 @@ const identity = ({ inputs, backend }: { inputs: { x?: TensorInfo }; backend: ob
   return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
 };
 
-const CONFIG: KernelConfig = { kernelName: tf.Identity, backendName: 'wasm', kernelFunc: identity as unknown as KernelFunc };
-
-/** Puts the copy-free Identity in place of tfjs-wasm's (idempotent; `initBackend('wasm')` calls it). */
-export function installWasmIdentity(): void {
-  if (tf.getKernel(tf.Identity, 'wasm')?.kernelFunc === CONFIG.kernelFunc) return;
-  // Unregister first: registerKernel over an existing kernel only warns and overwrites.
-  if (tf.getKernel(tf.Identity, 'wasm')) tf.unregisterKernel(tf.Identity, 'wasm');
-  tf.registerKernel(CONFIG);
-}
+export const IDENTITY_KERNELS: readonly KernelConfig[] = [{ kernelName: tf.Identity, backendName: 'wasm', kernelFunc: identity as unknown as KernelFunc }];

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { originalWasmKernels } from './original';
 
 type Typed = Float32Array | Int32Array | Uint8Array;
 
@@ -36,7 +37,7 @@ const slice = ({ inputs, attrs, backend }: { inputs: { x?: TensorInfo }; attrs: 
   const x = inputs.x!;
   const b = backend as BackendWasm;
   const [begin, size] = tf.slice_util.parseSliceParams(x as tf.Tensor, attrs.begin, attrs.size) as [number[], number[]];
-  if (x.dtype === 'string') return ORIGINAL.get('Slice')!({ inputs, attrs, backend } as never) as TensorInfo;
+  if (x.dtype === 'string') return originalWasmKernels.get(tf.Slice)!({ inputs, attrs, backend } as never) as TensorInfo;
   const out = b.makeOutput(size, x.dtype);
   if (tf.util.sizeFromShape(size) === 0) return out;
   // Views taken after makeOutput: allocating may grow (and detach) the heap.
@@ -62,22 +63,7 @@ const splitV = ({ inputs, attrs, backend }: { inputs: { x?: TensorInfo }; attrs:
   });
 };
 
-const ORIGINAL = new Map<string, KernelFunc>();
-const CONFIGS: KernelConfig[] = [
+export const SLICE_KERNELS: readonly KernelConfig[] = [
   { kernelName: tf.Slice, backendName: 'wasm', kernelFunc: slice as unknown as KernelFunc },
   { kernelName: tf.SplitV, backendName: 'wasm', kernelFunc: splitV as unknown as KernelFunc },
 ];
-
-/** Puts these in place of tfjs-wasm's Slice and SplitV (idempotent; `initBackend('wasm')` calls it). */
-export function installWasmSlice(): void {
-  for (const k of CONFIGS) {
-    const current = tf.getKernel(k.kernelName, 'wasm');
-    if (current?.kernelFunc === k.kernelFunc) continue;
-    if (current) {
-      ORIGINAL.set(k.kernelName, current.kernelFunc);
-      // Unregister first: registerKernel over an existing kernel only warns and overwrites.
-      tf.unregisterKernel(k.kernelName, 'wasm');
-    }
-    tf.registerKernel(k);
-  }
-}
