@@ -333,6 +333,8 @@ describe('the Sparse annotation mode in the published OHIF viewer (headless Chro
       await page.getByTestId(`tomosort-go-row-${axial[0]! - 1}`).click();
       await page.getByTestId('tomosort-error').getByText(`axial plane ${axial[0]} is in the axial orientation: show that orientation in this viewport (OHIF's MPR layout) to go there`).waitFor();
       await page.locator('.cornerstone-viewport-element').first().click();
+      // "go" acts on the active viewport: wait until the axial one is (the series line follows it).
+      await page.getByTestId('tomosort-series').getByText(/axial plane \d+ of 256 \(reformat\)/).waitFor({ timeout: 30_000 });
       await page.getByTestId(`tomosort-go-row-${axial[0]! - 1}`).click();
       // A reformat is rendered on SwiftShader: under the full suite's load this once took over 10 s.
       await page.getByTestId('tomosort-series').getByText(`axial plane ${axial[0]} of 256 (reformat)`).waitFor({ timeout: 30_000 });
