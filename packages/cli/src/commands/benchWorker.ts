@@ -14,7 +14,9 @@ export const BENCH_WORKER_USAGE = `usage: pnpm tomosort bench worker [--threads 
           the scratch U-Net (small encoder) on a synthetic phantom, once per wasm thread count.
           Reports the median step time (the first step, which compiles, left out), the speed-up
           over the first thread count, and how far each run's losses stray from the first run's;
-          on webgpu also dispatches and GPU readbacks a step and the peak GPU memory.
+          on webgpu also dispatches and GPU readbacks a step and the peak GPU memory. With a count
+          above 1, also this machine's ceilings: that many plain-JavaScript workers at once against
+          one, on arithmetic, on copies within a cache and on copies of DRAM-sized arrays.
   --threads LIST  wasm thread counts, comma-separated (default 1,2; each in a fresh worker)
   --parallel LIST how a count above 1 is used, each in its own run: threads (tfjs-wasm's pool:
                   XNNPACK's convolutions), replicas (data-parallel replicas, one wasm thread
@@ -72,6 +74,10 @@ export async function benchWorker(args: readonly string[]): Promise<number> {
       }
       byRound.push(runs);
     }
+    // What the machine itself allows: the same count of plain-JavaScript workers at once.
+    const most = Math.max(...counts.map((t) => t ?? 1));
+    if (most > 1) log(`this machine's ceilings: ${most} workers at once vs one …`);
+    const ceilings = most > 1 ? await host.ceilings(most, rounds < 3 ? 3 : rounds) : undefined;
     const runs = byRound[0]!;
     const first = runs[0]!;
     const medianOf = (ms: readonly number[]) => median(ms.slice(1));
@@ -103,6 +109,7 @@ export async function benchWorker(args: readonly string[]): Promise<number> {
         ...(r.profile ? { profile: r.profile } : {}),
         ...(r.webgpu ? { webgpu: r.webgpu } : {}),
       })),
+      ...(ceilings ? { ceilings } : {}),
     };
     if (values.out) writeFileAtomic(userPath(values.out), `${JSON.stringify(result, null, 2)}\n`);
     if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -121,7 +128,14 @@ export async function benchWorker(args: readonly string[]): Promise<number> {
           .flatMap((r) => (r.replicaWaitMsPerStep ? [`${r.backend}: each replica waited ${r.replicaWaitMsPerStep.map((ms) => `${ms}`).join(' / ')} ms a step for the others at sums\n`] : []))
           .join('')}${result.runs
           .flatMap((r) => (r.webgpu ? [`${r.backend}: ${r.webgpu.dispatchesPerStep} dispatches and ${r.webgpu.readbacksPerStep} GPU readback(s) a step (loss read every ${r.webgpu.readEvery} steps), peak GPU ${(r.webgpu.peakGpuBytes / 1e6).toFixed(0)} MB; our kernels: ${r.webgpu.kernels.join(', ') || 'none'}\n`] : []))
-          .join('')}`,
+          .join('')}${
+          result.ceilings
+            ? `\nthis machine's ceilings: ${result.ceilings.workers} Web Workers at once vs one, plain JavaScript (no tfjs), median of ${result.ceilings.rounds} rounds\n${formatTable(
+                ['probe', 'speed-up', 'one worker', 'all at once'],
+                result.ceilings.probes.map((p) => [p.what, `${p.speedup}× (${p.speedupRange[0]}–${p.speedupRange[1]})`, `${p.oneMs} ms${p.gbPerS ? `, ${p.gbPerS.one} GB/s` : ''}`, `${p.allMs} ms${p.gbPerS ? `, ${p.gbPerS.all} GB/s` : ''}`]),
+              )}\n`
+            : ''
+        }`,
       );
     const profiled = result.runs.filter((r) => r.profile);
     if (!values.json && profiled.length > 0) {

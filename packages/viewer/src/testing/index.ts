@@ -4,3 +4,5 @@ export { annotateByThreshold, brushStroke, fineTuneAndPredict, openInSparseMode,
 export type { WorkerBenchmark, WorkerHost } from './workerBenchmark';
 export { benchmarkWorker, startWorkerHost } from './workerBenchmark';
 export { checkKernelsInChromium } from './kernelChecks';
+export type { CeilingProbe, ParallelCeiling, ParallelCeilings } from './parallelCeilings';
+export { measureParallelCeilings } from './parallelCeilings';

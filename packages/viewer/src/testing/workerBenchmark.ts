@@ -6,6 +6,7 @@ import type { Page } from 'playwright-core';
 import { buildExtensionBundles } from '../bundle';
 import { startViewerServer } from '../server';
 import { launchChromium } from './browser';
+import { measureParallelCeilings, type ParallelCeilings } from './parallelCeilings';
 import { ASSETS_PATH } from '@tomosort/ohif-extension/ids';
 import type { BenchmarkJob, Compute, FromWorker, Parallel } from '@tomosort/ohif-extension/worker/protocol';
 
@@ -124,6 +125,8 @@ export async function benchmarkWorker(
 export interface WorkerHost {
   /** One benchmark in a fresh page (a fresh worker, so a new thread count takes effect). */
   benchmark(options: BenchmarkOptions): Promise<WorkerBenchmark>;
+  /** How far `workers` Web Workers at once scale on this machine (arithmetic, cache, memory): see measureParallelCeilings. */
+  ceilings(workers: number, rounds?: number): Promise<ParallelCeilings>;
   readonly userAgent: () => Promise<string>;
   close(): Promise<void>;
 }
@@ -157,6 +160,16 @@ export async function startWorkerHost(options: { readonly webgpu?: boolean } = {
       const page = await chromium.context.newPage();
       try {
         return await benchmarkWorker(page, url, o);
+      } finally {
+        await page.close();
+      }
+    },
+    async ceilings(workers, rounds) {
+      const page = await chromium.context.newPage();
+      try {
+        // Any page of the server is cross-origin isolated, as the probe's start flag needs.
+        await page.goto(`${url}${ASSETS_PATH}/worker.mjs`);
+        return await measureParallelCeilings(page, workers, rounds);
       } finally {
         await page.close();
       }
