@@ -20,7 +20,10 @@ export const BENCH_WORKER_USAGE = `usage: pnpm tomosort bench worker [--threads 
   --threads LIST  wasm thread counts, comma-separated (default 1,2; each in a fresh worker)
   --parallel LIST how a count above 1 is used, each in its own run: threads (tfjs-wasm's pool:
                   XNNPACK's convolutions), replicas (data-parallel replicas, one wasm thread
-                  each, every op split); default threads,replicas
+                  each, every op split); default threads,replicas. Also independent: that many
+                  1-thread workers at once, each training its own model on its share of the
+                  batch with no sums between them — the bound replicas would reach without
+                  waiting for each other (not a way to train: Δ loss is not compared)
   --compute C     wasm (default) or webgpu (one run; --threads is ignored)
   --size S        input size in pixels (default 64)
   --batch B       slices per step (default 4; with --depth, crops per step)
@@ -35,6 +38,27 @@ export const BENCH_WORKER_USAGE = `usage: pnpm tomosort bench worker [--threads 
                   not on replicas: tf.profile sees one thread)
   --out FILE      also write the JSON there (atomically)
   --json          print the JSON instead of the table`;
+
+/** The worker's own ways to use threads, and the benchmark's bound for replicas (independent workers). */
+const BENCH_MODES = [...PARALLEL_MODES, 'independent'] as const;
+type BenchMode = (typeof BENCH_MODES)[number];
+
+type Host = Awaited<ReturnType<(typeof import('@tomosort/viewer/testing'))['startWorkerHost']>>;
+type Benchmarked = Awaited<ReturnType<Host['benchmark']>>;
+
+/**
+ * `count` 1-thread workers at once (a page each), each fine-tuning its own copy on ⌈batch / count⌉
+ * slices with its own seed and no sums between them. Step s takes as long as the slowest worker's
+ * step s: the whole batch's step if replicas never waited for each other.
+ */
+async function independentWorkers(host: Host, count: number, job: { readonly batch: number; readonly seed: number } & Record<string, unknown>): Promise<Benchmarked> {
+  const share = Math.ceil(job.batch / count);
+  const rs = await Promise.all(Array.from({ length: count }, (_, i) => host.benchmark({ compute: 'wasm', threads: 1, job: { ...job, batch: share, seed: job.seed + i, profile: false } as Parameters<Host['benchmark']>[0]['job'] })));
+  // Not profiled: a kernel table of one worker's share would read as the whole batch's.
+  const { profile: _unprofiled, ...first } = rs[0]!;
+  const steps = Math.min(...rs.map((r) => r.msPerStep.length));
+  return { ...first, ranOn: `${first.ranOn} × ${count} independent workers (${share} slice${share === 1 ? '' : 's'} each, no sums)`, losses: [], msPerStep: Array.from({ length: steps }, (_, s) => Math.max(...rs.map((r) => r.msPerStep[s]!))) };
+}
 
 /** The input a step sees: 128², or 8 × 128² for 3D crops. */
 const shape = (job: { readonly size: number; readonly depth?: number }): string => (job.depth === undefined ? `${job.size}²` : `${job.depth} × ${job.size}²`);
@@ -52,9 +76,10 @@ export async function benchWorker(args: readonly string[]): Promise<number> {
   const compute = oneOfOption('compute', values.compute, ['wasm', 'webgpu'] as const, 'wasm');
   const counts = compute === 'webgpu' ? [undefined] : intListOption('threads', values.threads ?? '1,2');
   if (counts.some((t) => t === 0)) throw new UsageError(`--threads: each count is at least 1, got "${values.threads}"`);
-  const modes = (values.parallel ?? 'threads,replicas').split(',').map((m) => oneOfOption('parallel', m.trim(), PARALLEL_MODES, 'threads'));
+  const modes = (values.parallel ?? 'threads,replicas').split(',').map((m) => oneOfOption('parallel', m.trim(), BENCH_MODES, 'threads'));
+  if (compute === 'webgpu' && modes.includes('independent')) throw new UsageError('--parallel independent runs wasm workers: leave out --compute webgpu');
   // One thread is one run; more threads, one run per way of using them.
-  type Run = { threads: number | undefined; parallel: 'threads' | 'replicas' | undefined };
+  type Run = { threads: number | undefined; parallel: BenchMode | undefined };
   const plan = counts.flatMap((t): Run[] => (t === undefined || t === 1 ? [{ threads: t, parallel: undefined }] : modes.map((parallel) => ({ threads: t, parallel }))));
   const job = { size: intOption('size', values.size, 64, 8), batch: intOption('batch', values.batch, 4, 1), steps: intOption('steps', values.steps, 8, 1) + 1, seed: intOption('seed', values.seed, 0, 0), profile: values.profile === true, ...(values.depth === undefined ? {} : { depth: intOption('depth', values.depth, 8, 2) }) };
   const rounds = intOption('rounds', values.rounds, 1, 1);
@@ -70,7 +95,7 @@ export async function benchWorker(args: readonly string[]): Promise<number> {
       const runs = [];
       for (const { threads: t, parallel } of plan) {
         log(`${rounds > 1 ? `round ${round + 1}/${rounds}: ` : ''}${compute}${t === undefined ? '' : `, ${t} thread(s)`}${parallel ? ` as ${parallel}` : ''}: ${job.steps} steps at ${shape(job)}, batch ${job.batch} …`);
-        runs.push(await host.benchmark({ compute, ...(t === undefined ? {} : { threads: t }), ...(parallel ? { parallel } : {}), job }));
+        runs.push(parallel === 'independent' ? await independentWorkers(host, t!, job) : await host.benchmark({ compute, ...(t === undefined ? {} : { threads: t }), ...(parallel ? { parallel } : {}), job }));
       }
       byRound.push(runs);
     }
@@ -103,7 +128,8 @@ export async function benchWorker(args: readonly string[]): Promise<number> {
               rounds: perRound[k]!.map((x) => ({ medianMs: +x.ms.toFixed(1), speedup: +x.speedup.toFixed(2) })),
             }
           : {}),
-        maxLossDifference: +Math.max(...r.losses.map((l, s) => Math.abs(l - first.losses[s]!))).toExponential(2),
+        // Independent workers train separate models on parts of the batch: their losses are not the run's.
+        maxLossDifference: plan[k]!.parallel === 'independent' ? null : +Math.max(...r.losses.map((l, s) => Math.abs(l - first.losses[s]!))).toExponential(2),
         msPerStep: r.msPerStep.map((x) => +x.toFixed(1)),
         losses: r.losses.map((x) => +x.toPrecision(6)),
         ...(r.profile ? { profile: r.profile } : {}),
@@ -121,7 +147,7 @@ export async function benchWorker(args: readonly string[]): Promise<number> {
             r.backend,
             `${r.medianMs} ms`,
             `${r.speedup}×${r.speedupRange ? ` (${r.speedupRange[0]}–${r.speedupRange[1]})` : ''}`,
-            String(r.maxLossDifference),
+            r.maxLossDifference === null ? '—' : String(r.maxLossDifference),
             `vs the first row${rounds > 1 ? ` of each round, median of ${rounds} rounds` : ''}; ${result.job.measuredSteps} steps, ${shape(job)}, batch ${job.batch}`,
           ]),
         )}\n${result.browser}, hardware concurrency ${result.hardwareConcurrency}, cross-origin isolated: ${result.crossOriginIsolated}\n${result.runs
