@@ -378,7 +378,9 @@ function polyphaseBackpropInput(dy: Tensor4D, filter: Tensor4D, g: Conv2DGeometr
   const sW = g.strideW;
   const mH = Math.ceil((g.top + g.inH) / sH);
   const mW = Math.ceil((g.left + g.inW) / sW);
-  const flippedT = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]);
+  // The flipped, channel-swapped filter: only where the sub-filters are not rearranged in JavaScript.
+  let flippedT: Tensor | undefined;
+  const flipped = () => (flippedT ??= tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]));
   const rowsPhases: Tensor[] = [];
   for (let ph = 0; ph < sH; ph++) {
     const colsPhases: Tensor[] = [];
@@ -389,16 +391,14 @@ function polyphaseBackpropInput(dy: Tensor4D, filter: Tensor4D, g: Conv2DGeometr
         colsPhases.push(tf.zeros([g.batch, mH, mW, g.inC]));
         continue;
       }
-      // Row a = ph + k·sH of the filter is row fh − 1 − a of the flipped one; the flipped
-      // sub-filter (k descending) is the flipped filter's rows from fh − 1 − ph − (kh − 1)·sH, step sH.
+      // The flipped sub-filter's tap j is filter row ph + (kh − 1 − j)·sH (k descending), i.e.
+      // row fh − 1 − ph − (kh − 1 − j)·sH of the flipped filter: from r0, step sH.
+      const taps = (p: number, k: number, step: number) => [Array.from({ length: k }, (_, j) => p + (k - 1 - j) * step)];
       const r0 = g.fh - 1 - ph - (kh - 1) * sH;
       const c0 = g.fw - 1 - pw - (kw - 1) * sW;
-      const sub = tf.stridedSlice(
-        flippedT,
-        [r0, c0, 0, 0],
-        [r0 + (kh - 1) * sH + 1, c0 + (kw - 1) * sW + 1, g.outC, g.inC],
-        [sH, sW, 1, 1],
-      ) as Tensor4D;
+      const sub =
+        rearrangedFilter(filter, taps(ph, kh, sH), taps(pw, kw, sW)) ??
+        (tf.stridedSlice(flipped(), [r0, c0, 0, 0], [r0 + (kh - 1) * sH + 1, c0 + (kw - 1) * sW + 1, g.outC, g.inC], [sH, sW, 1, 1]) as Tensor4D);
       const dyp = padOrCrop(dy, [kh - 1, kh - 1], [kw - 1, kw - 1]);
       const full = tf.conv2d(dyp, sub, 1, 'valid');
       // full has outH + kh − 1 rows (m = 0 …); keep m ∈ [0, mH).
