@@ -231,16 +231,16 @@ export function conv2dBackpropFilter(x: Tensor4D, dy: Tensor4D, g: Conv2DGeometr
 }
 
 /**
- * A filter rearranged for an input gradient, in JavaScript from its values on the backends that
- * hold them in memory (wasm, cpu): out[j, l, o, (p·P + q)·inC + c] = w[rows[p][j], cols[q][l], c, o],
+ * A filter rearranged for an input gradient: out[j, l, o, (p·P + q)·inC + c] = w[rows[p][j], cols[q][l], c, o],
  * zero where a map says −1 — the flipped, channel-swapped filter (one phase) or every phase's
- * sub-filter side by side. tfjs-wasm's Reverse and StridedSlice take ~25 ns a value (0.25 ms for a
- * 3×3×32×32 filter, ~60 ms for a 3×3×512×512 one); this loop a few. Undefined on other backends
- * (a read would stall a GPU queue): the caller composes tensor ops there.
+ * sub-filter side by side. On the backends that hold values in memory (wasm, cpu) a JavaScript
+ * loop over them (tfjs-wasm's Reverse and StridedSlice take ~25 ns a value: 0.25 ms for a
+ * 3×3×32×32 filter, ~60 ms for a 3×3×512×512 one; this loop a few); elsewhere (a read would stall
+ * a GPU queue) the same maps as two gathers from the filter with a zero row and column appended.
  */
-function rearrangedFilter(filter: Tensor4D, rows: readonly (readonly number[])[], cols: readonly (readonly number[])[]): Tensor4D | undefined {
+function rearrangedFilter(filter: Tensor4D, rows: readonly (readonly number[])[], cols: readonly (readonly number[])[]): Tensor4D {
   const backend = tf.getBackend();
-  if (backend !== 'wasm' && backend !== 'cpu') return undefined;
+  if (backend !== 'wasm' && backend !== 'cpu') return gatheredFilter(filter, rows, cols);
   const [, fw, inC, outC] = filter.shape;
   const w = filter.dataSync() as Float32Array;
   const kh = rows[0]!.length;
@@ -266,6 +266,24 @@ function rearrangedFilter(filter: Tensor4D, rows: readonly (readonly number[])[]
   return tf.tensor4d(out, [kh, kw, outC, width]);
 }
 
+/** {@link rearrangedFilter} as tensor ops: −1 reads the appended zero row (column). */
+function gatheredFilter(filter: Tensor4D, rows: readonly (readonly number[])[], cols: readonly (readonly number[])[]): Tensor4D {
+  return tf.tidy(() => {
+    const [fh, fw, inC, outC] = filter.shape;
+    const [P, kh, Q, kw] = [rows.length, rows[0]!.length, cols.length, cols[0]!.length];
+    const index = (maps: readonly (readonly number[])[], zero: number) => tf.tensor1d(maps.flatMap((m) => m.map((a) => (a < 0 ? zero : a))), 'int32');
+    const padded = tf.pad(filter, [
+      [0, 1],
+      [0, 1],
+      [0, 0],
+      [0, 0],
+    ]);
+    const taps = tf.gather(tf.gather(padded, index(rows, fh), 0), index(cols, fw), 1); // [P·kh, Q·kw, inC, outC]
+    const split = tf.reshape(taps, [P, kh, Q, kw, inC, outC]);
+    return tf.reshape(tf.transpose(split, [1, 3, 5, 0, 2, 4]), [kh, kw, outC, P * Q * inC]) as Tensor4D;
+  });
+}
+
 /** Filter rows (or columns) in flipped order: tap j reads row f − 1 − j. */
 const flippedTaps = (f: number): number[][] => [Array.from({ length: f }, (_, j) => f - 1 - j)];
 
@@ -288,7 +306,7 @@ export function conv2dBackpropInput(dy: Tensor4D, filter: Tensor4D, g: Conv2DGeo
       const before = [g.effH - 1 - g.top, g.effW - 1 - g.left] as const;
       const rows = [before[0], g.inH + g.effH - 1 - g.outH - before[0]] as const;
       const cols = [before[1], g.inW + g.effW - 1 - g.outW - before[1]] as const;
-      const flipped = rearrangedFilter(filter, flippedTaps(g.fh), flippedTaps(g.fw)) ?? tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]);
+      const flipped = rearrangedFilter(filter, flippedTaps(g.fh), flippedTaps(g.fw));
       const pad = explicitPad(rows, cols);
       return tf.conv2d(pad ? dy : padOrCrop(dy, rows, cols), flipped, 1, pad ?? 'valid', 'NHWC', [g.dilationH, g.dilationW]);
     }
@@ -302,9 +320,6 @@ interface PhaseAxis {
   readonly count: number;
   /** dy's padding before and after. */
   readonly pad: readonly [number, number];
-  /** Zeros before the flipped filter, and where phase p's taps start in it (then every s). */
-  readonly filterPad: readonly [number, number];
-  readonly start: (p: number) => number;
   /** Per phase, the filter row each tap reads (−1: a zero tap). */
   readonly taps: readonly (readonly number[])[];
 }
@@ -318,15 +333,13 @@ function phaseAxis(s: number, f: number, top: number, inSize: number, outSize: n
   const taps = Math.ceil((f + e) / s);
   const pad = [taps - 1 - q, inSize / s + q - outSize] as const;
   if (pad[0] < 0 || pad[1] < 0) return undefined;
-  // Tap j of phase p is w[p + (taps − 1 − j)·s − e], i.e. flipped row f − 1 − p + e − (taps − 1)·s + j·s.
-  const first = (p: number) => f - 1 - p + e - (taps - 1) * s;
-  const before = Math.max(0, -first(s - 1));
+  // Tap j of phase p is w[p + (taps − 1 − j)·s − e] (the flipped sub-filter, shifted by e zero taps).
   const rowOf = (p: number, j: number) => {
     const a = p + (taps - 1 - j) * s - e;
     return a >= 0 && a < f ? a : -1;
   };
   const tapRows = Array.from({ length: s }, (_, p) => Array.from({ length: taps }, (_, j) => rowOf(p, j)));
-  return { count: taps, pad, filterPad: [before, e], start: (p) => first(p) + before, taps: tapRows };
+  return { count: taps, pad, taps: tapRows };
 }
 
 /**
@@ -343,21 +356,9 @@ function phasesAsChannels(dy: Tensor4D, filter: Tensor4D, g: Conv2DGeometry): Te
   const rows = phaseAxis(s, g.fh, g.top, g.inH, g.outH);
   const cols = phaseAxis(s, g.fw, g.left, g.inW, g.outW);
   if (!rows || !cols) return undefined;
-  const allPhases = () => {
-    const flippedT = tf.pad(tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]), [[...rows.filterPad], [...cols.filterPad], [0, 0], [0, 0]]);
-    const phases: Tensor4D[] = [];
-    for (let ph = 0; ph < s; ph++) {
-      for (let pw = 0; pw < s; pw++) {
-        const r0 = rows.start(ph);
-        const c0 = cols.start(pw);
-        phases.push(tf.stridedSlice(flippedT, [r0, c0, 0, 0], [r0 + (rows.count - 1) * s + 1, c0 + (cols.count - 1) * s + 1, g.outC, g.inC], [s, s, 1, 1]) as Tensor4D);
-      }
-    }
-    return tf.concat(phases, 3);
-  };
   // Channel (ph·s + pw)·inC + c of block (m, n) is dx row m·s + ph, column n·s + pw: moving the
   // ph axis next to m interleaves them (tf.depthToSpace does the same, ~14× slower on wasm).
-  const blocks = tf.conv2d(dy, rearrangedFilter(filter, rows.taps, cols.taps) ?? allPhases(), 1, explicitPad(rows.pad, cols.pad)!);
+  const blocks = tf.conv2d(dy, rearrangedFilter(filter, rows.taps, cols.taps), 1, explicitPad(rows.pad, cols.pad)!);
   const [n, mH, mW] = blocks.shape;
   const interleaved = tf.transpose(tf.reshape(blocks, [n * mH, mW, s, s * g.inC]), [0, 2, 1, 3]);
   return tf.reshape(interleaved, [n, mH * s, mW * s, g.inC]);
@@ -378,9 +379,6 @@ function polyphaseBackpropInput(dy: Tensor4D, filter: Tensor4D, g: Conv2DGeometr
   const sW = g.strideW;
   const mH = Math.ceil((g.top + g.inH) / sH);
   const mW = Math.ceil((g.left + g.inW) / sW);
-  // The flipped, channel-swapped filter: only where the sub-filters are not rearranged in JavaScript.
-  let flippedT: Tensor | undefined;
-  const flipped = () => (flippedT ??= tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]));
   const rowsPhases: Tensor[] = [];
   for (let ph = 0; ph < sH; ph++) {
     const colsPhases: Tensor[] = [];
@@ -391,14 +389,9 @@ function polyphaseBackpropInput(dy: Tensor4D, filter: Tensor4D, g: Conv2DGeometr
         colsPhases.push(tf.zeros([g.batch, mH, mW, g.inC]));
         continue;
       }
-      // The flipped sub-filter's tap j is filter row ph + (kh − 1 − j)·sH (k descending), i.e.
-      // row fh − 1 − ph − (kh − 1 − j)·sH of the flipped filter: from r0, step sH.
+      // The flipped sub-filter: tap j is filter row ph + (kh − 1 − j)·sH (k descending).
       const taps = (p: number, k: number, step: number) => [Array.from({ length: k }, (_, j) => p + (k - 1 - j) * step)];
-      const r0 = g.fh - 1 - ph - (kh - 1) * sH;
-      const c0 = g.fw - 1 - pw - (kw - 1) * sW;
-      const sub =
-        rearrangedFilter(filter, taps(ph, kh, sH), taps(pw, kw, sW)) ??
-        (tf.stridedSlice(flipped(), [r0, c0, 0, 0], [r0 + (kh - 1) * sH + 1, c0 + (kw - 1) * sW + 1, g.outC, g.inC], [sH, sW, 1, 1]) as Tensor4D);
+      const sub = rearrangedFilter(filter, taps(ph, kh, sH), taps(pw, kw, sW));
       const dyp = padOrCrop(dy, [kh - 1, kh - 1], [kw - 1, kw - 1]);
       const full = tf.conv2d(dyp, sub, 1, 'valid');
       // full has outH + kh − 1 rows (m = 0 …); keep m ∈ [0, mH).
