@@ -51,10 +51,12 @@ export interface AdamAttrs {
 /**
  * Whether the active backend runs tomosort's native kernels (`@tomosort/native` installed them):
  * then the stock tfjs kernels of convolutions and pooling are fast too, and the ops here call
- * them directly instead of the forward-conv workarounds other backends need.
+ * them directly instead of the forward-conv workarounds other backends need. Told by the filter
+ * gradient, which tfjs-wasm lacks and native adds — not by a fused kernel of ours, which another
+ * wasm implementation may register too.
  */
 export function nativeKernelsActive(): boolean {
-  return tf.getBackend() === 'wasm' && tf.getKernel(KernelName.BatchNormTrain, 'wasm') != null;
+  return tf.getBackend() === 'wasm' && tf.getKernel('Conv2DBackpropFilter', 'wasm') != null;
 }
 
 /**

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import type { NamedAttrMap, Tensor } from '@tensorflow/tfjs-core';
-import { adamUpdate, batchNormTrain } from '@tomosort/backend';
+import { adamUpdate, batchNormTrain, nativeKernelsActive } from '@tomosort/backend';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNativeBackend } from './init';
 import { nativeKernelsInstalled } from './registry';
@@ -102,6 +102,24 @@ const conv2dCases: Conv2dCase[] = [
 ];
 
 const name = (c: Conv2dCase) => `x=[${c.x}] f=[${c.f}] s=${JSON.stringify(c.s)} pad=${JSON.stringify(c.pad)}${c.d ? ` d=${c.d}` : ''}`;
+
+describe('nativeKernelsActive: told by the filter gradient tfjs-wasm lacks, not by our fused kernels', () => {
+  it('is true on wasm with the addon, false on cpu, and stays true without the fused batch norm', async () => {
+    await tf.setBackend('wasm');
+    expect(nativeKernelsActive()).toBe(true);
+    await tf.setBackend('cpu');
+    expect(nativeKernelsActive()).toBe(false);
+    await tf.setBackend('wasm');
+    // Another wasm implementation of our fused kernels must not read as native: the marker is Conv2DBackpropFilter.
+    const fused = tf.getKernel('TomosortBatchNormTrain', 'wasm')!;
+    tf.unregisterKernel('TomosortBatchNormTrain', 'wasm');
+    try {
+      expect(nativeKernelsActive()).toBe(true);
+    } finally {
+      tf.registerKernel(fused);
+    }
+  });
+});
 
 describe('conv2d kernels equal the cpu backend', () => {
   it.each(conv2dCases)('Conv2D $x $f', async (c) => {
