@@ -3,7 +3,7 @@ import { CliError, UsageError } from '../errors';
 import { userPath } from '../env';
 import { writeFileAtomic } from '../files';
 import { JSON_OPTION, intListOption, intOption, oneOfOption, parse } from '../parse';
-import { PARALLEL_MODES } from '@tomosort/ohif-extension/worker/protocol';
+import { PARALLEL_MODES, type BenchmarkJob } from '@tomosort/ohif-extension/worker/protocol';
 import { median } from '../stats';
 import { formatTable } from '../table';
 
@@ -43,7 +43,7 @@ export const BENCH_WORKER_USAGE = `usage: pnpm tomosort bench worker [--threads 
 const BENCH_MODES = [...PARALLEL_MODES, 'independent'] as const;
 type BenchMode = (typeof BENCH_MODES)[number];
 
-type Host = Awaited<ReturnType<(typeof import('@tomosort/viewer/testing'))['startWorkerHost']>>;
+type Host = import('@tomosort/viewer/testing').WorkerHost;
 type Benchmarked = Awaited<ReturnType<Host['benchmark']>>;
 
 /**
@@ -51,13 +51,37 @@ type Benchmarked = Awaited<ReturnType<Host['benchmark']>>;
  * slices with its own seed and no sums between them. Step s takes as long as the slowest worker's
  * step s: the whole batch's step if replicas never waited for each other.
  */
-async function independentWorkers(host: Host, count: number, job: { readonly batch: number; readonly seed: number } & Record<string, unknown>): Promise<Benchmarked> {
+async function independentWorkers(host: Host, count: number, job: BenchmarkJob): Promise<Benchmarked> {
   const share = Math.ceil(job.batch / count);
-  const rs = await Promise.all(Array.from({ length: count }, (_, i) => host.benchmark({ compute: 'wasm', threads: 1, job: { ...job, batch: share, seed: job.seed + i, profile: false } as Parameters<Host['benchmark']>[0]['job'] })));
+  const rs = await Promise.all(Array.from({ length: count }, (_, i) => host.benchmark({ compute: 'wasm', threads: 1, job: { ...job, batch: share, seed: job.seed + i, profile: false } })));
   // Not profiled: a kernel table of one worker's share would read as the whole batch's.
   const { profile: _unprofiled, ...first } = rs[0]!;
   const steps = Math.min(...rs.map((r) => r.msPerStep.length));
   return { ...first, ranOn: `${first.ranOn} × ${count} independent workers (${share} slice${share === 1 ? '' : 's'} each, no sums)`, losses: [], msPerStep: Array.from({ length: steps }, (_, s) => Math.max(...rs.map((r) => r.msPerStep[s]!))) };
+}
+
+/** The ceilings' report: per probe the median speed-up over rounds (and range), the median times, and GB/s for the copies. */
+function summariseCeilings(c: Awaited<ReturnType<Host['ceilings']>>) {
+  const round2 = (x: number) => +x.toFixed(2);
+  return {
+    workers: c.workers,
+    rounds: c.probes[0]!.rounds.length,
+    probes: c.probes.map((p) => {
+      const speedups = p.rounds.map((r) => (c.workers * r.oneMs) / r.allMs);
+      const oneMs = median(p.rounds.map((r) => r.oneMs));
+      const allMs = median(p.rounds.map((r) => r.allMs));
+      return {
+        probe: p.probe,
+        what: p.what,
+        oneMs: +oneMs.toFixed(1),
+        allMs: +allMs.toFixed(1),
+        speedup: round2(median(speedups)),
+        speedupRange: [round2(Math.min(...speedups)), round2(Math.max(...speedups))] as const,
+        ...(p.bytes === undefined ? {} : { gbPerS: { one: +(p.bytes / oneMs / 1e6).toFixed(1), all: +((c.workers * p.bytes) / allMs / 1e6).toFixed(1) } }),
+        rounds: p.rounds.map((r) => ({ oneMs: +r.oneMs.toFixed(1), allMs: +r.allMs.toFixed(1) })),
+      };
+    }),
+  };
 }
 
 /** The input a step sees: 128², or 8 × 128² for 3D crops. */
@@ -102,7 +126,7 @@ export async function benchWorker(args: readonly string[]): Promise<number> {
     // What the machine itself allows: the same count of plain-JavaScript workers at once.
     const most = Math.max(...counts.map((t) => t ?? 1));
     if (most > 1) log(`this machine's ceilings: ${most} workers at once vs one …`);
-    const ceilings = most > 1 ? await host.ceilings(most, rounds < 3 ? 3 : rounds) : undefined;
+    const ceilings = most > 1 ? summariseCeilings(await host.ceilings(most, Math.max(3, rounds))) : undefined;
     const runs = byRound[0]!;
     const first = runs[0]!;
     const medianOf = (ms: readonly number[]) => median(ms.slice(1));
